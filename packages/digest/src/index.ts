@@ -1,0 +1,10 @@
+export { algorithms, Canonical, encodedLength, isAlgorithm } from "./algorithm";
+export type { Algorithm } from "./algorithm";
+export { Digest, isDigest, parseDigest } from "./digest";
+export { DigestError, DigestErrorCode } from "./errors";
+export { createHasher, supportsImplementation } from "./hasher";
+export type { HashImplementation, HashOptions, Hasher } from "./hasher";
+export { assertDigest, digestFromBytes, digestFromString, digestStream, hashingStream, verifyStream } from "./digest-content";
+export type { ByteSource, VerifyOptions } from "./digest-content";
+export { chainId, chainIds } from "./chain-id";
+export { DigestSet } from "./digest-set";
