@@ -1,1 +1,1 @@
-export {};
+export type { TarEntry, TarEntryType, TarHeader } from "./tar-entry";
