@@ -1,1 +1,1 @@
-export {};
+export type { Layer, LayerGetReleaser, LayerMetadata } from "./layer";
