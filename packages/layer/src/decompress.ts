@@ -1,0 +1,78 @@
+import { createGunzip } from "node:zlib";
+import { Readable } from "node:stream";
+import { Decompress as ZstdDecompress } from "fzstd";
+import type { ByteSource } from "@store/digest";
+
+export type Compression = "none" | "gzip" | "zstd";
+
+const gzipMagic = [0x1f, 0x8b, 0x08];
+const zstdMagic = [0x28, 0xb5, 0x2f, 0xfd];
+
+/** The compression of a stream, from its first bytes (moby pkg/archive DetectCompression). */
+export function detectCompression(head: Uint8Array): Compression {
+  const starts = (magic: number[]) => head.length >= magic.length && magic.every((b, i) => head[i] === b);
+  if (starts(gzipMagic)) return "gzip";
+  if (starts(zstdMagic)) return "zstd";
+  return "none";
+}
+
+async function* chunksOf(source: ByteSource): AsyncGenerator<Uint8Array> {
+  for await (const c of source) yield typeof c === "string" ? Buffer.from(c) : c;
+}
+
+/**
+ * Decompresses `source` if it is gzip or zstd (detected from its first bytes), streaming: one
+ * chunk in flight, no temp copy. Plain tar passes through untouched.
+ */
+export async function* decompress(source: ByteSource): AsyncGenerator<Uint8Array> {
+  const it = chunksOf(source)[Symbol.asyncIterator]();
+  // Gather enough bytes to see a magic number, even from tiny chunks.
+  const head: Uint8Array[] = [];
+  let headLength = 0;
+  let ended = false;
+  while (headLength < 4) {
+    const r = await it.next();
+    if (r.done) {
+      ended = true;
+      break;
+    }
+    head.push(r.value);
+    headLength += r.value.byteLength;
+  }
+  const first = Buffer.concat(head);
+  const rest = async function* (): AsyncGenerator<Uint8Array> {
+    if (first.byteLength) yield first;
+    if (ended) return;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield r.value;
+    }
+  };
+  const kind = detectCompression(first);
+  if (kind === "none") {
+    yield* rest();
+  } else if (kind === "gzip") {
+    const input = Readable.from(rest());
+    const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+    // pipe() does not forward a source's error; a failing input must fail the output.
+    input.on("error", (e) => gunzip.destroy(e));
+    input.pipe(gunzip);
+    try {
+      yield* gunzip;
+    } finally {
+      input.destroy();
+    }
+  } else {
+    const out: Uint8Array[] = [];
+    const z = new ZstdDecompress((chunk) => {
+      out.push(chunk);
+    });
+    for await (const c of rest()) {
+      z.push(c);
+      while (out.length) yield out.shift()!;
+    }
+    z.push(new Uint8Array(0), true);
+    while (out.length) yield out.shift()!;
+  }
+}

@@ -1,0 +1,25 @@
+import { StoreError } from "@store/errors";
+
+/** Stable codes of the errors the layer store throws. */
+export const LayerErrorCode = {
+  /** No layer with that chain ID (moby: layer does not exist). */
+  NotFound: "ERR_LAYER_NOT_FOUND",
+  /** Stacking would exceed the maximum depth (moby: 125). */
+  MaxDepth: "ERR_LAYER_MAX_DEPTH",
+  /** A rebuilt tar stream did not hash to the layer's diffID. */
+  VerificationFailed: "ERR_LAYER_VERIFICATION_FAILED",
+  /** layerdb holds something unreadable for a layer. */
+  CorruptMetadata: "ERR_LAYER_CORRUPT_METADATA",
+  /** The layer data handed to register is not a usable tar (or compressed tar). */
+  InvalidData: "ERR_LAYER_INVALID_DATA",
+  /** A read-write layer name is taken or unknown. */
+  MountExists: "ERR_LAYER_MOUNT_EXISTS",
+  MountNotFound: "ERR_LAYER_MOUNT_NOT_FOUND",
+  /** A layer or mount is still in use. */
+  InUse: "ERR_LAYER_IN_USE",
+  /** A layer handle was released more often than it was taken. */
+  NotRetained: "ERR_LAYER_NOT_RETAINED",
+} as const;
+export type LayerErrorCode = (typeof LayerErrorCode)[keyof typeof LayerErrorCode];
+
+export class LayerError extends StoreError<LayerErrorCode> {}

@@ -1,0 +1,199 @@
+import { randomBytes } from "node:crypto";
+import { constants } from "node:fs";
+import { mkdir, mkdtemp, open, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { type Digest, parseDigest } from "@store/digest";
+import { isStoreError, systemErrorCode } from "@store/errors";
+import { LayerError, LayerErrorCode } from "./errors";
+import type { LayerMetadataStore, LayerRecord, MountRecord } from "./metadata-store";
+
+const hex64 = /^[a-f0-9]{64}$/;
+const mountName = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$/;
+
+async function fsyncPath(path: string, flags = constants.O_RDONLY): Promise<void> {
+  const handle = await open(path, flags);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function writeSynced(path: string, data: Uint8Array | string, mode: number): Promise<void> {
+  const handle = await open(path, "w", mode);
+  try {
+    await handle.writeFile(data);
+    await handle.chmod(mode); // umask must not change what dockerd expects
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readTrimmed(path: string): Promise<string | undefined> {
+  try {
+    return (await readFile(path, "utf8")).trim();
+  } catch (e) {
+    if (systemErrorCode(e) === "ENOENT") return undefined;
+    throw e;
+  }
+}
+
+function assertMountName(name: string): void {
+  if (!mountName.test(name)) {
+    throw new LayerError(LayerErrorCode.MountNotFound, `invalid mount name ${JSON.stringify(name)}`, { details: { name } });
+  }
+}
+
+/**
+ * dockerd's layerdb on disk (moby layer/filestore.go): `sha256/<chainID hex>/{diff,size,cache-id,
+ * parent,tar-split.json.gz}` and `mounts/<name>/{mount-id,init-id,parent}`. A layer is written into
+ * `tmp/write-set-*`, fsynced, and renamed into place, so a crash never leaves half a layer; removal
+ * renames to `<hex>-<random>-removing` first, so a crash never leaves half a removal visible.
+ */
+export function createFsLayerMetadataStore({ root }: { root: string }): LayerMetadataStore {
+  const layersDir = join(root, "sha256");
+  const mountsDir = join(root, "mounts");
+  const tmpDir = join(root, "tmp");
+  const layerDir = (chainId: Digest) => join(layersDir, chainId.encoded);
+
+  const corrupt = (chainId: Digest, file: string, why: string, cause?: unknown) =>
+    new LayerError(LayerErrorCode.CorruptMetadata, `layer ${chainId}: ${join(layerDir(chainId), file)}: ${why}`, {
+      cause,
+      details: { chainId: chainId.toString(), file: join(layerDir(chainId), file) },
+    });
+
+  function digestFile(chainId: Digest, file: string, text: string): Digest {
+    try {
+      return parseDigest(text);
+    } catch (e) {
+      throw corrupt(chainId, file, isStoreError(e) ? e.message : "not a digest", e);
+    }
+  }
+
+  return {
+    async list() {
+      const layers: Digest[] = [];
+      for (const name of await readdir(layersDir).catch(() => [] as string[])) {
+        if (hex64.test(name)) layers.push(parseDigest(`sha256:${name}`));
+      }
+      const mounts = (await readdir(mountsDir).catch(() => [] as string[])).filter((n) => mountName.test(n));
+      return { layers, mounts };
+    },
+
+    async get(chainId) {
+      const dir = layerDir(chainId);
+      const diff = await readTrimmed(join(dir, "diff"));
+      if (diff === undefined) return undefined;
+      const sizeText = await readTrimmed(join(dir, "size"));
+      const cacheId = await readTrimmed(join(dir, "cache-id"));
+      const parentText = await readTrimmed(join(dir, "parent"));
+      if (sizeText === undefined || !/^\d+$/.test(sizeText)) throw corrupt(chainId, "size", `not a size: ${JSON.stringify(sizeText)}`);
+      if (!cacheId || cacheId.includes("/") || cacheId.startsWith(".")) throw corrupt(chainId, "cache-id", `not a cache id: ${JSON.stringify(cacheId)}`);
+      const record: LayerRecord = { diffId: digestFile(chainId, "diff", diff), size: Number(sizeText), cacheId };
+      if (parentText) record.parent = digestFile(chainId, "parent", parentText);
+      return record;
+    },
+
+    async getTarSplit(chainId) {
+      try {
+        return await readFile(join(layerDir(chainId), "tar-split.json.gz"));
+      } catch (e) {
+        if (systemErrorCode(e) === "ENOENT") {
+          throw new LayerError(LayerErrorCode.NotFound, `layer ${chainId}: no tar-split.json.gz`, {
+            details: { chainId: chainId.toString() },
+          });
+        }
+        throw e;
+      }
+    },
+
+    async put(chainId, record, tarSplitGz) {
+      await mkdir(tmpDir, { recursive: true, mode: 0o700 });
+      const staging = await mkdtemp(join(tmpDir, "write-set-"));
+      try {
+        await writeSynced(join(staging, "diff"), record.diffId.toString(), 0o644);
+        await writeSynced(join(staging, "size"), String(record.size), 0o644);
+        await writeSynced(join(staging, "cache-id"), record.cacheId, 0o644);
+        if (record.parent) await writeSynced(join(staging, "parent"), record.parent.toString(), 0o644);
+        await writeSynced(join(staging, "tar-split.json.gz"), tarSplitGz, 0o644);
+        await fsyncPath(staging);
+        await mkdir(layersDir, { recursive: true, mode: 0o755 });
+        try {
+          await rename(staging, layerDir(chainId));
+        } catch (e) {
+          // Another writer committed the same chain ID first: same content, keep theirs.
+          if (systemErrorCode(e) !== "ENOTEMPTY" && systemErrorCode(e) !== "EEXIST") throw e;
+          await rm(staging, { recursive: true, force: true });
+          return;
+        }
+        // dockerd does not fsync the parent; we do, so a crash after the rename keeps the layer.
+        await fsyncPath(layersDir);
+      } catch (e) {
+        await rm(staging, { recursive: true, force: true });
+        throw e;
+      }
+    },
+
+    async remove(chainId) {
+      const dir = layerDir(chainId);
+      const doomed = `${dir}-${randomBytes(32).toString("hex")}-removing`;
+      try {
+        await rename(dir, doomed);
+      } catch (e) {
+        if (systemErrorCode(e) === "ENOENT") return;
+        throw e;
+      }
+      await rm(doomed, { recursive: true, force: true });
+    },
+
+    async getMount(name) {
+      assertMountName(name);
+      const dir = join(mountsDir, name);
+      const mountId = await readTrimmed(join(dir, "mount-id"));
+      if (mountId === undefined) return undefined;
+      const record: MountRecord = { mountId };
+      const initId = await readTrimmed(join(dir, "init-id"));
+      if (initId) record.initId = initId;
+      const parent = await readTrimmed(join(dir, "parent"));
+      if (parent) record.parent = parseDigest(parent);
+      return record;
+    },
+
+    async putMount(name, record) {
+      assertMountName(name);
+      const dir = join(mountsDir, name);
+      await mkdir(dir, { recursive: true, mode: 0o755 });
+      const files: Array<[string, string | undefined]> = [
+        ["init-id", record.initId],
+        ["parent", record.parent?.toString()],
+        // mount-id last: its presence is what marks the mount as recorded.
+        ["mount-id", record.mountId],
+      ];
+      for (const [file, value] of files) {
+        if (value === undefined) continue;
+        const tmp = join(dir, `.tmp-${file}-${randomBytes(6).toString("hex")}`);
+        await writeSynced(tmp, value, 0o644);
+        await rename(tmp, join(dir, file));
+      }
+      await fsyncPath(dir);
+    },
+
+    async removeMount(name) {
+      assertMountName(name);
+      await rm(join(mountsDir, name), { recursive: true, force: true });
+    },
+
+    async cleanup() {
+      await rm(tmpDir, { recursive: true, force: true });
+      for (const name of await readdir(layersDir).catch(() => [] as string[])) {
+        if (name.endsWith("-removing")) await rm(join(layersDir, name), { recursive: true, force: true });
+      }
+      for (const name of await readdir(mountsDir).catch(() => [] as string[])) {
+        for (const file of await readdir(join(mountsDir, name)).catch(() => [] as string[])) {
+          if (file.startsWith(".tmp-")) await rm(join(mountsDir, name, file), { force: true });
+        }
+      }
+    },
+  };
+}
