@@ -1,0 +1,32 @@
+import { formatG } from "./go-format";
+
+const decimalUnits = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
+
+/** go-units HumanSizeWithPrecision: decimal units, as `docker images` shows sizes ("4.26MB"). */
+export function humanSize(bytes: number, precision = 3): string {
+  let size = bytes;
+  let unit = 0;
+  while (size >= 1000 && unit < decimalUnits.length - 1) {
+    size /= 1000;
+    unit++;
+  }
+  return `${formatG(size, precision)}${decimalUnits[unit]}`;
+}
+
+/** go-units HumanDuration, as docker's "CreatedSince" ("2 weeks" + " ago"). */
+export function humanDuration(ms: number): string {
+  const seconds = Math.trunc(ms / 1000);
+  if (seconds < 1) return "Less than a second";
+  if (seconds === 1) return "1 second";
+  if (seconds < 60) return `${seconds} seconds`;
+  const minutes = Math.trunc(ms / 60_000);
+  if (minutes === 1) return "About a minute";
+  if (minutes < 60) return `${minutes} minutes`;
+  const hours = Math.trunc(ms / 3_600_000 + 0.5);
+  if (hours === 1) return "About an hour";
+  if (hours < 48) return `${hours} hours`;
+  if (hours < 24 * 7 * 2) return `${Math.trunc(hours / 24)} days`;
+  if (hours < 24 * 30 * 2) return `${Math.trunc(hours / 24 / 7)} weeks`;
+  if (hours < 24 * 365 * 2) return `${Math.trunc(hours / 24 / 30)} months`;
+  return `${Math.trunc(Math.trunc(ms / 3_600_000) / 24 / 365)} years`;
+}
