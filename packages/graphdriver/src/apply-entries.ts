@@ -1,0 +1,317 @@
+import { mkdir, lstat, rm, open, symlink, link, lchown, chmod, lutimes } from "node:fs/promises";
+import type { Stats } from "node:fs";
+import { join } from "node:path";
+import { StoreError, isStoreError, systemErrorCode } from "@store/errors";
+import type { TarEntry, TarHeader } from "@store/tar-split";
+import { GraphDriverErrorCodes } from "./error-codes";
+import { entryRelativePath, parentOf, resolveRelative } from "./entry-path";
+import { S_IFBLK, S_IFCHR, S_IFIFO, type LinuxSyscalls } from "./linux-syscalls";
+import type { ApplyHooks } from "./whiteout-hooks";
+
+/** Options for {@link applyEntries}. */
+export interface ApplyOptions {
+  /** Driver-specific entry conversion (overlay2's whiteouts). */
+  hooks?: ApplyHooks;
+  /**
+   * mknod and xattr calls. Without them, an entry that needs one (a device, a fifo, an xattr)
+   * is refused with `ERR_GRAPHDRIVER_UNSUPPORTED` instead of being silently dropped.
+   */
+  syscalls?: LinuxSyscalls;
+  /**
+   * Whether to apply owners (lchown) and create device nodes. Defaults to running as root.
+   * When false, files keep the current user's owner and device entries are refused.
+   */
+  privileged?: boolean;
+}
+
+/** What {@link applyEntries} did. */
+export interface ApplyResult {
+  /** Bytes of regular-file content written. */
+  size: number;
+  /** Entries applied (whiteouts converted by a hook included). */
+  entries: number;
+  /**
+   * `path: name` of xattrs the filesystem refused with ENOTSUP or EPERM; dockerd ignores those
+   * too (with a warning), because not every backing filesystem supports every namespace.
+   */
+  ignoredXattrs: string[];
+}
+
+/**
+ * Extracts a stream of parsed tar entries into `root`, the way dockerd's `archive.Unpack` does
+ * for overlay2 layers, but without the chroot dockerd relies on for safety. Instead, nothing is
+ * ever written through a symlink: every parent directory of an entry is checked with lstat
+ * (and created as a real directory when missing), so a symlink planted by an earlier entry
+ * cannot lead a later one out of `root`.
+ *
+ * Names are cleaned like Go's `filepath.Clean`; absolute names land under `root` (as with
+ * dockerd), names that climb out (`../x`) are refused, as are two entries with the same cleaned
+ * path, relative symlinks pointing above the root, and hardlinks to anything outside `root` or
+ * behind a symlink. Owners, modes (setuid kept: chmod runs after lchown), xattrs and times are
+ * applied; directory times last, after their contents.
+ *
+ * On error this throws a StoreError naming the entry and leaves what was written so far in
+ * place: the caller (a driver's `applyDiff`) removes the partial layer.
+ */
+export async function applyEntries(
+  root: string,
+  entries: AsyncIterable<TarEntry>,
+  options: ApplyOptions = {},
+): Promise<ApplyResult> {
+  const applier = new EntryApplier(root, options);
+  for await (const entry of entries) {
+    try {
+      await applier.apply(entry);
+    } catch (error) {
+      throw describeFailure(error, entry.header.name, root);
+    }
+  }
+  await applier.finish();
+  return { size: applier.size, entries: applier.count, ignoredXattrs: applier.ignoredXattrs };
+}
+
+/** Wraps a failure so the message names the entry and the root, keeping a StoreError's code. */
+function describeFailure(error: unknown, name: string, root: string): StoreError {
+  const where = `tar entry ${JSON.stringify(name)} (extracting into ${root})`;
+  if (isStoreError(error)) {
+    return new StoreError(error.code, `${where}: ${error.message}`, {
+      details: { ...error.details, entry: name, root },
+      cause: error,
+    });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new StoreError(GraphDriverErrorCodes.applyFailed, `${where}: ${message}`, {
+    details: { entry: name, root, errno: systemErrorCode(error) },
+    cause: error,
+  });
+}
+
+function breakout(message: string): StoreError {
+  return new StoreError(GraphDriverErrorCodes.breakout, message);
+}
+
+async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
+  try {
+    return await lstat(path);
+  } catch (error) {
+    if (systemErrorCode(error) === "ENOENT") return undefined;
+    throw error;
+  }
+}
+
+class EntryApplier {
+  size = 0;
+  count = 0;
+  readonly ignoredXattrs: string[] = [];
+  readonly #root: string;
+  readonly #options: ApplyOptions;
+  readonly #privileged: boolean;
+  /** Cleaned paths seen so far: a second entry for one of them is refused. */
+  readonly #seen = new Set<string>();
+  /** Root-relative paths known to be real directories (not symlinks), so each is lstat'ed once. */
+  readonly #realDirs = new Set<string>(["."]);
+  /** Directory entries whose times are applied at the end, after their contents (as moby does). */
+  readonly #dirTimes: Array<{ path: string; header: TarHeader }> = [];
+
+  constructor(root: string, options: ApplyOptions) {
+    this.#root = root;
+    this.#options = options;
+    this.#privileged = options.privileged ?? (typeof process.getuid === "function" && process.getuid() === 0);
+  }
+
+  async apply(entry: TarEntry): Promise<void> {
+    const header = entry.header;
+    if (header.nameRaw !== undefined) {
+      throw new StoreError(GraphDriverErrorCodes.unsupported, "names that are not valid UTF-8 are not supported");
+    }
+    const rel = entryRelativePath(header.name);
+    if (rel === undefined) throw breakout(`the path climbs out of the layer root`);
+    if (this.#seen.has(rel)) {
+      throw new StoreError(GraphDriverErrorCodes.duplicateEntry, `the layer names ${JSON.stringify(rel)} twice`, {
+        details: { path: rel },
+      });
+    }
+    this.#seen.add(rel);
+
+    if (rel === ".") {
+      // moby skips a root entry when the root is a directory, which it always is.
+      if (header.type === "directory") return;
+      throw breakout(`an entry of type ${header.type} cannot replace the layer root`);
+    }
+
+    await this.#ensureRealDir(parentOf(rel), true);
+    const path = join(this.#root, rel);
+
+    // As moby: whatever exists there is replaced, unless both are directories (then merged).
+    const existing = await lstatOrUndefined(path);
+    if (existing !== undefined && !(existing.isDirectory() && header.type === "directory")) {
+      await rm(path, { recursive: true, force: true });
+      this.#forgetDirsUnder(rel);
+    }
+
+    this.count++;
+    const hooks = this.#options.hooks;
+    if (hooks?.convert !== undefined) {
+      const write = await hooks.convert({ header, relativePath: rel, path, root: this.#root });
+      if (!write) return;
+    }
+
+    let linkTarget: Stats | undefined;
+    switch (header.type) {
+      case "directory":
+        if (existing === undefined || !existing.isDirectory()) await mkdir(path, 0o700);
+        this.#realDirs.add(rel);
+        this.#dirTimes.push({ path, header });
+        break;
+      case "file":
+        await this.#writeFile(path, entry.body);
+        break;
+      case "symlink":
+        // moby's rule: a relative target must stay inside the root when resolved from the
+        // link's directory; absolute targets are resolved against the root at run time.
+        if (!header.linkname.startsWith("/") && resolveRelative(parentOf(rel), header.linkname) === undefined) {
+          throw breakout(`symlink target ${JSON.stringify(header.linkname)} points outside the layer root`);
+        }
+        await symlink(header.linkname, path);
+        break;
+      case "hardlink":
+        linkTarget = await this.#hardlink(path, header.linkname);
+        break;
+      case "char":
+      case "block":
+        if (!this.#privileged) {
+          throw new StoreError(
+            GraphDriverErrorCodes.permission,
+            `creating a ${header.type} device (${header.devmajor}:${header.devminor}) needs root`,
+          );
+        }
+        this.#requireSyscalls(`a ${header.type} device`).mknod(
+          path,
+          (header.type === "char" ? S_IFCHR : S_IFBLK) | (header.mode & 0o7777),
+          header.devmajor,
+          header.devminor,
+        );
+        break;
+      case "fifo":
+        this.#requireSyscalls("a fifo").mknod(path, S_IFIFO | (header.mode & 0o7777), 0, 0);
+        break;
+      default:
+        throw new StoreError(GraphDriverErrorCodes.unsupported, `entries of type ${String(header.type)} are not supported`);
+    }
+
+    await this.#applyMetadata(path, header, linkTarget);
+  }
+
+  /** Applies the times of directories, last, so creating their contents does not change them. */
+  async finish(): Promise<void> {
+    for (const { path, header } of this.#dirTimes) {
+      try {
+        await lutimes(path, accessTime(header), header.mtime);
+      } catch (error) {
+        throw describeFailure(error, header.name, this.#root);
+      }
+    }
+  }
+
+  async #writeFile(path: string, body: AsyncIterable<Uint8Array>): Promise<void> {
+    // "wx": O_CREAT|O_EXCL never follows a symlink and never reuses a file that appeared since.
+    const handle = await open(path, "wx", 0o600);
+    try {
+      for await (const chunk of body) {
+        let offset = 0;
+        while (offset < chunk.length) {
+          const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
+          offset += bytesWritten;
+        }
+        this.size += chunk.length;
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async #hardlink(path: string, linkname: string): Promise<Stats> {
+    const targetRel = entryRelativePath(linkname);
+    if (targetRel === undefined || targetRel === ".") {
+      throw breakout(`hardlink target ${JSON.stringify(linkname)} is outside the layer root`);
+    }
+    await this.#ensureRealDir(parentOf(targetRel), false);
+    const target = join(this.#root, targetRel);
+    const stats = await lstatOrUndefined(target);
+    if (stats === undefined) {
+      throw new StoreError(GraphDriverErrorCodes.applyFailed, `hardlink target ${JSON.stringify(linkname)} does not exist in the layer`);
+    }
+    if (stats.isDirectory()) {
+      throw new StoreError(GraphDriverErrorCodes.applyFailed, `hardlink target ${JSON.stringify(linkname)} is a directory`);
+    }
+    // link(2) does not follow a symlink target: the new name links the symlink itself.
+    await link(target, path);
+    return stats;
+  }
+
+  async #applyMetadata(path: string, header: TarHeader, linkTarget: Stats | undefined): Promise<void> {
+    const isSymlink = header.type === "symlink" || (linkTarget?.isSymbolicLink() ?? false);
+    if (this.#privileged) await lchown(path, header.uid, header.gid);
+
+    const xattrs = Object.entries(header.xattrs ?? {});
+    if (xattrs.length > 0) {
+      const syscalls = this.#requireSyscalls("xattrs");
+      for (const [name, value] of xattrs) {
+        try {
+          syscalls.lsetxattr(path, name, value);
+        } catch (error) {
+          const code = systemErrorCode(error);
+          if (code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "EPERM") throw error;
+          this.ignoredXattrs.push(`${header.name}: ${name}`);
+        }
+      }
+    }
+
+    // There is no lchmod; chmod after lchown because chown clears setuid/setgid.
+    if (!isSymlink) await chmod(path, header.mode & 0o7777);
+    if (header.type !== "directory") await lutimes(path, accessTime(header), header.mtime);
+  }
+
+  /**
+   * Makes sure the root-relative directory `rel` and each of its parents is a real directory,
+   * creating missing ones (0755, as moby does) when `create` is set. A symlink or a file on the
+   * way is refused: writing through it could leave the root.
+   */
+  async #ensureRealDir(rel: string, create: boolean): Promise<void> {
+    if (this.#realDirs.has(rel)) return;
+    await this.#ensureRealDir(parentOf(rel), create);
+    const abs = join(this.#root, rel);
+    const stats = await lstatOrUndefined(abs);
+    if (stats === undefined) {
+      if (!create) {
+        throw new StoreError(GraphDriverErrorCodes.applyFailed, `directory ${JSON.stringify(rel)} does not exist in the layer`);
+      }
+      await mkdir(abs, 0o755);
+      await chmod(abs, 0o755);
+    } else if (stats.isSymbolicLink()) {
+      throw breakout(`${JSON.stringify(rel)} on the way is a symlink; refusing to write through it`);
+    } else if (!stats.isDirectory()) {
+      throw new StoreError(GraphDriverErrorCodes.applyFailed, `${JSON.stringify(rel)} on the way is not a directory`);
+    }
+    this.#realDirs.add(rel);
+  }
+
+  #forgetDirsUnder(rel: string): void {
+    for (const dir of this.#realDirs) {
+      if (dir === rel || dir.startsWith(rel + "/")) this.#realDirs.delete(dir);
+    }
+  }
+
+  #requireSyscalls(what: string): LinuxSyscalls {
+    if (this.#options.syscalls === undefined) {
+      throw new StoreError(GraphDriverErrorCodes.unsupported, `applying ${what} needs system calls Node lacks; no syscalls were given`);
+    }
+    return this.#options.syscalls;
+  }
+}
+
+/** moby never sets an access time before the modification time. */
+function accessTime(header: TarHeader): Date {
+  const atime = header.atime;
+  return atime !== undefined && atime.getTime() >= header.mtime.getTime() ? atime : header.mtime;
+}
