@@ -1,1 +1,18 @@
-export {};
+export { ImageError, ImageErrorCode } from "./errors";
+export { compareTime, formatGoTime, isZeroTime, nowGoTime, parseGoTime, unixSeconds, zeroTime, goTimeFromDate } from "./go-time";
+export type { GoTime } from "./go-time";
+export type {
+  ContainerConfig,
+  DockerImageConfig,
+  HealthConfig,
+  HistoryEntry,
+  ImageConfig,
+  OciImageConfig,
+  RootFSConfig,
+} from "./image-config";
+export { configLabels, imageIdOf, parseImageConfig } from "./image";
+export type { Image, ImageHistory, ParsedImageConfig } from "./image";
+export type { ImageRecord } from "./image-record";
+export { createImageStore } from "./image-store";
+export type { ImageStore, ImageStoreOptions } from "./image-store";
+export type { ImageStoreProblem } from "./restore";

@@ -1,0 +1,54 @@
+/**
+ * JSON text exactly as Go's encoding/json.Marshal writes it, for the files dockerd reads back
+ * and compares (repositories.json, distribution metadata). Differences from JSON.stringify that
+ * matter: `<`, `>`, `&`, U+2028 and U+2029 are escaped as \u003c…; map keys are sorted by
+ * their bytes (JavaScript objects put integer-like keys such as "10" first, so objects are never
+ * serialised through JSON.stringify here); lone surrogates become U+FFFD.
+ */
+export function goJsonString(text: string): string {
+  let out = '"';
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    let esc: string | undefined;
+    if (c === 0x22) esc = '\\"';
+    else if (c === 0x5c) esc = "\\\\";
+    else if (c === 0x0a) esc = "\\n";
+    else if (c === 0x0d) esc = "\\r";
+    else if (c === 0x09) esc = "\\t";
+    else if (c < 0x20 || c === 0x3c || c === 0x3e || c === 0x26 || c === 0x2028 || c === 0x2029) {
+      esc = `\\u${c.toString(16).padStart(4, "0")}`;
+    } else if (c >= 0xd800 && c <= 0xdfff) {
+      const next = text.charCodeAt(i + 1);
+      if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+        i++; // a valid pair passes through
+        continue;
+      }
+      esc = "\ufffd";
+    }
+    if (esc !== undefined) {
+      out += text.slice(start, i) + esc;
+      start = i + 1;
+    }
+  }
+  return `${out}${text.slice(start)}"`;
+}
+
+/** Byte order of UTF-8, which for strings without lone surrogates is code-point order. */
+export function compareGoStrings(a: string, b: string): number {
+  // UTF-16 order differs from code-point order only above U+FFFF vs U+E000-U+FFFF.
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.codePointAt(i)!;
+    const y = b.codePointAt(i)!;
+    if (x !== y) return x < y ? -1 : 1;
+    if (x > 0xffff) i++;
+  }
+  return a.length - b.length;
+}
+
+/** A Go map[string]T as JSON: keys sorted by bytes, values already encoded by `encode`. */
+export function goJsonMap<T>(entries: Iterable<readonly [string, T]>, encode: (value: T) => string): string {
+  const sorted = [...entries].sort((a, b) => compareGoStrings(a[0], b[0]));
+  return `{${sorted.map(([k, v]) => `${goJsonString(k)}:${encode(v)}`).join(",")}}`;
+}

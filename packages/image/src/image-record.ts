@@ -1,0 +1,47 @@
+import type { Digest } from "@store/digest";
+import type { Layer } from "@store/layer";
+import type { GoTime } from "./go-time";
+import { type ParsedImageConfig, configLabels } from "./image";
+
+/**
+ * What the image store keeps in memory per image: enough to list, filter and walk lineage
+ * without reading configs back (dockerd re-reads every config on each `docker images`). The
+ * config itself stays in the backend; {@link ImageStore.get} reads it.
+ */
+export interface ImageRecord {
+  readonly id: Digest;
+  /** The parent image, from `parent` metadata. */
+  readonly parent: Digest | undefined;
+  readonly created: GoTime;
+  /** `config.Labels`; undefined when none. */
+  readonly labels: Readonly<Record<string, string>> | undefined;
+  /** Whether the config has a run config at all (a label filter skips those that do not). */
+  readonly hasRunConfig: boolean;
+  /** The retained top layer; undefined for an image with no layers. */
+  readonly layer: Layer | undefined;
+  readonly chainId: Digest | undefined;
+  /** Bytes of the whole layer chain (0 without layers): docker's image Size. */
+  readonly size: number;
+}
+
+/** The mutable record behind the read-only view. */
+export interface MutableImageRecord extends ImageRecord {
+  parent: Digest | undefined;
+  readonly children: Set<string>;
+}
+
+export function newRecord(id: Digest, parsed: ParsedImageConfig, layer: Layer | undefined): MutableImageRecord {
+  const labels = configLabels(parsed.runConfig);
+  return {
+    id,
+    parent: undefined,
+    created: parsed.created,
+    // An empty map is as good as none for filtering, and costs memory on 100,000 images.
+    labels: labels && Object.keys(labels).length > 0 ? labels : undefined,
+    hasRunConfig: parsed.runConfig !== undefined,
+    layer,
+    chainId: parsed.chainId,
+    size: layer?.size ?? 0,
+    children: new Set(),
+  };
+}

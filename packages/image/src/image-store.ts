@@ -1,0 +1,294 @@
+import { BackendErrorCode, type StoreBackend } from "@store/backend";
+import { type Digest, DigestErrorCode, type DigestSet, digestFromBytes, parseDigest } from "@store/digest";
+import { isStoreError } from "@store/errors";
+import type { Layer, LayerGetReleaser, LayerMetadata } from "@store/layer";
+import { ImageError, ImageErrorCode } from "./errors";
+import { type GoTime, formatGoTime, nowGoTime, parseGoTime } from "./go-time";
+import { type Image, parseImageConfig } from "./image";
+import { type ImageRecord, type MutableImageRecord, newRecord } from "./image-record";
+import { createLock, mapLimit } from "./lock";
+import { type ImageStoreProblem, restoreImages } from "./restore";
+
+export interface ImageStoreOptions {
+  /** Where configs and their metadata live (dockerd's imagedb). */
+  backend: StoreBackend;
+  /** The layer store: each image keeps a handle on its top layer. */
+  layers: LayerGetReleaser;
+}
+
+/**
+ * dockerd's image store (moby image.Store): configs stored verbatim under their sha256, the
+ * image's top layer retained, parent links in metadata. Opened with {@link createImageStore}.
+ */
+export interface ImageStore {
+  readonly backend: StoreBackend;
+  /** What restore could not load (corrupt configs, missing layers, bad parent links). */
+  readonly problems: readonly ImageStoreProblem[];
+
+  /**
+   * Stores config bytes verbatim and returns their ID. The config must decode with a `rootfs`;
+   * non-empty history entries must not outnumber diff IDs; the top layer must exist and is
+   * retained. Creating an image that exists takes no second layer reference.
+   */
+  create(config: Uint8Array): Promise<Digest>;
+  /** The image, its config read back (verified) from the backend; ERR_IMAGE_NOT_FOUND. */
+  get(id: Digest): Promise<Image>;
+  has(id: Digest): boolean;
+  /** The in-memory record (parent, created, labels, layer, size) without reading the config. */
+  record(id: Digest): ImageRecord | undefined;
+  /** Removes the image, unlinks its parent and children, releases its layer: what was removed. */
+  delete(id: Digest): Promise<LayerMetadata[]>;
+  /** The image a hex prefix (optionally `sha256:`-prefixed) names; "No such image" or ambiguous. */
+  search(term: string): Digest;
+  /** The shortest unambiguous prefix of an ID's hex, at least `min` long (docker shows 12). */
+  shortId(id: Digest, min?: number): string;
+  /** Links `id` to `parent` (both must exist), replacing any previous parent. */
+  setParent(id: Digest, parent: Digest): Promise<void>;
+  getParent(id: Digest): Digest | undefined;
+  /** Records when the image was last tagged (`lastUpdated`, RFC 3339 with nanoseconds, local zone). */
+  setLastUpdated(id: Digest, time?: GoTime): Promise<void>;
+  getLastUpdated(id: Digest): Promise<GoTime | undefined>;
+  /** Marks the image as built on this host (`builtLocally`). */
+  setBuiltLocally(id: Digest): Promise<void>;
+  isBuiltLocally(id: Digest): Promise<boolean>;
+  /** The images whose parent is `id`, sorted. */
+  children(id: Digest): Digest[];
+  /** Every image ID, sorted. */
+  ids(): Digest[];
+  /** Every in-memory record, sorted by ID. */
+  records(): ImageRecord[];
+  /** Images without children, configs read (moby Heads). */
+  heads(): Promise<Map<string, Image>>;
+  /** Every image, configs read (moby Map). */
+  map(): Promise<Map<string, Image>>;
+  /** How many images the store holds. */
+  len(): number;
+  /** Forgets every image (layers stay retained, never deleted); does not close the backend. */
+  close(): Promise<void>;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Opens an image store over `backend`, restoring what it holds (see {@link restoreImages}). */
+export async function createImageStore(options: ImageStoreOptions): Promise<ImageStore> {
+  const { backend, layers } = options;
+  const restored = await restoreImages(backend, layers);
+  const records: Map<string, MutableImageRecord> = restored.records;
+  const digests: DigestSet = restored.digests;
+  const lock = createLock();
+  let closed = false;
+
+  const notFound = (term: string, cause?: unknown) =>
+    new ImageError(ImageErrorCode.NotFound, `No such image: ${term}`, { cause, details: { image: term } });
+
+  function must(id: Digest): MutableImageRecord {
+    if (closed) throw new ImageError(ImageErrorCode.NotFound, `image store is closed`);
+    const record = records.get(id.toString());
+    if (!record) throw notFound(id.toString());
+    return record;
+  }
+
+  const sorted = (keys: Iterable<string>) => [...keys].sort().map((k) => records.get(k)?.id ?? parseDigest(k));
+
+  async function read(record: MutableImageRecord): Promise<Image> {
+    const raw = await backend.get(record.id);
+    return { ...parseImageConfig(raw, `image ${record.id}`), id: record.id, parent: record.parent };
+  }
+
+  async function readMany(which: MutableImageRecord[]): Promise<Map<string, Image>> {
+    const out = new Map<string, Image>();
+    const images = await mapLimit(which, 32, async (r) => {
+      try {
+        return await read(r);
+      } catch {
+        return undefined; // moby logs "invalid image access" and leaves it out
+      }
+    });
+    for (const img of images) if (img) out.set(img.id.toString(), img);
+    return out;
+  }
+
+  const store: ImageStore = {
+    backend,
+    problems: restored.problems,
+
+    async create(config) {
+      const id = digestFromBytes(config);
+      const parsed = parseImageConfig(config, `image config ${id}`);
+      const nonEmpty = parsed.history.filter((h) => !h.emptyLayer).length;
+      if (nonEmpty > parsed.rootFS.diffIds.length) {
+        throw new ImageError(
+          ImageErrorCode.InvalidConfig,
+          `image config ${id}: too many non-empty layers in History section (${nonEmpty} for ${parsed.rootFS.diffIds.length} diff IDs)`,
+          { details: { digest: id.toString() } },
+        );
+      }
+      return lock.run(async () => {
+        if (closed) throw new ImageError(ImageErrorCode.NotFound, `image store is closed`);
+        if (records.has(id.toString())) return id;
+        // The layer first: moby stores the config before looking, leaving orphan content when
+        // the layer is missing; here a failed create leaves nothing behind.
+        let layer: Layer | undefined;
+        if (parsed.chainId) {
+          try {
+            layer = await layers.get(parsed.chainId);
+          } catch (e) {
+            if (!isStoreError(e, "ERR_LAYER_NOT_FOUND")) throw e;
+            throw new ImageError(ImageErrorCode.LayerNotFound, `image config ${id}: failed to get layer ${parsed.chainId}: ${e.message}`, {
+              cause: e,
+              details: { digest: id.toString(), chainId: parsed.chainId.toString() },
+            });
+          }
+        }
+        try {
+          await backend.set(config);
+        } catch (e) {
+          if (layer) await layers.release(layer).catch(() => undefined);
+          throw e;
+        }
+        records.set(id.toString(), newRecord(id, parsed, layer));
+        digests.add(id);
+        return id;
+      });
+    },
+
+    async get(id) {
+      return read(must(id));
+    },
+
+    has(id) {
+      return records.has(id.toString());
+    },
+
+    record(id) {
+      return records.get(id.toString());
+    },
+
+    delete(id) {
+      return lock.run(async () => {
+        const record = must(id);
+        for (const child of record.children) {
+          const c = records.get(child);
+          if (!c) continue;
+          await backend.deleteMetadata(c.id, "parent");
+          c.parent = undefined;
+        }
+        if (record.parent) records.get(record.parent.toString())?.children.delete(id.toString());
+        digests.remove(id);
+        records.delete(id.toString());
+        await backend.delete(id);
+        return record.layer ? layers.release(record.layer) : [];
+      });
+    },
+
+    search(term) {
+      try {
+        return digests.lookup(term);
+      } catch (e) {
+        if (isStoreError(e, DigestErrorCode.Ambiguous)) {
+          throw new ImageError(ImageErrorCode.Ambiguous, `image ID prefix ${JSON.stringify(term)} is ambiguous: ${e.message}`, {
+            cause: e,
+            details: { image: term, ...e.details },
+          });
+        }
+        if (isStoreError(e, [DigestErrorCode.NotFound, DigestErrorCode.InvalidFormat])) throw notFound(term, e);
+        throw e;
+      }
+    },
+
+    shortId(id, min = 12) {
+      must(id);
+      return digests.shortestUniquePrefix(id, min);
+    },
+
+    setParent(id, parent) {
+      return lock.run(async () => {
+        const record = must(id);
+        const parentRecord = records.get(parent.toString());
+        if (!parentRecord) throw notFound(parent.toString());
+        // moby allows a cycle, after which history and prune walk forever.
+        for (let p: MutableImageRecord | undefined = parentRecord; p; p = p.parent && records.get(p.parent.toString())) {
+          if (p.id.equals(id)) {
+            throw new ImageError(ImageErrorCode.Conflict, `cannot make ${parent} the parent of ${id}: it descends from ${id}`, {
+              details: { digest: id.toString(), parent: parent.toString() },
+            });
+          }
+        }
+        await backend.setMetadata(id, "parent", encoder.encode(parent.toString()));
+        if (record.parent) records.get(record.parent.toString())?.children.delete(id.toString());
+        record.parent = parent;
+        parentRecord.children.add(id.toString());
+      });
+    },
+
+    getParent(id) {
+      return must(id).parent;
+    },
+
+    async setLastUpdated(id, time = nowGoTime()) {
+      must(id);
+      await backend.setMetadata(id, "lastUpdated", encoder.encode(formatGoTime(time)));
+    },
+
+    async getLastUpdated(id) {
+      must(id);
+      let data: Uint8Array;
+      try {
+        data = await backend.getMetadata(id, "lastUpdated");
+      } catch (e) {
+        if (isStoreError(e, BackendErrorCode.NotFound)) return undefined;
+        throw e;
+      }
+      return data.byteLength === 0 ? undefined : parseGoTime(decoder.decode(data));
+    },
+
+    async setBuiltLocally(id) {
+      must(id);
+      await backend.setMetadata(id, "builtLocally", new Uint8Array([1]));
+    },
+
+    async isBuiltLocally(id) {
+      must(id);
+      try {
+        const data = await backend.getMetadata(id, "builtLocally");
+        return data.byteLength > 0 && data[0] === 1;
+      } catch (e) {
+        if (isStoreError(e, BackendErrorCode.NotFound)) return false;
+        throw e;
+      }
+    },
+
+    children(id) {
+      return sorted(records.get(id.toString())?.children ?? []);
+    },
+
+    ids() {
+      return sorted(records.keys());
+    },
+
+    records() {
+      return [...records.keys()].sort().map((k) => records.get(k)!);
+    },
+
+    heads() {
+      return readMany([...records.values()].filter((r) => r.children.size === 0));
+    },
+
+    map() {
+      return readMany([...records.values()]);
+    },
+
+    len() {
+      return records.size;
+    },
+
+    async close() {
+      // Handles are dropped, not released: releasing an image's last handle deletes its layer,
+      // and closing a store must never delete anything. The layer store forgets them on exit.
+      closed = true;
+      records.clear();
+    },
+  };
+  return store;
+}

@@ -1,0 +1,112 @@
+import type { StoreBackend } from "@store/backend";
+import { BackendErrorCode, contentKey, metadataKey } from "@store/backend";
+import { type Digest, DigestSet, isDigest, parseDigest } from "@store/digest";
+import { isStoreError } from "@store/errors";
+import type { Layer, LayerGetReleaser } from "@store/layer";
+import { parseImageConfig } from "./image";
+import { type MutableImageRecord, newRecord } from "./image-record";
+import { mapLimit } from "./lock";
+
+/** Something restore could not load; the rest of the store loads regardless. */
+export interface ImageStoreProblem {
+  /**
+   * `invalid-config`: content that does not verify or does not decode as an image config;
+   * `layer-missing`: the config's top layer is not in the layer store;
+   * `invalid-parent`: `parent` metadata that is not a digest.
+   */
+  kind: "invalid-config" | "layer-missing" | "invalid-parent";
+  /** The image (content digest) concerned. */
+  digest: Digest;
+  /** The backend key (a path relative to the imagedb root on disk) it came from. */
+  key: string;
+  message: string;
+  cause?: unknown;
+}
+
+/** Codes of layer-store errors that concern one layer, not the layer store as a whole. */
+const layerGoneCodes = ["ERR_LAYER_NOT_FOUND", "ERR_LAYER_CORRUPT_METADATA"];
+
+// Reads overlap so that a store on disk or S3 opens at the medium's pace, not one read at a time.
+const concurrency = 32;
+
+export interface RestoredImages {
+  records: Map<string, MutableImageRecord>;
+  digests: DigestSet;
+  problems: ImageStoreProblem[];
+}
+
+/**
+ * moby's restore in two passes. Pass 1 walks the content, decodes each config and takes a
+ * handle on its top layer; pass 2 reads `parent` metadata and links children to parents. Unlike
+ * moby, a corrupt config or a missing layer is recorded as a problem (moby logs the first and
+ * skips, and aborts the whole daemon start on a layer error other than "does not exist").
+ * Errors of the layer store itself still abort: they say nothing about one image.
+ */
+export async function restoreImages(backend: StoreBackend, layers: LayerGetReleaser): Promise<RestoredImages> {
+  const ids: Digest[] = [];
+  await backend.walk((id) => {
+    ids.push(id);
+  });
+  const problems: ImageStoreProblem[] = [];
+  const records = new Map<string, MutableImageRecord>();
+
+  await mapLimit(ids, concurrency, async (id) => {
+    const key = contentKey(id);
+    let parsed;
+    try {
+      parsed = parseImageConfig(await backend.get(id), `image ${id} (${key})`);
+    } catch (e) {
+      if (!isStoreError(e) || isStoreError(e, BackendErrorCode.Io) || isStoreError(e, BackendErrorCode.Closed)) throw e;
+      problems.push({ kind: "invalid-config", digest: id, key, message: e.message, cause: e });
+      return;
+    }
+    let layer: Layer | undefined;
+    if (parsed.chainId) {
+      try {
+        layer = await layers.get(parsed.chainId);
+      } catch (e) {
+        if (!isStoreError(e, layerGoneCodes)) throw e;
+        problems.push({
+          kind: "layer-missing",
+          digest: id,
+          key,
+          message: `image ${id}: layer ${parsed.chainId} does not exist, not restoring the image: ${e.message}`,
+          cause: e,
+        });
+        return;
+      }
+    }
+    records.set(id.toString(), newRecord(id, parsed, layer));
+  });
+  // On failure the handles taken so far are not released: releasing the last handle deletes a
+  // layer, and a half-open store must never cost a layer. They die with the process.
+  const all = [...records.values()];
+  await mapLimit(all, concurrency, async (record) => {
+    let data: Uint8Array;
+    try {
+      data = await backend.getMetadata(record.id, "parent");
+    } catch (e) {
+      if (isStoreError(e, BackendErrorCode.NotFound)) return;
+      throw e;
+    }
+    const text = Buffer.from(data).toString("utf8");
+    if (!isDigest(text)) {
+      problems.push({
+        kind: "invalid-parent",
+        digest: record.id,
+        key: metadataKey(record.id, "parent"),
+        message: `image ${record.id}: parent metadata ${JSON.stringify(text.slice(0, 100))} is not a digest; ignored`,
+      });
+      return;
+    }
+    record.parent = parseDigest(text);
+  });
+  // Linked after all reads so the order of children never depends on I/O timing.
+  for (const record of all) {
+    if (record.parent) records.get(record.parent.toString())?.children.add(record.id.toString());
+  }
+
+  const digests = new DigestSet(all.map((r) => r.id));
+  problems.sort((a, b) => (a.digest.encoded < b.digest.encoded ? -1 : a.digest.encoded > b.digest.encoded ? 1 : 0));
+  return { records, digests, problems };
+}
