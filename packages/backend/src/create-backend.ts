@@ -11,7 +11,7 @@ import {
   isAlgorithm,
   verifyStream,
 } from "@store/digest";
-import { isStoreError } from "@store/errors";
+import { type StoreError, isStoreError } from "@store/errors";
 import type { BackendDriver } from "./driver";
 import { BackendError, BackendErrorCode } from "./errors";
 import { assertMetadataKey, contentKey, contentRoot, metadataKey, metadataPrefix } from "./keys";
@@ -54,6 +54,22 @@ export function createBackend(driver: BackendDriver): StoreBackend {
       { details: key === undefined ? { digest: id.toString() } : { digest: id.toString(), key } },
     );
 
+  // Collected before the walk's callback runs, so fn may delete what it is handed.
+  const list = (prefix: string): Promise<string[]> =>
+    io("list", prefix, async () => {
+      const names: string[] = [];
+      for await (const name of driver.list(prefix)) names.push(name);
+      return names;
+    });
+
+  const verificationFailed = (id: Digest, key: string, actual: Digest) =>
+    new BackendError(BackendErrorCode.VerificationFailed, `content ${id}: failed to verify: its bytes hash to ${actual}`, {
+      details: { digest: id.toString(), actual: actual.toString(), key },
+    });
+
+  const contentMismatch = (e: StoreError) =>
+    new BackendError(BackendErrorCode.ContentMismatch, e.message, { cause: e, details: e.details });
+
   async function assertExists(id: Digest): Promise<void> {
     const key = contentKey(id);
     if (!(await io("stat", key, () => driver.exists(key)))) throw notFound(id);
@@ -65,13 +81,10 @@ export function createBackend(driver: BackendDriver): StoreBackend {
     driver,
 
     async walk(fn) {
-      open();
-      const present = new Set<string>();
-      for await (const name of driver.list(contentRoot)) present.add(name);
+      const present = new Set(await list(contentRoot));
       for (const algorithm of [...algorithms].sort()) {
         if (!present.has(algorithm)) continue;
-        const names: string[] = [];
-        for await (const name of driver.list(`${contentRoot}/${algorithm}`)) names.push(name);
+        const names = await list(`${contentRoot}/${algorithm}`);
         names.sort();
         for (const name of names) {
           let id: Digest;
@@ -90,11 +103,7 @@ export function createBackend(driver: BackendDriver): StoreBackend {
       const data = await io("read", key, () => driver.read(key));
       if (data === undefined) throw notFound(id);
       const actual = digestFromBytes(data, id.algorithm);
-      if (!actual.equals(id)) {
-        throw new BackendError(BackendErrorCode.VerificationFailed, `content ${id}: failed to verify: its bytes hash to ${actual}`, {
-          details: { digest: id.toString(), actual: actual.toString(), key },
-        });
-      }
+      if (!actual.equals(id)) throw verificationFailed(id, key, actual);
       return data;
     },
 
@@ -105,9 +114,12 @@ export function createBackend(driver: BackendDriver): StoreBackend {
       }
       const id = digestFromBytes(data, algorithm);
       const key = contentKey(id);
-      // Content-addressed: what is there already is these very bytes, unless corrupted, and
-      // a read verifies that. Rewriting would only race other writers of the same bytes.
-      if (!(await io("stat", key, () => driver.exists(key)))) {
+      // Content-addressed: what is there already is these very bytes, unless it was corrupted.
+      // dockerd's Set rewrites every time, which heals a corrupted file; we read first (set()
+      // serves small configs) and rewrite only when what is there does not verify, so a store
+      // that refuses overwrites (conditional create) is not asked to.
+      const existing = await io("read", key, () => driver.read(key));
+      if (existing === undefined || !digestFromBytes(existing, algorithm).equals(id)) {
         await io("write", key, () => driver.write(key, data));
       }
       return id;
@@ -162,7 +174,11 @@ export function createBackend(driver: BackendDriver): StoreBackend {
               details: { digest: id.toString(), key },
             });
           }
-          throw e;
+          if (isStoreError(e)) throw e;
+          throw new BackendError(BackendErrorCode.Io, `${driver.name}: read ${key}: ${(e as Error)?.message ?? e}`, {
+            cause: e,
+            details: { key, operation: "read" },
+          });
         }
       })();
     },
@@ -179,16 +195,19 @@ export function createBackend(driver: BackendDriver): StoreBackend {
       const stream = expected ? verifyStream(source, expected, { size, what: `content ${expected}` }) : hashed!.stream;
       // When the digest is known in advance, short-cut content we hold already.
       if (expected && (await io("stat", contentKey(expected), () => driver.exists(contentKey(expected))))) {
-        for await (const _ of stream) void _; // still verify what the caller sent
+        try {
+          for await (const _ of stream) void _; // still verify what the caller sent
+        } catch (e) {
+          if (isStoreError(e, DigestErrorCode.Mismatch)) throw contentMismatch(e);
+          throw e;
+        }
         return expected;
       }
       let staged;
       try {
         staged = await driver.stage(stream, { key: expected ? contentKey(expected) : undefined, size });
       } catch (e) {
-        if (isStoreError(e, DigestErrorCode.Mismatch)) {
-          throw new BackendError(BackendErrorCode.ContentMismatch, e.message, { cause: e, details: e.details });
-        }
+        if (isStoreError(e, DigestErrorCode.Mismatch)) throw contentMismatch(e);
         if (isStoreError(e)) throw e;
         throw new BackendError(BackendErrorCode.Io, `${driver.name}: staging content: ${(e as Error)?.message ?? e}`, { cause: e });
       }
