@@ -1,1 +1,1 @@
-export {};
+export { createMemoryBackend } from "./create-memory-backend";

@@ -1,0 +1,143 @@
+import { basename, dirname, join, resolve } from "node:path";
+import * as nodeFs from "node:fs/promises";
+import { type BackendCapabilities, type BackendDriver, type StageHint, type StagedWrite, contentRoot } from "@store/backend";
+import type { FsApi } from "./fs-api";
+import { isMissing, orIfMissing } from "./fs-errors";
+import { dirMode, fileMode, syncDirectory, tempName, unlinkIfPresent, writeFully } from "./file-io";
+
+export interface FsDriverOptions {
+  /** The imagedb directory (`<dockerRoot>/image/overlay2/imagedb`); created on first write. */
+  root: string;
+  /** A `node:fs/promises`-compatible API; Node's own by default. */
+  fs?: FsApi;
+  /** The name in messages ("fs" by default). */
+  name?: string;
+  /** Capabilities declared to the backend ({ persistent: true } by default). */
+  capabilities?: Partial<BackendCapabilities>;
+  /** Bytes per chunk when streaming content out (1 MiB by default). */
+  readChunkSize?: number;
+}
+
+/**
+ * The driver behind a local imagedb directory, laid out exactly as dockerd lays it out:
+ * `content/sha256/<hex>` and `metadata/sha256/<hex>/<key>`, directories 0700, files 0600,
+ * every file published by an atomic rename of a `.tmp-<name>*` file from the same directory.
+ */
+export class FsDriver implements BackendDriver {
+  readonly name: string;
+  readonly capabilities: Partial<BackendCapabilities>;
+  readonly root: string;
+  readonly #fs: FsApi;
+  readonly #chunkSize: number;
+
+  constructor(options: FsDriverOptions) {
+    this.root = resolve(options.root);
+    this.#fs = options.fs ?? nodeFs;
+    this.name = options.name ?? "fs";
+    this.capabilities = options.capabilities ?? { persistent: true };
+    this.#chunkSize = options.readChunkSize ?? 1 << 20;
+  }
+
+  /** The path of `key` under the root (keys were validated by the backend). */
+  path(key: string): string {
+    return join(this.root, ...key.split("/"));
+  }
+
+  async read(key: string): Promise<Uint8Array | undefined> {
+    return orIfMissing(this.#fs.readFile(this.path(key)), undefined);
+  }
+
+  async readStream(key: string): Promise<AsyncIterable<Uint8Array> | undefined> {
+    // Opened now, not on first pull: the stream then reads the file that existed at this moment,
+    // whole, even if a writer renames a new one over it meanwhile.
+    const handle = await orIfMissing(this.#fs.open(this.path(key), "r"), undefined);
+    if (handle === undefined) return undefined;
+    const chunkSize = this.#chunkSize;
+    return (async function* () {
+      try {
+        let position = 0;
+        for (;;) {
+          const buffer = new Uint8Array(chunkSize);
+          const { bytesRead } = await handle.read(buffer, 0, chunkSize, position);
+          if (bytesRead === 0) return;
+          position += bytesRead;
+          yield bytesRead === chunkSize ? buffer : buffer.subarray(0, bytesRead);
+        }
+      } finally {
+        await handle.close();
+      }
+    })();
+  }
+
+  async exists(key: string): Promise<boolean> {
+    const stat = await orIfMissing(this.#fs.stat(this.path(key)), undefined);
+    return stat?.isFile() ?? false;
+  }
+
+  /** dockerd's `ioutils.AtomicWriteFile`: temp file, write, fsync, chmod, rename; then fsync the dir. */
+  async write(key: string, data: Uint8Array): Promise<void> {
+    const target = this.path(key);
+    const staged = await this.#stageIn(dirname(target), target, [data]);
+    await staged.commit(key);
+  }
+
+  async stage(source: AsyncIterable<Uint8Array>, hint?: StageHint): Promise<StagedWrite> {
+    // Staged beside its destination (or under content/ when the name is not known yet), so the
+    // commit is a rename within one filesystem.
+    const target = hint?.key === undefined ? undefined : this.path(hint.key);
+    return this.#stageIn(target === undefined ? this.path(contentRoot) : dirname(target), target, source);
+  }
+
+  async #stageIn(dir: string, target: string | undefined, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<StagedWrite> {
+    const fs = this.#fs;
+    await fs.mkdir(dir, { recursive: true, mode: dirMode });
+    const temp = join(dir, tempName(target === undefined ? "stage" : basename(target)));
+    const handle = await fs.open(temp, "wx", fileMode);
+    try {
+      // One chunk in flight at a time: memory stays bounded whatever the content's size.
+      for await (const chunk of source) await writeFully(handle, chunk);
+      await handle.sync();
+    } catch (e) {
+      await handle.close().catch(() => undefined);
+      await unlinkIfPresent(fs, temp).catch(() => undefined);
+      throw e;
+    }
+    await handle.close();
+    let done = false;
+    return {
+      commit: async (key: string) => {
+        const destination = this.path(key);
+        const destinationDir = dirname(destination);
+        try {
+          // Explicit, as dockerd does: the mode given to open() is filtered by the umask.
+          await fs.chmod(temp, fileMode);
+          if (destinationDir !== dir) await fs.mkdir(destinationDir, { recursive: true, mode: dirMode });
+          await fs.rename(temp, destination);
+        } catch (e) {
+          if (isMissing(e) && done) throw new Error(`staged content for ${key} was already committed or aborted`);
+          throw e;
+        }
+        done = true;
+        await syncDirectory(fs, destinationDir);
+      },
+      abort: async () => {
+        if (done) return;
+        done = true;
+        await unlinkIfPresent(fs, temp);
+      },
+    };
+  }
+
+  async remove(key: string): Promise<void> {
+    await unlinkIfPresent(this.#fs, this.path(key));
+  }
+
+  /** dockerd's `os.RemoveAll` of the metadata directory. */
+  async removePrefix(prefix: string): Promise<void> {
+    await this.#fs.rm(this.path(prefix), { recursive: true, force: true });
+  }
+
+  async *list(prefix: string): AsyncIterable<string> {
+    yield* await orIfMissing(this.#fs.readdir(this.path(prefix)), []);
+  }
+}

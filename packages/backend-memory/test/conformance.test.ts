@@ -1,0 +1,4 @@
+import { backendConformance } from "@store/conformance";
+import { createMemoryBackend } from "../src/index";
+
+backendConformance("memory", () => ({ backend: createMemoryBackend() }));
