@@ -1,0 +1,72 @@
+import { memoryUsage } from "node:process";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+
+let collector: (() => void) | undefined | null = null;
+
+/**
+ * A full garbage collection, when the runtime lets us have one: without it, garbage chunks
+ * would be counted as held. Tests started without `--expose-gc` get it through V8's flags.
+ */
+function gc(): (() => void) | undefined {
+  if (collector !== null) return collector;
+  const global = globalThis as { gc?: () => void };
+  if (typeof global.gc === "function") {
+    collector = global.gc;
+  } else {
+    try {
+      setFlagsFromString("--expose-gc");
+      collector = runInNewContext("gc") as () => void;
+    } catch {
+      collector = undefined;
+    }
+  }
+  return collector;
+}
+
+/** Live memory: the JS heap plus array buffers (where Buffers and Uint8Arrays keep their bytes). */
+function live(): number {
+  const usage = memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
+}
+
+/**
+ * Measures the live memory an operation holds while it runs: `sample()` (called from inside the
+ * operation, e.g. between chunks) collects garbage and records how far live memory rose above
+ * where it started. Undefined figures mean the runtime offered no way to collect garbage.
+ */
+export class MemoryProbe {
+  readonly available: boolean;
+  readonly #gc: (() => void) | undefined;
+  #baseline = 0;
+  #peak = 0;
+
+  constructor() {
+    this.#gc = gc();
+    this.available = this.#gc !== undefined;
+  }
+
+  /** Starts (or restarts) measuring from the current live memory. */
+  start(): void {
+    this.#gc?.();
+    this.#baseline = live();
+    this.#peak = 0;
+  }
+
+  sample(): void {
+    if (!this.#gc) return;
+    this.#gc();
+    this.#peak = Math.max(this.#peak, live() - this.#baseline);
+  }
+
+  /** The highest growth sampled since start(). */
+  get peak(): number {
+    return this.#peak;
+  }
+
+  /** The growth now, after a collection: what the operation left held (stored content, say). */
+  retained(): number {
+    this.#gc?.();
+    return live() - this.#baseline;
+  }
+}
