@@ -1,3 +1,4 @@
 // Each peer lives in a file of its own; add one export line per peer.
 export { hasRoot, which } from "./system";
+export { startS3rver, type S3rverClientConfig, type S3rverPeer, type StartS3rverOptions } from "./s3rver";
 export { tarEntries, entryHeader, type EntrySpec } from "./tar-entries";

@@ -1,0 +1,119 @@
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  UploadPartCopyCommand,
+} from "@aws-sdk/client-s3";
+import { retryDelayMs, sleep } from "./retry-delay";
+import { isConditionalConflict, isNotFound, isPreconditionFailed, s3IoError } from "./s3-errors";
+import type { S3Target } from "./s3-target";
+
+/** CopyObject's limit; larger objects are copied part by part. */
+const maxSingleCopy = 5 * 1024 ** 3;
+const copyPartSize = 1024 ** 3;
+
+/**
+ * PUTs `body` at `objectKey`. With `ifNoneMatch`, an existing object is left alone: the key is
+ * a digest, so what is there is these very bytes (reads verify that), and a retried PUT whose
+ * first attempt landed answers 412 too. Where the server ignores the header, the overwrite
+ * writes the same bytes, atomically, which is just as correct.
+ */
+export async function putObject(t: S3Target, objectKey: string, body: Uint8Array, ifNoneMatch: boolean): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await t.client.send(
+        new PutObjectCommand({ Bucket: t.bucket, Key: objectKey, Body: body, ContentLength: body.byteLength, IfNoneMatch: ifNoneMatch ? "*" : undefined }),
+      );
+      return;
+    } catch (e) {
+      if (ifNoneMatch && isPreconditionFailed(e)) return;
+      // AWS answers 409 when conditional writes of one key race; the next attempt settles it.
+      if (ifNoneMatch && isConditionalConflict(e) && attempt < 5) {
+        await sleep(retryDelayMs(attempt));
+        continue;
+      }
+      throw s3IoError("PutObject", t.bucket, objectKey, e);
+    }
+  }
+}
+
+/** The object's size, or undefined when there is none. */
+export async function objectSize(t: S3Target, objectKey: string): Promise<number | undefined> {
+  try {
+    const head = await t.client.send(new HeadObjectCommand({ Bucket: t.bucket, Key: objectKey }));
+    return head.ContentLength ?? 0;
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw s3IoError("HeadObject", t.bucket, objectKey, e);
+  }
+}
+
+/** Deletes an object, ignoring failure: for temp objects, which walk never sees anyway. */
+export async function deleteQuietly(t: Pick<S3Target, "client" | "bucket">, objectKey: string): Promise<void> {
+  await t.client.send(new DeleteObjectCommand({ Bucket: t.bucket, Key: objectKey })).catch(() => undefined);
+}
+
+/** Aborts a multipart upload, ignoring failure: an incomplete upload is never visible. */
+export async function abortUploadQuietly(t: S3Target, objectKey: string, uploadId: string): Promise<void> {
+  await t.client.send(new AbortMultipartUploadCommand({ Bucket: t.bucket, Key: objectKey, UploadId: uploadId })).catch(() => undefined);
+}
+
+function copySource(bucket: string, objectKey: string): string {
+  return `${bucket}/${objectKey.split("/").map(encodeURIComponent).join("/")}`;
+}
+
+/**
+ * Server-side copy of `from` (of `size` bytes) to `to`, with the same conditional-create rule
+ * as {@link putObject}. Beyond CopyObject's 5 GiB, copies 1 GiB ranges with UploadPartCopy.
+ */
+export async function copyObject(t: S3Target, from: string, to: string, size: number, ifNoneMatch: boolean): Promise<void> {
+  try {
+    if (size <= maxSingleCopy) {
+      await t.client.send(
+        new CopyObjectCommand({ Bucket: t.bucket, Key: to, CopySource: copySource(t.bucket, from), IfNoneMatch: ifNoneMatch ? "*" : undefined }),
+      );
+    } else {
+      await multipartCopy(t, from, to, size, ifNoneMatch);
+    }
+  } catch (e) {
+    if (ifNoneMatch && isPreconditionFailed(e)) return;
+    throw s3IoError("CopyObject", t.bucket, to, e);
+  }
+}
+
+async function multipartCopy(t: S3Target, from: string, to: string, size: number, ifNoneMatch: boolean): Promise<void> {
+  const { UploadId } = await t.client.send(new CreateMultipartUploadCommand({ Bucket: t.bucket, Key: to }));
+  try {
+    const parts: { PartNumber: number; ETag?: string }[] = [];
+    for (let start = 0, n = 1; start < size; start += copyPartSize, n++) {
+      const end = Math.min(size, start + copyPartSize) - 1;
+      const r = await t.client.send(
+        new UploadPartCopyCommand({
+          Bucket: t.bucket,
+          Key: to,
+          UploadId,
+          PartNumber: n,
+          CopySource: copySource(t.bucket, from),
+          CopySourceRange: `bytes=${start}-${end}`,
+        }),
+      );
+      parts.push({ PartNumber: n, ETag: r.CopyPartResult?.ETag });
+    }
+    await t.client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: t.bucket,
+        Key: to,
+        UploadId,
+        MultipartUpload: { Parts: parts },
+        IfNoneMatch: ifNoneMatch ? "*" : undefined,
+      }),
+    );
+  } catch (e) {
+    await abortUploadQuietly(t, to, UploadId!);
+    throw e;
+  }
+}

@@ -1,0 +1,134 @@
+import { DeleteObjectCommand, DeleteObjectsCommand, ListObjectsV2Command, type ListObjectsV2CommandOutput } from "@aws-sdk/client-s3";
+import type { BackendCapabilities, BackendDriver, StageHint, StagedWrite } from "@store/backend";
+import { openObjectStream, readObject } from "./object-reads";
+import { objectSize, putObject } from "./object-writes";
+import { s3IoError } from "./s3-errors";
+import type { S3Target } from "./s3-target";
+import { stageUpload } from "./stage-upload";
+
+/** DeleteObjects takes at most this many keys per request. */
+const deleteBatch = 1000;
+
+/**
+ * The S3 primitives under {@link createBackend}: one object per key under the prefix, listing by
+ * ListObjectsV2 with delimiter "/", staging by multipart upload. Every failure that survives the
+ * retries is an ERR_BACKEND_IO naming `s3://bucket/key`.
+ */
+export class S3Driver implements BackendDriver {
+  readonly name = "s3";
+  readonly capabilities: Partial<BackendCapabilities>;
+
+  constructor(
+    readonly target: S3Target,
+    private readonly onClose?: () => void,
+  ) {
+    this.capabilities = { persistent: true, shared: true, conditionalCreate: target.conditionalCreate };
+  }
+
+  read(key: string): Promise<Uint8Array | undefined> {
+    return readObject(this.target, this.target.layout.objectKey(key));
+  }
+
+  readStream(key: string): Promise<AsyncIterable<Uint8Array> | undefined> {
+    return openObjectStream(this.target, this.target.layout.objectKey(key));
+  }
+
+  async exists(key: string): Promise<boolean> {
+    return (await objectSize(this.target, this.target.layout.objectKey(key))) !== undefined;
+  }
+
+  async write(key: string, data: Uint8Array): Promise<void> {
+    const t = this.target;
+    if (data.byteLength <= t.partSize) {
+      await putObject(t, t.layout.objectKey(key), data, t.conditionalCreate && t.layout.isContentKey(key));
+      return;
+    }
+    // Large content goes up in parts: faster on real S3, and a retry resends one part, not all.
+    const staged = await stageUpload(t, slices(data, 1024 * 1024), { key, size: data.byteLength });
+    try {
+      await staged.commit(key);
+    } catch (e) {
+      await staged.abort();
+      throw e;
+    }
+  }
+
+  stage(source: AsyncIterable<Uint8Array>, hint?: StageHint): Promise<StagedWrite> {
+    return stageUpload(this.target, source, hint);
+  }
+
+  async remove(key: string): Promise<void> {
+    const { client, bucket, layout } = this.target;
+    const objectKey = layout.objectKey(key);
+    try {
+      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: objectKey }));
+    } catch (e) {
+      throw s3IoError("DeleteObject", bucket, objectKey, e);
+    }
+  }
+
+  async removePrefix(prefix: string): Promise<void> {
+    const { client, bucket, layout } = this.target;
+    const listPrefix = `${layout.objectKey(prefix)}/`;
+    // Collect first, then delete: deleting under a live listing cursor is not something every
+    // S3-compatible server handles the same way, and a metadata directory holds a few keys.
+    const keys: string[] = [];
+    for await (const page of this.pages(listPrefix, undefined)) {
+      for (const o of page.Contents ?? []) if (o.Key !== undefined) keys.push(o.Key);
+    }
+    for (let i = 0; i < keys.length; i += deleteBatch) {
+      const batch = keys.slice(i, i + deleteBatch);
+      let result;
+      try {
+        result = await client.send(
+          new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
+        );
+      } catch (e) {
+        throw s3IoError("DeleteObjects", bucket, listPrefix, e);
+      }
+      const failed = result.Errors?.[0];
+      if (failed !== undefined) {
+        throw s3IoError("DeleteObjects", bucket, failed.Key ?? listPrefix, Object.assign(new Error(failed.Message ?? "not deleted"), { name: failed.Code }));
+      }
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<string> {
+    const listPrefix = `${this.target.layout.objectKey(prefix)}/`;
+    for await (const page of this.pages(listPrefix, "/")) {
+      for (const p of page.CommonPrefixes ?? []) {
+        const name = p.Prefix?.slice(listPrefix.length, -1);
+        if (name) yield name;
+      }
+      // An empty name is a "folder" marker object some tools create (`prefix/`): not a child.
+      for (const o of page.Contents ?? []) {
+        const name = o.Key?.slice(listPrefix.length);
+        if (name) yield name;
+      }
+    }
+  }
+
+  /** ListObjectsV2, page by page (1,000 keys each on AWS). */
+  private async *pages(listPrefix: string, delimiter: string | undefined): AsyncGenerator<ListObjectsV2CommandOutput> {
+    const { client, bucket } = this.target;
+    let token: string | undefined;
+    do {
+      let page: ListObjectsV2CommandOutput;
+      try {
+        page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: listPrefix, Delimiter: delimiter, ContinuationToken: token }));
+      } catch (e) {
+        throw s3IoError("ListObjectsV2", bucket, listPrefix, e);
+      }
+      yield page;
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+  }
+
+  async close(): Promise<void> {
+    this.onClose?.();
+  }
+}
+
+function* slices(data: Uint8Array, size: number): Generator<Uint8Array> {
+  for (let i = 0; i < data.byteLength; i += size) yield data.subarray(i, i + size);
+}
