@@ -16,3 +16,21 @@ export type { ImageRecord } from "./image-record";
 export { createImageStore } from "./image-store";
 export type { ImageStore, ImageStoreOptions } from "./image-store";
 export type { ImageStoreProblem } from "./restore";
+export {
+  NamedReference,
+  defaultTag,
+  familiarMatch,
+  isNamedReference,
+  parseAnyReference,
+  parseNormalizedNamed,
+  parseReference,
+  repositoryNameTotalLengthMax,
+  tagNameOnly,
+  trimNamed,
+  withDigest,
+  withTag,
+} from "./reference";
+export type { DigestReference } from "./reference";
+export { globMatch } from "./glob-match";
+export { createReferenceStore } from "./reference-store";
+export type { Association, ReferenceStore, ReferenceStoreOptions, ReferenceStoreProblem } from "./reference-store";

@@ -1,0 +1,273 @@
+import { mkdir, readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { type Digest, isDigest, parseDigest } from "@store/digest";
+import { systemErrorCode } from "@store/errors";
+import { atomicWriteFile } from "./atomic-write";
+import { ImageError, ImageErrorCode } from "./errors";
+import { goJsonMap, goJsonString } from "./go-json";
+import { createLock } from "./lock";
+import { type NamedReference, parseNormalizedNamed, tagNameOnly, trimNamed, withDigest } from "./reference";
+
+/** A reference and the image it points at. */
+export interface Association {
+  ref: NamedReference;
+  id: Digest;
+}
+
+/** An entry of repositories.json that could not be read; it is kept, untouched, on save. */
+export interface ReferenceStoreProblem {
+  repository: string;
+  reference: string;
+  id: string;
+  message: string;
+}
+
+export interface ReferenceStoreOptions {
+  /** The repositories.json file (dockerd: `<root>/image/<driver>/repositories.json`). */
+  path: string;
+}
+
+/**
+ * dockerd's reference (tag) store (moby reference/store.go) over `repositories.json`:
+ * `{"Repositories":{"busybox":{"busybox:latest":"sha256:…"}}}`, familiar names, written whole
+ * and atomically (0600) on every change, byte for byte as Go's json.Marshal writes it.
+ */
+export interface ReferenceStore {
+  readonly path: string;
+  /** Entries of the file that are not valid references or IDs (kept as they are). */
+  readonly problems: readonly ReferenceStoreProblem[];
+  /**
+   * Points a tag or digest reference at an image. A name alone means `:latest`; a reference
+   * with both tag and digest stores the digest only (as moby). Moving a tag needs `force`
+   * (ERR_REFERENCE_CONFLICT otherwise); a digest reference is never overwritten.
+   */
+  add(ref: NamedReference | string, id: Digest, force?: boolean): Promise<void>;
+  /** Removes a reference (a name alone means `:latest`); false when there was none. */
+  delete(ref: NamedReference | string): Promise<boolean>;
+  /** The image a reference points at; ERR_REFERENCE_NOT_FOUND. */
+  get(ref: NamedReference | string): Digest;
+  /** The references to an image, sorted by their full string (as moby). */
+  references(id: Digest): NamedReference[];
+  /** The references in the repository named by `ref`, sorted. */
+  referencesByName(ref: NamedReference | string): Association[];
+  /** Every repository's familiar name, sorted. */
+  repositories(): string[];
+}
+
+const parse = (ref: NamedReference | string) => (typeof ref === "string" ? parseNormalizedNamed(ref) : ref);
+
+// With a tag and a digest, only the digest is stored or looked up (moby favorDigest).
+const favorDigest = (ref: NamedReference) => (ref.digest && ref.tag !== undefined ? withDigest(trimNamed(ref), ref.digest) : ref);
+
+function compareRefs(a: NamedReference, b: NamedReference): number {
+  const x = a.toString();
+  const y = b.toString();
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Opens (creating when absent) the reference store at `path`. */
+export async function createReferenceStore(options: ReferenceStoreOptions): Promise<ReferenceStore> {
+  const path = resolve(options.path);
+  // repository (familiar name) → reference (familiar string) → image ID as written
+  const repos = new Map<string, Map<string, string>>();
+  const byId = new Map<string, Map<string, NamedReference>>();
+  const problems: ReferenceStoreProblem[] = [];
+  const lock = createLock();
+
+  const corrupt = (message: string, cause?: unknown) =>
+    new ImageError(ImageErrorCode.ReferenceStoreCorrupt, `${path}: ${message}; the file is left as it is`, {
+      cause,
+      details: { path },
+    });
+
+  let text: string | undefined;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    if (systemErrorCode(e) !== "ENOENT") throw e;
+  }
+  if (text === undefined) {
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    await save();
+  } else {
+    load(text);
+  }
+
+  function index(refStr: string, ref: NamedReference, id: string): void {
+    let refs = byId.get(id);
+    if (!refs) byId.set(id, (refs = new Map()));
+    refs.set(refStr, ref);
+  }
+
+  function unindex(refStr: string, id: string): void {
+    const refs = byId.get(id);
+    if (!refs) return;
+    refs.delete(refStr);
+    if (refs.size === 0) byId.delete(id);
+  }
+
+  function load(source: string): void {
+    let json: unknown;
+    try {
+      json = JSON.parse(source);
+    } catch (e) {
+      throw corrupt(`not JSON (${(e as Error).message})`, e);
+    }
+    if (typeof json !== "object" || json === null || Array.isArray(json)) throw corrupt("not a JSON object");
+    // Go decodes "Repositories" case-insensitively, the last matching key winning.
+    let top: unknown;
+    for (const key of Object.keys(json)) if (key.toLowerCase() === "repositories") top = (json as Record<string, unknown>)[key];
+    if (top === undefined || top === null) return;
+    if (typeof top !== "object" || Array.isArray(top)) throw corrupt("Repositories is not an object");
+    for (const [repo, entries] of Object.entries(top)) {
+      if (entries === null) continue;
+      if (typeof entries !== "object" || Array.isArray(entries)) throw corrupt(`repository ${JSON.stringify(repo)} is not an object`);
+      const map = new Map<string, string>();
+      for (const [refStr, id] of Object.entries(entries as Record<string, unknown>)) {
+        if (typeof id !== "string") throw corrupt(`${JSON.stringify(refStr)} does not map to a string`);
+        map.set(refStr, id);
+        let ref: NamedReference;
+        try {
+          ref = parseNormalizedNamed(refStr);
+        } catch (e) {
+          problems.push({ repository: repo, reference: refStr, id, message: (e as Error).message });
+          continue;
+        }
+        if (!isDigest(id)) {
+          problems.push({ repository: repo, reference: refStr, id, message: `${JSON.stringify(id)} is not an image ID` });
+          continue;
+        }
+        index(refStr, ref, id);
+      }
+      repos.set(repo, map);
+    }
+  }
+
+  async function save(): Promise<void> {
+    const body = goJsonMap(repos, (repo) => goJsonMap(repo, goJsonString));
+    await atomicWriteFile(path, `{"Repositories":${body}}`, 0o600);
+  }
+
+  /** Applies a change, saves, and undoes the change in memory when the save fails. */
+  async function commit(apply: () => () => void): Promise<void> {
+    const undo = apply();
+    try {
+      await save();
+    } catch (e) {
+      undo();
+      throw e;
+    }
+  }
+
+  function lookup(ref: NamedReference): string | undefined {
+    const key = ref.digest ? favorDigest(ref) : tagNameOnly(ref);
+    return repos.get(key.familiarName)?.get(key.familiar);
+  }
+
+  return {
+    path,
+    problems,
+
+    async add(input, id, force = false) {
+      const ref = favorDigest(tagNameOnly(parse(input)));
+      const repoName = ref.familiarName;
+      const refStr = ref.familiar;
+      if (repoName === "sha256") {
+        throw new ImageError(ImageErrorCode.ReferenceInvalid, `refusing to create an ambiguous tag using digest algorithm as name: ${refStr}`, {
+          details: { reference: refStr },
+        });
+      }
+      return lock.run(async () => {
+        const repo = repos.get(repoName);
+        const old = repo?.get(refStr);
+        if (old !== undefined) {
+          if (old === id.toString()) return; // nothing changes; moby rewrites the file regardless
+          if (ref.digest) {
+            throw new ImageError(ImageErrorCode.ReferenceConflict, `Cannot overwrite digest ${ref.digest} (${refStr} points at ${old})`, {
+              details: { reference: refStr, current: old, requested: id.toString() },
+            });
+          }
+          if (!force) {
+            throw new ImageError(
+              ImageErrorCode.ReferenceConflict,
+              `Conflict: Tag ${refStr} is already set to image ${old}, if you want to replace it, please use the force option`,
+              { details: { reference: refStr, current: old, requested: id.toString() } },
+            );
+          }
+        }
+        await commit(() => {
+          const created = !repo;
+          const map = repo ?? new Map<string, string>();
+          if (created) repos.set(repoName, map);
+          if (old !== undefined) unindex(refStr, old);
+          map.set(refStr, id.toString());
+          index(refStr, ref, id.toString());
+          return () => {
+            unindex(refStr, id.toString());
+            if (old !== undefined) {
+              map.set(refStr, old);
+              index(refStr, ref, old);
+            } else map.delete(refStr);
+            if (created) repos.delete(repoName);
+          };
+        });
+      });
+    },
+
+    async delete(input) {
+      const ref = favorDigest(tagNameOnly(parse(input)));
+      return lock.run(async () => {
+        const repoName = ref.familiarName;
+        const refStr = ref.familiar;
+        const repo = repos.get(repoName);
+        const id = repo?.get(refStr);
+        if (!repo || id === undefined) return false;
+        await commit(() => {
+          repo.delete(refStr);
+          if (repo.size === 0) repos.delete(repoName);
+          unindex(refStr, id);
+          return () => {
+            repo.set(refStr, id);
+            repos.set(repoName, repo);
+            index(refStr, ref, id);
+          };
+        });
+        return true;
+      });
+    },
+
+    get(input) {
+      const ref = parse(input);
+      const id = lookup(ref);
+      if (id === undefined || !isDigest(id)) {
+        throw new ImageError(ImageErrorCode.ReferenceNotFound, `reference does not exist: ${tagNameOnly(ref).familiar}`, {
+          details: { reference: ref.familiar },
+        });
+      }
+      return parseDigest(id);
+    },
+
+    references(id) {
+      return [...(byId.get(id.toString())?.values() ?? [])].sort(compareRefs);
+    },
+
+    referencesByName(input) {
+      const repo = repos.get(parse(input).familiarName);
+      if (!repo) return [];
+      const out: Association[] = [];
+      for (const [refStr, id] of repo) {
+        if (!isDigest(id)) continue;
+        try {
+          out.push({ ref: parseNormalizedNamed(refStr), id: parseDigest(id) });
+        } catch {
+          // recorded in problems at load
+        }
+      }
+      return out.sort((a, b) => compareRefs(a.ref, b.ref));
+    },
+
+    repositories() {
+      return [...repos.keys()].sort();
+    },
+  };
+}

@@ -1,0 +1,108 @@
+import { mkdtemp, readFile, rm, stat, writeFile, readdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { digestFromString } from "@store/digest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ImageErrorCode, createReferenceStore, parseNormalizedNamed } from "../src/index";
+
+const idA = digestFromString("image a");
+const idB = digestFromString("image b");
+const dgst = digestFromString("manifest");
+
+let dir: string;
+let path: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "refstore-"));
+  path = join(dir, "image", "overlay2", "repositories.json");
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("reference store", () => {
+  it("creates an empty repositories.json like dockerd, 0600", async () => {
+    await createReferenceStore({ path });
+    expect(await readFile(path, "utf8")).toBe('{"Repositories":{}}');
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+  });
+
+  it("writes dockerd's exact bytes: familiar names, sorted keys, compact", async () => {
+    const refs = await createReferenceStore({ path });
+    await refs.add("busybox", idA);
+    await refs.add(`docker.io/library/busybox@${dgst}`, idA);
+    await refs.add("localhost:5000/a/b:t", idB);
+    await refs.add("10", idB); // integer-like names sort as text (JSON.stringify would put them first)
+    await refs.add("9:x", idB);
+    await refs.add("user/app:1", idB);
+    expect(await readFile(path, "utf8")).toBe(
+      `{"Repositories":{` +
+        `"10":{"10:latest":"${idB}"},` +
+        `"9":{"9:x":"${idB}"},` +
+        `"busybox":{"busybox:latest":"${idA}","busybox@${dgst}":"${idA}"},` +
+        `"localhost:5000/a/b":{"localhost:5000/a/b:t":"${idB}"},` +
+        `"user/app":{"user/app:1":"${idB}"}}}`,
+    );
+    expect((await readdir(join(dir, "image", "overlay2"))).filter((n) => n.startsWith(".tmp-"))).toEqual([]);
+  });
+
+  it("moves a tag only with force, never overwrites a digest, stores tag+digest as digest", async () => {
+    const refs = await createReferenceStore({ path });
+    await refs.add("app:1", idA);
+    await expect(refs.add("app:1", idB)).rejects.toMatchObject({ code: ImageErrorCode.ReferenceConflict });
+    await expect(refs.add("app:1", idB)).rejects.toThrow(`Conflict: Tag app:1 is already set to image ${idA}`);
+    await refs.add("app:1", idB, true);
+    expect(refs.get("app:1")).toEqual(idB);
+    expect(refs.references(idA)).toEqual([]);
+    await refs.add(`app@${dgst}`, idA);
+    await expect(refs.add(`app@${dgst}`, idB, true)).rejects.toThrow(`Cannot overwrite digest ${dgst}`);
+    await refs.add(`app:2@${dgst}`, idA); // same digest, same image: nothing changes
+    expect(refs.get(`app:9@${dgst}`)).toEqual(idA);
+    await expect(refs.add("sha256:x", idA)).rejects.toMatchObject({ code: ImageErrorCode.ReferenceInvalid });
+    expect(() => refs.get("nope")).toThrow(expect.objectContaining({ code: ImageErrorCode.ReferenceNotFound }));
+    await expect(refs.add("Bad", idA)).rejects.toMatchObject({ code: ImageErrorCode.ReferenceInvalid });
+  });
+
+  it("lists references sorted by full name, and by repository", async () => {
+    const refs = await createReferenceStore({ path });
+    await refs.add("zed/x:1", idA);
+    await refs.add("example.com/a:1", idA);
+    await refs.add("busybox:2", idA);
+    await refs.add("busybox:10", idA);
+    // full strings: docker.io/library/busybox:10 < …:2 < docker.io/zed/x:1 < example.com/a:1
+    expect(refs.references(idA).map((r) => r.familiar)).toEqual(["busybox:10", "busybox:2", "zed/x:1", "example.com/a:1"]);
+    expect(refs.referencesByName("busybox").map((a) => [a.ref.familiar, a.id.toString()])).toEqual([
+      ["busybox:10", idA.toString()],
+      ["busybox:2", idA.toString()],
+    ]);
+    expect(refs.referencesByName(parseNormalizedNamed("nothing"))).toEqual([]);
+  });
+
+  it("deletes references, dropping empty repositories, and reloads what it wrote", async () => {
+    const refs = await createReferenceStore({ path });
+    await refs.add("a:1", idA);
+    await refs.add("a:2", idA);
+    await refs.add("b", idB);
+    expect(await refs.delete("b")).toBe(true);
+    expect(await refs.delete("b")).toBe(false);
+    expect(await refs.delete("a:1")).toBe(true);
+    const again = await createReferenceStore({ path });
+    expect(again.repositories()).toEqual(["a"]);
+    expect(again.references(idA).map(String)).toEqual(["docker.io/library/a:2"]);
+    expect(await readFile(path, "utf8")).toBe(`{"Repositories":{"a":{"a:2":"${idA}"}}}`);
+  });
+
+  it("refuses a corrupt file without touching it, and keeps odd entries it cannot parse", async () => {
+    const { mkdir } = await import("node:fs/promises");
+    await mkdir(join(dir, "image", "overlay2"), { recursive: true });
+    await writeFile(path, "{not json");
+    await expect(createReferenceStore({ path })).rejects.toMatchObject({ code: ImageErrorCode.ReferenceStoreCorrupt });
+    expect(await readFile(path, "utf8")).toBe("{not json");
+    await writeFile(path, `{"Repositories":{"a":{"a:1":"sha256:nope","A:B":"${idA}","a:2":"${idA}"}}}`);
+    const refs = await createReferenceStore({ path });
+    expect(refs.problems.map((p) => p.reference).sort()).toEqual(["A:B", "a:1"]);
+    await refs.add("c", idB);
+    expect(await readFile(path, "utf8")).toBe(
+      `{"Repositories":{"a":{"A:B":"${idA}","a:1":"sha256:nope","a:2":"${idA}"},"c":{"c:latest":"${idB}"}}}`,
+    );
+  });
+});
