@@ -34,3 +34,12 @@ export type { DigestReference } from "./reference";
 export { globMatch } from "./glob-match";
 export { createReferenceStore } from "./reference-store";
 export type { Association, ReferenceStore, ReferenceStoreOptions, ReferenceStoreProblem } from "./reference-store";
+export {
+  DistributionMetadata,
+  checkV2MetadataHmac,
+  computeV2MetadataHmac,
+  createFsMetadataFiles,
+  encodeV2Metadata,
+  maxV2Metadata,
+} from "./distribution-metadata";
+export type { DistributionMetadataOptions, MetadataFiles, V2Metadata } from "./distribution-metadata";
