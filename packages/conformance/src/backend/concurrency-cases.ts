@@ -20,6 +20,24 @@ function bulk(size: number, seed: number): Uint8Array {
   return bytes;
 }
 
+/**
+ * Runs `read` over and over while `write` is under way. A failing read still waits for the
+ * writer, so nothing runs on after the case has ended (and its backend was closed).
+ */
+async function whileWriting(write: Promise<unknown>, read: () => Promise<void>): Promise<void> {
+  let writing = true;
+  const writer = write.finally(() => {
+    writing = false;
+  });
+  try {
+    while (writing) await read();
+  } catch (e) {
+    await writer.catch(() => undefined);
+    throw e;
+  }
+  await writer;
+}
+
 /** Parallel writers of the same and of different content; readers racing writers. */
 export const concurrencyCases: readonly BackendCase[] = [
   {
@@ -63,24 +81,16 @@ export const concurrencyCases: readonly BackendCase[] = [
     async run({ backend }) {
       const data = bulk(4 * MiB, 2);
       const id = digestFromBytes(data);
-      let writing = true;
-      const writer = backend.set(data).finally(() => {
-        writing = false;
-      });
-      let reads = 0;
-      while (writing) {
+      await whileWriting(backend.set(data), async () => {
         try {
           const got = await backend.get(id);
           expect(got.byteLength).toBe(data.byteLength);
-          reads++;
         } catch (e) {
           if (!isStoreError(e, BackendErrorCode.NotFound)) throw e;
         }
         await tick();
-      }
-      await writer;
+      });
       expectBytes(await backend.get(id), data);
-      void reads;
     },
   },
   {
@@ -90,21 +100,16 @@ export const concurrencyCases: readonly BackendCase[] = [
     async run({ backend }) {
       const shape = { size: 4 * MiB, chunkSize: 32 * 1024, seed: 12, yieldEvery: true };
       const expected = await generatedDigest(shape);
-      let writing = true;
-      const writer = backend.setStream(generatedStream(shape)).finally(() => {
-        writing = false;
-      });
-      while (writing) {
+      await whileWriting(backend.setStream(generatedStream(shape)), async () => {
         if (await backend.has(expected)) {
           // Visible means complete: the stream verifies to its end.
           const hasher = createHasher("sha256");
           for await (const chunk of await backend.getStream(expected)) hasher.update(chunk);
           expect(hasher.digest().toString()).toBe(expected.toString());
-        } else {
-          await tick();
         }
-      }
-      expect((await writer).toString()).toBe(expected.toString());
+        await tick();
+      });
+      expect(await backend.has(expected)).toBe(true);
     },
   },
   {
@@ -115,18 +120,14 @@ export const concurrencyCases: readonly BackendCase[] = [
       const short = text("2024-01-01T00:00:00Z");
       const long = bulk(MiB, 3);
       await backend.setMetadata(id, "lastUpdated", short);
-      let writing = true;
-      const writer = (async () => {
+      const rewrites = (async () => {
         for (let i = 0; i < 20; i++) await backend.setMetadata(id, "lastUpdated", i % 2 ? short : long);
-      })().finally(() => {
-        writing = false;
-      });
-      while (writing) {
+      })();
+      await whileWriting(rewrites, async () => {
         const got = await backend.getMetadata(id, "lastUpdated");
         expect([short.byteLength, long.byteLength]).toContain(got.byteLength);
         await tick();
-      }
-      await writer;
+      });
     },
   },
 ];

@@ -45,7 +45,7 @@ export const streamCases: readonly BackendCase[] = [
         }),
       );
       const writePeak = probe.peak;
-      const retained = probe.retained();
+      const retained = await probe.retained();
       expect(id.toString()).toBe(expected.toString());
       if (probe.available) {
         expect(writePeak - Math.max(0, retained), `held ${writePeak} bytes at peak while streaming ${streamSize} in`).toBeLessThan(bound);

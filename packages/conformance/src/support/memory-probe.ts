@@ -64,9 +64,20 @@ export class MemoryProbe {
     return this.#peak;
   }
 
-  /** The growth now, after a collection: what the operation left held (stored content, say). */
-  retained(): number {
-    this.#gc?.();
-    return live() - this.#baseline;
+  /**
+   * The growth now, once garbage is collected: what the operation left held (stored content,
+   * say). V8 frees array buffers on a background sweeper after a collection, so this collects
+   * again after a pause, until the figure settles.
+   */
+  async retained(): Promise<number> {
+    let previous = Number.POSITIVE_INFINITY;
+    for (let round = 0; round < 10; round++) {
+      this.#gc?.();
+      const now = live() - this.#baseline;
+      if (Math.abs(previous - now) < 1 << 20) return now;
+      previous = now;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return previous;
   }
 }
