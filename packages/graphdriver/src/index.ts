@@ -20,6 +20,7 @@ export type {
 export { applyEntries } from "./apply-entries";
 export type { ApplyOptions, ApplyResult } from "./apply-entries";
 export { layerEntries, deviceNumbers } from "./layer-entries";
+export { layerTar } from "./layer-tar";
 export type { ExportOptions } from "./layer-entries";
 export { layerChanges } from "./layer-changes";
 export type { DeletionDetector } from "./layer-changes";

@@ -9,7 +9,12 @@ import { walkTree } from "./walk-tree";
  * Decides whether a file of the upper layer stands for a deletion (a whiteout); returns the path
  * deleted (absolute-style, e.g. `/a/b`) or undefined. moby's `deleteChange`.
  */
-export type DeletionDetector = (upper: string, path: string, stats: Stats, lowers: readonly string[]) => string | undefined;
+export type DeletionDetector = (
+  upper: string,
+  path: string,
+  stats: Stats,
+  lowers: readonly string[],
+) => string | undefined | Promise<string | undefined>;
 
 async function statOrUndefined(path: string): Promise<Stats | undefined> {
   try {
@@ -46,7 +51,7 @@ export async function layerChanges(
   const changedDirs = new Set<string>();
   for await (const { relativePath, stats } of walkTree(upper)) {
     const path = "/" + relativePath;
-    const deleted = isDeletion(upper, path, stats, lowers);
+    const deleted = await isDeletion(upper, path, stats, lowers);
     let change: Change;
     if (deleted !== undefined) {
       change = { path: deleted, kind: "delete" };
