@@ -1,0 +1,229 @@
+import { digestFromBytes } from "@store/digest";
+import { StoreError, isStoreError } from "@store/errors";
+import { describe, expect, test } from "vitest";
+import { BackendErrorCode, contentKey, createBackend, metadataKey, metadataPrefix } from "../src/index";
+import { RecordingDriver } from "./recording-driver";
+
+const encoder = new TextEncoder();
+const bytes = (text: string) => encoder.encode(text);
+
+async function failure(action: Promise<unknown>): Promise<StoreError> {
+  const error = await action.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!isStoreError(error)) throw new Error(`expected a StoreError, got ${String(error)}`);
+  return error;
+}
+
+function setup(capabilities?: ConstructorParameters<typeof RecordingDriver>[0]) {
+  const driver = new RecordingDriver(capabilities);
+  return { driver, backend: createBackend(driver) };
+}
+
+describe("createBackend", () => {
+  test("capabilities default to none and take what the driver declares", () => {
+    expect(setup().backend.capabilities).toEqual({ persistent: false, shared: false, conditionalCreate: false });
+    expect(setup({ persistent: true }).backend.capabilities).toEqual({ persistent: true, shared: false, conditionalCreate: false });
+    expect(setup().backend.name).toBe("recording");
+  });
+
+  describe("errors name what they concern", () => {
+    test("content not found names the digest", async () => {
+      const { backend } = setup();
+      const id = digestFromBytes("absent");
+      const error = await failure(backend.get(id));
+      expect(error.code).toBe(BackendErrorCode.NotFound);
+      expect(error.message).toBe(`content ${id}: not found`);
+      expect(error.details).toEqual({ digest: id.toString() });
+    });
+
+    test("metadata not found names the digest and the key", async () => {
+      const { backend } = setup();
+      const id = await backend.set(bytes("config"));
+      const error = await failure(backend.getMetadata(id, "parent"));
+      expect(error.code).toBe(BackendErrorCode.NotFound);
+      expect(error.message).toContain(id.toString());
+      expect(error.message).toContain('"parent"');
+      expect(error.details).toEqual({ digest: id.toString(), key: "parent" });
+    });
+
+    test("an invalid key names the key, and the driver is never called", async () => {
+      const { backend, driver } = setup();
+      const id = await backend.set(bytes("config"));
+      driver.calls.length = 0;
+      const error = await failure(backend.setMetadata(id, "../escape", bytes("x")));
+      expect(error.code).toBe(BackendErrorCode.InvalidKey);
+      expect(error.message).toContain('"../escape"');
+      expect(error.details).toEqual({ key: "../escape" });
+      expect(driver.calls).toEqual([]);
+    });
+
+    test("verification failure names the digest and what the bytes hash to", async () => {
+      const { backend, driver } = setup();
+      const id = await backend.set(bytes("original"));
+      driver.objects.set(contentKey(id), bytes("tampered"));
+      const error = await failure(backend.get(id));
+      expect(error.code).toBe(BackendErrorCode.VerificationFailed);
+      expect(error.message).toContain(id.toString());
+      expect(error.details).toMatchObject({ digest: id.toString(), actual: digestFromBytes("tampered").toString() });
+    });
+  });
+
+  describe("ERR_BACKEND_IO wraps driver failures", () => {
+    const diskFailure = Object.assign(new Error("EIO: i/o error, read"), { code: "EIO" });
+
+    test.each([
+      ["get", "read"],
+      ["has", "exists"],
+    ] as const)("%s: a failing %s names the key and keeps the cause", async (method, primitive) => {
+      const { backend, driver } = setup();
+      const id = await backend.set(bytes("config"));
+      driver.failures.set(primitive, diskFailure);
+      const error = await failure(backend[method](id));
+      expect(error.code).toBe(BackendErrorCode.Io);
+      expect(error.message).toContain(contentKey(id));
+      expect(error.message).toContain("EIO");
+      expect(error.cause).toBe(diskFailure);
+      expect(error.details).toMatchObject({ key: contentKey(id) });
+    });
+
+    test("set: a failing write", async () => {
+      const { backend, driver } = setup();
+      driver.failures.set("write", diskFailure);
+      const error = await failure(backend.set(bytes("config")));
+      expect(error.code).toBe(BackendErrorCode.Io);
+      expect(error.message).toContain(contentKey(digestFromBytes("config")));
+    });
+
+    test("setMetadata: a failing write names the metadata key", async () => {
+      const { backend, driver } = setup();
+      const id = await backend.set(bytes("config"));
+      driver.failures.set("write", diskFailure);
+      const error = await failure(backend.setMetadata(id, "parent", bytes("x")));
+      expect(error.code).toBe(BackendErrorCode.Io);
+      expect(error.message).toContain(metadataKey(id, "parent"));
+    });
+
+    test("walk: a failing listing, while the callback's own errors pass through unwrapped", async () => {
+      const { backend, driver } = setup();
+      await backend.set(bytes("config"));
+      driver.failures.set("list", diskFailure);
+      const error = await failure(backend.walk(() => undefined));
+      expect(error.code).toBe(BackendErrorCode.Io);
+      expect(error.message).toContain("content");
+      const own = new Error("mine");
+      await expect(backend.walk(() => Promise.reject(own))).rejects.toBe(own);
+    });
+
+    test("getStream: a failure mid-stream", async () => {
+      const { backend, driver } = setup();
+      const id = await backend.set(bytes("config"));
+      driver.failures.set("readStream.next", diskFailure);
+      const stream = await backend.getStream(id);
+      const error = await failure((async () => {
+        for await (const _ of stream) void _;
+      })());
+      expect(error.code).toBe(BackendErrorCode.Io);
+      expect(error.message).toContain(contentKey(id));
+      expect(error.cause).toBe(diskFailure);
+    });
+
+    test("setStream: a failing commit is wrapped and the staged content aborted", async () => {
+      const { backend, driver } = setup();
+      driver.failures.set("commit", diskFailure);
+      const error = await failure(backend.setStream([bytes("config")]));
+      expect(error.code).toBe(BackendErrorCode.Io);
+      expect(driver.calls.at(-1)).toBe("abort ");
+      expect(driver.objects.size).toBe(0);
+    });
+
+    test("a StoreError thrown by a driver passes through as is", async () => {
+      const { backend, driver } = setup();
+      const own = new StoreError("ERR_DRIVER_SPECIFIC", "the driver's own error");
+      driver.failures.set("read", own);
+      await expect(backend.get(digestFromBytes("x"))).rejects.toBe(own);
+    });
+  });
+
+  describe("a closed backend refuses", () => {
+    test("every operation, without calling the driver; close is idempotent and closes the driver once", async () => {
+      const { backend, driver } = setup();
+      const id = await backend.set(bytes("config"));
+      await backend.close();
+      await backend.close();
+      expect(driver.closed).toBe(1);
+      driver.calls.length = 0;
+      const attempts: Promise<unknown>[] = [
+        backend.get(id),
+        backend.has(id),
+        backend.set(bytes("more")),
+        backend.delete(id),
+        backend.walk(() => undefined),
+        backend.setMetadata(id, "parent", bytes("x")),
+        backend.getMetadata(id, "parent"),
+        backend.deleteMetadata(id, "parent"),
+        backend.getStream(id),
+        backend.setStream([bytes("more")]),
+      ];
+      for (const attempt of attempts) {
+        const error = await failure(attempt);
+        expect(error.code).toBe(BackendErrorCode.Closed);
+        expect(error.message).toContain("recording");
+      }
+      expect(driver.calls).toEqual([]);
+    });
+  });
+
+  describe("the driver calls it makes", () => {
+    test("set does not rewrite intact content, and rewrites corrupted content", async () => {
+      const { backend, driver } = setup();
+      const id = await backend.set(bytes("config"));
+      driver.calls.length = 0;
+      await backend.set(bytes("config"));
+      expect(driver.calls).toEqual([`read ${contentKey(id)}`]);
+      driver.objects.set(contentKey(id), bytes("corrupt"));
+      await backend.set(bytes("config"));
+      expect(driver.calls.at(-1)).toBe(`write ${contentKey(id)}`);
+      expect(Buffer.from(await backend.get(id)).toString()).toBe("config");
+    });
+
+    test("delete removes the metadata prefix before the content, as dockerd does", async () => {
+      const { backend, driver } = setup();
+      const id = await backend.set(bytes("config"));
+      driver.calls.length = 0;
+      await backend.delete(id);
+      expect(driver.calls).toEqual([`removePrefix ${metadataPrefix(id)}`, `remove ${contentKey(id)}`]);
+    });
+
+    test("setStream with an expected digest stages toward its key and commits there", async () => {
+      const { backend, driver } = setup();
+      const id = digestFromBytes("config");
+      await backend.setStream([bytes("config")], { expected: id });
+      expect(driver.calls).toEqual([`exists ${contentKey(id)}`, `stage ${contentKey(id)}`, `exists ${contentKey(id)}`, `commit ${contentKey(id)}`]);
+    });
+
+    test("setStream aborts instead of committing when the content appeared meanwhile", async () => {
+      const { backend, driver } = setup();
+      const id = digestFromBytes("config");
+      async function* racing() {
+        yield bytes("con");
+        driver.objects.set(contentKey(id), bytes("config")); // another writer finished first
+        yield bytes("fig");
+      }
+      expect((await backend.setStream(racing())).toString()).toBe(id.toString());
+      expect(driver.calls.at(-1)).toBe("abort ");
+      expect(driver.calls.some((c) => c.startsWith("commit"))).toBe(false);
+    });
+
+    test("walk lists only registered algorithms and hands out digests sorted", async () => {
+      const { backend, driver } = setup();
+      const ids = [await backend.set(bytes("b")), await backend.set(bytes("a")), await backend.set(bytes("c"))];
+      driver.objects.set("content/md5/0123456789abcdef0123456789abcdef", bytes("stray"));
+      const seen: string[] = [];
+      await backend.walk((id) => void seen.push(id.toString()));
+      expect(seen).toEqual(ids.map(String).sort());
+      expect(driver.calls.filter((c) => c.startsWith("list"))).toEqual(["list content", "list content/sha256"]);
+    });
+  });
+});
