@@ -32,12 +32,14 @@ export class MultipartUpload {
     private readonly t: S3Target,
     readonly objectKey: string,
     private readonly uploadId: string,
+    private readonly release: (body: Uint8Array) => void,
   ) {}
 
-  static async start(t: S3Target, objectKey: string): Promise<MultipartUpload> {
+  /** `release` gets each part's buffer back once the server has it, for reuse. */
+  static async start(t: S3Target, objectKey: string, release: (body: Uint8Array) => void = () => undefined): Promise<MultipartUpload> {
     try {
       const r = await t.client.send(new CreateMultipartUploadCommand({ Bucket: t.bucket, Key: objectKey }));
-      return new MultipartUpload(t, objectKey, r.UploadId!);
+      return new MultipartUpload(t, objectKey, r.UploadId!, release);
     } catch (e) {
       throw s3IoError("CreateMultipartUpload", t.bucket, objectKey, e);
     }
@@ -53,7 +55,10 @@ export class MultipartUpload {
     const sent: Promise<void> = this.t.client
       .send(new UploadPartCommand({ Bucket: this.t.bucket, Key: this.objectKey, UploadId: this.uploadId, PartNumber: n, Body: body, ContentLength: body.byteLength }))
       .then(
-        (r) => void this.parts.push({ PartNumber: n, ETag: r.ETag }),
+        (r) => {
+          this.parts.push({ PartNumber: n, ETag: r.ETag });
+          this.release(body);
+        },
         (e) => void (this.failure ??= s3IoError(`UploadPart ${n}`, this.t.bucket, this.objectKey, e)),
       )
       .finally(() => this.inflight.delete(sent));

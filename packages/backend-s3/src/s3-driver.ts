@@ -1,13 +1,10 @@
-import { DeleteObjectCommand, DeleteObjectsCommand, ListObjectsV2Command, type ListObjectsV2CommandOutput } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, ListObjectsV2Command, type ListObjectsV2CommandOutput } from "@aws-sdk/client-s3";
 import type { BackendCapabilities, BackendDriver, StageHint, StagedWrite } from "@store/backend";
 import { openObjectStream, readObject } from "./object-reads";
 import { objectSize, putObject } from "./object-writes";
 import { s3IoError } from "./s3-errors";
 import type { S3Target } from "./s3-target";
 import { stageUpload } from "./stage-upload";
-
-/** DeleteObjects takes at most this many keys per request. */
-const deleteBatch = 1000;
 
 /**
  * The S3 primitives under {@link createBackend}: one object per key under the prefix, listing by
@@ -57,9 +54,12 @@ export class S3Driver implements BackendDriver {
     return stageUpload(this.target, source, hint);
   }
 
-  async remove(key: string): Promise<void> {
-    const { client, bucket, layout } = this.target;
-    const objectKey = layout.objectKey(key);
+  remove(key: string): Promise<void> {
+    return this.deleteObject(this.target.layout.objectKey(key));
+  }
+
+  private async deleteObject(objectKey: string): Promise<void> {
+    const { client, bucket } = this.target;
     try {
       await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: objectKey }));
     } catch (e) {
@@ -67,30 +67,20 @@ export class S3Driver implements BackendDriver {
     }
   }
 
+  /**
+   * Deletes key by key, in turn. A prefix here is one content's metadata: a handful of keys, so
+   * DeleteObjects would save little, and it is the call S3-compatible servers support least well
+   * (some want Content-MD5, GCS lacks it, s3rver's parallel deletes in one directory race).
+   */
   async removePrefix(prefix: string): Promise<void> {
-    const { client, bucket, layout } = this.target;
-    const listPrefix = `${layout.objectKey(prefix)}/`;
+    const listPrefix = `${this.target.layout.objectKey(prefix)}/`;
     // Collect first, then delete: deleting under a live listing cursor is not something every
-    // S3-compatible server handles the same way, and a metadata directory holds a few keys.
+    // S3-compatible server handles the same way.
     const keys: string[] = [];
     for await (const page of this.pages(listPrefix, undefined)) {
       for (const o of page.Contents ?? []) if (o.Key !== undefined) keys.push(o.Key);
     }
-    for (let i = 0; i < keys.length; i += deleteBatch) {
-      const batch = keys.slice(i, i + deleteBatch);
-      let result;
-      try {
-        result = await client.send(
-          new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
-        );
-      } catch (e) {
-        throw s3IoError("DeleteObjects", bucket, listPrefix, e);
-      }
-      const failed = result.Errors?.[0];
-      if (failed !== undefined) {
-        throw s3IoError("DeleteObjects", bucket, failed.Key ?? listPrefix, Object.assign(new Error(failed.Message ?? "not deleted"), { name: failed.Code }));
-      }
-    }
+    for (const key of keys) await this.deleteObject(key);
   }
 
   async *list(prefix: string): AsyncIterable<string> {

@@ -20,8 +20,16 @@ import type { S3Target } from "./s3-target";
  * Memory is bounded by queueSize + 1 parts (in flight, and the one filling) whatever the size.
  */
 export async function stageUpload(t: S3Target, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, hint: StageHint = {}): Promise<StagedWrite> {
+  // Part buffers are reused once the server has a part: memory stays (queueSize + 1) parts for
+  // good, rather than a fresh allocation per part that the GC reclaims whenever it gets to it.
+  const free: Buffer[] = [];
+  const release = (body: Uint8Array) => void free.push(body as Buffer);
+  const buffer = (size: number) => {
+    const reused = free.pop();
+    return reused?.byteLength === size ? reused : Buffer.allocUnsafe(size);
+  };
   let partNumber = 1;
-  let current = Buffer.allocUnsafe(partSizeFor(t.partSize, partNumber));
+  let current = buffer(partSizeFor(t.partSize, partNumber));
   let filled = 0;
   let upload: MultipartUpload | undefined;
   try {
@@ -31,9 +39,9 @@ export async function stageUpload(t: S3Target, source: AsyncIterable<Uint8Array>
         // A full part ships only once more bytes prove it is not the only one: content that
         // fits one part is a single PUT, without a multipart upload.
         if (filled === current.byteLength) {
-          upload ??= await MultipartUpload.start(t, hint.key !== undefined ? t.layout.objectKey(hint.key) : t.layout.tmpKey());
+          upload ??= await MultipartUpload.start(t, hint.key !== undefined ? t.layout.objectKey(hint.key) : t.layout.tmpKey(), release);
           await upload.add(current);
-          current = Buffer.allocUnsafe(partSizeFor(t.partSize, ++partNumber));
+          current = buffer(partSizeFor(t.partSize, ++partNumber));
           filled = 0;
         }
         // Copy, never keep the caller's chunk: a producer may reuse its buffer after yielding it.
