@@ -21,6 +21,8 @@ export { applyEntries } from "./apply-entries";
 export type { ApplyOptions, ApplyResult } from "./apply-entries";
 export { layerEntries, deviceNumbers } from "./layer-entries";
 export { layerTar } from "./layer-tar";
+export { hostOwnerNames, noOwnerNames } from "./owner-names";
+export type { OwnerNames } from "./owner-names";
 export type { ExportOptions } from "./layer-entries";
 export { layerChanges } from "./layer-changes";
 export type { DeletionDetector } from "./layer-changes";

@@ -5,6 +5,7 @@ import type { TarEntryType } from "@store/tar-split";
 import type { LinuxSyscalls } from "./linux-syscalls";
 import type { ExportEntry, ExportHeader, ExportHooks } from "./whiteout-hooks";
 import { walkTree } from "./walk-tree";
+import { hostOwnerNames, type OwnerNames } from "./owner-names";
 
 /** Options for {@link layerEntries}. */
 export interface ExportOptions {
@@ -12,6 +13,8 @@ export interface ExportOptions {
   hooks?: ExportHooks;
   /** Used to read `security.capability`, the one xattr dockerd exports; without it none is. */
   syscalls?: LinuxSyscalls;
+  /** uname/gname for each uid/gid; default {@link hostOwnerNames}, as dockerd 20.10 does. */
+  ownerNames?: OwnerNames;
 }
 
 /** Linux's `major()`/`minor()` of a `dev_t`. */
@@ -50,12 +53,14 @@ async function* readFile(path: string): AsyncGenerator<Uint8Array> {
  * The entries of a tar of the layer directory `dir`, built as dockerd's `archive.TarWithOptions`
  * builds them (ready for `writeTar`): Go's walk order, names relative with a `/` after
  * directories, mode = `st_mode` (permission and file-type bits, as moby's
- * `fillGo18FileTypeBits`), mtime truncated to the second, no atime/ctime, empty uname/gname,
+ * `fillGo18FileTypeBits`), mtime truncated to the second, no atime/ctime, uname/gname looked
+ * up on the host (as Go's `tar.FileInfoHeader` does for dockerd 20.10),
  * only `security.capability` among xattrs, a second name of a regular file's inode emitted as a
  * hardlink to the first, sockets left out.
  */
 export async function* layerEntries(dir: string, options: ExportOptions = {}): AsyncGenerator<ExportEntry> {
   const firstNames = new Map<string, string>();
+  const names = options.ownerNames ?? (await hostOwnerNames());
   for await (const { relativePath, path, stats } of walkTree(dir)) {
     const type = entryType(stats);
     if (type === undefined) continue;
@@ -65,8 +70,8 @@ export async function* layerEntries(dir: string, options: ExportOptions = {}): A
       mode: stats.mode & 0o177777,
       uid: stats.uid,
       gid: stats.gid,
-      uname: "",
-      gname: "",
+      uname: names.user(stats.uid),
+      gname: names.group(stats.gid),
       size: 0,
       mtime: new Date(Math.floor(stats.mtimeMs / 1000) * 1000),
       linkname: "",
