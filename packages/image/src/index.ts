@@ -43,3 +43,12 @@ export {
   maxV2Metadata,
 } from "./distribution-metadata";
 export type { DistributionMetadataOptions, MetadataFiles, V2Metadata } from "./distribution-metadata";
+export { Filters } from "./list-filters";
+export type { FilterInput } from "./list-filters";
+export { createImageService } from "./image-service";
+export type { ImageService, ImageServiceOptions } from "./image-service";
+export type { ImageSummary, ListOptions } from "./image-list";
+export { goContainerConfig } from "./image-inspect";
+export type { HistoryItem, ImageInspect } from "./image-inspect";
+export type { DeleteResponse, PruneOptions, PruneReport, RemoveOptions } from "./image-delete";
+export type { ContainerInfo } from "./resolve-image";

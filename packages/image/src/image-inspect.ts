@@ -1,0 +1,176 @@
+import type { Layer } from "@store/layer";
+import { ImageError, ImageErrorCode } from "./errors";
+import { formatGoTime, unixSeconds, zeroTime } from "./go-time";
+import { configField, configString } from "./image";
+import type { ContainerConfig } from "./image-config";
+import { type ServiceContext, resolveImageId } from "./resolve-image";
+
+/** `docker inspect` of an image (`GET /images/{name}/json`), fields in dockerd's order. */
+export interface ImageInspect {
+  Id: string;
+  RepoTags: string[];
+  RepoDigests: string[];
+  Parent: string;
+  Comment: string;
+  /** RFC 3339 with nanoseconds, as written in the config. */
+  Created: string;
+  Container: string;
+  ContainerConfig: ContainerConfig;
+  DockerVersion: string;
+  Author: string;
+  Config: ContainerConfig | null;
+  Architecture: string;
+  Variant?: string;
+  Os: string;
+  OsVersion?: string;
+  Size: number;
+  VirtualSize: number;
+  GraphDriver: { Name: string; Data: Record<string, string> | null };
+  RootFS: { Type: string; Layers?: string[] };
+  Metadata: { LastTagTime: string };
+}
+
+/** One row of `docker history` (`GET /images/{name}/history`), newest first. */
+export interface HistoryItem {
+  /** The image of this step, or `<missing>` when it is not a local image. */
+  Id: string;
+  /** Unix seconds. */
+  Created: number;
+  CreatedBy: string;
+  Tags: string[] | null;
+  Size: number;
+  Comment: string;
+}
+
+type Raw = Record<string, unknown>;
+const isObject = (v: unknown): v is Raw => typeof v === "object" && v !== null && !Array.isArray(v);
+
+// container.Config's fields in Go's order; `true` marks `omitempty`. Go re-marshals the struct,
+// so every field appears (zero-valued) unless omitempty, and unknown keys are dropped.
+const containerConfigFields: [string, "string" | "bool" | "list" | "map" | "any", boolean][] = [
+  ["Hostname", "string", false],
+  ["Domainname", "string", false],
+  ["User", "string", false],
+  ["AttachStdin", "bool", false],
+  ["AttachStdout", "bool", false],
+  ["AttachStderr", "bool", false],
+  ["ExposedPorts", "map", true],
+  ["Tty", "bool", false],
+  ["OpenStdin", "bool", false],
+  ["StdinOnce", "bool", false],
+  ["Env", "list", false],
+  ["Cmd", "list", false],
+  ["Healthcheck", "any", true],
+  ["ArgsEscaped", "bool", true],
+  ["Image", "string", false],
+  ["Volumes", "map", false],
+  ["WorkingDir", "string", false],
+  ["Entrypoint", "list", false],
+  ["NetworkDisabled", "bool", true],
+  ["MacAddress", "string", true],
+  ["OnBuild", "list", false],
+  ["Labels", "map", false],
+  ["StopSignal", "string", true],
+  ["StopTimeout", "any", true],
+  ["Shell", "list", true],
+];
+
+/** A run config as dockerd returns it: Go field order, zero values, maps with sorted keys. */
+export function goContainerConfig(raw: unknown): ContainerConfig {
+  const src = isObject(raw) ? raw : {};
+  const get = (name: string) => {
+    let v: unknown;
+    const lower = name.toLowerCase();
+    for (const k of Object.keys(src)) if (k.toLowerCase() === lower) v = src[k];
+    return v;
+  };
+  const out: Raw = {};
+  for (const [name, kind, omitEmpty] of containerConfigFields) {
+    let v = get(name);
+    if (kind === "string") v = typeof v === "string" ? v : "";
+    else if (kind === "bool") v = v === true;
+    else if (kind === "list") v = typeof v === "string" ? [v] : Array.isArray(v) ? v : null; // strslice takes a lone string too
+    else if (kind === "map") v = isObject(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Raw)[k]])) : null;
+    else v = v ?? null;
+    const empty = v === "" || v === false || v === null || (Array.isArray(v) && v.length === 0) || (isObject(v) && Object.keys(v).length === 0);
+    if (omitEmpty && empty) continue;
+    out[name] = v;
+  }
+  return out as ContainerConfig;
+}
+
+/** `docker image inspect` (moby's image inspect of the graph-driver image service). */
+export async function inspectImage(ctx: ServiceContext, refOrId: string): Promise<ImageInspect> {
+  const id = resolveImageId(ctx, refOrId);
+  const img = await ctx.images.get(id);
+  const record = ctx.images.record(id)!;
+  const repoTags: string[] = [];
+  const repoDigests: string[] = [];
+  for (const ref of ctx.references.references(id)) {
+    if (ref.isTagged) repoTags.push(ref.familiar);
+    else if (ref.isCanonical) repoDigests.push(ref.familiar);
+  }
+  let comment = configString(img.config, "comment");
+  if (comment === "" && img.history.length > 0) comment = img.history[img.history.length - 1]!.comment;
+  const lastUpdated = await ctx.images.getLastUpdated(id);
+  const runConfig = configField(img.config, "config");
+  const variant = configString(img.config, "variant");
+  const osVersion = configString(img.config, "os.version");
+  return {
+    Id: id.toString(),
+    RepoTags: repoTags,
+    RepoDigests: repoDigests,
+    Parent: img.parent?.toString() ?? "",
+    Comment: comment,
+    Created: formatGoTime(img.created),
+    Container: configString(img.config, "container"),
+    ContainerConfig: goContainerConfig(configField(img.config, "container_config")),
+    DockerVersion: configString(img.config, "docker_version"),
+    Author: configString(img.config, "author"),
+    Config: isObject(runConfig) ? goContainerConfig(runConfig) : null,
+    Architecture: configString(img.config, "architecture"),
+    ...(variant ? { Variant: variant } : {}),
+    Os: img.os,
+    ...(osVersion ? { OsVersion: osVersion } : {}),
+    Size: record.size,
+    VirtualSize: record.size,
+    GraphDriver: { Name: ctx.driverName, Data: record.layer ? await record.layer.metadata() : null },
+    RootFS: { Type: img.rootFS.type, ...(img.rootFS.diffIds.length > 0 ? { Layers: img.rootFS.diffIds.map(String) } : {}) },
+    Metadata: { LastTagTime: formatGoTime(lastUpdated ?? zeroTime) },
+  };
+}
+
+/** `docker history` (moby ImageHistory): one row per history entry, newest first. */
+export async function imageHistory(ctx: ServiceContext, refOrId: string): Promise<HistoryItem[]> {
+  const id = resolveImageId(ctx, refOrId);
+  const img = await ctx.images.get(id);
+  const chain: Layer[] = [];
+  for (let l = ctx.images.record(id)!.layer; l; l = l.parent) chain.unshift(l);
+  const items: HistoryItem[] = [];
+  let layer = 0;
+  for (const h of img.history) {
+    let size = 0;
+    if (!h.emptyLayer) {
+      if (layer >= img.rootFS.diffIds.length) {
+        throw new ImageError(ImageErrorCode.InvalidConfig, `image ${id}: too many non-empty layers in History section`, {
+          details: { digest: id.toString() },
+        });
+      }
+      size = chain[layer]?.diffSize ?? 0;
+      layer++;
+    }
+    items.unshift({ Id: "<missing>", Created: unixSeconds(h.created), CreatedBy: h.createdBy, Tags: null, Size: size, Comment: h.comment });
+  }
+  // Name the rows that are local images by walking the parent chain from the top.
+  let current: typeof id | undefined = id;
+  const seen = new Set<string>();
+  for (const item of items) {
+    if (!current || seen.has(current.toString()) || !ctx.images.has(current)) break;
+    seen.add(current.toString());
+    item.Id = current.toString();
+    const tags = ctx.references.references(current).filter((r) => r.isTagged).map((r) => r.familiar);
+    item.Tags = tags.length > 0 ? tags : null;
+    current = ctx.images.getParent(current);
+  }
+  return items;
+}

@@ -1,0 +1,123 @@
+import type { Layer } from "@store/layer";
+import { type FilterInput, Filters } from "./list-filters";
+import { type GoTime, compareTime, unixSeconds } from "./go-time";
+import type { ImageRecord } from "./image-record";
+import { familiarMatch } from "./reference";
+import { type ServiceContext, resolveImageId } from "./resolve-image";
+
+export interface ListOptions {
+  /** Show intermediate images too: untagged images that have children (`docker images -a`). */
+  all?: boolean;
+  /** `dangling`, `label` (`key` or `key=value`), `before`, `since`, `reference` (glob). */
+  filters?: FilterInput;
+  /** Compute SharedSize: bytes of layers this image shares with others (else -1). */
+  sharedSize?: boolean;
+  /** Count containers per image (else -1). */
+  containerCount?: boolean;
+}
+
+/** One row of `GET /images/json`. */
+export interface ImageSummary {
+  Containers: number;
+  /** Unix seconds. */
+  Created: number;
+  Id: string;
+  Labels: Record<string, string> | null;
+  ParentId: string;
+  RepoDigests: string[];
+  RepoTags: string[];
+  SharedSize: number;
+  Size: number;
+  VirtualSize: number;
+}
+
+const accepted = ["dangling", "label", "before", "since", "reference"];
+
+/** Chain IDs and diff sizes of a layer and its parents. */
+function layerChain(layer: Layer | undefined): Layer[] {
+  const out: Layer[] = [];
+  for (let l = layer; l; l = l.parent) out.push(l);
+  return out;
+}
+
+/** `docker images` (moby ImageService.Images): filtered, newest first, `<none>` rows for untagged heads. */
+export function listImages(ctx: ServiceContext, options: ListOptions = {}): ImageSummary[] {
+  const filters = new Filters(options.filters);
+  filters.validate(accepted);
+  let danglingOnly = false;
+  if (filters.contains("dangling")) {
+    if (filters.exactMatch("dangling", "true")) danglingOnly = true;
+    else if (!filters.exactMatch("dangling", "false")) filters.boolean("dangling", false); // throws moby's invalid filter
+  }
+  // Several values resolve to the oldest `before` and the newest `since` (ANDed).
+  const createdOf = (ref: string) => ctx.images.record(resolveImageId(ctx, ref))!.created;
+  let before: GoTime | undefined;
+  for (const v of filters.get("before")) {
+    const t = createdOf(v);
+    if (!before || compareTime(t, before) < 0) before = t;
+  }
+  let since: GoTime | undefined;
+  for (const v of filters.get("since")) {
+    const t = createdOf(v);
+    if (!since || compareTime(t, since) > 0) since = t;
+  }
+  const patterns = filters.get("reference");
+  const byReference = filters.contains("reference");
+  const byLabel = filters.contains("label");
+
+  const records = ctx.images.records();
+  const selected = danglingOnly ? records.filter((r) => ctx.images.children(r.id).length === 0) : records;
+  const containers = options.containerCount ? [...ctx.containers()] : [];
+  const rows: { summary: ImageSummary; record: ImageRecord }[] = [];
+
+  for (const record of selected) {
+    if (before && compareTime(record.created, before) >= 0) continue;
+    if (since && compareTime(record.created, since) <= 0) continue;
+    if (byLabel && (!record.hasRunConfig || !filters.matchKVList("label", record.labels))) continue;
+
+    const repoDigests: string[] = [];
+    const repoTags: string[] = [];
+    for (const ref of ctx.references.references(record.id)) {
+      if (byReference && !patterns.some((p) => familiarMatch(p, ref))) continue;
+      if (ref.isCanonical) repoDigests.push(ref.familiar);
+      if (ref.isTagged) repoTags.push(ref.familiar);
+    }
+    if (repoDigests.length === 0 && repoTags.length === 0) {
+      if (!options.all && ctx.images.children(record.id).length > 0) continue; // intermediate image
+      if (filters.contains("dangling") && !danglingOnly) continue;
+      if (byReference) continue;
+      repoDigests.push("<none>@<none>");
+      repoTags.push("<none>:<none>");
+    } else if (danglingOnly && repoTags.length > 0) {
+      continue;
+    }
+
+    const summary: ImageSummary = {
+      Containers: options.containerCount ? containers.filter((c) => c.imageId.equals(record.id)).length : -1,
+      Created: unixSeconds(record.created),
+      Id: record.id.toString(),
+      Labels: record.labels ? { ...record.labels } : null,
+      ParentId: record.parent?.toString() ?? "",
+      RepoDigests: repoDigests,
+      RepoTags: repoTags,
+      SharedSize: -1,
+      Size: record.size,
+      VirtualSize: record.size,
+    };
+    rows.push({ summary, record });
+  }
+
+  if (options.sharedSize) {
+    // Count each layer across every image (not only the listed ones), as moby does.
+    const refs = new Map<string, number>();
+    for (const r of records) for (const l of layerChain(r.layer)) refs.set(l.chainId.toString(), (refs.get(l.chainId.toString()) ?? 0) + 1);
+    for (const { summary, record } of rows) {
+      summary.SharedSize = 0;
+      for (const l of layerChain(record.layer)) if ((refs.get(l.chainId.toString()) ?? 0) > 1) summary.SharedSize += l.diffSize;
+    }
+  }
+
+  // Newest first; moby's sort is unstable, ties here fall back to the ID for a stable order.
+  rows.sort((a, b) => compareTime(b.record.created, a.record.created) || (a.summary.Id < b.summary.Id ? -1 : 1));
+  return rows.map((r) => r.summary);
+}
