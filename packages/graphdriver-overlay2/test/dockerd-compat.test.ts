@@ -29,6 +29,22 @@ async function tarFiles(tar: Buffer): Promise<Map<string, Buffer>> {
   return files;
 }
 
+async function busyboxIsStatic(): Promise<boolean> {
+  try {
+    const elf = await readFile("/bin/busybox");
+    if (elf.readUInt32BE(0) !== 0x7f454c46 || elf[4] !== 2) return false; // 64-bit ELF only
+    const phoff = Number(elf.readBigUInt64LE(0x20));
+    const phentsize = elf.readUInt16LE(0x36);
+    const phnum = elf.readUInt16LE(0x38);
+    for (let i = 0; i < phnum; i++) {
+      if (elf.readUInt32LE(phoff + i * phentsize) === 3) return false; // PT_INTERP: dynamically linked
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function chainIds(diffIds: string[]): string[] {
   const out: string[] = [];
   for (const diffId of diffIds) {
@@ -41,9 +57,19 @@ function chainIds(diffIds: string[]): string[] {
 const mtime = new Date("2021-01-02T03:04:05Z");
 const baseLayer: TarWriteEntry[] = [
   { header: { name: "etc/", type: "directory", mtime } },
+  { header: { name: "etc/old", type: "file", mtime }, body: Buffer.from("old\n") },
   { header: { name: "etc/os-release", type: "file", mtime }, body: Buffer.from("ID=test\n") },
   { header: { name: "bin/", type: "directory", mtime } },
+  { header: { name: "opq/", type: "directory", mtime } },
+  { header: { name: "opq/a", type: "file", mtime }, body: Buffer.from("a") },
 ];
+
+/** The base layer plus a static busybox, so a container can run. */
+async function* runnableBase(): AsyncGenerator<TarWriteEntry> {
+  yield* baseLayer;
+  yield { header: { name: "bin/busybox", type: "file", mode: 0o755, mtime }, body: await readFile("/bin/busybox") };
+  yield { header: { name: "bin/sh", type: "symlink", linkname: "busybox", mtime } };
+}
 const copied: TarWriteEntry[] = [
   { header: { name: "data/", type: "directory", mode: 0o750, uid: 1000, gid: 1000, mtime } },
   { header: { name: "data/file", type: "file", mode: 0o4755, uid: 1000, gid: 1000, mtime }, body: Buffer.from("hello from docker cp\n") },
@@ -58,6 +84,8 @@ describe.skipIf(dockerdSkipReason() !== undefined)("layers written by dockerd", 
   let savedLayers: Buffer[];
   let cacheIds: string[];
   let sizes: number[];
+  let runLayer: Buffer | undefined;
+  let runMount: { mountId: string; initId: string } | undefined;
 
   beforeAll(async () => {
     peer = await startDockerd();
@@ -81,6 +109,24 @@ describe.skipIf(dockerdSkipReason() !== undefined)("layers written by dockerd", 
       sizes.push(Number((await readFile(join(dir, "size"), "utf8")).trim()));
     }
     driver = await createOverlay2Driver({ home: join(peer.root, "overlay2") });
+
+    // A container that deletes a file and replaces a directory: whiteouts and an opaque dir in
+    // its layer. dockerd's commit diffs the container layer against its init layer.
+    if (await busyboxIsStatic()) {
+      await peer.docker(["import", "--change", 'CMD ["/bin/sh"]', "-", "gd-busybox:1"], writeTar(runnableBase()));
+      const script = "rm /etc/old && rm -r /opq && mkdir /opq && echo n > /opq/new && mkdir -p /x && echo y > /x/y";
+      await peer.docker(["run", "--pull", "never", "--network", "none", "--name", "c2", "gd-busybox:1", "/bin/sh", "-c", script]);
+      const container = (await peer.docker(["inspect", "--format", "{{.Id}}", "c2"])).stdout.toString().trim();
+      const mounts = join(peer.root, "image", "overlay2", "layerdb", "mounts", container);
+      runMount = {
+        mountId: (await readFile(join(mounts, "mount-id"), "utf8")).trim(),
+        initId: (await readFile(join(mounts, "init-id"), "utf8")).trim(),
+      };
+      await peer.docker(["commit", "c2", "gd-run:1"]);
+      const saved = await tarFiles((await peer.docker(["save", "gd-run:1"])).stdout);
+      const runManifest = JSON.parse(saved.get("manifest.json")!.toString()) as Array<{ Layers: string[] }>;
+      runLayer = saved.get(runManifest[0]!.Layers.at(-1)!);
+    }
   }, 120_000);
 
   afterAll(async () => {
@@ -100,6 +146,22 @@ describe.skipIf(dockerdSkipReason() !== undefined)("layers written by dockerd", 
       console.log(JSON.stringify(theirs.subarray(block, block + 512).toString("latin1")));
       expect.fail(`tars differ at byte ${i} (block ${Math.floor(i / 512)}, offset ${i % 512}); ours ${ours.length} bytes, dockerd's ${theirs.length}`);
     }
+  });
+
+  it("diffs a container layer with whiteouts and an opaque dir to the bytes dockerd committed", async (ctx) => {
+    if (runLayer === undefined || runMount === undefined) ctx.skip();
+    const ours = await collect(driver.diff(runMount!.mountId, runMount!.initId));
+    const names: string[] = [];
+    for await (const entry of parseTar(once(ours))) names.push(entry.header.name);
+    expect(names).toEqual(expect.arrayContaining(["etc/.wh.old", "opq/", "opq/.wh..wh..opq", "opq/new", "x/", "x/y"]));
+    expect(ours.equals(runLayer!)).toBe(true);
+    expect(await driver.changes(runMount!.mountId, runMount!.initId)).toEqual(
+      expect.arrayContaining([
+        { path: "/etc/old", kind: "delete" },
+        { path: "/opq", kind: "delete" },
+        { path: "/opq/new", kind: "add" },
+      ]),
+    );
   });
 
   it("measures layers as dockerd's layerdb size", async () => {
