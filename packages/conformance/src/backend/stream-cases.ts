@@ -31,15 +31,15 @@ export const streamCases: readonly BackendCase[] = [
       // less what stays held afterwards (an in-memory backend keeps the content itself, once).
       const bound = streamSize / 4;
 
-      probe.start();
+      await probe.start();
       let next = sampleEvery;
       const id = await backend.setStream(
         generatedStream({
           ...shape,
-          onChunk(produced) {
+          async onChunk(produced) {
             if (produced >= next) {
               next += sampleEvery;
-              probe.sample();
+              await probe.sample();
             }
           },
         }),
@@ -51,7 +51,7 @@ export const streamCases: readonly BackendCase[] = [
         expect(writePeak - Math.max(0, retained), `held ${writePeak} bytes at peak while streaming ${streamSize} in`).toBeLessThan(bound);
       }
 
-      probe.start();
+      await probe.start();
       const hasher = createHasher(id.algorithm);
       let size = 0;
       next = sampleEvery;
@@ -60,7 +60,7 @@ export const streamCases: readonly BackendCase[] = [
         size += chunk.byteLength;
         if (size >= next) {
           next += sampleEvery;
-          probe.sample();
+          await probe.sample();
         }
       }
       expect(size).toBe(streamSize);

@@ -7,8 +7,8 @@ export interface GeneratedStreamOptions {
   chunkSize?: number;
   /** Different seeds, different bytes. */
   seed?: number;
-  /** Called after each chunk was taken, with the bytes produced so far (memory probes hook here). */
-  onChunk?: (produced: number) => void;
+  /** Called (and awaited) after each chunk was taken, with the bytes produced so far (memory probes hook here). */
+  onChunk?: (produced: number) => void | Promise<void>;
   /** Yield to the event loop between chunks, so racing operations interleave with this one. */
   yieldEvery?: boolean;
 }
@@ -35,7 +35,7 @@ export async function* generatedStream(options: GeneratedStreamOptions): AsyncGe
     }
     produced += length;
     yield new Uint8Array(words.buffer, 0, length);
-    options.onChunk?.(produced);
+    await options.onChunk?.(produced);
     if (options.yieldEvery) await new Promise((resolve) => setImmediate(resolve));
   }
 }

@@ -31,9 +31,10 @@ function live(): number {
 }
 
 /**
- * Measures the live memory an operation holds while it runs: `sample()` (called from inside the
+ * Measures the live memory an operation holds while it runs: `sample()` (awaited from inside the
  * operation, e.g. between chunks) collects garbage and records how far live memory rose above
- * where it started. Undefined figures mean the runtime offered no way to collect garbage.
+ * where it started. `available` is false when the runtime offered no way to collect garbage;
+ * the figures then mean nothing.
  */
 export class MemoryProbe {
   readonly available: boolean;
@@ -47,16 +48,16 @@ export class MemoryProbe {
   }
 
   /** Starts (or restarts) measuring from the current live memory. */
-  start(): void {
-    this.#gc?.();
-    this.#baseline = live();
+  async start(): Promise<void> {
+    this.#baseline = 0;
+    this.#baseline = await this.retained();
     this.#peak = 0;
   }
 
-  sample(): void {
+  /** Records the growth now, once garbage is collected (see {@link retained}). */
+  async sample(): Promise<void> {
     if (!this.#gc) return;
-    this.#gc();
-    this.#peak = Math.max(this.#peak, live() - this.#baseline);
+    this.#peak = Math.max(this.#peak, await this.retained());
   }
 
   /** The highest growth sampled since start(). */
@@ -76,7 +77,7 @@ export class MemoryProbe {
       const now = live() - this.#baseline;
       if (Math.abs(previous - now) < 1 << 20) return now;
       previous = now;
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setTimeout(resolve, 10));
     }
     return previous;
   }
