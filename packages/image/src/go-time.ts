@@ -67,7 +67,7 @@ export function parseGoTime(text: string): GoTime | undefined {
     const oh = Number(m[10]);
     const om = Number(m[11]);
     if (oh > 23 || om > 59) return undefined;
-    offset = (m[9] === "-" ? -1 : 1) * (oh * 3600 + om * 60);
+    offset = (m[9] === "-" ? -1 : 1) * (oh * 3600 + om * 60) || 0; // never -0
   }
   // Go reads any number of fraction digits and keeps nanoseconds.
   const nanos = m[7] ? Number(m[7].slice(0, 9).padEnd(9, "0")) : 0;
@@ -103,7 +103,7 @@ export function nowGoTime(): GoTime {
   const ms = performance.timeOrigin + performance.now();
   const seconds = Math.floor(ms / 1000);
   const nanos = Math.min(999_999_999, Math.max(0, Math.round((ms - seconds * 1000) * 1e6)));
-  const offset = -new Date(seconds * 1000).getTimezoneOffset() * 60;
+  const offset = -new Date(seconds * 1000).getTimezoneOffset() * 60 || 0; // never -0
   return { seconds, nanos, offset };
 }
 
