@@ -1,1 +1,22 @@
 export type { TarEntry, TarEntryType, TarHeader } from "./tar-entry";
+export { TarError, TarErrorCode } from "./errors";
+export { Crc64, crc64 } from "./crc64";
+export { parseTar } from "./parse-tar";
+export type { ParseTarOptions } from "./parse-tar";
+export type { TarReaderOptions } from "./tar-reader";
+export { splitTar, TRAILING_SEGMENT_SIZE } from "./split-tar";
+export type { SplitTarOptions, TarSplitRecording } from "./split-tar";
+export {
+  TarSplitPacketType,
+  decodeTarSplitPacket,
+  encodeTarSplitLines,
+  encodeTarSplitPacket,
+  goJsonString,
+  packetNameBytes,
+} from "./tar-split-packet";
+export type { TarSplitFile, TarSplitPacket, TarSplitSegment } from "./tar-split-packet";
+export { encodeTarSplit, readTarSplit, writeTarSplit } from "./tar-split-io";
+export { assembleTar } from "./assemble-tar";
+export type { OpenFile } from "./assemble-tar";
+export { encodeTarHeader, writeTar } from "./write-tar";
+export type { TarWriteEntry } from "./write-tar";

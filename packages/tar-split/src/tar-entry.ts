@@ -25,6 +25,11 @@ export interface TarHeader {
   typeflag: string;
   /** Permission bits and setuid/setgid/sticky (mode & 0o7777). */
   mode: number;
+  /**
+   * The whole mode field when it holds more than `mode` (moby's tars carry file-type bits such as
+   * 0o100000 there); absent otherwise. A writer given it writes it verbatim.
+   */
+  rawMode?: number;
   uid: number;
   gid: number;
   uname: string;
@@ -37,6 +42,8 @@ export interface TarHeader {
   ctime?: Date;
   /** Target of a symlink or hardlink (after PAX `linkpath` / GNU long links). */
   linkname: string;
+  /** The raw bytes of the link target when they are not valid UTF-8 (then `linkname` is lossy). */
+  linknameRaw?: Uint8Array;
   devmajor: number;
   devminor: number;
   /** Extended attributes from PAX `SCHILY.xattr.<name>` records. */

@@ -1,0 +1,102 @@
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGunzip, createGzip, gzipSync } from "node:zlib";
+import { asBuffer } from "./byte-reader";
+import { TarError, TarErrorCode } from "./errors";
+import { decodeTarSplitPacket, encodeTarSplitPacket, type TarSplitPacket } from "./tar-split-packet";
+
+// zlib does one call per write: batch many small JSON lines into one write.
+const BATCH = 256 * 1024;
+
+async function* jsonLines(packets: Iterable<TarSplitPacket> | AsyncIterable<TarSplitPacket>): AsyncGenerator<string> {
+  let batch = "";
+  for await (const p of packets) {
+    batch += encodeTarSplitPacket(p);
+    if (batch.length >= BATCH) {
+      yield batch;
+      batch = "";
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
+
+/** Streams `packets` as `tar-split.json.gz` (gzip of newline-terminated JSON lines). */
+export async function* writeTarSplit(
+  packets: Iterable<TarSplitPacket> | AsyncIterable<TarSplitPacket>,
+  options: { level?: number } = {},
+): AsyncGenerator<Uint8Array> {
+  const gzip = createGzip({ level: options.level ?? 6 });
+  const feeding = pipeline(Readable.from(jsonLines(packets)), gzip);
+  // Surface a failure of the feeding side through the iteration below (pipeline destroys gzip).
+  feeding.catch(() => {});
+  for await (const chunk of gzip) yield chunk as Buffer;
+  await feeding;
+}
+
+/** `packets` as `tar-split.json.gz` bytes. */
+export async function encodeTarSplit(packets: Iterable<TarSplitPacket> | AsyncIterable<TarSplitPacket>): Promise<Uint8Array> {
+  if (Array.isArray(packets)) {
+    let text = "";
+    for (const p of packets as TarSplitPacket[]) text += encodeTarSplitPacket(p);
+    return gzipSync(text);
+  }
+  const parts: Buffer[] = [];
+  for await (const chunk of writeTarSplit(packets)) parts.push(asBuffer(chunk));
+  return Buffer.concat(parts);
+}
+
+function toChunks(input: Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncIterable<Uint8Array> | Iterable<Uint8Array> {
+  return input instanceof Uint8Array ? [input] : input;
+}
+
+/** Splits a byte stream into lines (without the newline); a last line without newline counts too. */
+async function* lines(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
+  let carry: Buffer[] = [];
+  let carryLength = 0;
+  for await (const c of chunks) {
+    const chunk = asBuffer(c);
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf(0x0a, start);
+      if (nl === -1) break;
+      if (carryLength > 0) {
+        carry.push(chunk.subarray(start, nl));
+        yield Buffer.concat(carry).toString("utf8");
+        carry = [];
+        carryLength = 0;
+      } else {
+        yield chunk.toString("utf8", start, nl);
+      }
+      start = nl + 1;
+    }
+    if (start < chunk.length) {
+      carry.push(chunk.subarray(start));
+      carryLength += chunk.length - start;
+    }
+  }
+  if (carryLength > 0) yield Buffer.concat(carry).toString("utf8");
+}
+
+/**
+ * Reads a `tar-split.json.gz` (as written by dockerd or {@link writeTarSplit}) packet by packet.
+ * Blank lines are skipped; a malformed line is an `ERR_TAR_SPLIT_INVALID` naming it.
+ */
+export async function* readTarSplit(gzipped: Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<TarSplitPacket> {
+  const gunzip = createGunzip();
+  const feeding = pipeline(Readable.from(toChunks(gzipped)), gunzip);
+  feeding.catch(() => {});
+  let line = 0;
+  try {
+    for await (const text of lines(gunzip)) {
+      const index = line++;
+      if (text.trim() === "") continue;
+      yield decodeTarSplitPacket(text, index);
+    }
+    await feeding;
+  } catch (error) {
+    if (error instanceof TarError) throw error;
+    throw new TarError(TarErrorCode.InvalidTarSplit, `tar-split: not a readable gzip stream (${(error as Error).message})`, { cause: error });
+  } finally {
+    gunzip.destroy();
+  }
+}
