@@ -1,1 +1,10 @@
 export type { Layer, LayerGetReleaser, LayerMetadata } from "./layer";
+export { LayerError, LayerErrorCode } from "./errors";
+export { createLayerStore, MAX_LAYER_DEPTH } from "./layer-store";
+export type { LayerStore, LayerStoreOptions, LayerStoreProblem, RegisterOptions } from "./layer-store";
+export type { RWLayer, CreateRWLayerOptions } from "./rw-layer";
+export type { LayerMetadataStore, LayerRecord, MountRecord } from "./metadata-store";
+export { createFsLayerMetadataStore } from "./fs-metadata-store";
+export { createMemoryLayerMetadataStore } from "./memory-metadata-store";
+export { decompress, detectCompression } from "./decompress";
+export type { Compression } from "./decompress";

@@ -1,0 +1,40 @@
+import { createReadStream } from "node:fs";
+import { join } from "node:path";
+import { entryRelativePath, type GraphDriver } from "@store/graphdriver";
+import { LayerError, LayerErrorCode } from "./errors";
+
+/**
+ * Opens files of one layer's own content by their tar names, to rebuild its tar from tar-split
+ * (moby's DiffGetter). Overlay-style drivers keep them in the dir their metadata names UpperDir,
+ * readable without a mount; other drivers are mounted for the duration.
+ */
+export async function openDiffFiles(driver: GraphDriver, cacheId: string): Promise<{
+  open(name: string): AsyncIterable<Uint8Array>;
+  close(): Promise<void>;
+}> {
+  let dir: string;
+  let mounted = false;
+  // UpperDir is where overlay-style drivers keep the layer's own files (moby's metadata key).
+  const meta = await driver.metadata(cacheId);
+  if (meta.UpperDir) {
+    dir = meta.UpperDir;
+  } else {
+    dir = await driver.get(cacheId);
+    mounted = true;
+  }
+  return {
+    open(name) {
+      // tar-split names come from a file on disk: never let one lead outside the layer.
+      const rel = entryRelativePath(name);
+      if (rel === undefined || rel === ".") {
+        throw new LayerError(LayerErrorCode.CorruptMetadata, `tar-split names ${JSON.stringify(name)}, outside layer ${cacheId}`, {
+          details: { name, cacheId },
+        });
+      }
+      return createReadStream(join(dir, rel), { highWaterMark: 1 << 20 });
+    },
+    async close() {
+      if (mounted) await driver.put(cacheId);
+    },
+  };
+}

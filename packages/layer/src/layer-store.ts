@@ -1,0 +1,346 @@
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { type ByteSource, type Digest, chainId as chainIdOf, hashingStream, verifyStream } from "@store/digest";
+import { isStoreError } from "@store/errors";
+import { type GraphDriver, createDriver } from "@store/graphdriver";
+import { assembleTar, readTarSplit, splitTar } from "@store/tar-split";
+import { AsyncMutex } from "./async-mutex";
+import { decompress } from "./decompress";
+import { openDiffFiles } from "./diff-files";
+import { LayerError, LayerErrorCode } from "./errors";
+import { createFsLayerMetadataStore } from "./fs-metadata-store";
+import type { Layer, LayerGetReleaser, LayerMetadata } from "./layer";
+import type { LayerMetadataStore, LayerRecord } from "./metadata-store";
+import { type RWLayer, type CreateRWLayerOptions, createRWLayerHandle } from "./rw-layer";
+
+/** dockerd refuses to stack more layers than this (moby layer_store.go maxLayerDepth). */
+export const MAX_LAYER_DEPTH = 125;
+
+export interface LayerStoreOptions {
+  /** A dockerd-style root: layerdb at `<root>/image/<driver>/layerdb`, driver home `<root>/<driver>`. */
+  root: string;
+  /** A registered driver name ("overlay2") or a driver instance. */
+  driver: string | GraphDriver;
+  /** Where layer metadata lives; dockerd's layerdb under `root` by default. */
+  metadata?: LayerMetadataStore;
+}
+
+export interface RegisterOptions {
+  /** Called as uncompressed bytes flow, for progress display. */
+  onProgress?: (bytes: number) => void;
+}
+
+export interface LayerStoreProblem {
+  chainId?: string;
+  mount?: string;
+  message: string;
+}
+
+/** A layer store (moby layer.Store): read-only layers by chain ID, read-write layers by name. */
+export interface LayerStore extends LayerGetReleaser {
+  readonly driver: GraphDriver;
+  /** What could not be loaded at open (each skipped, none fatal). */
+  readonly problems: readonly LayerStoreProblem[];
+  /**
+   * Registers a layer tar (plain, gzip or zstd) on top of `parent` in one streaming pass: the
+   * bytes are decompressed, hashed for the diffID, recorded as tar-split and unpacked through
+   * the driver at once. An existing chain ID gives a new handle on the layer already there.
+   */
+  register(source: ByteSource, parent?: Digest, options?: RegisterOptions): Promise<Layer>;
+  /** Every layer by chain ID, without taking handles. */
+  map(): Map<string, Layer>;
+  createRWLayer(name: string, parent: Digest | undefined, options?: CreateRWLayerOptions): Promise<RWLayer>;
+  getRWLayer(name: string): Promise<RWLayer>;
+  releaseRWLayer(layer: RWLayer): Promise<LayerMetadata[]>;
+  /** Unmounts what the driver mounted. */
+  close(): Promise<void>;
+}
+
+/** The store's record of one layer; handles given out point at it. */
+interface Entry {
+  chainId: Digest;
+  record: LayerRecord;
+  parent: Entry | undefined;
+  depth: number;
+  /** Handles given out plus children stacked on it (moby's referenceCount). */
+  references: number;
+  handles: Set<Layer>;
+}
+
+interface MountEntry {
+  name: string;
+  mountId: string;
+  initId?: string;
+  parent: Entry | undefined;
+  handles: number;
+}
+
+const randomId = () => randomBytes(32).toString("hex");
+
+/** Opens (or creates) a layer store, loading every layer and mount recorded in its metadata. */
+export async function createLayerStore(options: LayerStoreOptions): Promise<LayerStore> {
+  const driver = typeof options.driver === "string" ? await createDriver({ root: options.root, name: options.driver }) : options.driver;
+  const metadata = options.metadata ?? createFsLayerMetadataStore({ root: join(options.root, "image", driver.name, "layerdb") });
+  const layers = new Map<string, Entry>();
+  const mounts = new Map<string, MountEntry>();
+  const problems: LayerStoreProblem[] = [];
+  const lock = new AsyncMutex();
+
+  const notFound = (chainId: Digest) =>
+    new LayerError(LayerErrorCode.NotFound, `layer ${chainId} does not exist`, { details: { chainId: chainId.toString() } });
+
+  const chainSize = (e: Entry): number => e.record.size + (e.parent ? chainSize(e.parent) : 0);
+
+  function describe(e: Entry): LayerMetadata {
+    return { chainId: e.chainId, diffId: e.record.diffId, diffSize: e.record.size, size: chainSize(e) };
+  }
+
+  function view(e: Entry): Layer {
+    return {
+      chainId: e.chainId,
+      diffId: e.record.diffId,
+      get parent() {
+        return e.parent ? view(e.parent) : undefined;
+      },
+      diffSize: e.record.size,
+      get size() {
+        return chainSize(e);
+      },
+      cacheId: e.record.cacheId,
+      tarStream: () => tarStream(e),
+      metadata: () => driver.metadata(e.record.cacheId),
+    };
+  }
+
+  function handle(e: Entry): Layer {
+    const h = view(e);
+    e.references++;
+    e.handles.add(h);
+    return h;
+  }
+
+  async function* tarStream(e: Entry): AsyncGenerator<Uint8Array> {
+    const files = await openDiffFiles(driver, e.record.cacheId);
+    try {
+      const packets = readTarSplit(await metadata.getTarSplit(e.chainId));
+      const tar = assembleTar(packets, (name) => files.open(name));
+      try {
+        yield* verifyStream(tar, e.record.diffId, { what: `layer ${e.chainId}` });
+      } catch (err) {
+        if (isStoreError(err, "ERR_DIGEST_MISMATCH")) {
+          throw new LayerError(LayerErrorCode.VerificationFailed, `could not verify layer data for ${e.chainId}: ${err.message}`, {
+            cause: err,
+            details: { chainId: e.chainId.toString(), diffId: e.record.diffId.toString() },
+          });
+        }
+        throw err;
+      }
+    } finally {
+      await files.close();
+    }
+  }
+
+  // Loads a layer and its parents (moby loadLayer); a child holds one reference on its parent.
+  async function load(chainId: Digest, seen: Set<string>): Promise<Entry> {
+    const known = layers.get(chainId.toString());
+    if (known) return known;
+    if (seen.has(chainId.toString())) {
+      throw new LayerError(LayerErrorCode.CorruptMetadata, `layer ${chainId}: parent chain loops back to itself`);
+    }
+    seen.add(chainId.toString());
+    const record = await metadata.get(chainId);
+    if (!record) throw notFound(chainId);
+    const parent = record.parent ? await load(record.parent, seen) : undefined;
+    const entry: Entry = { chainId, record, parent, depth: (parent?.depth ?? 0) + 1, references: 0, handles: new Set() };
+    if (parent) parent.references++;
+    layers.set(chainId.toString(), entry);
+    return entry;
+  }
+
+  // Drops one reference; removes what no one holds any more, cascading down (moby releaseLayer).
+  async function releaseEntry(start: Entry): Promise<LayerMetadata[]> {
+    const removed: LayerMetadata[] = [];
+    let e: Entry | undefined = start;
+    while (e) {
+      e.references--;
+      if (e.references > 0) break;
+      layers.delete(e.chainId.toString());
+      removed.push(describe(e));
+      await driver.remove(e.record.cacheId);
+      await metadata.remove(e.chainId);
+      e = e.parent;
+    }
+    return removed;
+  }
+
+  await metadata.cleanup();
+  const listed = await metadata.list();
+  for (const chainId of listed.layers) {
+    try {
+      await load(chainId, new Set());
+    } catch (e) {
+      problems.push({ chainId: chainId.toString(), message: (e as Error).message });
+    }
+  }
+  for (const name of listed.mounts) {
+    try {
+      const m = await metadata.getMount(name);
+      if (!m) continue;
+      const parent = m.parent ? layers.get(m.parent.toString()) : undefined;
+      if (m.parent && !parent) throw notFound(m.parent);
+      if (parent) parent.references++;
+      mounts.set(name, { name, mountId: m.mountId, initId: m.initId, parent, handles: 0 });
+    } catch (e) {
+      problems.push({ mount: name, message: (e as Error).message });
+    }
+  }
+
+  const store: LayerStore = {
+    driver,
+    problems,
+
+    async register(source, parentId, registerOptions = {}) {
+      const parent = parentId
+        ? await lock.run(() => {
+            const p = layers.get(parentId.toString());
+            if (!p) throw notFound(parentId);
+            if (p.depth >= MAX_LAYER_DEPTH) {
+              throw new LayerError(LayerErrorCode.MaxDepth, `layer ${parentId}: stacking on it would exceed the maximum depth of ${MAX_LAYER_DEPTH}`, {
+                details: { chainId: parentId.toString() },
+              });
+            }
+            p.references++; // the new layer holds its parent
+            return p;
+          })
+        : undefined;
+      const cacheId = randomId();
+      let created = false;
+      let committed = false;
+      try {
+        await driver.create(cacheId, parent?.record.cacheId);
+        created = true;
+        const hashed = hashingStream(
+          (async function* () {
+            for await (const chunk of decompress(source)) {
+              registerOptions.onProgress?.(chunk.byteLength);
+              yield chunk;
+            }
+          })(),
+        );
+        const recording = splitTar(hashed.stream);
+        const size = await driver.applyDiff(cacheId, parent?.record.cacheId, recording.entries);
+        const { digest: diffId } = hashed.result();
+        // Folding [parent's chain ID, diffID] is exactly sha256(parentChain + " " + diffID).
+        const chainId = parent ? chainIdOf([parent.chainId, diffId])! : diffId;
+        const tarSplit = await recording.tarSplit();
+        return await lock.run(async () => {
+          const existing = layers.get(chainId.toString());
+          if (existing) return handle(existing); // the finally below drops our copy and parent hold
+          const record: LayerRecord = { diffId, size, cacheId, ...(parent ? { parent: parent.chainId } : {}) };
+          await metadata.put(chainId, record, tarSplit);
+          const entry: Entry = { chainId, record, parent, depth: (parent?.depth ?? 0) + 1, references: 0, handles: new Set() };
+          layers.set(chainId.toString(), entry);
+          committed = true;
+          return handle(entry);
+        });
+      } catch (e) {
+        if (isStoreError(e)) throw e;
+        throw new LayerError(LayerErrorCode.InvalidData, `registering layer: ${(e as Error)?.message ?? e}`, { cause: e });
+      } finally {
+        if (!committed) {
+          if (created) await driver.remove(cacheId).catch(() => undefined);
+          if (parent) await lock.run(() => releaseEntry(parent));
+        }
+      }
+    },
+
+    async get(chainId) {
+      return lock.run(() => {
+        const e = layers.get(chainId.toString());
+        if (!e) throw notFound(chainId);
+        return handle(e);
+      });
+    },
+
+    async release(layer) {
+      return lock.run(async () => {
+        const e = layers.get(layer.chainId.toString());
+        if (!e) return [];
+        if (!e.handles.delete(layer)) {
+          throw new LayerError(LayerErrorCode.NotRetained, `layer ${layer.chainId} is not retained by this handle`, {
+            details: { chainId: layer.chainId.toString() },
+          });
+        }
+        return releaseEntry(e);
+      });
+    },
+
+    map() {
+      return new Map([...layers].map(([k, e]) => [k, view(e)]));
+    },
+
+    async createRWLayer(name, parentId, rwOptions = {}) {
+      return lock.run(async () => {
+        if (mounts.has(name)) {
+          throw new LayerError(LayerErrorCode.MountExists, `read-write layer ${JSON.stringify(name)} already exists`, { details: { name } });
+        }
+        const parent = parentId ? layers.get(parentId.toString()) : undefined;
+        if (parentId && !parent) throw notFound(parentId);
+        const mountId = randomId();
+        const initId = rwOptions.init ? `${mountId}-init` : undefined;
+        const made: string[] = [];
+        try {
+          let below = parent?.record.cacheId;
+          if (initId) {
+            await driver.createReadWrite(initId, below, rwOptions);
+            made.push(initId);
+            const path = await driver.get(initId, rwOptions);
+            try {
+              await rwOptions.init!(path);
+            } finally {
+              await driver.put(initId);
+            }
+            below = initId;
+          }
+          await driver.createReadWrite(mountId, below, rwOptions);
+          made.push(mountId);
+          await metadata.putMount(name, { mountId, ...(initId ? { initId } : {}), ...(parent ? { parent: parent.chainId } : {}) });
+        } catch (e) {
+          for (const id of made.reverse()) await driver.remove(id).catch(() => undefined);
+          await metadata.removeMount(name).catch(() => undefined);
+          throw e;
+        }
+        if (parent) parent.references++;
+        const m: MountEntry = { name, mountId, initId, parent, handles: 1 };
+        mounts.set(name, m);
+        return createRWLayerHandle(driver, m, parent ? view(parent) : undefined);
+      });
+    },
+
+    async getRWLayer(name) {
+      return lock.run(() => {
+        const m = mounts.get(name);
+        if (!m) throw new LayerError(LayerErrorCode.MountNotFound, `read-write layer ${JSON.stringify(name)} does not exist`, { details: { name } });
+        m.handles++;
+        return createRWLayerHandle(driver, m, m.parent ? view(m.parent) : undefined);
+      });
+    },
+
+    async releaseRWLayer(rw) {
+      return lock.run(async () => {
+        const m = mounts.get(rw.name);
+        if (!m) throw new LayerError(LayerErrorCode.MountNotFound, `read-write layer ${JSON.stringify(rw.name)} does not exist`, { details: { name: rw.name } });
+        await driver.remove(m.mountId);
+        if (m.initId) await driver.remove(m.initId);
+        await metadata.removeMount(m.name);
+        mounts.delete(m.name);
+        return m.parent ? releaseEntry(m.parent) : [];
+      });
+    },
+
+    async close() {
+      await driver.cleanup();
+    },
+  };
+  return store;
+}

@@ -1,0 +1,154 @@
+import { execFileSync } from "node:child_process";
+import { readdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { chainId, digestFromBytes } from "@store/digest";
+import { hasRoot } from "@store/test-peers";
+import { LayerErrorCode, MAX_LAYER_DEPTH, createLayerStore, createMemoryLayerMetadataStore } from "../src/index";
+import { collect, tarBytes, tempStore } from "./helpers";
+
+const EMPTY_TAR_DIFF_ID = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef";
+
+let t: Awaited<ReturnType<typeof tempStore>>;
+beforeEach(async () => {
+  t = await tempStore();
+});
+afterEach(async () => {
+  await t.cleanup();
+});
+
+const base = () =>
+  tarBytes([
+    { name: "etc/", type: "directory" },
+    { name: "etc/hostname", content: "base\n" },
+    { name: "bin/", type: "directory" },
+    { name: "bin/tool", content: "x".repeat(5000), mode: 0o755 },
+  ]);
+
+describe("layer store on overlay2", () => {
+  it("registers a layer in one pass and records dockerd's layerdb", async () => {
+    const tar = await base();
+    const layer = await t.store.register([tar]);
+    expect(layer.diffId.toString()).toBe(digestFromBytes(tar).toString());
+    expect(layer.chainId.toString()).toBe(layer.diffId.toString());
+    expect(layer.parent).toBeUndefined();
+    expect(layer.diffSize).toBe(5005);
+    const dir = join(t.root, "image", "overlay2", "layerdb", "sha256", layer.chainId.encoded);
+    expect((await readdir(dir)).sort()).toEqual(["cache-id", "diff", "size", "tar-split.json.gz"]);
+    expect(await readdir(join(t.root, "overlay2", layer.cacheId, "diff"))).toEqual(expect.arrayContaining(["etc", "bin"]));
+  });
+
+  it("rebuilds the original tar byte for byte, and refuses tampered files", async () => {
+    const tar = Buffer.concat([await base(), Buffer.alloc(4096)]); // extra zero padding after the end
+    const layer = await t.store.register([tar]);
+    expect((await collect(layer.tarStream())).equals(tar)).toBe(true);
+    expect((await collect(layer.tarStream())).equals(tar)).toBe(true); // stable
+    await writeFile(join(t.root, "overlay2", layer.cacheId, "diff", "bin", "tool"), "y".repeat(5000));
+    await expect(collect(layer.tarStream())).rejects.toMatchObject({ code: expect.stringMatching(/CRC|VERIFICATION/) });
+  });
+
+  it("stacks layers: chain IDs, sizes, parents", async () => {
+    const l1 = await t.store.register([await base()]);
+    const tar2 = await tarBytes([{ name: "etc/hostname", content: "child\n" }, { name: "bin/.wh.tool", content: "" }]);
+    const l2 = await t.store.register([tar2], l1.chainId);
+    expect(l2.chainId.toString()).toBe(chainId([l1.diffId, digestFromBytes(tar2)])!.toString());
+    expect(l2.parent?.chainId.toString()).toBe(l1.chainId.toString());
+    expect(l2.size).toBe(l1.diffSize + l2.diffSize);
+    expect((await collect(l2.tarStream())).equals(tar2)).toBe(true);
+  });
+
+  it("registering an existing layer gives a handle on the same layer and leaves no orphan", async () => {
+    const tar = await base();
+    const a = await t.store.register([tar]);
+    const b = await t.store.register([tar]);
+    expect(b.cacheId).toBe(a.cacheId);
+    expect((await readdir(join(t.root, "overlay2"))).filter((n) => n !== "l")).toEqual([a.cacheId]);
+    expect(await t.store.release(a)).toEqual([]);
+    const removed = await t.store.release(b);
+    expect(removed.map((m) => m.chainId.toString())).toEqual([a.chainId.toString()]);
+    await expect(t.store.release(b)).resolves.toEqual([]);
+  });
+
+  it("releases cascade down the chain, top first, and a handle cannot be released twice", async () => {
+    const l1 = await t.store.register([await base()]);
+    const l2 = await t.store.register([await tarBytes([{ name: "a", content: "a" }])], l1.chainId);
+    const l3 = await t.store.register([await tarBytes([{ name: "b", content: "b" }])], l2.chainId);
+    const extra = await t.store.get(l1.chainId);
+    expect(await t.store.release(l1)).toEqual([]);
+    expect(await t.store.release(l2)).toEqual([]);
+    const removed = await t.store.release(l3);
+    expect(removed.map((m) => m.chainId.toString())).toEqual([l3.chainId.toString(), l2.chainId.toString()]);
+    await expect(t.store.release(l2)).resolves.toEqual([]); // gone already
+    expect((await t.store.release(extra)).map((m) => m.chainId.toString())).toEqual([l1.chainId.toString()]);
+    expect(t.store.map().size).toBe(0);
+    expect((await readdir(join(t.root, "overlay2"))).filter((n) => n !== "l")).toEqual([]);
+  });
+
+  it("restores after reopening: layers, parents, tar streams", async () => {
+    const tar1 = await base();
+    const tar2 = await tarBytes([{ name: "x", content: "x" }]);
+    const l1 = await t.store.register([tar1]);
+    const l2 = await t.store.register([tar2], l1.chainId);
+    await t.store.close();
+    const again = await t.reopen();
+    expect(again.problems).toEqual([]);
+    const r2 = await again.get(l2.chainId);
+    expect(r2.parent?.chainId.toString()).toBe(l1.chainId.toString());
+    expect(r2.size).toBe(l2.size);
+    expect((await collect(r2.tarStream())).equals(tar2)).toBe(true);
+  });
+
+  it("registers the empty layer", async () => {
+    const layer = await t.store.register([Buffer.alloc(1024)]);
+    expect(layer.diffId.toString()).toBe(EMPTY_TAR_DIFF_ID);
+    expect(layer.diffSize).toBe(0);
+    expect((await collect(layer.tarStream())).equals(Buffer.alloc(1024))).toBe(true);
+  });
+
+  it("takes gzip and zstd input, recording the uncompressed diffID", async () => {
+    const tar = await base();
+    const gz = await t.store.register([gzipSync(tar)]);
+    expect(gz.diffId.toString()).toBe(digestFromBytes(tar).toString());
+    const zst = execFileSync("zstd", ["-q", "-c"], { input: tar });
+    const z = await t.store.register([zst]);
+    expect(z.chainId.toString()).toBe(gz.chainId.toString());
+  });
+
+  it("refuses a missing parent and too deep a chain", async () => {
+    await expect(t.store.register([await base()], digestFromBytes("nope"))).rejects.toMatchObject({ code: LayerErrorCode.NotFound });
+    let parent = undefined as undefined | Awaited<ReturnType<typeof t.store.register>>;
+    for (let i = 0; i < MAX_LAYER_DEPTH; i++) {
+      parent = await t.store.register([await tarBytes([{ name: `f${i}`, content: `${i}` }])], parent?.chainId);
+    }
+    await expect(t.store.register([await tarBytes([{ name: "last", content: "!" }])], parent!.chainId)).rejects.toMatchObject({
+      code: LayerErrorCode.MaxDepth,
+    });
+  });
+
+  it.skipIf(!hasRoot())("read-write layers: init layer, mount, changes, size, release", async () => {
+    const l1 = await t.store.register([await base()]);
+    const rw = await t.store.createRWLayer("ctr", l1.chainId, {
+      init: async (path) => writeFile(join(path, "init-file"), "init"),
+    });
+    expect(rw.initId).toBe(`${rw.mountId}-init`);
+    const merged = await rw.mount();
+    await writeFile(join(merged, "new-file"), "hello");
+    expect((await readdir(merged)).sort()).toEqual(["bin", "etc", "init-file", "new-file"]);
+    await rw.unmount();
+    expect(await rw.changes()).toEqual([{ path: "/new-file", kind: "add" }]);
+    expect(await rw.size()).toBe(5);
+    const reopened = await t.reopen();
+    const again = await reopened.getRWLayer("ctr");
+    expect(again.mountId).toBe(rw.mountId);
+    expect(await t.store.releaseRWLayer(rw)).toEqual([]);
+  });
+
+  it("runs over an in-memory metadata store too", async () => {
+    const store = await createLayerStore({ root: t.root, driver: t.store.driver, metadata: createMemoryLayerMetadataStore() });
+    const tar = await base();
+    const layer = await store.register([tar]);
+    expect((await collect(layer.tarStream())).equals(tar)).toBe(true);
+    await store.release(layer);
+  });
+});
