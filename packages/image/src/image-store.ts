@@ -77,6 +77,7 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
   const records: Map<string, MutableImageRecord> = restored.records;
   const digests: DigestSet = restored.digests;
   const lock = createLock();
+  const pending = new Map<string, Promise<Digest>>();
   let closed = false;
 
   const notFound = (term: string, cause?: unknown) =>
@@ -124,9 +125,14 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
           { details: { digest: id.toString() } },
         );
       }
-      return lock.run(async () => {
-        if (closed) throw new ImageError(ImageErrorCode.NotFound, `image store is closed`);
-        if (records.has(id.toString())) return id;
+      if (closed) throw new ImageError(ImageErrorCode.NotFound, `image store is closed`);
+      const key = id.toString();
+      if (records.has(key)) return id;
+      // One flight per ID: concurrent creates of the same config share one layer reference.
+      // Different images proceed in parallel (moby too writes the config outside its lock).
+      const inflight = pending.get(key);
+      if (inflight) return inflight;
+      const flight = (async () => {
         // The layer first: moby stores the config before looking, leaving orphan content when
         // the layer is missing; here a failed create leaves nothing behind.
         let layer: Layer | undefined;
@@ -137,7 +143,7 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
             if (!isStoreError(e, "ERR_LAYER_NOT_FOUND")) throw e;
             throw new ImageError(ImageErrorCode.LayerNotFound, `image config ${id}: failed to get layer ${parsed.chainId}: ${e.message}`, {
               cause: e,
-              details: { digest: id.toString(), chainId: parsed.chainId.toString() },
+              details: { digest: key, chainId: parsed.chainId.toString() },
             });
           }
         }
@@ -147,10 +153,12 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
           if (layer) await layers.release(layer).catch(() => undefined);
           throw e;
         }
-        records.set(id.toString(), newRecord(id, parsed, layer));
+        records.set(key, newRecord(id, parsed, layer));
         digests.add(id);
         return id;
-      });
+      })().finally(() => pending.delete(key));
+      pending.set(key, flight);
+      return flight;
     },
 
     async get(id) {
