@@ -3,3 +3,4 @@ export { hasRoot, which } from "./system";
 export { startS3rver, type S3rverClientConfig, type S3rverPeer, type StartS3rverOptions } from "./s3rver";
 export { tarEntries, entryHeader, type EntrySpec } from "./tar-entries";
 export { dockerdSkipReason, startDockerd, type DockerCallOptions, type DockerResult, type DockerdPeer, type StartDockerdOptions } from "./dockerd";
+export { busyboxSkipReason, buildImage, importBusyboxBase } from "./docker-images";
