@@ -9,6 +9,9 @@ export function asBuffer(chunk: Uint8Array): Buffer {
   return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
 
+/** Where tar bytes come from: a stream of chunks (a Node Readable qualifies) or one buffer. */
+export type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array> | Uint8Array;
+
 export class ByteReader {
   private readonly iterator: AsyncIterator<Uint8Array>;
   private chunk: Buffer = EMPTY;
@@ -17,7 +20,9 @@ export class ByteReader {
   /** Absolute offset of the next unread byte. */
   offset = 0;
 
-  constructor(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>) {
+  constructor(input: ByteSource) {
+    // A Buffer is itself an Iterable (of numbers): treat it as one chunk.
+    const source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> = input instanceof Uint8Array ? [input] : input;
     const asyncIt = (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator];
     if (typeof asyncIt === "function") {
       this.iterator = asyncIt.call(source);

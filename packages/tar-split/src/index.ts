@@ -1,6 +1,7 @@
 export type { TarEntry, TarEntryType, TarHeader } from "./tar-entry";
 export { TarError, TarErrorCode } from "./errors";
 export { Crc64, crc64 } from "./crc64";
+export type { ByteSource } from "./byte-reader";
 export { parseTar } from "./parse-tar";
 export type { ParseTarOptions } from "./parse-tar";
 export type { TarReaderOptions } from "./tar-reader";

@@ -1,3 +1,4 @@
+import type { ByteSource } from "./byte-reader";
 import type { TarEntry } from "./tar-entry";
 import { TarReader, type TarReaderOptions } from "./tar-reader";
 
@@ -21,7 +22,7 @@ export interface ParseTarOptions extends TarReaderOptions {
  * skipped when the next entry is requested).
  */
 export async function* parseTar(
-  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  source: ByteSource,
   options: ParseTarOptions = {},
 ): AsyncGenerator<TarEntry> {
   const reader = new TarReader(source, undefined, options);

@@ -1,3 +1,4 @@
+import type { ByteSource } from "./byte-reader";
 import { isUtf8 } from "node:buffer";
 import { Crc64 } from "./crc64";
 import { TarError, TarErrorCode } from "./errors";
@@ -49,7 +50,7 @@ export interface TarSplitRecording {
  * iterated to the end, the input has been read to its end (so a hash of it covers every byte) and
  * {@link TarSplitRecording.packets} rebuilds it byte for byte with {@link assembleTar}.
  */
-export function splitTar(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: SplitTarOptions = {}): TarSplitRecording {
+export function splitTar(source: ByteSource, options: SplitTarOptions = {}): TarSplitRecording {
   const keep = options.keepPackets ?? options.onPacket === undefined;
   const trailingSize = options.trailingSegmentSize ?? TRAILING_SEGMENT_SIZE;
   if (!Number.isSafeInteger(trailingSize) || trailingSize < 1) throw new RangeError("trailingSegmentSize must be a positive integer");

@@ -1,5 +1,5 @@
 import { isUtf8 } from "node:buffer";
-import { ByteReader } from "./byte-reader";
+import { type ByteSource, ByteReader } from "./byte-reader";
 import { TarError, TarErrorCode } from "./errors";
 import type { TarEntryType, TarHeader } from "./tar-entry";
 import {
@@ -184,7 +184,7 @@ export class TarReader {
   private current: ParsedEntry | undefined;
   private finished = false;
 
-  constructor(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, hooks?: TarReaderHooks, options: TarReaderOptions = {}) {
+  constructor(source: ByteSource, hooks?: TarReaderHooks, options: TarReaderOptions = {}) {
     this.reader = new ByteReader(source);
     this.hooks = hooks;
     this.options = options;

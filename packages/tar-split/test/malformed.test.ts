@@ -161,7 +161,7 @@ describe("refusing malformed archives", () => {
     const second = (await it.next()).value!;
     expect(await errorCode(() => collect(first.body))).toBe(TarErrorCode.BodyExpired);
     expect((await collect(second.body)).toString()).toBe("y");
-    await it.return?.();
+    await it.return?.(undefined);
   });
 
   it("skips unread content (with padding) when the next entry is asked for", async () => {

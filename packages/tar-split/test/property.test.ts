@@ -37,7 +37,7 @@ const entriesArb = fc
     list.map(({ path, common: c, kind: k }): TarWriteEntry => {
       const raw = k.type === "directory" ? Buffer.concat([path, Buffer.from("/")]) : path;
       const { body, ...rest } = k as { body?: Uint8Array };
-      return { header: { name: raw.toString("utf8"), nameRaw: raw, ...c, ...rest } as TarWriteEntry["header"], ...(body ? { body } : {}) };
+      return { header: { name: raw.toString("utf8"), nameRaw: raw, ...c, ...rest } as unknown as TarWriteEntry["header"], ...(body ? { body } : {}) };
     }),
   );
 
