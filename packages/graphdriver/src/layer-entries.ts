@@ -35,13 +35,16 @@ function entryType(stats: Stats): TarEntryType | undefined {
   return undefined; // sockets: dockerd logs "sockets not supported" and leaves them out
 }
 
-async function* readFile(path: string): AsyncGenerator<Uint8Array> {
+/** Exactly `size` bytes of the file (the size its header announced), in chunks of up to 1 MiB. */
+async function* readFile(path: string, size: number): AsyncGenerator<Uint8Array> {
   const handle = await open(path, "r");
   try {
-    for (;;) {
-      const buffer = Buffer.allocUnsafe(64 * 1024);
+    let left = size;
+    while (left > 0) {
+      const buffer = Buffer.allocUnsafe(Math.min(left, 1 << 20));
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
-      if (bytesRead === 0) return;
+      if (bytesRead === 0) return; // shrank meanwhile: the tar writer reports the short entry
+      left -= bytesRead;
       yield buffer.subarray(0, bytesRead);
     }
   } finally {
@@ -105,7 +108,7 @@ export async function* layerEntries(dir: string, options: ExportOptions = {}): A
     const extra = await options.hooks?.convert?.({ header, path, stats });
     // A hook may turn the file into something without content (a whiteout).
     const withBody = readBody && header.type === "file" && header.size === stats.size;
-    yield withBody ? { header, body: readFile(path) } : { header };
+    yield withBody ? { header, body: readFile(path, stats.size) } : { header };
     if (extra !== undefined) yield { header: extra };
   }
 }
