@@ -61,6 +61,7 @@ export function overlayExportHooks(syscalls: LinuxSyscalls): ExportHooks {
           header.name = header.name.slice(0, slash + 1) + WHITEOUT_PREFIX + header.name.slice(slash + 1);
           header.type = "file";
           header.mode = 0o600;
+          delete header.rawMode; // moby sets the whole mode field to 0600: no file-type bits
           header.size = 0;
           header.devmajor = 0;
           header.devminor = 0;

@@ -232,7 +232,8 @@ describe.skipIf(!hasRoot())("overlay2 driver", () => {
     ]);
     const byName = Object.fromEntries(exported.map((e) => [e.header.name, e.header]));
     expect(byName[".wh.gone"]).toMatchObject({ mode: 0o600, size: 0, uid: 0 });
-    expect(byName["bin/tool"]).toMatchObject({ mode: 0o104755, uid: 10, gid: 20, size: 18, mtime });
+    expect(byName[".wh.gone"]!.rawMode).toBeUndefined();
+    expect(byName["bin/tool"]).toMatchObject({ mode: 0o4755, rawMode: 0o104755, uid: 10, gid: 20, size: 18, mtime });
     expect(byName["bin/tool2"]).toMatchObject({ linkname: "bin/tool", size: 0 });
     expect(byName["opq/.wh..wh..opq"]).toMatchObject({ mode: 0o751, uid: 3, gid: 4, mtime: new Date(0) });
     expect(byName["dev/null"]).toMatchObject({ devmajor: 1, devminor: 3 });
@@ -348,7 +349,6 @@ async function* asTarEntries(entries: Array<{ header: Record<string, unknown>; b
     }
     const content = Buffer.concat(chunks);
     const h = entryHeader({ ...(header as unknown as EntrySpec), content });
-    h.mode &= 0o7777;
     yield { header: h, body: (async function* () { if (content.length > 0) yield content; })() };
   }
 }

@@ -131,8 +131,8 @@ class EntryApplier {
 
   async apply(entry: TarEntry): Promise<void> {
     const header = entry.header;
-    if (header.nameRaw !== undefined) {
-      throw new StoreError(GraphDriverErrorCodes.unsupported, "names that are not valid UTF-8 are not supported");
+    if (header.nameRaw !== undefined || header.linknameRaw !== undefined) {
+      throw new StoreError(GraphDriverErrorCodes.unsupported, "names and link targets that are not valid UTF-8 are not supported");
     }
     const rel = entryRelativePath(header.name);
     if (rel === undefined) throw breakout(`the path climbs out of the layer root`);

@@ -41,7 +41,3 @@ export function parentOf(rel: string): string {
   return i < 0 ? "." : rel.slice(0, i);
 }
 
-/** The root-relative path of `target` seen from the directory `fromDir`, or undefined if it climbs out. */
-export function resolveRelative(fromDir: string, target: string): string | undefined {
-  return entryRelativePath(fromDir === "." ? target : `${fromDir}/${target}`);
-}

@@ -55,8 +55,8 @@ async function* readFile(path: string, size: number): AsyncGenerator<Uint8Array>
 /**
  * The entries of a tar of the layer directory `dir`, built as dockerd's `archive.TarWithOptions`
  * builds them (ready for `writeTar`): Go's walk order, names relative with a `/` after
- * directories, mode = `st_mode` (permission and file-type bits, as moby's
- * `fillGo18FileTypeBits`), mtime truncated to the second, no atime/ctime, uname/gname looked
+ * directories, the mode field = `st_mode` (`rawMode`, with the file-type bits moby's
+ * `fillGo18FileTypeBits` adds), mtime truncated to the second, no atime/ctime, uname/gname looked
  * up on the host (as Go's `tar.FileInfoHeader` does for dockerd 20.10),
  * only `security.capability` among xattrs, a second name of a regular file's inode emitted as a
  * hardlink to the first, sockets left out.
@@ -70,7 +70,8 @@ export async function* layerEntries(dir: string, options: ExportOptions = {}): A
     const header: ExportHeader = {
       name: type === "directory" ? `${relativePath}/` : relativePath,
       type,
-      mode: stats.mode & 0o177777,
+      mode: stats.mode & 0o7777,
+      rawMode: stats.mode & 0o177777,
       uid: stats.uid,
       gid: stats.gid,
       uname: names.user(stats.uid),
