@@ -327,6 +327,33 @@ describe.skipIf(!hasRoot())("overlay2 driver", () => {
     );
   });
 
+  it("mounts once for concurrent gets and unmounts after the last put", async () => {
+    await layer("base", undefined, [{ name: "f", content: "1" }]);
+    await driver.createReadWrite("rw", "base");
+    const paths = await Promise.all([driver.get("rw"), driver.get("rw"), driver.get("rw")]);
+    expect(new Set(paths).size).toBe(1);
+    const mounts = (await readFile("/proc/self/mountinfo", "utf8")).split("\n").filter((l) => l.split(" ")[4] === paths[0]);
+    expect(mounts).toHaveLength(1);
+    await Promise.all([driver.put("rw"), driver.put("rw")]);
+    expect(await isMountPoint(paths[0]!)).toBe(true);
+    await driver.put("rw");
+    expect(await isMountPoint(paths[0]!)).toBe(false);
+  });
+
+  it("refuses a home on an overlay filesystem, saying why", async () => {
+    await layer("base", undefined, [{ name: "d/" }]);
+    await driver.createReadWrite("rw", "base");
+    const merged = await driver.get("rw");
+    try {
+      const error = await refusal(createOverlay2Driver({ home: join(merged, "d", "nested") }));
+      expect(error.code).toBe(GraphDriverErrorCodes.unsupported);
+      expect(error.message).toContain(join(merged, "d", "nested"));
+      expect(error.message).toMatch(/backing filesystem overlayfs/);
+    } finally {
+      await driver.put("rw");
+    }
+  });
+
   it("is registered as overlay2 and chosen by the registry", async () => {
     registerOverlay2();
     const root = join(tmp, "root");
