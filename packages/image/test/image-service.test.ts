@@ -13,7 +13,7 @@ import {
   createReferenceStore,
 } from "../src/index";
 import { config, diff } from "./support/configs";
-import { FakeLayerStore } from "./conformance/fake-layer-store";
+import { FakeLayerStore } from "./support/fake-layer-store";
 
 let dir: string;
 let layers: FakeLayerStore;

@@ -4,7 +4,7 @@ import { isStoreError } from "@store/errors";
 import { describe, expect, it } from "vitest";
 import { ImageErrorCode, createImageStore, imageIdOf, parseImageConfig } from "../src/index";
 import { config, diff, utf8 } from "./support/configs";
-import { FakeLayerStore } from "./conformance/fake-layer-store";
+import { FakeLayerStore } from "./support/fake-layer-store";
 import { createMapBackend, createMapDriver } from "./support/map-driver";
 import { createBackend } from "@store/backend";
 

@@ -1,9 +1,6 @@
-import { type Digest, digestFromString } from "@store/digest";
+import type { Digest } from "@store/digest";
 
-/** A distinct diff ID per name. */
-export const diff = (name: string): Digest => digestFromString(`conformance layer ${name}`);
-
-/** Image config bytes shaped like dockerd's. */
+/** Image config bytes shaped like dockerd's, distinct per comment. */
 export function imageConfig(diffIds: readonly Digest[], comment: string, created = "2024-05-01T10:00:00.123456789Z"): Uint8Array {
   return new TextEncoder().encode(
     JSON.stringify({
@@ -16,5 +13,3 @@ export function imageConfig(diffIds: readonly Digest[], comment: string, created
     }),
   );
 }
-
-export const text = (data: Uint8Array): string => Buffer.from(data).toString("utf8");

@@ -13,8 +13,9 @@ interface Entry {
 
 /**
  * A layer store reduced to what the image store uses: chain IDs, sizes and reference counts
- * with moby's release cascade (the last release removes a layer and releases its parent).
- * Stands in for @store/layer's real store until it lands.
+ * with moby's release cascade (the last release removes a layer and releases its parent). The
+ * image suites run on it by default: it costs nothing, needs no root, and what they test is the
+ * backend under the image store, not the layer store.
  */
 export class FakeLayerStore implements LayerGetReleaser {
   readonly entries = new Map<string, Entry>();
@@ -38,6 +39,15 @@ export class FakeLayerStore implements LayerGetReleaser {
       parent = e;
     });
     return chains[chains.length - 1]!;
+  }
+
+  /** Removes a layer no handle and no child holds, as if deleted behind the image store's back. */
+  remove(chainId: Digest): void {
+    const e = this.entries.get(chainId.toString());
+    if (!e) return;
+    if (e.refs > 0 || e.childCount > 0) throw new Error(`fake layer store: ${chainId} is still held`);
+    this.entries.delete(chainId.toString());
+    if (e.parent) e.parent.childCount--;
   }
 
   /** How many handles are out on a layer. */
