@@ -1,1 +1,4 @@
-export {};
+export { loadArchive } from "./load-archive";
+export type { LayerProgress, LoadedImage, LoadOptions, LoadResult } from "./load-archive";
+export type { ArchiveStores } from "./archive-stores";
+export { ArchiveError, ArchiveErrorCode } from "./errors";

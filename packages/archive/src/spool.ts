@@ -1,0 +1,71 @@
+import { randomBytes } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { type FileHandle, mkdir, mkdtemp, open, rm } from "node:fs/promises";
+import { join } from "node:path";
+
+// Writes go out in batches of about this many bytes: one writev per MiB, not one write per chunk.
+const BATCH = 1 << 20;
+
+/** writev until every byte is out: a short write (a full disk, a signal) must not lose data silently. */
+async function writeAll(fh: FileHandle, chunks: Uint8Array[], total: number): Promise<void> {
+  let { bytesWritten } = await fh.writev(chunks);
+  while (bytesWritten < total) {
+    const rest = Buffer.concat(chunks).subarray(bytesWritten);
+    const r = await fh.write(rest, 0, rest.length);
+    if (r.bytesWritten === 0) throw new Error("short write while spooling an archive entry");
+    bytesWritten += r.bytesWritten;
+  }
+}
+
+/**
+ * Temp files for archive entries that cannot be used yet (a layer whose parent has not been seen,
+ * a blob before the index that names it). Kept on the store's filesystem so the files never cross
+ * a device, in a directory of their own that {@link Spool.remove} deletes whole.
+ */
+export class Spool {
+  private dir: string | undefined;
+
+  constructor(private readonly parent: string) {}
+
+  /** Writes `body` to a new temp file; returns its path and size. */
+  async write(body: AsyncIterable<Uint8Array>): Promise<{ file: string; size: number }> {
+    if (!this.dir) {
+      await mkdir(this.parent, { recursive: true, mode: 0o700 });
+      this.dir = await mkdtemp(join(this.parent, "archive-load-"));
+    }
+    const file = join(this.dir, randomBytes(8).toString("hex"));
+    const fh = await open(file, "wx", 0o600);
+    let size = 0;
+    try {
+      let batch: Uint8Array[] = [];
+      let batched = 0;
+      for await (const chunk of body) {
+        // Chunks are views into the reader's buffers: write them before pulling the next ones.
+        batch.push(chunk);
+        batched += chunk.byteLength;
+        if (batched >= BATCH) {
+          await writeAll(fh, batch, batched);
+          size += batched;
+          batch = [];
+          batched = 0;
+        }
+      }
+      if (batched > 0) await writeAll(fh, batch, batched);
+      size += batched;
+    } finally {
+      await fh.close();
+    }
+    return { file, size };
+  }
+
+  /** The content of a spooled file, in large chunks. */
+  read(file: string): AsyncIterable<Uint8Array> {
+    return createReadStream(file, { highWaterMark: BATCH });
+  }
+
+  /** Deletes every spooled file. */
+  async remove(): Promise<void> {
+    if (this.dir) await rm(this.dir, { recursive: true, force: true });
+    this.dir = undefined;
+  }
+}
