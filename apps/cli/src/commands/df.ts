@@ -1,0 +1,90 @@
+import type { Layer } from "@store/layer";
+import { type Command, flag } from "../command";
+import { writeLines } from "../cli-io";
+import { renderRows } from "../format/go-template";
+import { formatTable } from "../format/table";
+import { humanSize } from "../format/units";
+import { imageHeaders, imageRows, truncateId } from "./image-rows";
+
+const verboseImages = "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}";
+
+/** docker's "1.982MB (100%)". */
+function reclaimable(bytes: number, total: number): string {
+  return total > 0 ? `${humanSize(bytes, 4)} (${Math.trunc((bytes * 100) / total)}%)` : humanSize(bytes, 4);
+}
+
+/**
+ * `store df`: disk usage like `docker system df` — images (TOTAL, ACTIVE = used by a mount,
+ * SIZE = every layer's own bytes, RECLAIMABLE as docker computes it), layers (ACTIVE = used by
+ * an image or mount) and mounts; `-v` adds per-image shared and unique sizes and per-layer rows.
+ */
+export const dfCommand: Command = {
+  name: "df",
+  aliases: ["store df", "store system df"],
+  usage: "[OPTIONS]",
+  summary: "Show disk usage of images, layers and mounts",
+  args: { min: 0, max: 0 },
+  options: [{ name: "verbose", short: "v", type: "boolean", help: "Show detailed information on space usage" }],
+  async run(ctx, args) {
+    const store = await ctx.store();
+    const summaries = store.service.list({ sharedSize: true, containerCount: true });
+    const layers = [...store.layers.map().values()];
+    const layersSize = layers.reduce((n, l) => n + l.diffSize, 0);
+
+    let used = 0;
+    for (const s of summaries) if (s.Containers > 0) used += s.VirtualSize - s.SharedSize;
+    const activeImages = summaries.filter((s) => s.Containers > 0).length;
+
+    // Layers: which images and mounts stand on each.
+    const imagesOf = new Map<string, number>();
+    for (const r of store.images.records()) {
+      for (let l: Layer | undefined = r.layer; l; l = l.parent) imagesOf.set(l.chainId.toString(), (imagesOf.get(l.chainId.toString()) ?? 0) + 1);
+    }
+    const byMount = new Set<string>();
+    for (const m of store.mounts) {
+      for (let l: Layer | undefined = m.parent ? store.layers.map().get(m.parent.toString()) : undefined; l; l = l.parent) byMount.add(l.chainId.toString());
+    }
+    const activeLayers = layers.filter((l) => imagesOf.has(l.chainId.toString()) || byMount.has(l.chainId.toString()));
+    const unusedLayers = layers.filter((l) => !imagesOf.has(l.chainId.toString()) && !byMount.has(l.chainId.toString()));
+    const unusedSize = unusedLayers.reduce((n, l) => n + l.diffSize, 0);
+
+    const mountSizes = new Map<string, number>();
+    for (const m of store.mounts) {
+      const rw = await store.layers.getRWLayer(m.name);
+      mountSizes.set(m.name, await rw.size().catch(() => 0));
+    }
+    const mountsSize = [...mountSizes.values()].reduce((a, b) => a + b, 0);
+
+    if (!flag(args, "verbose")) {
+      const table = formatTable(
+        ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"],
+        [
+          ["Images", String(summaries.length), String(activeImages), humanSize(layersSize, 4), reclaimable(layersSize - used, layersSize)],
+          ["Layers", String(layers.length), String(activeLayers.length), humanSize(layersSize, 4), reclaimable(unusedSize, layersSize)],
+          ["Mounts", String(store.mounts.length), String(store.mounts.length), humanSize(mountsSize, 4), humanSize(mountsSize, 4)],
+        ],
+      );
+      await writeLines(ctx.io.stdout, [table]);
+      return;
+    }
+
+    const now = Date.now();
+    const rows = summaries.flatMap((s) => imageRows(s, { trunc: true, digests: false, now }));
+    const images = renderRows({ kind: "table", template: verboseImages }, rows, imageHeaders).table!;
+    const layerRows = layers.map((l) => [truncateId(l.chainId.toString()), truncateId(l.diffId.toString()), humanSize(l.diffSize, 4), String(imagesOf.get(l.chainId.toString()) ?? 0)]);
+    const mountRows = store.mounts.map((m) => [m.name, m.parent ? truncateId(m.parent.toString()) : "<none>", humanSize(mountSizes.get(m.name) ?? 0, 4)]);
+    await writeLines(ctx.io.stdout, [
+      "Images space usage:",
+      "",
+      formatTable(images[0]!, images.slice(1)),
+      "",
+      "Layers space usage:",
+      "",
+      formatTable(["LAYER ID", "DIFF ID", "SIZE", "IMAGES"], layerRows),
+      "",
+      "Mounts space usage:",
+      "",
+      formatTable(["NAME", "LAYER ID", "SIZE"], mountRows),
+    ]);
+  },
+};

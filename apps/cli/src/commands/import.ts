@@ -1,0 +1,63 @@
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { nowGoTime, parseNormalizedNamed, tagNameOnly } from "@store/image";
+import { type Command, listValue, stringValue } from "../command";
+import { write } from "../cli-io";
+import { createProgress } from "../format/progress";
+import { applyChanges } from "../change-instructions";
+import { importConfig } from "../import-config";
+import { UsageError } from "../usage-error";
+
+/**
+ * `store import`: a tarball (plain, gzip or zstd) becomes a one-layer image with the config
+ * dockerd's import writes; prints the new image ID.
+ */
+export const importCommand: Command = {
+  name: "import",
+  aliases: ["store image import", "store import"],
+  usage: "[OPTIONS] file|- [REPOSITORY[:TAG]]",
+  summary: "Import the contents from a tarball to create a filesystem image",
+  args: { min: 1, max: 2 },
+  options: [
+    { name: "change", short: "c", type: "string", multiple: true, placeholder: "list", help: "Apply Dockerfile instruction to the created image" },
+    { name: "message", short: "m", type: "string", help: "Set commit message for imported image" },
+  ],
+  async run(ctx, args) {
+    const [source, target] = args.positionals as [string, string | undefined];
+    if (/^https?:\/\//.test(source)) throw new UsageError(`importing from a URL is not supported: download ${source} and import the file`, "store import");
+    // Check the name before any work, so a bad one leaves no orphan image behind.
+    const ref = target === undefined ? undefined : tagNameOnly(parseNormalizedNamed(target));
+    if (ref?.isCanonical) throw new UsageError(`refusing to create a tag with a digest reference: ${target}`, "store import");
+    const message = stringValue(args, "message");
+    const changes = listValue(args, "change");
+    applyChanges({}, changes); // a bad --change is a usage error before any byte is read
+
+    const input = source === "-" ? ctx.io.stdin : createReadStream(source);
+    const total = source === "-" ? undefined : (await stat(source)).size;
+    const store = await ctx.store();
+    const progress = createProgress("Importing", total, ctx.io.stderr as NodeJS.WriteStream);
+    let layer;
+    try {
+      layer = await store.layers.register(countBytes(input, (n) => progress.tick(n)));
+    } finally {
+      progress.done();
+    }
+    try {
+      const config = importConfig({ diffId: layer.diffId, comment: message || "Imported from -", changes, created: nowGoTime() });
+      const id = await store.images.create(config);
+      if (ref) await store.service.tag(id.toString(), ref);
+      await write(ctx.io.stdout, `${id}\n`);
+    } finally {
+      // The image holds its own handle on the layer now (or creation failed and nothing should).
+      await store.layers.release(layer);
+    }
+  },
+};
+
+/** Passes chunks through, counting the compressed bytes read (what the file size measures). */
+async function* countBytes(source: AsyncIterable<Uint8Array>, onBytes: (n: number) => void): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source) {
+    onBytes(chunk.byteLength);
+    yield chunk;
+  }
+}

@@ -1,0 +1,50 @@
+import { type Command, stringValue } from "../command";
+import { write } from "../cli-io";
+import { compileTemplate } from "../format/go-template";
+import { UsageError } from "../usage-error";
+
+/** Go's json.Indent with four spaces (docker inspect) and Go's escaping of <, >, &. */
+export function indentJson(value: unknown): string {
+  return JSON.stringify(value, null, 4)
+    .replace(/</g, "\\u003c")
+    .replace(/>/g, "\\u003e")
+    .replace(/&/g, "\\u0026")
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
+}
+
+/** `store inspect`: the JSON array of `docker image inspect`, or a template per image. */
+export const inspectCommand: Command = {
+  name: "inspect",
+  aliases: ["store image inspect", "store inspect"],
+  usage: "[OPTIONS] IMAGE [IMAGE...]",
+  summary: "Display detailed information on one or more images",
+  args: { min: 1 },
+  options: [
+    { name: "format", short: "f", type: "string", help: "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template" },
+    { name: "type", type: "string", help: 'Only "image" is known to this store', defaultText: '"image"' },
+  ],
+  async run(ctx, args) {
+    const type = stringValue(args, "type");
+    if (type !== undefined && type !== "image") throw new UsageError(`"${type}" is not a valid value for --type: this store holds images only`, "store inspect");
+    const format = stringValue(args, "format");
+    const template = format && format !== "json" ? compileTemplate(format) : undefined;
+    const store = await ctx.store();
+    const found: unknown[] = [];
+    const errors: string[] = [];
+    for (const name of args.positionals) {
+      try {
+        found.push(await store.service.inspect(name));
+      } catch (e) {
+        errors.push((e as Error).message);
+      }
+    }
+    if (template) {
+      for (const v of found) await write(ctx.io.stdout, `${template(v)}\n`);
+    } else {
+      await write(ctx.io.stdout, `${found.length === 0 ? "[]" : indentJson(found)}\n`);
+    }
+    for (const e of errors) await write(ctx.io.stderr, `store: ${e}\n`);
+    return errors.length > 0 ? 1 : 0;
+  },
+};

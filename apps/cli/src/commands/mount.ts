@@ -1,0 +1,46 @@
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { StoreError } from "@store/errors";
+import { type Command, stringValue } from "../command";
+import { writeLines } from "../cli-io";
+import { formatTable } from "../format/table";
+import { truncateId } from "./image-rows";
+
+/**
+ * `store mount IMAGE`: a read-write layer over the image's top layer (a container's layer, as
+ * dockerd makes them), mounted with overlay; prints the merged directory. The mount outlives
+ * the command; `store unmount NAME` ends it and removes the layer. Without IMAGE, lists mounts.
+ */
+export const mountCommand: Command = {
+  name: "mount",
+  usage: "[OPTIONS] [IMAGE]",
+  summary: "Mount a writable layer over an image and print its directory",
+  args: { min: 0, max: 1 },
+  options: [{ name: "name", type: "string", help: "Name of the read-write layer (default: a random ID)" }],
+  async run(ctx, args) {
+    const store = await ctx.store();
+    const image = args.positionals[0];
+    if (image === undefined) {
+      const rows = await Promise.all(
+        store.mounts.map(async (m) => [m.name, m.parent ? truncateId(m.parent.toString()) : "<none>", join(store.options.root, store.options.driver, m.mountId, "merged")]),
+      );
+      await writeLines(ctx.io.stdout, [formatTable(["NAME", "LAYER ID", "MERGED"], rows)]);
+      return;
+    }
+    const name = stringValue(args, "name") ?? randomBytes(32).toString("hex");
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
+      throw new StoreError("ERR_CLI_INVALID_NAME", `invalid mount name ${JSON.stringify(name)}: only [A-Za-z0-9][A-Za-z0-9_.-] are allowed`);
+    }
+    const record = store.images.record(store.service.resolve(image))!;
+    const rw = await store.layers.createRWLayer(name, record.chainId);
+    let merged: string;
+    try {
+      merged = await rw.mount();
+    } catch (e) {
+      await store.layers.releaseRWLayer(rw).catch(() => undefined);
+      throw e;
+    }
+    await writeLines(ctx.io.stdout, [merged]);
+    await writeLines(ctx.io.stderr, [`mounted ${image} as ${name}; 'store unmount ${name}' removes it`]);
+  },
+};

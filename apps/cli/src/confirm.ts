@@ -1,0 +1,24 @@
+import { createInterface } from "node:readline";
+import { StoreError } from "@store/errors";
+import { type CliIO, write } from "./cli-io";
+
+/**
+ * Asks a yes/no question as docker does ("[y/N]", only y or yes agree). Without a terminal on
+ * stdin nobody can answer: refuse rather than act unasked or hang on a pipe.
+ */
+export async function confirm(io: CliIO, question: string, forceFlag: string): Promise<boolean> {
+  if (!io.stdin.isTTY) {
+    throw new StoreError("ERR_CLI_NOT_CONFIRMED", `${question.split("\n")[0]} Refusing without a terminal to confirm on; pass ${forceFlag} to go ahead`);
+  }
+  await write(io.stdout, `${question} [y/N] `);
+  const rl = createInterface({ input: io.stdin, terminal: false });
+  try {
+    const answer: string = await new Promise((resolve) => {
+      rl.once("line", resolve);
+      rl.once("close", () => resolve(""));
+    });
+    return /^(y|yes)$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}

@@ -1,0 +1,127 @@
+import { isStoreError } from "@store/errors";
+import { type CliIO, write } from "./cli-io";
+import { type Command, type CommandContext, commandHelp, parseCommandArgs } from "./command";
+import { imageSubcommands, topLevelCommands } from "./command-table";
+import { defaultRoot } from "./default-root";
+import { type GlobalOptions, globalOptionHelp, parseGlobalOptions } from "./global-options";
+import { type StoreContext, type StoreOptions, openStore } from "./store-context";
+import { USAGE_EXIT_CODE, UsageError } from "./usage-error";
+import { STORE_VERSION } from "./version";
+
+/** The store options the global flags and the environment give. */
+export function storeOptions(options: GlobalOptions, env: CliIO["env"]): StoreOptions {
+  const backend = options.backend ?? (env.STORE_BACKEND as StoreOptions["backend"] | undefined) ?? "fs";
+  if (backend !== "fs" && backend !== "memory" && backend !== "s3") throw new UsageError(`invalid STORE_BACKEND "${backend}": must be fs, memory or s3`);
+  const bucket = options.s3Bucket ?? env.STORE_S3_BUCKET;
+  const prefix = options.s3Prefix ?? env.STORE_S3_PREFIX;
+  const endpoint = options.s3Endpoint ?? env.STORE_S3_ENDPOINT ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  const region = options.s3Region ?? env.STORE_S3_REGION ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  return {
+    root: options.root ?? defaultRoot(env),
+    driver: options.storageDriver ?? env.STORE_STORAGE_DRIVER ?? "overlay2",
+    backend,
+    ...(backend === "s3"
+      ? { s3: { bucket: bucket ?? "", ...(prefix ? { prefix } : {}), ...(endpoint ? { endpoint } : {}), ...(region ? { region } : {}) } }
+      : {}),
+  };
+}
+
+function topLevelHelp(): string {
+  const heads = globalOptionHelp.map(([h]) => `  ${h}`);
+  const width = Math.max(...heads.map((h) => h.length)) + 2;
+  const lines = [
+    "Usage:  store [OPTIONS] COMMAND",
+    "",
+    "docker's image commands over a local image store laid out like dockerd's data root",
+    "",
+    "Management Commands:",
+    "  image       Manage images",
+    "",
+    "Commands:",
+    ...topLevelCommands.map((c) => `  ${c.name.padEnd(10)}  ${c.summary}`),
+    "",
+    "Global Options:",
+  ];
+  globalOptionHelp.forEach(([, text], i) => {
+    const [first, ...rest] = text.split("\n");
+    lines.push(`${heads[i]!.padEnd(width)}${first}`);
+    for (const r of rest) lines.push(`${" ".repeat(width)}${r}`);
+  });
+  lines.push("", "Run 'store COMMAND --help' for more information on a command.");
+  return `${lines.join("\n")}\n`;
+}
+
+function imageGroupHelp(): string {
+  const seen = new Set<string>();
+  const rows: string[] = [];
+  for (const [sub, c] of [...imageSubcommands].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (seen.has(c.name)) continue;
+    seen.add(c.name);
+    rows.push(`  ${sub.padEnd(10)}  ${c.summary}`);
+  }
+  return ["Usage:  store image COMMAND", "", "Manage images", "", "Commands:", ...rows, "", "Run 'store image COMMAND --help' for more information on a command.", ""].join("\n");
+}
+
+/** Finds the command `rest` names: the command and the arguments left for it. */
+function findCommand(rest: readonly string[]): { command?: Command; args: string[]; help?: string } {
+  const [name, ...args] = rest;
+  if (name === "image") {
+    const [sub, ...subArgs] = args;
+    if (sub === undefined || sub === "--help" || sub === "-h") return { args: [], help: imageGroupHelp() };
+    const command = imageSubcommands.get(sub);
+    if (!command) throw new UsageError(`'${sub}' is not a store image command`, "store image");
+    return { command, args: subArgs };
+  }
+  if (name === "system" && args[0] === "df") return { command: topLevelCommands.find((c) => c.name === "df"), args: args.slice(1) };
+  const command = topLevelCommands.find((c) => c.name === name);
+  if (!command) throw new UsageError(`'${name}' is not a store command`);
+  return { command, args };
+}
+
+/**
+ * Runs one `store` command line against `io` and resolves to the exit code: 0, 1 when the
+ * command failed, 125 when the command line itself was wrong. Errors are printed as one line
+ * `store: <message>` on stderr.
+ */
+export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
+  let opened: Promise<StoreContext> | undefined;
+  try {
+    const { options, rest } = parseGlobalOptions(argv);
+    if (options.version) {
+      await write(io.stdout, `store version ${STORE_VERSION}\n`);
+      return 0;
+    }
+    if (options.help || rest.length === 0) {
+      await write(io.stdout, topLevelHelp());
+      return 0;
+    }
+    const found = findCommand(rest);
+    if (found.help !== undefined) {
+      await write(io.stdout, found.help);
+      return 0;
+    }
+    const command = found.command!;
+    const parsed = parseCommandArgs(command, found.args);
+    if (!parsed) {
+      await write(io.stdout, commandHelp(command));
+      return 0;
+    }
+    const ctx: CommandContext = {
+      io,
+      store: () => (opened ??= (async () => openStore(storeOptions(options, io.env)))()),
+    };
+    return (await command.run(ctx, parsed)) ?? 0;
+  } catch (e) {
+    if ((e as { code?: string })?.code === "EPIPE") return 0; // `store images | head`: the reader left
+    const message = e instanceof Error ? e.message : String(e);
+    if (e instanceof UsageError) {
+      const hint = e.command ? ` (see '${e.command} --help')` : " (see 'store --help')";
+      await write(io.stderr, `store: ${message}${hint}\n`).catch(() => undefined);
+      return USAGE_EXIT_CODE;
+    }
+    await write(io.stderr, `store: ${isStoreError(e) ? e.message : message}\n`).catch(() => undefined);
+    return 1;
+  } finally {
+    if (opened) await opened.then((s) => s.close()).catch(() => undefined);
+  }
+}
