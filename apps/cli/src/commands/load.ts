@@ -1,6 +1,28 @@
+import { createReadStream } from "node:fs";
+import { type LayerProgress, loadArchive } from "@store/archive";
 import { type Command, flag, stringValue } from "../command";
-import { notYetAvailable } from "../not-available";
+import { writeLines } from "../cli-io";
+import { type Progress, createProgress } from "../format/progress";
 import { UsageError } from "../usage-error";
+
+/** One progress line per layer, as docker's "Loading layer" bars (terminal only). */
+function layerProgress(stream: NodeJS.WriteStream): { report: (p: LayerProgress) => void; done: () => void } {
+  let current: { id: string; seen: number; bar: Progress } | undefined;
+  return {
+    report(p) {
+      if (current?.id !== p.id) {
+        current?.bar.done();
+        current = { id: p.id, seen: 0, bar: createProgress(`Loading layer ${p.id}`, p.total, stream) };
+      }
+      current.bar.tick(p.current - current.seen);
+      current.seen = p.current;
+    },
+    done() {
+      current?.bar.done();
+      current = undefined;
+    },
+  };
+}
 
 /** `store load`: images from a `docker save` archive (docker-archive or OCI layout), file or stdin. */
 export const loadCommand: Command = {
@@ -18,7 +40,17 @@ export const loadCommand: Command = {
     if (input === undefined && ctx.io.stdin.isTTY) {
       throw new UsageError("requested load from stdin, but stdin is empty", "store load");
     }
-    void flag(args, "quiet");
-    throw notYetAvailable("store load", "it waits on @store/archive's load API");
+    const source = input === undefined ? ctx.io.stdin : createReadStream(input);
+    const store = await ctx.store();
+    const quiet = flag(args, "quiet");
+    const progress = layerProgress(ctx.io.stderr as NodeJS.WriteStream);
+    let result;
+    try {
+      result = await loadArchive(source, store, { quiet, onProgress: progress.report });
+    } finally {
+      progress.done();
+    }
+    // Like `docker load -q`: quiet drops the progress, not the "Loaded image" lines.
+    await writeLines(ctx.io.stdout, result.messages);
   },
 };
