@@ -1,7 +1,7 @@
 import { BackendErrorCode, type StoreBackend } from "@store/backend";
 import { type Digest, DigestErrorCode, type DigestSet, digestFromBytes, parseDigest } from "@store/digest";
 import { isStoreError } from "@store/errors";
-import type { Layer, LayerGetReleaser, LayerMetadata } from "@store/layer";
+import { type Layer, LayerErrorCode, type LayerGetReleaser, type LayerMetadata } from "@store/layer";
 import { ImageError, ImageErrorCode } from "./errors";
 import { type GoTime, formatGoTime, nowGoTime, parseGoTime } from "./go-time";
 import { type Image, parseImageConfig } from "./image";
@@ -140,7 +140,7 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
           try {
             layer = await layers.get(parsed.chainId);
           } catch (e) {
-            if (!isStoreError(e, "ERR_LAYER_NOT_FOUND")) throw e;
+            if (!isStoreError(e, LayerErrorCode.NotFound)) throw e;
             throw new ImageError(ImageErrorCode.LayerNotFound, `image config ${id}: failed to get layer ${parsed.chainId}: ${e.message}`, {
               cause: e,
               details: { digest: key, chainId: parsed.chainId.toString() },

@@ -2,7 +2,7 @@ import type { StoreBackend } from "@store/backend";
 import { BackendErrorCode, contentKey, metadataKey } from "@store/backend";
 import { type Digest, DigestSet, isDigest, parseDigest } from "@store/digest";
 import { isStoreError } from "@store/errors";
-import type { Layer, LayerGetReleaser } from "@store/layer";
+import { type Layer, LayerErrorCode, type LayerGetReleaser } from "@store/layer";
 import { parseImageConfig } from "./image";
 import { type MutableImageRecord, newRecord } from "./image-record";
 import { mapLimit } from "./lock";
@@ -24,7 +24,7 @@ export interface ImageStoreProblem {
 }
 
 /** Codes of layer-store errors that concern one layer, not the layer store as a whole. */
-const layerGoneCodes = ["ERR_LAYER_NOT_FOUND", "ERR_LAYER_CORRUPT_METADATA"];
+const layerGoneCodes = [LayerErrorCode.NotFound, LayerErrorCode.CorruptMetadata];
 
 // Reads overlap so that a store on disk or S3 opens at the medium's pace, not one read at a time.
 const concurrency = 32;

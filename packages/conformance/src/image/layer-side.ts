@@ -34,7 +34,7 @@ export interface LayerSide {
   /**
    * A restart: the layer store is opened again over the same layers, with no handle out. The
    * layers named in `without` are removed on the way, as if deleted while the image store was
-   * closed (only layers without children).
+   * closed (only layers without children; their parents stay).
    */
   reopen(options?: { without?: readonly Digest[] }): Promise<void>;
   /** Closes the layer store and removes what it created. */

@@ -53,8 +53,16 @@ export function layerStoreSide(location: () => Promise<LayerStoreLocation>): Lay
         await store.close();
         registered.length = 0;
         store = await where.open();
-        // The one handle taken here is the last: releasing it deletes the layer from disk.
-        for (const id of without) await store.release(await store.get(id));
+        if (without.length > 0) {
+          // The one handle taken here is the last: releasing it deletes the layer from disk. The
+          // others are held meanwhile (the release cascades to parents no one holds), and the
+          // store opened once more so that no handle is out.
+          const gone = new Set(without.map(String));
+          for (const id of store.map().keys()) if (!gone.has(id)) await store.get(store.map().get(id)!.chainId);
+          for (const id of without) await store.release(await store.get(id));
+          await store.close();
+          store = await where.open();
+        }
         layers = countingLayers(store);
       },
       async dispose() {
