@@ -52,12 +52,9 @@ function topLevelHelp(): string {
 }
 
 function imageGroupHelp(): string {
-  const seen = new Set<string>();
   const rows: string[] = [];
   for (const [sub, c] of [...imageSubcommands].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (seen.has(c.name)) continue;
-    seen.add(c.name);
-    rows.push(`  ${sub.padEnd(10)}  ${c.summary}`);
+    if (c.name === `image ${sub}` || c.name === "image prune") rows.push(`  ${sub.padEnd(10)}  ${c.summary}`); // aliases (list, remove) are not listed
   }
   return ["Usage:  store image COMMAND", "", "Manage images", "", "Commands:", ...rows, "", "Run 'store image COMMAND --help' for more information on a command.", ""].join("\n");
 }

@@ -32,8 +32,8 @@ export const importCommand: Command = {
     const changes = listValue(args, "change");
     applyChanges({}, changes); // a bad --change is a usage error before any byte is read
 
-    const input = source === "-" ? ctx.io.stdin : createReadStream(source);
     const total = source === "-" ? undefined : (await stat(source)).size;
+    const input = source === "-" ? ctx.io.stdin : createReadStream(source);
     const store = await ctx.store();
     const progress = createProgress("Importing", total, ctx.io.stderr as NodeJS.WriteStream);
     let layer;
