@@ -426,6 +426,7 @@ export class Overlay2Driver implements GraphDriver {
           hooks: overlayApplyHooks(linuxSyscalls, privileged),
           syscalls: linuxSyscalls,
           privileged,
+          emptyRoot: true, // checked just above
         });
       } catch (error) {
         await rm(diffDir, { recursive: true, force: true });

@@ -2,6 +2,9 @@ import { rm } from "node:fs/promises";
 import {
   chmodSync as chmod,
   closeSync,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
   lchownSync as lchown,
   linkSync as link,
   lstatSync,
@@ -19,7 +22,7 @@ import type { TarEntry, TarHeader } from "@store/tar-split";
 import { GraphDriverErrorCodes } from "./error-codes";
 import { entryRelativePath, parentOf } from "./entry-path";
 import { S_IFBLK, S_IFCHR, S_IFIFO, type LinuxSyscalls } from "./linux-syscalls";
-import type { ApplyHooks } from "./whiteout-hooks";
+import { WHITEOUT_PREFIX, type ApplyHooks } from "./whiteout-hooks";
 
 /** Options for {@link applyEntries}. */
 export interface ApplyOptions {
@@ -35,6 +38,11 @@ export interface ApplyOptions {
    * When false, files keep the current user's owner and device entries are refused.
    */
   privileged?: boolean;
+  /**
+   * `root` is empty when extraction starts (a fresh layer). Then a path can only exist if this
+   * very extraction created it, which is tracked, so the lstat per entry is skipped.
+   */
+  emptyRoot?: boolean;
 }
 
 /** What {@link applyEntries} did. */
@@ -120,6 +128,12 @@ class EntryApplier {
   readonly #seen = new Set<string>();
   /** Root-relative paths known to be real directories (not symlinks), so each is lstat'ed once. */
   readonly #realDirs = new Set<string>(["."]);
+  /** With `emptyRoot`: every root-relative path this extraction created (links and dirs included). */
+  readonly #created = new Set<string>();
+  /** The process's umask and ids, to skip chmod/chown calls that would change nothing. */
+  readonly #umask = process.umask();
+  readonly #uid = typeof process.getuid === "function" ? process.getuid() : -1;
+  readonly #gid = typeof process.getgid === "function" ? process.getgid() : -1;
   /** Directory entries whose times are applied at the end, after their contents (as moby does). */
   readonly #dirTimes: Array<{ path: string; header: TarHeader }> = [];
 
@@ -158,12 +172,18 @@ class EntryApplier {
       await rm(path, { recursive: true, force: true });
       this.#forgetDirsUnder(rel);
     }
+    this.#created.add(rel);
 
     this.count++;
     const hooks = this.#options.hooks;
     if (hooks?.convert !== undefined) {
       const write = await hooks.convert({ header, relativePath: rel, path, root: this.#root });
-      if (!write) return;
+      if (!write) {
+        // A whiteout hook makes `<name>` for `.wh.<name>`: remember it may exist now.
+        const base = rel.slice(rel.lastIndexOf("/") + 1);
+        if (base.startsWith(WHITEOUT_PREFIX)) this.#created.add(join(parentOf(rel), base.slice(WHITEOUT_PREFIX.length)).replace(/^\.\//, ""));
+        return;
+      }
     }
 
     let linkTarget: Stats | undefined;
@@ -174,8 +194,9 @@ class EntryApplier {
         this.#dirTimes.push({ path, header });
         break;
       case "file":
-        await this.#writeFile(path, entry.body);
-        break;
+        // Owner, mode and times go through the open descriptor: fewer path lookups per file.
+        await this.#writeFile(path, entry.body, header);
+        return;
       case "symlink":
         // Any target is accepted, as dockerd does (it extracts in a chroot, where `..` stops at
         // the root): real layers hold links like `../../../lib/x` that climb past `/` and still
@@ -221,15 +242,22 @@ class EntryApplier {
     }
   }
 
-  async #writeFile(path: string, body: AsyncIterable<Uint8Array>): Promise<void> {
-    // O_CREAT|O_EXCL never follows a symlink and never reuses a file that appeared since.
-    const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  async #writeFile(path: string, body: AsyncIterable<Uint8Array>, header: TarHeader): Promise<void> {
+    // O_EXCL|O_NOFOLLOW never follows a symlink and never reuses a file that appeared since.
+    const mode = header.mode & 0o7777;
+    const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode & 0o777);
     try {
       for await (const chunk of body) {
         let offset = 0;
         while (offset < chunk.length) offset += writeSync(fd, chunk, offset, chunk.length - offset);
         this.size += chunk.length;
       }
+      const chown = this.#privileged && (header.uid !== this.#uid || header.gid !== this.#gid);
+      if (chown) fchownSync(fd, header.uid, header.gid);
+      // chown clears setuid/setgid, and the umask may have masked bits: chmod only then.
+      if (chown || (mode & 0o7000) !== 0 || (mode & this.#umask) !== 0) fchmodSync(fd, mode);
+      this.#setXattrs(path, header);
+      futimesSync(fd, accessTime(header), header.mtime);
     } finally {
       closeSync(fd);
     }
@@ -258,6 +286,14 @@ class EntryApplier {
     const isSymlink = header.type === "symlink" || (linkTarget?.isSymbolicLink() ?? false);
     if (this.#privileged) lchown(path, header.uid, header.gid);
 
+    this.#setXattrs(path, header);
+
+    // There is no lchmod; chmod after lchown because chown clears setuid/setgid.
+    if (!isSymlink) chmod(path, header.mode & 0o7777);
+    if (header.type !== "directory") lutimes(path, accessTime(header), header.mtime);
+  }
+
+  #setXattrs(path: string, header: TarHeader): void {
     const xattrs = Object.entries(header.xattrs ?? {});
     if (xattrs.length > 0) {
       const syscalls = this.#requireSyscalls("xattrs");
@@ -271,10 +307,6 @@ class EntryApplier {
         }
       }
     }
-
-    // There is no lchmod; chmod after lchown because chown clears setuid/setgid.
-    if (!isSymlink) chmod(path, header.mode & 0o7777);
-    if (header.type !== "directory") lutimes(path, accessTime(header), header.mtime);
   }
 
   /**
