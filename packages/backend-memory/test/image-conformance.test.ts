@@ -1,0 +1,8 @@
+import { imageConformance } from "@store/conformance";
+import { createMemoryBackend } from "../src/index";
+
+// The image suites (restore, chain, walk) on the memory backend, with the suite's fake layer store.
+imageConformance("memory", () => {
+  const backend = createMemoryBackend();
+  return { backend, reopen: async () => backend };
+});
