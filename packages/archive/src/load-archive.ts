@@ -1,9 +1,9 @@
 import { dirname, join } from "node:path";
 import { tmpdir } from "node:os";
-import { type Digest, chainId, digestFromBytes, hashingStream } from "@store/digest";
+import { type Digest, chainId, digestFromBytes, digestStream, hashingStream } from "@store/digest";
 import { isStoreError } from "@store/errors";
 import { type NamedReference, type ParsedImageConfig, parseImageConfig, parseNormalizedNamed, tagNameOnly } from "@store/image";
-import type { Layer } from "@store/layer";
+import { type Layer, decompress } from "@store/layer";
 import { ArchiveFiles, type LayerProgress, progressId } from "./archive-files";
 import type { ArchiveStores } from "./archive-stores";
 import { ArchiveError, ArchiveErrorCode } from "./errors";
@@ -172,6 +172,11 @@ async function resolveLayers(
     }
     if (layer) {
       held.push(layer);
+      // moby takes the chain without looking at the file; we still refuse a file that lies.
+      if (file.kind !== "layer") {
+        const actual = await digestStream(decompress(file.kind === "memory" ? [file.bytes] : spool.read(file.file)));
+        if (!actual.equals(expected)) throw mismatch(what, layerPlan.path, expected, actual);
+      }
       parent = chain;
       continue;
     }

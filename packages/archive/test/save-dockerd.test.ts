@@ -7,6 +7,7 @@ import { type DockerdPeer, busyboxSkipReason, dockerdSkipReason, startDockerd, w
 import { loadArchive, saveArchive } from "../src/index";
 import { type Fixture, buildFixture } from "./dockerd-fixture";
 import { type TempStores, chunked, collect, tempStores } from "./helpers";
+import { archive } from "./synthetic";
 
 const skip = dockerdSkipReason() ?? busyboxSkipReason();
 
@@ -105,16 +106,45 @@ describe.skipIf(skip !== undefined)("saving for a real dockerd", () => {
     }
   });
 
-  it.skipIf(!which("skopeo"))("loads what skopeo writes: oci-archive, oci dir tarred, docker-archive", async () => {
+  it("loads Docker 25+'s layout: blobs named by digest in sorted order, manifest.json pointing into them", async () => {
+    // Docker 25+ writes the OCI layout plus a manifest.json whose paths point into blobs/,
+    // every entry in walk order (blobs first): built here from our OCI output.
+    const oci = tarFiles(await collect(saveArchive(["layered:1"], stores, { format: "oci" })));
+    const inspect = JSON.parse((await peer.docker(["image", "inspect", "layered:1"])).stdout.toString())[0];
+    const manifest = [
+      {
+        Config: `blobs/sha256/${fixture.layered.slice(7)}`,
+        RepoTags: ["layered:1"],
+        Layers: (inspect.RootFS.Layers as string[]).map((d) => `blobs/sha256/${d.slice(7)}`),
+      },
+    ];
+    const files = [...oci.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, body]) => ({ name, body }));
+    files.splice(files.findIndex((f) => f.name === "oci-layout"), 0, { name: "manifest.json", body: Buffer.from(JSON.stringify(manifest)) });
+    const fresh = await tempStores();
+    try {
+      const result = await loadArchive(chunked(await archive(files)), fresh);
+      expect(result.format).toBe("docker-archive");
+      expect(result.images.map((i) => [i.id.toString(), i.tags])).toEqual([[fixture.layered, ["layered:1"]]]);
+      // A second load finds every layer by its blob name and reads none.
+      const again = await loadArchive(chunked(await archive(files)), fresh);
+      expect(again.images[0]!.id.toString()).toBe(fixture.layered);
+    } finally {
+      await fresh.cleanup();
+    }
+  });
+
+  it.skipIf(!which("skopeo"))("loads what skopeo writes: oci-archive (plain, gzip and zstd layers), docker-archive", async () => {
     const src = join(dir, "docker.tar");
     await writeFile(src, dockerSavedLayered);
     const diffIds = JSON.parse((await peer.docker(["image", "inspect", "layered:1"])).stdout.toString())[0].RootFS.Layers;
-    const cases: Array<[string, string]> = [
-      ["oci-archive", `oci-archive:${join(dir, "sk-oci.tar")}:layered:1`],
-      ["docker-archive", `docker-archive:${join(dir, "sk-docker.tar")}:layered:1`],
+    const cases: Array<[string, string, string[]]> = [
+      ["oci-archive", `oci-archive:${join(dir, "sk-oci.tar")}:layered:1`, []],
+      ["oci-archive gzip layers", `oci-archive:${join(dir, "sk-oci-gz.tar")}:layered:1`, ["--dest-compress"]],
+      ["oci-archive zstd layers", `oci-archive:${join(dir, "sk-oci-zst.tar")}:layered:1`, ["--dest-compress", "--dest-compress-format", "zstd"]],
+      ["docker-archive", `docker-archive:${join(dir, "sk-docker.tar")}:layered:1`, []],
     ];
-    for (const [kind, dest] of cases) {
-      execFileSync("skopeo", ["copy", "--quiet", `docker-archive:${src}`, dest], { stdio: "pipe" });
+    for (const [kind, dest, flags] of cases) {
+      execFileSync("skopeo", ["copy", "--quiet", ...flags, `docker-archive:${src}`, dest], { stdio: "pipe" });
       const file = dest.split(":")[1]!;
       const fresh = await tempStores();
       try {

@@ -1,0 +1,154 @@
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { digestFromBytes } from "@store/digest";
+import { isStoreError } from "@store/errors";
+import { hasRoot } from "@store/test-peers";
+import { type ArchiveStores, loadArchive, saveArchive } from "../src/index";
+import { chunked, collect, tempStores, type TempStores } from "./helpers";
+import { archive, dockerArchiveFiles, layerTar, syntheticImage, type SyntheticImage } from "./synthetic";
+
+/** Everything a load could have left in the stores. */
+function snapshot(stores: ArchiveStores) {
+  return {
+    images: stores.images.ids().map(String),
+    layers: [...stores.layers.map().keys()].sort(),
+    tags: stores.references.repositories().flatMap((r) => stores.references.referencesByName(r).map((a) => `${a.ref.familiar}=${a.id}`)),
+  };
+}
+
+describe.skipIf(!hasRoot())("loading synthetic archives", () => {
+  let stores: TempStores;
+  let spoolDir: string;
+  let base: Buffer;
+  let top: Buffer;
+  let image: SyntheticImage;
+
+  beforeAll(async () => {
+    stores = await tempStores();
+    spoolDir = await mkdtemp(join(tmpdir(), "archive-spool-"));
+    base = await layerTar({ "etc/hostname": "synthetic\n", "bin/tool": "#!/bin/sh\n" });
+    top = await layerTar({ "data/a.txt": "a".repeat(3000), "data/b.txt": "b" });
+    image = syntheticImage([base, top]);
+    // Something in the stores beforehand, so "as they were" is not just "empty".
+    const other = syntheticImage([await layerTar({ "other/file": "x" })], { comment: "pre-existing" });
+    await loadArchive(chunked(await archive(dockerArchiveFiles([{ image: other, tags: ["keep:me"] }]))), stores);
+  });
+
+  afterAll(async () => {
+    await stores?.cleanup();
+    if (spoolDir) await rm(spoolDir, { recursive: true, force: true });
+  });
+
+  async function refused(bytes: Buffer, code: string, message?: RegExp): Promise<void> {
+    const before = snapshot(stores);
+    let error: unknown;
+    try {
+      await loadArchive(chunked(bytes, 1000), stores, { tempDir: spoolDir });
+    } catch (e) {
+      error = e;
+    }
+    expect(isStoreError(error), String(error)).toBe(true);
+    expect((error as { code: string }).code, (error as Error).message).toBe(code);
+    if (message) expect((error as Error).message).toMatch(message);
+    expect(snapshot(stores)).toEqual(before);
+    expect(await readdir(spoolDir)).toEqual([]);
+  }
+
+  it("loads with the manifest first or last, gzip-compressed archives and gzip layers", async () => {
+    for (const [i, bytes] of [
+      await archive(dockerArchiveFiles([{ image, tags: ["syn:first"] }], { manifestFirst: true })),
+      await archive(dockerArchiveFiles([{ image, tags: ["syn:last"] }])),
+      await archive(dockerArchiveFiles([{ image, tags: ["syn:gz"] }]), { gzip: true }),
+      await archive(dockerArchiveFiles([{ image: { ...image, layers: [gzipSync(base), gzipSync(top)] }, tags: ["syn:gzlayers"] }])),
+    ].entries()) {
+      const fresh = await tempStores();
+      try {
+        const result = await loadArchive(chunked(bytes, 777), fresh, { tempDir: spoolDir });
+        expect(result.images.map((x) => x.id.toString()), `case ${i}`).toEqual([image.id.toString()]);
+        expect([...fresh.layers.map().keys()].length).toBe(2);
+        expect((await fresh.images.get(image.id)).chainId?.toString()).toBe(image.chainId.toString());
+      } finally {
+        await fresh.cleanup();
+      }
+    }
+    expect(await readdir(spoolDir)).toEqual([]);
+  });
+
+  it("moves a tag as docker load does, and says so", async () => {
+    const fresh = await tempStores();
+    try {
+      const other = syntheticImage([base], { comment: "other" });
+      await loadArchive(chunked(await archive(dockerArchiveFiles([{ image: other, tags: ["app:1"] }]))), fresh);
+      const result = await loadArchive(chunked(await archive(dockerArchiveFiles([{ image, tags: ["app:1"] }]))), fresh);
+      expect(result.messages).toEqual([`The image app:1 already exists, renaming the old one with ID ${other.id} to empty string`, "Loaded image: app:1"]);
+      expect(fresh.references.get("app:1").toString()).toBe(image.id.toString());
+      const untagged = await loadArchive(chunked(await archive(dockerArchiveFiles([{ image: other, tags: [] }]))), fresh);
+      expect(untagged.messages).toEqual([`Loaded image ID: ${other.id}`]);
+      // Loading what is there already re-uses every layer.
+      const again = await loadArchive(chunked(await collect(saveArchive(["app:1"], fresh))), fresh);
+      expect(again.images[0]!.id.toString()).toBe(image.id.toString());
+      expect(fresh.layers.map().size).toBe(2);
+    } finally {
+      await fresh.cleanup();
+    }
+  });
+
+  it("refuses a manifest naming a missing config or layer", async () => {
+    const files = dockerArchiveFiles([{ image, tags: ["bad:1"] }]);
+    await refused(await archive(files.filter((f) => !f.name.endsWith(".json") || f.name === "manifest.json")), "ERR_ARCHIVE_MISSING_FILE", /\.json/);
+    const firstLayer = files.find((f) => f.name.endsWith("/layer.tar"))!.name;
+    await refused(await archive(files.filter((f) => f.name !== firstLayer)), "ERR_ARCHIVE_MISSING_FILE", new RegExp(firstLayer.slice(0, 12)));
+  });
+
+  it("refuses a layer whose diff ID is not the config's, releasing layers registered for it", async () => {
+    const lying = syntheticImage([base, top], { diffIds: [digestFromBytes(base), digestFromBytes(Buffer.from("something else"))] });
+    await refused(await archive(dockerArchiveFiles([{ image: lying, tags: ["bad:2"] }], { manifestFirst: true })), "ERR_ARCHIVE_LAYER_MISMATCH", /invalid diffID/);
+    await refused(await archive(dockerArchiveFiles([{ image: lying, tags: ["bad:2"] }])), "ERR_ARCHIVE_LAYER_MISMATCH");
+  });
+
+  it("refuses the whole archive when its second image is bad: the first is not created either", async () => {
+    const lying = syntheticImage([top], { diffIds: [digestFromBytes(base)] });
+    await refused(await archive(dockerArchiveFiles([{ image, tags: ["good:1"] }, { image: lying, tags: ["bad:3"] }])), "ERR_ARCHIVE_LAYER_MISMATCH");
+  });
+
+  it("refuses path traversal in entry names and manifest paths", async () => {
+    const files = dockerArchiveFiles([{ image, tags: ["bad:4"] }]);
+    await refused(await archive([{ name: "../evil", body: "x" }, ...files]), "ERR_ARCHIVE_INVALID", /escapes the archive/);
+    const manifest = [{ Config: "../../etc/passwd", RepoTags: [], Layers: [] }];
+    await refused(await archive(dockerArchiveFiles([{ image, tags: [] }], { manifest })), "ERR_ARCHIVE_INVALID", /escapes the archive/);
+  });
+
+  it("refuses truncated, empty, non-tar and manifest-less input", async () => {
+    const whole = await archive(dockerArchiveFiles([{ image, tags: ["bad:5"] }], { manifestFirst: true }));
+    await refused(whole.subarray(0, whole.length - 1500), "ERR_ARCHIVE_INVALID");
+    await refused(whole.subarray(0, 3000), "ERR_ARCHIVE_INVALID");
+    await refused(Buffer.alloc(0), "ERR_ARCHIVE_INVALID");
+    await refused(Buffer.from("this is not a tar archive at all".repeat(40)), "ERR_ARCHIVE_INVALID");
+    await refused(await archive([{ name: "repositories", body: "{}" }]), "ERR_ARCHIVE_INVALID", /neither manifest.json nor index.json/);
+    await refused(await archive([{ name: "manifest.json", body: "null" }]), "ERR_ARCHIVE_INVALID", /cannot be null/);
+  });
+
+  it("refuses a layer count that does not match the config, and a bad tag", async () => {
+    const files = dockerArchiveFiles([{ image, tags: ["bad:6"] }]);
+    const manifest = JSON.parse(String(files.at(-1)!.body));
+    manifest[0].Layers.pop();
+    await refused(await archive([...files.slice(0, -1), { name: "manifest.json", body: JSON.stringify(manifest) }]), "ERR_ARCHIVE_INVALID", /layers length mismatch/);
+    await refused(await archive(dockerArchiveFiles([{ image, tags: ["Not A Tag"] }])), "ERR_ARCHIVE_INVALID_REFERENCE");
+    await refused(await archive(dockerArchiveFiles([{ image, tags: ["notag"] }])), "ERR_ARCHIVE_INVALID_REFERENCE");
+  });
+
+  it("refuses an OCI blob whose content does not match its digest", async () => {
+    const ociFiles = await collect(saveArchive(["keep:me"], stores, { format: "oci" }));
+    // Flip a byte inside the config blob's JSON (a string value), keeping the tar valid.
+    const text = ociFiles.toString("latin1");
+    const at = text.indexOf('"pre-existing"');
+    expect(at).toBeGreaterThan(0);
+    const broken = Buffer.from(ociFiles);
+    broken[at + 1] = "P".charCodeAt(0);
+    // the header checksum does not cover content, so the tar stays readable
+    await refused(broken, "ERR_ARCHIVE_INVALID", /digest/);
+  });
+});
