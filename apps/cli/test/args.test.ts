@@ -66,7 +66,9 @@ describe("command arguments", () => {
 describe("templates", () => {
   it("render fields, json, nested paths and escapes like docker", () => {
     expect(compileTemplate("{{.ID}}\\t{{ .Tag }}")({ ID: "abc", Tag: "1" })).toBe("abc\t1");
-    expect(compileTemplate("{{json .}}")({ B: "<x>", A: "1" })).toBe('{"B":"\\u003cx\\u003e","A":"1"}');
+    // docker's json func leaves HTML alone; a listing row's own JSON (rowJson) escapes it.
+    expect(compileTemplate("{{json .}}")({ B: "<x>", A: "1" })).toBe('{"B":"<x>","A":"1"}');
+    expect(compileTemplate("{{json .}} {{json .B}}", { rowJson: true })({ B: "<x>" })).toBe('{"B":"\\u003cx\\u003e"} "<x>"');
     expect(compileTemplate("{{.Config.Cmd}} {{json .Config.Cmd}} {{.L}}")({ Config: { Cmd: ["sh", "-c"] }, L: { b: "2", a: "1" } })).toBe('[sh -c] ["sh","-c"] map[a:1 b:2]');
     expect(compileTemplate("{{upper .A}}")({ A: "x" })).toBe("X");
   });

@@ -126,7 +126,7 @@ describe.skipIf(!isRoot)("store commands on a temp root", () => {
     try {
       const r = await run(["verify"]);
       expect(r.code).toBe(1);
-      expect(r.stdout).toMatch(new RegExp(`^corrupt: layer sha256:${chain} \\(diff sha256:[0-9a-f]+, used by app:1, other/name:v1, localhost:5000/x:latest \\([0-9a-f]{12}\\); app:2 `, "m"));
+      expect(r.stdout).toMatch(new RegExp(`^corrupt: layer sha256:${chain} \\(diff sha256:[0-9a-f]+, used by .*app:1, other/name:v1, localhost:5000/x:latest \\([0-9a-f]{12}\\)`, "m"));
       expect(r.stdout).toMatch(/1 problem\n$/);
     } finally {
       await writeFile(motd, original);

@@ -69,7 +69,12 @@ export const dfCommand: Command = {
     }
 
     const now = Date.now();
-    const rows = summaries.flatMap((s) => imageRows(s, { trunc: true, digests: false, now }));
+    // One row per image under its first tag, as docker's disk-usage table (not one per tag).
+    // An image with digests only shows as <none> there too.
+    const rows = summaries.map((s) => {
+      const firstTag = s.RepoTags[0] === "<none>:<none>" ? s : { ...s, RepoTags: s.RepoTags.slice(0, 1), RepoDigests: [] };
+      return imageRows(firstTag, { trunc: true, digests: false, now })[0]!;
+    });
     const images = renderRows({ kind: "table", template: verboseImages }, rows, imageHeaders).table!;
     const layerRows = layers.map((l) => [truncateId(l.chainId.toString()), truncateId(l.diffId.toString()), humanSize(l.diffSize, 4), String(imagesOf.get(l.chainId.toString()) ?? 0)]);
     const mountRows = store.mounts.map((m) => [m.name, m.parent ? truncateId(m.parent.toString()) : "<none>", humanSize(mountSizes.get(m.name) ?? 0, 4)]);

@@ -64,7 +64,11 @@ export function imageRows(s: ImageSummary, options: { trunc: boolean; digests: b
     UniqueSize: s.SharedSize === -1 ? "N/A" : humanSize(s.Size - s.SharedSize, 4),
     VirtualSize: humanSize(s.VirtualSize, 4),
   };
-  const row = (Repository: string, Tag: string, Digest: string): ImageRow => ({ ...base, Repository, Tag, Digest });
+  // Keys in sorted order: `{{json .}}` prints them as docker's MarshalJSON does.
+  const row = (Repository: string, Tag: string, Digest: string): ImageRow => {
+    const r: Record<string, string> = { ...base, Repository, Tag, Digest };
+    return Object.fromEntries(Object.keys(r).sort().map((k) => [k, r[k]!])) as ImageRow;
+  };
   if (isDangling(s)) return [row("<none>", "<none>", "<none>")];
 
   const tags = new Map<string, string[]>();

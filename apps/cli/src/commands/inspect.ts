@@ -1,16 +1,23 @@
+import type { ImageInspect } from "@store/image";
 import { type Command, stringValue } from "../command";
 import { write } from "../cli-io";
 import { compileTemplate } from "../format/go-template";
 import { UsageError } from "../usage-error";
 
-/** Go's json.Indent with four spaces (docker inspect) and Go's escaping of <, >, &. */
-export function indentJson(value: unknown): string {
-  return JSON.stringify(value, null, 4)
-    .replace(/</g, "\\u003c")
-    .replace(/>/g, "\\u003e")
-    .replace(/&/g, "\\u0026")
-    .replace(/\u2028/g, "\\u2028")
-    .replace(/\u2029/g, "\\u2029");
+/**
+ * The image as dockerd's API writes it and `docker inspect` indents it (four spaces): no HTML
+ * escaping (moby's WriteJSON turns it off; Go still escapes U+2028/2029), and GraphDriver in
+ * its Go struct order {Data, Name} with Data's keys sorted as Go marshals a map.
+ */
+export function inspectJson(images: readonly ImageInspect[]): string {
+  const ordered = images.map((img) => ({
+    ...img,
+    GraphDriver: {
+      Data: img.GraphDriver.Data && Object.fromEntries(Object.keys(img.GraphDriver.Data).sort().map((k) => [k, img.GraphDriver.Data![k]])),
+      Name: img.GraphDriver.Name,
+    },
+  }));
+  return JSON.stringify(ordered, null, 4).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
 }
 
 /** `store inspect`: the JSON array of `docker image inspect`, or a template per image. */
@@ -30,7 +37,7 @@ export const inspectCommand: Command = {
     const format = stringValue(args, "format");
     const template = format && format !== "json" ? compileTemplate(format) : undefined;
     const store = await ctx.store();
-    const found: unknown[] = [];
+    const found: ImageInspect[] = [];
     const errors: string[] = [];
     for (const name of args.positionals) {
       try {
@@ -42,7 +49,7 @@ export const inspectCommand: Command = {
     if (template) {
       for (const v of found) await write(ctx.io.stdout, `${template(v)}\n`);
     } else {
-      await write(ctx.io.stdout, `${found.length === 0 ? "[]" : indentJson(found)}\n`);
+      await write(ctx.io.stdout, `${found.length === 0 ? "[]" : inspectJson(found)}\n`);
     }
     for (const e of errors) await write(ctx.io.stderr, `store: ${e}\n`);
     return errors.length > 0 ? 1 : 0;

@@ -51,7 +51,14 @@ function lookup(value: unknown, path: readonly string[], strict: boolean): unkno
   return v;
 }
 
+/** JSON as Go's encoder with SetEscapeHTML(false) writes it (U+2028/2029 still escaped). */
+function plainJson(value: unknown): string {
+  return (JSON.stringify(value ?? null) ?? "null").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+}
+
 export interface TemplateOptions {
+  /** `.` is a listing row whose JSON docker escapes as json.Marshal does. */
+  rowJson?: boolean;
   /**
    * Refuse unknown fields, as Go does on docker's structs and maps (`missingkey=error`); off
    * only for header rows, which name the columns they know.
@@ -80,7 +87,9 @@ export function compileTemplate(source: string, options: TemplateOptions = {}): 
         const v = lookup(value, p.path, options.strict ?? true);
         switch (p.fn) {
           case "json":
-            return goJson(v ?? null);
+            // docker's template json func does not escape HTML, except that a listing row's
+            // own MarshalJSON (`{{json .}}` on `docker images`) already did.
+            return p.path.length === 0 && options.rowJson ? goJson(v ?? null) : plainJson(v);
           case "upper":
             return goPrint(v).toUpperCase();
           case "lower":
@@ -109,7 +118,7 @@ export function parseOutputFormat(format: string | undefined, defaultTable: stri
   if (format === undefined || format === "" || format === "table") return { kind: "table", template: defaultTable };
   if (format === "json") return { kind: "json" };
   if (format.startsWith("table ")) return { kind: "table", template: format.slice(6) };
-  return { kind: "template", template: compileTemplate(format, { strict: true }) };
+  return { kind: "template", template: compileTemplate(format, { strict: true, rowJson: true }) };
 }
 
 /**
@@ -119,7 +128,7 @@ export function parseOutputFormat(format: string | undefined, defaultTable: stri
 export function renderRows(format: OutputFormat, rows: readonly Record<string, string>[], headers: Record<string, string>): { table?: string[][]; lines?: string[] } {
   if (format.kind === "json") return { lines: rows.map((r) => goJson(sortKeys(r))) };
   if (format.kind === "template") return { lines: rows.map((r) => format.template(r)) };
-  const template = compileTemplate(format.template, { strict: true });
+  const template = compileTemplate(format.template, { strict: true, rowJson: true });
   const header = compileTemplate(format.template, { strict: false })(headers).split("\t");
   return { table: [header, ...rows.map((r) => template(r).split("\t"))] };
 }
