@@ -4,3 +4,4 @@ export { startS3rver, type S3rverClientConfig, type S3rverPeer, type StartS3rver
 export { tarEntries, entryHeader, type EntrySpec } from "./tar-entries";
 export { dockerdSkipReason, startDockerd, type DockerCallOptions, type DockerResult, type DockerdPeer, type StartDockerdOptions } from "./dockerd";
 export { busyboxSkipReason, buildImage, importBusyboxBase } from "./docker-images";
+export { startDockerdOnRoot } from "./dockerd-on-root";
