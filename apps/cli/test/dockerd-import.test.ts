@@ -1,0 +1,65 @@
+import { execFileSync } from "node:child_process";
+import { copyFile, mkdir, symlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { type DockerdPeer, busyboxSkipReason, dockerdSkipReason, startDockerdOnRoot } from "@store/test-peers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { store, tempDir } from "./helpers";
+
+const skip = dockerdSkipReason() ?? busyboxSkipReason();
+
+/** A busybox root filesystem as a tar (GNU tar, numeric owners). */
+async function busyboxTar(dir: string): Promise<Buffer> {
+  const rootfs = join(dir, "rootfs");
+  await mkdir(join(rootfs, "bin"), { recursive: true });
+  await mkdir(join(rootfs, "etc"), { recursive: true });
+  await copyFile("/bin/busybox", join(rootfs, "bin/busybox"));
+  for (const applet of ["sh", "cat", "ls"]) await symlink("busybox", join(rootfs, "bin", applet));
+  await writeFile(join(rootfs, "etc/greeting"), "imported by store\n");
+  return execFileSync("tar", ["-C", rootfs, "--numeric-owner", "-c", "."], { maxBuffer: 64 << 20 });
+}
+
+// What `store import` writes into a fresh root, a dockerd started on that root lists and runs.
+describe.skipIf(skip)("store import into a fresh root, then dockerd on it", () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let root: string;
+  let id: string;
+  let peer: DockerdPeer | undefined;
+
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir());
+    root = join(dir, "root");
+    const tar = await busyboxTar(dir);
+    const r = await store(["--root", root, "import", "-c", 'CMD ["sh"]', "-c", "ENV GREETING=hello", "-", "imported:1"], { stdin: tar });
+    expect(r.stderr).toBe("");
+    id = r.stdout.trim();
+    expect(await store(["--root", root, "tag", "imported:1", "example.com/imported"])).toMatchObject({ code: 0 });
+    peer = await startDockerdOnRoot(root);
+  }, 180_000);
+  afterAll(async () => {
+    await peer?.stop();
+    await cleanup?.();
+  });
+
+  it("docker images lists the imported image with its ID, tags and size", async () => {
+    const rows = (await peer!.docker(["images", "--no-trunc", "--format", "{{.ID}} {{.Repository}}:{{.Tag}} {{.Size}}"])).stdout.toString().trim().split("\n").sort();
+    const ours = (await store(["--root", root, "images", "--no-trunc", "--format", "{{.ID}} {{.Repository}}:{{.Tag}} {{.Size}}"])).stdout.trim().split("\n").sort();
+    expect(rows).toEqual(ours);
+    expect(rows).toContain(`${id} imported:1 ${ours[0]!.split(" ")[2]}`);
+  });
+
+  it("docker inspect sees the config dockerd's own import would write", async () => {
+    const [inspect] = JSON.parse((await peer!.docker(["image", "inspect", "imported:1"])).stdout.toString());
+    expect(inspect).toMatchObject({ Id: id, Comment: "Imported from -", Os: "linux", Config: { Cmd: ["sh"], Env: ["GREETING=hello"] } });
+    expect(inspect.RootFS.Layers).toHaveLength(1);
+    const history = (await peer!.docker(["history", "--format", "{{.Comment}}", "imported:1"])).stdout.toString();
+    expect(history).toBe("Imported from -\n");
+  });
+
+  it("docker run starts a container from it", async () => {
+    const out = await peer!.docker(["run", "--pull", "never", "--rm", "--network", "none", "imported:1", "cat", "/etc/greeting"]);
+    expect(out.stdout.toString()).toBe("imported by store\n");
+    const env = await peer!.docker(["run", "--pull", "never", "--rm", "--network", "none", "example.com/imported", "sh", "-c", "echo $GREETING"]);
+    expect(env.stdout.toString()).toBe("hello\n");
+  });
+});
