@@ -1,6 +1,19 @@
+import { once } from "node:events";
+import { open, rename, rm } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import type { Writable } from "node:stream";
+import { saveArchive } from "@store/archive";
 import { type Command, stringValue } from "../command";
-import { notYetAvailable } from "../not-available";
+import { createProgress } from "../format/progress";
 import { UsageError } from "../usage-error";
+
+/** Copies chunks into `out`, waiting when it is full, so a huge archive never sits in memory. */
+async function pump(chunks: AsyncIterable<Uint8Array>, out: Writable, onBytes: (n: number) => void): Promise<void> {
+  for await (const chunk of chunks) {
+    onBytes(chunk.byteLength);
+    if (!out.write(chunk)) await once(out, "drain");
+  }
+}
 
 /** `store save`: images to a `docker save` archive (docker-archive, or an OCI layout with --format oci). */
 export const saveCommand: Command = {
@@ -20,6 +33,35 @@ export const saveCommand: Command = {
     if (output === undefined && ctx.io.stdout.isTTY) {
       throw new UsageError("cowardly refusing to save to a terminal. Use the -o flag or redirect", "store save");
     }
-    throw notYetAvailable("store save", "it waits on @store/archive's save API");
+    const store = await ctx.store();
+    // saveArchive resolves every name and holds the layers before its first chunk, so a bad
+    // name fails here with nothing written.
+    const chunks = saveArchive(args.positionals, store, { format, layerMetadata: store.layerMetadata });
+    const progress = createProgress("Saving", undefined, ctx.io.stderr as NodeJS.WriteStream);
+    try {
+      if (output === undefined) {
+        await pump(chunks, ctx.io.stdout, (n) => progress.tick(n));
+        return;
+      }
+      // Like docker: write beside the target and rename, so a failed save never leaves a
+      // truncated archive under the requested name.
+      const temp = join(dirname(output), `.${basename(output)}.store-save-${process.pid}`);
+      const file = await open(temp, "w", 0o644);
+      try {
+        // Awaited writes on the handle: backpressure for free, and errors surface right here.
+        for await (const chunk of chunks) {
+          progress.tick(chunk.byteLength);
+          await file.write(chunk);
+        }
+        await file.close();
+        await rename(temp, output);
+      } catch (e) {
+        await file.close().catch(() => undefined);
+        await rm(temp, { force: true });
+        throw e;
+      }
+    } finally {
+      progress.done();
+    }
   },
 };
