@@ -1,5 +1,9 @@
 import { runCli } from "./main";
 
+// The AWS SDK warns on every run under Node 20 that its future releases will need Node 22: news
+// for whoever pins the SDK, not for someone listing images. stderr stays for this command's errors.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
 // The process's own streams and environment; every exit path goes through runCli's exit code.
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {
   if (e.code === "EPIPE") process.exit(0);

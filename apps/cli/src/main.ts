@@ -16,12 +16,25 @@ export function storeOptions(options: GlobalOptions, env: CliIO["env"]): StoreOp
   const prefix = options.s3Prefix ?? env.STORE_S3_PREFIX;
   const endpoint = options.s3Endpoint ?? env.STORE_S3_ENDPOINT ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
   const region = options.s3Region ?? env.STORE_S3_REGION ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  // Read from the CLI's environment (not the SDK's process.env), so in-process runs see theirs.
+  const credentials =
+    env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+      ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) }
+      : undefined;
   return {
     root: options.root ?? defaultRoot(env),
     driver: options.storageDriver ?? env.STORE_STORAGE_DRIVER ?? "overlay2",
     backend,
     ...(backend === "s3"
-      ? { s3: { bucket: bucket ?? "", ...(prefix ? { prefix } : {}), ...(endpoint ? { endpoint } : {}), ...(region ? { region } : {}) } }
+      ? {
+          s3: {
+            bucket: bucket ?? "",
+            ...(prefix ? { prefix } : {}),
+            ...(endpoint ? { endpoint } : {}),
+            ...(region ? { region } : {}),
+            ...(credentials ? { credentials } : {}),
+          },
+        }
       : {}),
   };
 }

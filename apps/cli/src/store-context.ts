@@ -27,7 +27,14 @@ export interface StoreOptions {
   /** Graph driver name (overlay2). */
   driver: string;
   backend: BackendKind;
-  s3?: { bucket: string; prefix?: string; endpoint?: string; region?: string };
+  s3?: {
+    bucket: string;
+    prefix?: string;
+    endpoint?: string;
+    region?: string;
+    /** Static credentials; without them the SDK's default chain (env, profile, instance role). */
+    credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  };
 }
 
 /** A read-write layer made by `store mount` (dockerd: a container's layer). */
@@ -81,6 +88,7 @@ async function openBackend(options: StoreOptions, imageRoot: string): Promise<St
         ...(s3.prefix ? { prefix: s3.prefix } : {}),
         clientConfig: {
           ...(s3.region ? { region: s3.region } : {}),
+          ...(s3.credentials ? { credentials: s3.credentials } : {}),
           // An explicit endpoint is an S3-compatible server (MinIO, s3rver…): path-style
           // addressing, and checksums only where required, which they all understand.
           ...(s3.endpoint

@@ -1,0 +1,91 @@
+import { execFileSync, spawn } from "node:child_process";
+import { readdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { type S3rverPeer, startS3rver } from "@store/test-peers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isRoot, makeTar, tempDir } from "./helpers";
+
+const app = resolve(__dirname, "..");
+const launcher = join(app, "bin/store.js");
+
+interface BinResult {
+  code: number;
+  stdout: Buffer;
+  stderr: string;
+}
+
+/** Runs the built binary through its committed launcher, as `npx store` does. */
+function bin(args: string[], options: { stdin?: Buffer; env?: Record<string, string> } = {}): Promise<BinResult> {
+  return new Promise((done, fail) => {
+    const p = spawn(process.execPath, [launcher, ...args], { env: { PATH: process.env.PATH ?? "", HOME: "/nonexistent", ...options.env } });
+    const out: Buffer[] = [];
+    let err = "";
+    p.stdout.on("data", (b: Buffer) => out.push(b));
+    p.stderr.setEncoding("utf8").on("data", (s: string) => (err += s));
+    p.on("error", fail);
+    p.on("close", (code) => done({ code: code ?? -1, stdout: Buffer.concat(out), stderr: err }));
+    p.stdin.on("error", () => {});
+    p.stdin.end(options.stdin);
+  });
+}
+
+// A few runs of the real binary (bundle, shebang launcher, exit codes, pipes); the commands
+// themselves are tested in-process.
+describe("the built store binary", () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let s3: S3rverPeer | undefined;
+
+  beforeAll(async () => {
+    execFileSync("npx", ["tsup"], { cwd: app, stdio: "ignore" });
+    ({ dir, cleanup } = await tempDir());
+  }, 120_000);
+  afterAll(async () => {
+    await s3?.stop();
+    await cleanup?.();
+  });
+
+  it("answers --version and --help, and fails usage errors with 125 and one line", async () => {
+    expect((await bin(["--version"])).stdout.toString()).toMatch(/^store version /);
+    const help = await bin(["images", "--help"]);
+    expect([help.code, help.stdout.toString().split("\n")[0]]).toEqual([0, "Usage:  store images [OPTIONS] [REPOSITORY[:TAG]]"]);
+    const bad = await bin(["images", "--bogus"]);
+    expect([bad.code, bad.stderr]).toEqual([125, "store: unknown flag: --bogus (see 'store images --help')\n"]);
+  });
+
+  it.runIf(isRoot)("imports from a pipe, saves to a pipe and loads it into another root", async () => {
+    const root = join(dir, "a");
+    const tar = await makeTar({ "hello.txt": "hi\n" });
+    const imported = await bin(["import", "-", "piped:1"], { env: { STORE_ROOT: root }, stdin: tar });
+    expect([imported.code, imported.stderr]).toEqual([0, ""]);
+    const id = imported.stdout.toString().trim();
+    const saved = await bin(["--root", root, "save", "piped:1"]);
+    expect([saved.code, saved.stderr]).toEqual([0, ""]);
+    const loaded = await bin(["--root", join(dir, "b"), "load"], { stdin: saved.stdout });
+    expect(loaded.stdout.toString()).toBe("Loaded image: piped:1\n");
+    const listed = await bin(["--root", join(dir, "b"), "images", "--no-trunc", "--format", "{{.ID}} {{.Repository}}:{{.Tag}}"]);
+    expect(listed.stdout.toString()).toBe(`${id} piped:1\n`);
+    const missing = await bin(["--root", root, "rmi", "nosuch"]);
+    expect([missing.code, missing.stderr]).toEqual([1, "store: No such image: nosuch:latest\n"]);
+  });
+
+  it.runIf(isRoot)("keeps the imagedb on S3 with --backend s3 (layers stay under the root)", async () => {
+    s3 = await startS3rver({ bucket: "cli-test" });
+    const root = join(dir, "s3root");
+    const env = {
+      STORE_S3_BUCKET: s3.bucket,
+      STORE_S3_ENDPOINT: s3.endpoint,
+      AWS_REGION: "us-east-1",
+      AWS_ACCESS_KEY_ID: s3.clientConfig.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.clientConfig.credentials.secretAccessKey,
+    };
+    const imported = await bin(["--root", root, "--backend", "s3", "--s3-prefix", "host-a", "import", "-", "ons3:1"], { env, stdin: await makeTar({ "f": "x\n" }) });
+    expect([imported.code, imported.stderr]).toEqual([0, ""]);
+    const listed = await bin(["--root", root, "--backend", "s3", "--s3-prefix", "host-a", "images", "--format", "{{.Repository}}:{{.Tag}}"], { env });
+    expect(listed.stdout.toString()).toBe("ons3:1\n");
+    // The local imagedb holds nothing: the config went to the bucket.
+    await expect(readdir(join(root, "image/overlay2/imagedb/content/sha256"))).rejects.toThrow();
+    const noBucket = await bin(["--root", root, "--backend", "s3", "images"]);
+    expect([noBucket.code, noBucket.stderr]).toEqual([1, "store: --backend s3 needs a bucket: --s3-bucket or STORE_S3_BUCKET\n"]);
+  });
+});
