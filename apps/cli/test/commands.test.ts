@@ -164,6 +164,10 @@ describe.skipIf(!isRoot)("store commands on a temp root", () => {
     expect(await readFile(join(merged, "etc/motd"), "utf8")).toBe("hello from store\n");
     await writeFile(join(merged, "new-file"), "written\n");
     expect((await ok(["mount"])).stdout).toMatch(/^NAME +LAYER ID +MERGED\nm1 +/);
+    const mountedId = (await ok(["images", "-q", "--no-trunc", "app:1"])).stdout.trim();
+    const refused = await run(["rmi", "-f", mountedId]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^store: conflict: unable to delete [0-9a-f]{12} \(cannot be forced\) - image is being used by running container m1\n$/);
     const rmi = await run(["rmi", "-f", "app:1"]); // by name: untags only
     expect(rmi.code).toBe(0);
     await ok(["tag", (await ok(["images", "-q", "--no-trunc", "app:2"])).stdout.trim(), "app:1"]);
