@@ -67,7 +67,7 @@ function topLevelHelp(): string {
 function imageGroupHelp(): string {
   const rows: string[] = [];
   for (const [sub, c] of [...imageSubcommands].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (c.name === `image ${sub}` || c.name === "image prune") rows.push(`  ${sub.padEnd(10)}  ${c.summary}`); // aliases (list, remove) are not listed
+    if (c.name === `image ${sub}`) rows.push(`  ${sub.padEnd(10)}  ${c.summary}`); // aliases (list, remove) are not listed
   }
   return ["Usage:  store image COMMAND", "", "Manage images", "", "Commands:", ...rows, "", "Run 'store image COMMAND --help' for more information on a command.", ""].join("\n");
 }
