@@ -52,7 +52,11 @@ export interface LayerStore extends LayerGetReleaser {
   createRWLayer(name: string, parent: Digest | undefined, options?: CreateRWLayerOptions): Promise<RWLayer>;
   getRWLayer(name: string): Promise<RWLayer>;
   releaseRWLayer(layer: RWLayer): Promise<LayerMetadata[]>;
-  /** Unmounts what the driver mounted. */
+  /**
+   * Lets go of the store. Mounts stay: a read-write layer mounted by one process (`store mount`)
+   * outlives it, and other processes may share the root. To unmount everything under the
+   * driver's home, as dockerd does at shutdown, call `driver.cleanup()`.
+   */
   close(): Promise<void>;
 }
 
@@ -339,7 +343,8 @@ export async function createLayerStore(options: LayerStoreOptions): Promise<Laye
     },
 
     async close() {
-      await driver.cleanup();
+      // Deliberately not driver.cleanup(): it unmounts every mount under the home, including
+      // those of other processes sharing this root.
     },
   };
   return store;

@@ -41,7 +41,10 @@ export async function tempStore(): Promise<{ root: string; store: LayerStore; re
       return s;
     },
     async cleanup() {
-      for (const s of stores) await s.close().catch(() => undefined);
+      for (const s of stores) {
+        await s.close().catch(() => undefined);
+        await s.driver.cleanup().catch(() => undefined); // the test owns the root: unmount all
+      }
       await rm(root, { recursive: true, force: true });
     },
   };
