@@ -1,8 +1,33 @@
 #!/usr/bin/env node
-// The quickstart's main job until the CLI lands: digest a sample and show a chain ID.
-import { chainId, digestFromBytes, parseDigest } from "@store/digest";
+// The quickstart's main job: the `store` CLI against its embedded default store (no set-up:
+// $STORE_ROOT, else $XDG_DATA_HOME/store or ~/.local/share/store). On a store with no images it
+// first imports a tiny demo image, so the listing shows something real.
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { writeTar } from "@store/tar-split";
 
-const empty = digestFromBytes(new Uint8Array(1024));
-console.log(`diffID of the empty layer: ${empty}`);
-const base = parseDigest("sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae");
-console.log(`chain ID of [base, empty]: ${chainId([base, empty])}`);
+const bin = fileURLToPath(new URL("../apps/cli/bin/store.js", import.meta.url));
+const store = (args, input) => {
+  console.log(`$ store ${args.join(" ")}`);
+  const r = spawnSync(process.execPath, [bin, ...args], { input, stdio: [input ? "pipe" : "inherit", "inherit", "inherit"] });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+};
+
+const ids = spawnSync(process.execPath, [bin, "images", "-q"], { encoding: "utf8" });
+if (ids.status !== 0) {
+  process.stderr.write(ids.stderr);
+  process.exit(ids.status ?? 1);
+}
+if (ids.stdout.trim() === "") {
+  const mtime = new Date("2026-01-01T00:00:00Z");
+  const chunks = [];
+  for await (const c of writeTar(
+    (async function* () {
+      yield { header: { name: "etc/", type: "directory", mtime } };
+      yield { header: { name: "etc/hello.txt", type: "file", mtime }, body: Buffer.from("hello from store\n") };
+    })(),
+  )) chunks.push(c);
+  store(["import", "-m", "quickstart demo", "-", "hello:latest"], Buffer.concat(chunks));
+}
+store(["images"]);
+store(["df"]);
