@@ -11,6 +11,7 @@ export type {
   RootFSConfig,
 } from "./image-config";
 export { configLabels, imageIdOf, parseImageConfig } from "./image";
+export type { ConfigName } from "./image";
 export type { Image, ImageHistory, ParsedImageConfig } from "./image";
 export type { ImageRecord } from "./image-record";
 export { createImageStore } from "./image-store";

@@ -3,7 +3,7 @@ import { BackendError, BackendErrorCode, contentKey, metadataKey, metadataRoot }
 import { type Digest, DigestSet, isDigest, parseDigest } from "@store/digest";
 import { isStoreError } from "@store/errors";
 import { type Layer, LayerErrorCode, type LayerGetReleaser } from "@store/layer";
-import { parseImageConfig } from "./image";
+import { decodeImageConfig } from "./image";
 import { type MutableImageRecord, newRecord } from "./image-record";
 import { mapLimit } from "./lock";
 
@@ -51,13 +51,13 @@ export async function restoreImages(backend: StoreBackend, layers: LayerGetRelea
   const records = new Map<string, MutableImageRecord>();
 
   await mapLimit(ids, concurrency, async (id) => {
-    const key = contentKey(id);
     let parsed;
     try {
-      parsed = parseImageConfig(await backend.get(id), `image ${id} (${key})`);
+      // The history is checked, not kept: records need none of it. Names are built on failure only.
+      parsed = decodeImageConfig(await backend.get(id), () => `image ${id} (${contentKey(id)})`, false);
     } catch (e) {
       if (!isStoreError(e) || isStoreError(e, BackendErrorCode.Io) || isStoreError(e, BackendErrorCode.Closed)) throw e;
-      problems.push({ kind: "invalid-config", digest: id, key, message: e.message, cause: e });
+      problems.push({ kind: "invalid-config", digest: id, key: contentKey(id), message: e.message, cause: e });
       return;
     }
     let layer: Layer | undefined;
@@ -69,7 +69,7 @@ export async function restoreImages(backend: StoreBackend, layers: LayerGetRelea
         problems.push({
           kind: "layer-missing",
           digest: id,
-          key,
+          key: contentKey(id),
           message: `image ${id}: layer ${parsed.chainId} does not exist, not restoring the image: ${e.message}`,
           cause: e,
         });
@@ -88,19 +88,22 @@ export async function restoreImages(backend: StoreBackend, layers: LayerGetRelea
     all.filter((r) => withMetadata.has(r.id.toString())),
     concurrency,
     async (record) => {
-      let data: Uint8Array;
+      // Straight from the driver: the content was read and verified in pass 1, so the existence
+      // check getMetadata makes first would only stat every file again.
+      const key = metadataKey(record.id, "parent");
+      let data: Uint8Array | undefined;
       try {
-        data = await backend.getMetadata(record.id, "parent");
+        data = await backend.driver.read(key);
       } catch (e) {
-        if (isStoreError(e, BackendErrorCode.NotFound)) return;
-        throw e;
+        throw ioError(backend, "read", key, e);
       }
+      if (data === undefined) return;
       const text = Buffer.from(data).toString("utf8");
       if (!isDigest(text)) {
         problems.push({
           kind: "invalid-parent",
           digest: record.id,
-          key: metadataKey(record.id, "parent"),
+          key,
           message: `image ${record.id}: parent metadata ${JSON.stringify(text.slice(0, 100))} is not a digest; ignored`,
         });
         return;
@@ -126,12 +129,17 @@ async function metadataOwners(backend: StoreBackend, algorithms: Set<string>): P
     try {
       for await (const name of backend.driver.list(prefix)) owners.add(`${algorithm}:${name}`);
     } catch (e) {
-      if (isStoreError(e)) throw e;
-      throw new BackendError(BackendErrorCode.Io, `${backend.name}: list ${prefix}: ${(e as Error)?.message ?? e}`, {
-        cause: e,
-        details: { key: prefix, operation: "list" },
-      });
+      throw ioError(backend, "list", prefix, e);
     }
   }
   return owners;
+}
+
+/** A driver failure as the backend reports its own (ERR_BACKEND_IO naming the key). */
+function ioError(backend: StoreBackend, operation: string, key: string, e: unknown): unknown {
+  if (isStoreError(e)) return e;
+  return new BackendError(BackendErrorCode.Io, `${backend.name}: ${operation} ${key}: ${(e as Error)?.message ?? e}`, {
+    cause: e,
+    details: { key, operation },
+  });
 }
