@@ -3,7 +3,7 @@ import { type LayerMetadataStore, createFsLayerMetadataStore } from "@store/laye
 import type { Layer } from "@store/layer";
 import { writeEntries } from "./archive-entries";
 import type { ArchiveStores } from "./archive-stores";
-import { layerTarSize } from "./layer-tar-size";
+import { type LayerTar, prepareLayerTar } from "./layer-tar";
 import { dockerArchiveEntries } from "./save-docker";
 import { ociLayoutEntries } from "./save-oci";
 import { resolveSaveSet } from "./save-set";
@@ -33,13 +33,13 @@ export async function* saveArchive(names: readonly string[], stores: ArchiveStor
   try {
     const driver = stores.layers.driver;
     const metadata = options.layerMetadata ?? createFsLayerMetadataStore({ root: join(dirname(driver.home), "image", driver.name, "layerdb") });
-    const sizes = new Map<string, Promise<number>>();
-    const tarSize = (layer: Layer) => {
-      let size = sizes.get(layer.chainId.toString());
-      if (!size) sizes.set(layer.chainId.toString(), (size = layerTarSize(metadata, layer.chainId)));
-      return size;
+    const prepared = new Map<string, Promise<LayerTar>>();
+    const layerTar = (layer: Layer) => {
+      let tar = prepared.get(layer.chainId.toString());
+      if (!tar) prepared.set(layer.chainId.toString(), (tar = prepareLayerTar(layer, metadata)));
+      return tar;
     };
-    const entries = options.format === "oci" ? await ociLayoutEntries(set, tarSize) : await dockerArchiveEntries(set, stores.images, tarSize);
+    const entries = options.format === "oci" ? await ociLayoutEntries(set, layerTar) : await dockerArchiveEntries(set, stores.images, layerTar);
     yield* writeEntries(entries);
   } finally {
     for (const img of set) await stores.layers.release(img.top).catch(() => undefined);

@@ -4,6 +4,7 @@ import type { Layer } from "@store/layer";
 import { type ArchiveEntry, dirEntry, epoch, fileEntry, streamEntry, symlinkEntry, walkOrder } from "./archive-entries";
 import { ArchiveError, ArchiveErrorCode } from "./errors";
 import { goJsonMap, goJsonString, goJsonStruct } from "./go-json";
+import type { LayerTar } from "./layer-tar";
 import type { SaveImage } from "./save-set";
 import { createV1Id, emptyV1Image, encodeV1Image, v1ImageOf } from "./v1-image";
 
@@ -31,7 +32,7 @@ const strings = (list: readonly string[] | null) => (list === null ? "null" : `[
  * the images' order as named and their creation time are used, so the same images give the
  * same bytes on every run.
  */
-export async function dockerArchiveEntries(set: readonly SaveImage[], images: ImageStore, tarSize: (layer: Layer) => Promise<number>): Promise<ArchiveEntry[]> {
+export async function dockerArchiveEntries(set: readonly SaveImage[], images: ImageStore, layerTar: (layer: Layer) => Promise<LayerTar>): Promise<ArchiveEntry[]> {
   const entries: ArchiveEntry[] = [];
   const savedV1 = new Set<string>();
   const layerFileByDiffId = new Map<string, string>();
@@ -60,7 +61,8 @@ export async function dockerArchiveEntries(set: readonly SaveImage[], images: Im
           entries.push(symlinkEntry(`${dir}/layer.tar`, `../${earlier}`, created));
         } else {
           layerFileByDiffId.set(layer.diffId.toString(), `${dir}/layer.tar`);
-          entries.push(streamEntry(`${dir}/layer.tar`, await tarSize(layer), () => layer.tarStream(), created));
+          const tar = await layerTar(layer);
+          entries.push(streamEntry(`${dir}/layer.tar`, tar.size, tar.open, created));
         }
       }
       parent = v1Id;

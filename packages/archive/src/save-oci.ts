@@ -4,6 +4,7 @@ import { type ArchiveEntry, dirEntry, epoch, fileEntry, streamEntry } from "./ar
 import { goJsonMap, goJsonString, goJsonStruct } from "./go-json";
 import { Annotation, MediaType, OCI_LAYOUT } from "./oci-types";
 import { layerChain } from "./save-docker";
+import type { LayerTar } from "./layer-tar";
 import type { SaveImage } from "./save-set";
 
 const descriptor = (mediaType: string, digest: string, size: number, annotations?: Map<string, string>) =>
@@ -22,7 +23,7 @@ const descriptor = (mediaType: string, digest: string, size: number, annotations
  * in chain order. The index and manifests come first so a streaming reader (ours) can register
  * every layer as it arrives; the layout itself does not fix an order.
  */
-export async function ociLayoutEntries(set: readonly SaveImage[], tarSize: (layer: Layer) => Promise<number>): Promise<ArchiveEntry[]> {
+export async function ociLayoutEntries(set: readonly SaveImage[], layerTar: (layer: Layer) => Promise<LayerTar>): Promise<ArchiveEntry[]> {
   const index: string[] = [];
   const metadata = new Map<string, ArchiveEntry>();
   const layerBlobs = new Map<string, ArchiveEntry>();
@@ -30,10 +31,10 @@ export async function ociLayoutEntries(set: readonly SaveImage[], tarSize: (laye
     const chain = layerChain(img);
     const layers: string[] = [];
     for (const layer of chain) {
-      const size = await tarSize(layer);
-      layers.push(descriptor(MediaType.OciLayer, layer.diffId.toString(), size));
+      const tar = await layerTar(layer);
+      layers.push(descriptor(MediaType.OciLayer, layer.diffId.toString(), tar.size));
       const name = `blobs/sha256/${layer.diffId.encoded}`;
-      if (!layerBlobs.has(name)) layerBlobs.set(name, streamEntry(name, size, () => layer.tarStream(), epoch));
+      if (!layerBlobs.has(name)) layerBlobs.set(name, streamEntry(name, tar.size, tar.open, epoch));
     }
     metadata.set(`blobs/sha256/${img.id.encoded}`, fileEntry(`blobs/sha256/${img.id.encoded}`, img.image.raw, epoch));
     const manifest = Buffer.from(

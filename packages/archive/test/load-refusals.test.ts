@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -138,6 +138,25 @@ describe.skipIf(!hasRoot())("loading synthetic archives", () => {
     await refused(await archive([...files.slice(0, -1), { name: "manifest.json", body: JSON.stringify(manifest) }]), "ERR_ARCHIVE_INVALID", /layers length mismatch/);
     await refused(await archive(dockerArchiveFiles([{ image, tags: ["Not A Tag"] }])), "ERR_ARCHIVE_INVALID_REFERENCE");
     await refused(await archive(dockerArchiveFiles([{ image, tags: ["notag"] }])), "ERR_ARCHIVE_INVALID_REFERENCE");
+  });
+
+  it("save refuses a layer whose files changed on disk (diff ID verified as it streams)", async () => {
+    const fresh = await tempStores();
+    try {
+      await loadArchive(chunked(await archive(dockerArchiveFiles([{ image, tags: ["syn:1"] }]))), fresh);
+      const ok = await collect(saveArchive(["syn:1"], fresh));
+      expect((await collect(saveArchive(["syn:1"], fresh))).equals(ok)).toBe(true);
+      const upper = (await fresh.layers.get(image.chainId).then(async (l) => {
+        const m = await l.metadata();
+        await fresh.layers.release(l);
+        return m;
+      })).UpperDir!;
+      await writeFile(join(upper, "data", "b.txt"), "B");
+      await expect(collect(saveArchive(["syn:1"], fresh))).rejects.toMatchObject({ code: "ERR_ARCHIVE_LAYER_MISMATCH" });
+      await expect(collect(saveArchive(["nope:1"], fresh))).rejects.toMatchObject({ code: "ERR_ARCHIVE_IMAGE_NOT_FOUND" });
+    } finally {
+      await fresh.cleanup();
+    }
   });
 
   it("refuses an OCI blob whose content does not match its digest", async () => {

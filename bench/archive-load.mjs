@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+// Benchmark: our loadArchive into a fresh root vs `docker load -i` into a dockerd after
+// `docker rmi`, on the same `docker save` archive of a ~190 MB, 13,000-file, 5-layer image built
+// by that dockerd; alternating, deletes outside the timed part; medians and the ratio.
+// Usage: node bench/archive-load.mjs [--rounds 5] [--mib 190] [--files 13000]
+// Needs root, dockerd and the built dist of errors, digest, backend, backend-fs, tar-split,
+// graphdriver, graphdriver-overlay2, layer, image and archive (tsup).
+import { createReadStream } from "node:fs";
+import { rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { loadArchive } from "@store/archive";
+import { arg, buildBenchImage, makeWorkDir, median, openStores, seconds, startDockerd } from "./archive-support.mjs";
+
+const rounds = arg("rounds", 5);
+const work = await makeWorkDir("archive-load");
+let dockerd;
+try {
+  dockerd = await startDockerd(work);
+  const { docker } = dockerd;
+  const id = await buildBenchImage(work, docker, { mib: arg("mib", 190), files: arg("files", 13000) });
+  const archive = join(work, "bench.tar");
+  docker(["save", "-o", archive, "bench:1"]);
+  const size = (await stat(archive)).size;
+
+  const ours = async (i) => {
+    const root = join(work, `ours${i}`);
+    const stores = await openStores(root);
+    const start = process.hrtime.bigint();
+    const result = await loadArchive(createReadStream(archive, { highWaterMark: 1 << 20 }), stores);
+    const s = seconds(start);
+    await stores.close();
+    if (result.images[0].id.toString() !== id) throw new Error(`we loaded ${result.images[0].id}, dockerd built ${id}`);
+    return { s, root };
+  };
+  const theirs = () => {
+    docker(["rmi", "bench:1"]);
+    const start = process.hrtime.bigint();
+    docker(["load", "-q", "-i", archive]);
+    return { s: seconds(start) };
+  };
+
+  // Warm-up (page cache, JIT, dockerd), not counted.
+  await rm((await ours("w")).root, { recursive: true, force: true });
+  theirs();
+  const a = [];
+  const b = [];
+  for (let i = 0; i < rounds; i++) {
+    const x = await ours(i);
+    const y = theirs();
+    a.push(x.s);
+    b.push(y.s);
+    await rm(x.root, { recursive: true, force: true });
+  }
+  const fmt = (s) => `${s.toFixed(3)} s (${(size / 1e6 / s).toFixed(0)} MB/s)`;
+  console.log(`archive: ${(size / 1e6).toFixed(0)} MB docker save of bench:1 (5 layers); ${rounds} rounds, alternating`);
+  console.log(`loadArchive : median ${fmt(median(a))}; best ${fmt(Math.min(...a))}; all ${a.map((s) => s.toFixed(2)).join(" ")}`);
+  console.log(`docker load : median ${fmt(median(b))}; best ${fmt(Math.min(...b))}; all ${b.map((s) => s.toFixed(2)).join(" ")}`);
+  console.log(`ratio (our time / docker's): median ${(median(a) / median(b)).toFixed(2)}x, best ${(Math.min(...a) / Math.min(...b)).toFixed(2)}x (goal <= 0.7x)`);
+} finally {
+  await dockerd?.stop();
+  await rm(work, { recursive: true, force: true });
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// Benchmark: our saveArchive vs `docker save -o`, both writing the same ~190 MB, 13,000-file,
+// 5-layer image (built by that dockerd, loaded into our store from its `docker save`) to a file
+// on the same disk; alternating, deletes outside the timed part; medians and the ratio. Our
+// output is checked to be byte-identical to dockerd's.
+// Usage: node bench/archive-save.mjs [--rounds 5] [--mib 190] [--files 13000]
+// Needs root, dockerd and the built dist of errors, digest, backend, backend-fs, tar-split,
+// graphdriver, graphdriver-overlay2, layer, image and archive (tsup).
+import { createReadStream, createWriteStream } from "node:fs";
+import { readFile, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { loadArchive, saveArchive } from "@store/archive";
+import { arg, buildBenchImage, makeWorkDir, median, openStores, seconds, startDockerd } from "./archive-support.mjs";
+
+const rounds = arg("rounds", 5);
+const work = await makeWorkDir("archive-save");
+let dockerd;
+let stores;
+try {
+  dockerd = await startDockerd(work);
+  const { docker } = dockerd;
+  await buildBenchImage(work, docker, { mib: arg("mib", 190), files: arg("files", 13000) });
+  const source = join(work, "source.tar");
+  docker(["save", "-o", source, "bench:1"]);
+  stores = await openStores(join(work, "ours"));
+  await loadArchive(createReadStream(source, { highWaterMark: 1 << 20 }), stores);
+  await rm(source);
+
+  const ours = async (i) => {
+    const out = join(work, `ours${i}.tar`);
+    const start = process.hrtime.bigint();
+    await pipeline(saveArchive(["bench:1"], stores), createWriteStream(out, { highWaterMark: 1 << 20 }));
+    return { s: seconds(start), out };
+  };
+  const theirs = (i) => {
+    const out = join(work, `theirs${i}.tar`);
+    const start = process.hrtime.bigint();
+    docker(["save", "-o", out, "bench:1"]);
+    return { s: seconds(start), out };
+  };
+
+  // Warm-up, not counted; also the check that both write the same bytes.
+  const w1 = await ours("w");
+  const w2 = theirs("w");
+  const same = (await readFile(w1.out)).equals(await readFile(w2.out));
+  const size = (await stat(w1.out)).size;
+  await rm(w1.out);
+  await rm(w2.out);
+  const a = [];
+  const b = [];
+  for (let i = 0; i < rounds; i++) {
+    const x = await ours(i);
+    const y = theirs(i);
+    a.push(x.s);
+    b.push(y.s);
+    await rm(x.out);
+    await rm(y.out);
+  }
+  const fmt = (s) => `${s.toFixed(3)} s (${(size / 1e6 / s).toFixed(0)} MB/s)`;
+  console.log(`archive: ${(size / 1e6).toFixed(0)} MB, bench:1 (5 layers); byte-identical to docker save: ${same}; ${rounds} rounds, alternating`);
+  console.log(`saveArchive : median ${fmt(median(a))}; best ${fmt(Math.min(...a))}; all ${a.map((s) => s.toFixed(2)).join(" ")}`);
+  console.log(`docker save : median ${fmt(median(b))}; best ${fmt(Math.min(...b))}; all ${b.map((s) => s.toFixed(2)).join(" ")}`);
+  console.log(`ratio (our time / docker's): median ${(median(a) / median(b)).toFixed(2)}x, best ${(Math.min(...a) / Math.min(...b)).toFixed(2)}x (goal <= 0.7x)`);
+} finally {
+  await stores?.close();
+  await dockerd?.stop();
+  await rm(work, { recursive: true, force: true });
+}

@@ -1,0 +1,119 @@
+// Shared by bench/archive-load.mjs and bench/archive-save.mjs: a dockerd of their own (temp dir,
+// unix socket, no network, stopped by PID), the benchmark image built with it, fresh stores, and
+// timing helpers. Not a benchmark itself.
+import { spawn, spawnSync } from "node:child_process";
+import { randomFillSync } from "node:crypto";
+import { existsSync, openSync, closeSync, readFileSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { createFsBackend } from "@store/backend-fs";
+import { createOverlay2Driver } from "@store/graphdriver-overlay2";
+import { createImageStore, createReferenceStore } from "@store/image";
+import { createLayerStore } from "@store/layer";
+
+export const arg = (name, def) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+};
+
+export const median = (v) => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)];
+export const seconds = (start) => Number(process.hrtime.bigint() - start) / 1e9;
+
+// Registry traffic goes to a dead proxy: nothing leaves the machine.
+const DEAD_PROXY = "http://127.0.0.1:9";
+const proxyEnv = { HTTP_PROXY: DEAD_PROXY, HTTPS_PROXY: DEAD_PROXY, http_proxy: DEAD_PROXY, https_proxy: DEAD_PROXY, NO_PROXY: "localhost,127.0.0.1", no_proxy: "localhost,127.0.0.1" };
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts dockerd in `<work>/dockerd`; returns { docker(args, opts), root, stop() }. */
+export async function startDockerd(work) {
+  const dir = join(work, "dockerd");
+  await mkdir(join(dir, "client"), { recursive: true });
+  const sock = join(dir, "docker.sock");
+  const env = { PATH: process.env.PATH, HOME: join(dir, "client"), DOCKER_CONFIG: join(dir, "client"), DOCKER_HOST: `unix://${sock}`, ...proxyEnv };
+  const log = openSync(join(dir, "dockerd.log"), "a");
+  const child = spawn(
+    "dockerd",
+    ["--data-root", join(dir, "root"), "--exec-root", join(dir, "exec"), "--pidfile", join(dir, "dockerd.pid"), "--host", `unix://${sock}`,
+      "--storage-driver", "overlay2", "--iptables=false", "--bridge=none", "--ip-forward=false"],
+    { stdio: ["ignore", log, log], env: { ...process.env, ...proxyEnv } },
+  );
+  closeSync(log);
+  const docker = (args, opts = {}) => {
+    const r = spawnSync("docker", args, { env: { ...env, ...(opts.env ?? {}) }, maxBuffer: 1 << 30, ...(opts.input ? { input: opts.input } : {}) });
+    if (r.status !== 0 && !opts.allowFailure) throw new Error(`docker ${args.join(" ")}: ${r.stderr}`);
+    return r;
+  };
+  const stop = async () => {
+    if (alive(child.pid)) process.kill(child.pid, "SIGTERM");
+    for (let i = 0; i < 300 && alive(child.pid); i++) await new Promise((r) => setTimeout(r, 100));
+    if (alive(child.pid)) process.kill(child.pid, "SIGKILL");
+    const mounts = readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ")[4]).filter((m) => m && m.startsWith(dir + "/"));
+    for (const m of mounts.sort((a, b) => b.length - a.length)) spawnSync("umount", ["-l", m]);
+  };
+  process.once("exit", () => alive(child.pid) && process.kill(child.pid, "SIGTERM"));
+  for (let i = 0; ; i++) {
+    if (docker(["version"], { allowFailure: true }).status === 0) break;
+    if (i > 300 || child.exitCode !== null) throw new Error(`dockerd did not start: ${readFileSync(join(dir, "dockerd.log"), "utf8").slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { docker, root: join(dir, "root"), stop };
+}
+
+/**
+ * Builds `bench:1` with the legacy builder, FROM scratch: 5 COPY layers, each of random data
+ * (~38 MB in 4 files) and 2,600 small files in 26 directories: ~190 MB and 13,000 files in all.
+ */
+export async function buildBenchImage(work, docker, { mib = 190, files = 13000, layers = 5 } = {}) {
+  const ctx = join(work, "context");
+  const perLayerFiles = Math.floor(files / layers);
+  const bigPerLayer = Math.floor((mib << 20) / layers / 4);
+  const chunk = Buffer.alloc(bigPerLayer);
+  const steps = ["FROM scratch"];
+  for (let l = 0; l < layers; l++) {
+    const base = join(ctx, `l${l}`);
+    for (let b = 0; b < 4; b++) {
+      await mkdir(join(base, "big"), { recursive: true });
+      await writeFile(join(base, "big", `blob${b}`), randomFillSync(chunk));
+    }
+    for (let d = 0; d < 26; d++) {
+      await mkdir(join(base, "small", `d${d}`), { recursive: true });
+      for (let f = 0; f < perLayerFiles / 26; f++) await writeFile(join(base, "small", `d${d}`, `f${f}.txt`), `layer ${l} file ${d}/${f}\n`.repeat(1 + (f % 30)));
+    }
+    steps.push(`COPY l${l} /layer${l}/`);
+  }
+  await writeFile(join(ctx, "Dockerfile"), steps.join("\n") + "\n");
+  docker(["build", "--network", "none", "-q", "-t", "bench:1", ctx], { env: { DOCKER_BUILDKIT: "0" } });
+  await rm(ctx, { recursive: true, force: true });
+  return docker(["image", "inspect", "-f", "{{.Id}}", "bench:1"]).stdout.toString().trim();
+}
+
+/** Image, layer and reference stores on a fresh dockerd-style root. */
+export async function openStores(root) {
+  await mkdir(root, { recursive: true });
+  const layers = await createLayerStore({ root, driver: await createOverlay2Driver({ home: join(root, "overlay2") }) });
+  const images = await createImageStore({ backend: createFsBackend({ root: join(root, "image", "overlay2", "imagedb") }), layers });
+  const references = await createReferenceStore({ path: join(root, "image", "overlay2", "repositories.json") });
+  return {
+    images,
+    layers,
+    references,
+    async close() {
+      await images.close();
+      await layers.close();
+    },
+  };
+}
+
+export async function makeWorkDir(name) {
+  return mkdtemp(join(process.env.BENCH_DIR ?? "/var/tmp", `store-bench-${name}-`));
+}
+
+export { existsSync };
