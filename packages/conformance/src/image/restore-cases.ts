@@ -23,6 +23,7 @@ export const restoreCases: readonly ImageCase[] = [
       await store.setParent(b, a);
       await store.setParent(d, a);
       await store.setLastUpdated(b, { seconds: 1714557600, nanos: 5, offset: 0 });
+      await store.setLastUpdated(c, { seconds: 1714557601, nanos: 0, offset: 3600 }); // metadata, but no parent
       const before = {
         ids: store.ids().map(String),
         parents: store.ids().map((id) => String(store.getParent(id))),
@@ -44,6 +45,7 @@ export const restoreCases: readonly ImageCase[] = [
       expect(await restored.getLastUpdated(b)).toEqual({ seconds: 1714557600, nanos: 5, offset: 0 });
       expect(restored.children(a).map(String).sort()).toEqual([b, d].map(String).sort());
       expect(restored.getParent(c)).toBeUndefined();
+      expect(await restored.getLastUpdated(c)).toEqual({ seconds: 1714557601, nanos: 0, offset: 3600 });
       // one handle per image with layers, on its top layer, taken at restore
       expect(layers.layers.gets).toBe(3);
       expect(layers.layers.refs(da!)).toBe(2);
