@@ -1,26 +1,9 @@
-/**
- * Go's `path.Clean`: the shortest path equivalent to `p` by purely lexical processing. moby cleans
- * every tar entry name with it before deciding where the entry goes, so we must clean the same
- * way to accept and refuse the same names.
- */
-export function cleanPath(p: string): string {
-  if (p === "") return ".";
-  const rooted = p.startsWith("/");
-  const out: string[] = [];
-  for (const part of p.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") {
-      if (out.length > 0 && out[out.length - 1] !== "..") out.pop();
-      else if (!rooted) out.push("..");
-      // `/..` is `/`: a rooted path cannot climb above the root.
-      continue;
-    }
-    out.push(part);
-  }
-  const joined = out.join("/");
-  if (rooted) return "/" + joined;
-  return joined === "" ? "." : joined;
-}
+// Go's path.Clean, written once in @store/tar-split: moby cleans every tar entry name with it
+// before deciding where the entry goes, so we must clean the same way to accept and refuse the
+// same names.
+import { cleanPath } from "@store/tar-split";
+
+export { cleanPath };
 
 /**
  * Where a tar entry name lands inside the extraction root, as moby's `filepath.Join(dest,

@@ -21,3 +21,4 @@ export { assembleTar } from "./assemble-tar";
 export type { OpenFile } from "./assemble-tar";
 export { encodeTarHeader, writeTar } from "./write-tar";
 export type { TarWriteEntry } from "./write-tar";
+export { goCleanPath as cleanPath } from "./tar-format";
