@@ -55,7 +55,7 @@ function conflict(id: Digest, hard: boolean, message: string, used = false): Con
 }
 
 function checkConflict(ctx: ServiceContext, id: Digest, mask: number): Conflict | undefined {
-  if (mask & conflictDependentChild && ctx.images.children(id).length > 0) {
+  if (mask & conflictDependentChild && ctx.images.childCount(id) > 0) {
     return conflict(id, true, "image has dependent child images");
   }
   const using = [...ctx.containers()].filter((c) => c.imageId.equals(id));
@@ -107,7 +107,7 @@ async function untag(ctx: ServiceContext, ref: NamedReference, out: Outcome): Pr
 async function deleteHelper(ctx: ServiceContext, id: Digest, out: Outcome, force: boolean, prune: boolean, quiet: boolean): Promise<void> {
   const c = checkConflict(ctx, id, force ? conflictHard : conflictHard | conflictSoft);
   if (c) {
-    const dangling = ctx.references.references(id).length === 0 && ctx.images.children(id).length === 0;
+    const dangling = ctx.references.references(id).length === 0 && ctx.images.childCount(id) === 0;
     if (quiet && (!dangling || c.used)) return;
     throw c.error;
   }
@@ -213,7 +213,7 @@ export async function pruneImages(ctx: ServiceContext, options: PruneOptions = {
   const until = untilValues.length === 1 ? parseUntil(untilValues[0]!) : undefined;
 
   const candidates = ctx.images.records().filter((r) => {
-    const children = ctx.images.children(r.id).length;
+    const children = ctx.images.childCount(r.id);
     if (danglingOnly && children > 0) return false; // moby starts from Heads()
     if (ctx.references.references(r.id).length === 0 && children > 0) return false;
     if (until && compareTime(r.created, until) > 0) return false;

@@ -66,7 +66,7 @@ export function listImages(ctx: ServiceContext, options: ListOptions = {}): Imag
   const byLabel = filters.contains("label");
 
   const records = ctx.images.records();
-  const selected = danglingOnly ? records.filter((r) => ctx.images.children(r.id).length === 0) : records;
+  const selected = danglingOnly ? records.filter((r) => ctx.images.childCount(r.id) === 0) : records;
   const containers = options.containerCount ? [...ctx.containers()] : [];
   const rows: { summary: ImageSummary; record: ImageRecord }[] = [];
 
@@ -83,7 +83,7 @@ export function listImages(ctx: ServiceContext, options: ListOptions = {}): Imag
       if (ref.isTagged) repoTags.push(ref.familiar);
     }
     if (repoDigests.length === 0 && repoTags.length === 0) {
-      if (!options.all && ctx.images.children(record.id).length > 0) continue; // intermediate image
+      if (!options.all && ctx.images.childCount(record.id) > 0) continue; // intermediate image
       if (filters.contains("dangling") && !danglingOnly) continue;
       if (byReference) continue;
       repoDigests.push("<none>@<none>");

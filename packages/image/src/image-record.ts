@@ -30,17 +30,34 @@ export interface MutableImageRecord extends ImageRecord {
   readonly children: Set<string>;
 }
 
-export function newRecord(id: Digest, parsed: ParsedImageConfig, layer: Layer | undefined): MutableImageRecord {
+/** What a record takes from an image's config: all restore keeps of it (and all a record cache holds). */
+export interface RecordFields {
+  readonly created: GoTime;
+  readonly labels: Readonly<Record<string, string>> | undefined;
+  readonly hasRunConfig: boolean;
+  readonly chainId: Digest | undefined;
+}
+
+export function recordFields(parsed: ParsedImageConfig): RecordFields {
   const labels = configLabels(parsed.runConfig);
   return {
-    id,
-    parent: undefined,
     created: parsed.created,
     // An empty map is as good as none for filtering, and costs memory on 100,000 images.
     labels: labels && Object.keys(labels).length > 0 ? labels : undefined,
     hasRunConfig: parsed.runConfig !== undefined,
-    layer,
     chainId: parsed.chainId,
+  };
+}
+
+export function newRecord(id: Digest, fields: RecordFields, layer: Layer | undefined): MutableImageRecord {
+  return {
+    id,
+    parent: undefined,
+    created: fields.created,
+    labels: fields.labels,
+    hasRunConfig: fields.hasRunConfig,
+    layer,
+    chainId: fields.chainId,
     size: layer?.size ?? 0,
     children: new Set(),
   };

@@ -5,8 +5,10 @@ import { type Layer, LayerErrorCode, type LayerGetReleaser, type LayerMetadata }
 import { ImageError, ImageErrorCode } from "./errors";
 import { type GoTime, formatGoTime, nowGoTime, parseGoTime } from "./go-time";
 import { type Image, parseImageConfig } from "./image";
-import { type ImageRecord, type MutableImageRecord, newRecord } from "./image-record";
+import { type ImageRecord, type MutableImageRecord, newRecord, recordFields } from "./image-record";
 import { createLock, mapLimit } from "./lock";
+import type { MetadataFiles } from "./distribution-metadata";
+import { readRecordCache, writeRecordCache } from "./record-cache";
 import { type ImageStoreProblem, restoreImages } from "./restore";
 
 export interface ImageStoreOptions {
@@ -14,6 +16,13 @@ export interface ImageStoreOptions {
   backend: StoreBackend;
   /** The layer store: each image keeps a handle on its top layer. */
   layers: LayerGetReleaser;
+  /**
+   * Where to keep a record cache (`image-records.json`): what restore keeps of each config, so
+   * that the next open reads one file instead of every config. Opt-in, because it makes
+   * verification lazy: a cached image's config is verified when read (`get`, `map`, inspect…),
+   * not at open. See the README ("Opening fast") for why that is safe.
+   */
+  recordCache?: MetadataFiles;
 }
 
 /**
@@ -53,6 +62,8 @@ export interface ImageStore {
   isBuiltLocally(id: Digest): Promise<boolean>;
   /** The images whose parent is `id`, sorted. */
   children(id: Digest): Digest[];
+  /** How many images have `id` as their parent (no array built: listing asks for every image). */
+  childCount(id: Digest): number;
   /** Every image ID, sorted. */
   ids(): Digest[];
   /** Every in-memory record, sorted by ID. */
@@ -72,8 +83,10 @@ const decoder = new TextDecoder();
 
 /** Opens an image store over `backend`, restoring what it holds (see {@link restoreImages}). */
 export async function createImageStore(options: ImageStoreOptions): Promise<ImageStore> {
-  const { backend, layers } = options;
-  const restored = await restoreImages(backend, layers);
+  const { backend, layers, recordCache } = options;
+  const cache = recordCache ? await readRecordCache(recordCache) : undefined;
+  const restored = await restoreImages(backend, layers, cache);
+  if (recordCache && restored.cacheStale) await writeRecordCache(recordCache, restored.fields);
   const records: Map<string, MutableImageRecord> = restored.records;
   const digests: DigestSet = restored.digests;
   const lock = createLock();
@@ -153,7 +166,7 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
           if (layer) await layers.release(layer).catch(() => undefined);
           throw e;
         }
-        records.set(key, newRecord(id, parsed, layer));
+        records.set(key, newRecord(id, recordFields(parsed), layer));
         digests.add(id);
         return id;
       })().finally(() => pending.delete(key));
@@ -269,6 +282,10 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
 
     children(id) {
       return sorted(records.get(id.toString())?.children ?? []);
+    },
+
+    childCount(id) {
+      return records.get(id.toString())?.children.size ?? 0;
     },
 
     ids() {

@@ -17,6 +17,7 @@ export type { ImageRecord } from "./image-record";
 export { createImageStore } from "./image-store";
 export type { ImageStore, ImageStoreOptions } from "./image-store";
 export type { ImageStoreProblem } from "./restore";
+export { recordCacheKey } from "./record-cache";
 export {
   NamedReference,
   defaultTag,

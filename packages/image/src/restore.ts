@@ -4,7 +4,7 @@ import { type Digest, DigestSet, isDigest, parseDigest } from "@store/digest";
 import { isStoreError } from "@store/errors";
 import { type Layer, LayerErrorCode, type LayerGetReleaser } from "@store/layer";
 import { decodeImageConfig } from "./image";
-import { type MutableImageRecord, newRecord } from "./image-record";
+import { type MutableImageRecord, type RecordFields, newRecord, recordFields } from "./image-record";
 import { mapLimit } from "./lock";
 
 /** Something restore could not load; the rest of the store loads regardless. */
@@ -33,6 +33,10 @@ export interface RestoredImages {
   records: Map<string, MutableImageRecord>;
   digests: DigestSet;
   problems: ImageStoreProblem[];
+  /** The fields of every config that verified and decoded (restored or not), for the record cache. */
+  fields: Map<string, RecordFields>;
+  /** Whether the record cache given no longer matches the store (images added or gone). */
+  cacheStale: boolean;
 }
 
 /**
@@ -42,7 +46,11 @@ export interface RestoredImages {
  * skips, and aborts the whole daemon start on a layer error other than "does not exist").
  * Errors of the layer store itself still abort: they say nothing about one image.
  */
-export async function restoreImages(backend: StoreBackend, layers: LayerGetReleaser): Promise<RestoredImages> {
+export async function restoreImages(
+  backend: StoreBackend,
+  layers: LayerGetReleaser,
+  cache?: ReadonlyMap<string, RecordFields>,
+): Promise<RestoredImages> {
   const ids: Digest[] = [];
   await backend.walk((id) => {
     ids.push(id);
@@ -50,33 +58,39 @@ export async function restoreImages(backend: StoreBackend, layers: LayerGetRelea
   const problems: ImageStoreProblem[] = [];
   const records = new Map<string, MutableImageRecord>();
 
+  const known = new Map<string, RecordFields>();
+  let decoded = 0;
   await mapLimit(ids, concurrency, async (id) => {
-    let parsed;
-    try {
-      // The history is checked, not kept: records need none of it. Names are built on failure only.
-      parsed = decodeImageConfig(await backend.get(id), () => `image ${id} (${contentKey(id)})`, false);
-    } catch (e) {
-      if (!isStoreError(e) || isStoreError(e, BackendErrorCode.Io) || isStoreError(e, BackendErrorCode.Closed)) throw e;
-      problems.push({ kind: "invalid-config", digest: id, key: contentKey(id), message: e.message, cause: e });
-      return;
-    }
-    let layer: Layer | undefined;
-    if (parsed.chainId) {
+    let fields = cache?.get(id.toString());
+    if (!fields) {
       try {
-        layer = await layers.get(parsed.chainId);
+        // The history is checked, not kept: records need none of it. Names are built on failure only.
+        fields = recordFields(decodeImageConfig(await backend.get(id), () => `image ${id} (${contentKey(id)})`, false));
+      } catch (e) {
+        if (!isStoreError(e) || isStoreError(e, BackendErrorCode.Io) || isStoreError(e, BackendErrorCode.Closed)) throw e;
+        problems.push({ kind: "invalid-config", digest: id, key: contentKey(id), message: e.message, cause: e });
+        return;
+      }
+      decoded++;
+    }
+    known.set(id.toString(), fields);
+    let layer: Layer | undefined;
+    if (fields.chainId) {
+      try {
+        layer = await layers.get(fields.chainId);
       } catch (e) {
         if (!isStoreError(e, layerGoneCodes)) throw e;
         problems.push({
           kind: "layer-missing",
           digest: id,
           key: contentKey(id),
-          message: `image ${id}: layer ${parsed.chainId} does not exist, not restoring the image: ${e.message}`,
+          message: `image ${id}: layer ${fields.chainId} does not exist, not restoring the image: ${e.message}`,
           cause: e,
         });
         return;
       }
     }
-    records.set(id.toString(), newRecord(id, parsed, layer));
+    records.set(id.toString(), newRecord(id, fields, layer));
   });
   // On failure the handles taken so far are not released: releasing the last handle deletes a
   // layer, and a half-open store must never cost a layer. They die with the process.
@@ -118,7 +132,9 @@ export async function restoreImages(backend: StoreBackend, layers: LayerGetRelea
 
   const digests = new DigestSet(all.map((r) => r.id));
   problems.sort((a, b) => (a.digest.encoded < b.digest.encoded ? -1 : a.digest.encoded > b.digest.encoded ? 1 : 0));
-  return { records, digests, problems };
+  // Stale when a config had to be decoded, or the cache names images that are gone.
+  const cacheStale = cache === undefined || decoded > 0 || cache.size !== known.size;
+  return { records, digests, problems, fields: known, cacheStale };
 }
 
 /** The images (as `algorithm:hex`) that have a metadata directory, by listing `metadata/<algorithm>`. */

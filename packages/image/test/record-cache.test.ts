@@ -1,0 +1,135 @@
+import { type StoreBackend, contentKey } from "@store/backend";
+import { describe, expect, it } from "vitest";
+import { type MetadataFiles, createImageService, createImageStore, createReferenceStore, recordCacheKey } from "../src/index";
+import { config, diff, utf8 } from "./support/configs";
+import { FakeLayerStore } from "./support/fake-layer-store";
+import { createMapBackend, createMapDriver } from "./support/map-driver";
+import { createBackend } from "@store/backend";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** Metadata files in a Map. */
+function memoryFiles(): MetadataFiles & { data: Map<string, Uint8Array> } {
+  const data = new Map<string, Uint8Array>();
+  return {
+    data,
+    async read(key) {
+      return data.get(key);
+    },
+    async write(key, value) {
+      data.set(key, new Uint8Array(value));
+    },
+    async remove(key) {
+      data.delete(key);
+    },
+  };
+}
+
+/** The backend with its config reads counted. */
+function counted(backend: StoreBackend): StoreBackend & { gets: number } {
+  const out = { ...backend, gets: 0 };
+  out.get = async (id) => {
+    out.gets++;
+    return backend.get(id);
+  };
+  return out;
+}
+
+async function seed() {
+  const data = new Map<string, Uint8Array>();
+  const layers = new FakeLayerStore();
+  layers.add([diff("a"), diff("b")]);
+  const store = await createImageStore({ backend: createMapBackend(data), layers });
+  const ids = [];
+  for (let i = 0; i < 5; i++) {
+    ids.push(await store.create(config({ diffIds: i % 2 ? [diff("a"), diff("b")] : [diff("a")], labels: i % 2 ? { n: String(i) } : undefined, created: `2024-05-0${i + 1}T10:00:00.5+02:00`, comment: `${i}` })));
+  }
+  await store.setParent(ids[1]!, ids[0]!);
+  await store.close();
+  return { data, ids };
+}
+
+const snapshot = (store: Awaited<ReturnType<typeof createImageStore>>) =>
+  store.records().map((r) => ({ ...r, layer: r.layer?.chainId.toString(), children: store.children(r.id).map(String) }));
+
+describe("record cache", () => {
+  it("a second open reads no config and restores the same records, parents and listing", async () => {
+    const { data } = await seed();
+    const files = memoryFiles();
+    const first = counted(createMapBackend(data));
+    const layers = new FakeLayerStore();
+    layers.add([diff("a"), diff("b")]);
+    const a = await createImageStore({ backend: first, layers, recordCache: files });
+    expect(first.gets).toBe(5);
+    expect(files.data.has(recordCacheKey)).toBe(true);
+    const second = counted(createMapBackend(data));
+    const b = await createImageStore({ backend: second, layers, recordCache: files });
+    expect(second.gets).toBe(0);
+    expect(snapshot(b)).toEqual(snapshot(a));
+    const root = await mkdtemp(join(tmpdir(), "record-cache-"));
+    try {
+      const references = await createReferenceStore({ path: join(root, "repositories.json") });
+      expect(createImageService({ images: b, references }).list({ all: true })).toEqual(createImageService({ images: a, references }).list({ all: true }));
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it("reads and caches images added since, drops images gone, and is rewritten only then", async () => {
+    const { data, ids } = await seed();
+    const files = memoryFiles();
+    const layers = new FakeLayerStore();
+    layers.add([diff("a")]);
+    await createImageStore({ backend: createMapBackend(data), layers, recordCache: files });
+    const written = files.data.get(recordCacheKey);
+
+    const writer = await createImageStore({ backend: createMapBackend(data), layers });
+    const added = await writer.create(config({ diffIds: [diff("a")], comment: "added" }));
+    await writer.delete(ids[0]!);
+    const backend = counted(createMapBackend(data));
+    const again = await createImageStore({ backend, layers, recordCache: files });
+    expect(backend.gets).toBe(1); // only the new one
+    expect(again.has(added)).toBe(true);
+    expect(again.has(ids[0]!)).toBe(false);
+    expect(files.data.get(recordCacheKey)).not.toEqual(written);
+
+    const steady = files.data.get(recordCacheKey);
+    const third = counted(createMapBackend(data));
+    await createImageStore({ backend: third, layers, recordCache: files });
+    expect(third.gets).toBe(0);
+    expect(files.data.get(recordCacheKey)).toBe(steady); // not rewritten
+  });
+
+  it("ignores a cache that does not verify or decode, restores from the configs and rewrites it", async () => {
+    const { data } = await seed();
+    const layers = new FakeLayerStore();
+    layers.add([diff("a"), diff("b")]);
+    for (const bad of ["garbage", `sha256:${"0".repeat(64)}\n{"v":1,"records":{}}`, ""]) {
+      const files = memoryFiles();
+      files.data.set(recordCacheKey, utf8(bad));
+      const backend = counted(createMapBackend(data));
+      const store = await createImageStore({ backend, layers, recordCache: files });
+      expect(backend.gets, JSON.stringify(bad)).toBe(5);
+      expect(store.len()).toBe(5);
+      expect(store.problems).toEqual([]);
+      expect(new TextDecoder().decode(files.data.get(recordCacheKey)!).startsWith("sha256:")).toBe(true);
+    }
+  });
+
+  it("verification is lazy for cached images: a config tampered after caching fails when read, not at open", async () => {
+    const { data, ids } = await seed();
+    const files = memoryFiles();
+    const layers = new FakeLayerStore();
+    layers.add([diff("a"), diff("b")]);
+    await createImageStore({ backend: createMapBackend(data), layers, recordCache: files });
+    data.set(contentKey(ids[2]!), utf8('{"rootfs":{"type":"layers","diff_ids":[]},"comment":"tampered"}'));
+    const cached = await createImageStore({ backend: createBackend(createMapDriver(data)), layers, recordCache: files });
+    expect(cached.has(ids[2]!)).toBe(true);
+    await expect(cached.get(ids[2]!)).rejects.toMatchObject({ code: "ERR_BACKEND_VERIFICATION_FAILED" });
+    // without the cache, open reports it as moby skips it
+    const strict = await createImageStore({ backend: createMapBackend(data), layers });
+    expect(strict.has(ids[2]!)).toBe(false);
+    expect(strict.problems.map((p) => p.kind)).toEqual(["invalid-config"]);
+  });
+});
