@@ -13,6 +13,12 @@ export interface FsApi {
   readdir(path: string): Promise<string[]>;
   stat(path: string): Promise<{ isFile(): boolean }>;
   chmod(path: string, mode: number): Promise<void>;
+  /**
+   * Optional synchronous whole-file read, used by `read()` (the small-content path: image
+   * configs, metadata). A promise-based readFile costs several thread-pool round trips per file,
+   * about five times a synchronous read of a few KB; opening a store reads thousands of them.
+   */
+  readFileSync?(path: string): Uint8Array;
 }
 
 /** The part of a `FileHandle` the fs driver uses. */

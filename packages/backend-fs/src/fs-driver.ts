@@ -1,8 +1,11 @@
 import { basename, dirname, join, resolve } from "node:path";
-import * as nodeFs from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import * as nodePromises from "node:fs/promises";
 import { type BackendCapabilities, type BackendDriver, type StageHint, type StagedWrite, contentRoot } from "@store/backend";
 import type { FsApi } from "./fs-api";
 import { isMissing, orIfMissing } from "./fs-errors";
+
+const nodeFs: FsApi = { ...nodePromises, readFileSync: (path) => readFileSync(path) };
 import { dirMode, fileMode, syncDirectory, tempName, unlinkIfPresent, writeFully } from "./file-io";
 
 export interface FsDriverOptions {
@@ -44,7 +47,16 @@ export class FsDriver implements BackendDriver {
   }
 
   async read(key: string): Promise<Uint8Array | undefined> {
-    return orIfMissing(this.#fs.readFile(this.path(key)), undefined);
+    const path = this.path(key);
+    if (this.#fs.readFileSync) {
+      try {
+        return this.#fs.readFileSync(path);
+      } catch (e) {
+        if (isMissing(e)) return undefined;
+        throw e;
+      }
+    }
+    return orIfMissing(this.#fs.readFile(path), undefined);
   }
 
   async readStream(key: string): Promise<AsyncIterable<Uint8Array> | undefined> {

@@ -9,6 +9,7 @@ import { Volume } from "memfs";
  */
 export function createMemoryBackend(): StoreBackend {
   // memfs's FileHandle has sync() at run time; its type declarations omit it.
-  const fs = new Volume().promises as unknown as FsApi;
+  const volume = new Volume();
+  const fs = { ...(volume.promises as unknown as FsApi), readFileSync: (path: string) => volume.readFileSync(path) as Uint8Array };
   return createBackend(new FsDriver({ root: "/imagedb", fs, name: "memory", capabilities: { persistent: false } }));
 }
