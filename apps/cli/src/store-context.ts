@@ -14,6 +14,7 @@ import {
   type ImageStore,
   type ReferenceStore,
   createImageService,
+  createFsMetadataFiles,
   createImageStore,
   createReferenceStore,
 } from "@store/image";
@@ -117,7 +118,11 @@ export async function openStore(options: StoreOptions): Promise<StoreContext> {
   const layers = await createLayerStore({ root, driver: options.driver, metadata: layerMetadata });
   const backend = await openBackend({ ...options, root }, imageRoot);
   try {
-    const images = await createImageStore({ backend, layers });
+    // A local cache of the few config fields listing needs, beside (not inside) dockerd's files,
+    // so opening thousands of images reads one file instead of every config. Content-addressed
+    // configs never change under their ID; `store verify` still re-hashes every one.
+    const recordCache = options.backend === "memory" ? undefined : createFsMetadataFiles(join(imageRoot, "store-cache"));
+    const images = await createImageStore({ backend, layers, recordCache });
     const references = await createReferenceStore({ path: join(imageRoot, "repositories.json") });
     const distribution = new DistributionMetadata({ root: join(imageRoot, "distribution") });
     const mounts: MountInfo[] = [];
