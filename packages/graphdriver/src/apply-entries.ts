@@ -13,10 +13,12 @@ import {
   openSync,
   symlinkSync as symlink,
   writeSync,
+  write as fsWrite,
   constants,
   type Stats,
 } from "node:fs";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { StoreError, isStoreError, systemErrorCode } from "@store/errors";
 import type { TarEntry, TarHeader } from "@store/tar-split";
 import { GraphDriverErrorCodes } from "./error-codes";
@@ -247,11 +249,22 @@ class EntryApplier {
     const mode = header.mode & 0o7777;
     const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode & 0o777);
     try {
+      // Large chunks go to the thread pool with one write in flight, so hashing and parsing the
+      // next chunk overlap the disk; small ones are written at once (a round trip costs more).
+      let inFlight: Promise<void> | undefined;
       for await (const chunk of body) {
-        let offset = 0;
-        while (offset < chunk.length) offset += writeSync(fd, chunk, offset, chunk.length - offset);
         this.size += chunk.length;
+        if (chunk.length >= ASYNC_WRITE_MIN) {
+          await inFlight;
+          inFlight = writeAll(fd, chunk);
+        } else {
+          await inFlight;
+          inFlight = undefined;
+          let offset = 0;
+          while (offset < chunk.length) offset += writeSync(fd, chunk, offset, chunk.length - offset);
+        }
       }
+      await inFlight;
       const chown = this.#privileged && (header.uid !== this.#uid || header.gid !== this.#gid);
       if (chown) fchownSync(fd, header.uid, header.gid);
       // chown clears setuid/setgid, and the umask may have masked bits: chmod only then.
@@ -346,6 +359,19 @@ class EntryApplier {
     return this.#options.syscalls;
   }
 }
+
+/** Chunks at least this large are written asynchronously, overlapping the next chunk's work. */
+const ASYNC_WRITE_MIN = 256 * 1024;
+
+async function writeAll(fd: number, chunk: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < chunk.length) {
+    const { bytesWritten } = await fdWrite(fd, chunk, offset, chunk.length - offset);
+    offset += bytesWritten;
+  }
+}
+
+const fdWrite = promisify(fsWrite);
 
 /** moby never sets an access time before the modification time. */
 function accessTime(header: TarHeader): Date {
