@@ -41,5 +41,5 @@ export function importConfig(options: ImportConfigOptions): Uint8Array {
     history: [{ created, comment: options.comment }],
     rootfs: { type: "layers", diff_ids: [options.diffId.toString()] },
   });
-  return new TextEncoder().encode(goJson(image));
+  return new TextEncoder().encode(goJson(image, true));
 }

@@ -52,3 +52,30 @@ export function goJsonMap<T>(entries: Iterable<readonly [string, T]>, encode: (v
   const sorted = [...entries].sort((a, b) => compareGoStrings(a[0], b[0]));
   return `{${sorted.map(([k, v]) => `${goJsonString(k)}:${encode(v)}`).join(",")}}`;
 }
+
+/** A Go struct: fields in declaration order, each already encoded; undefined values (omitempty) left out. */
+export function goJsonStruct(fields: Array<readonly [string, string | undefined]>): string {
+  return `{${fields
+    .filter((f): f is readonly [string, string] => f[1] !== undefined)
+    .map(([k, v]) => `${goJsonString(k)}:${v}`)
+    .join(",")}}`;
+}
+
+/**
+ * A decoded JSON value as Go's json.Marshal writes it: strings escaped as Go escapes them
+ * (`<` → `\u003c`); objects as maps (keys sorted by bytes), or with `structOrder` as Go structs
+ * (keys in the object's own order, for values built field by field like an image config).
+ */
+export function goJsonValue(value: unknown, structOrder = false): string {
+  if (value === null || value === undefined) return "null";
+  if (typeof value === "string") return goJsonString(value);
+  if (typeof value === "number") return Number.isFinite(value) ? String(value) : "null";
+  if (typeof value === "boolean") return value ? "true" : "false";
+  const encode = (v: unknown) => goJsonValue(v, structOrder);
+  if (Array.isArray(value)) return `[${value.map(encode).join(",")}]`;
+  if (typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>);
+    return structOrder ? goJsonStruct(entries.map(([k, v]) => [k, v === undefined ? undefined : encode(v)])) : goJsonMap(entries, encode);
+  }
+  return "null";
+}

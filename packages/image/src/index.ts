@@ -54,3 +54,4 @@ export { goContainerConfig } from "./image-inspect";
 export type { HistoryItem, ImageInspect } from "./image-inspect";
 export type { DeleteResponse, PruneOptions, PruneReport, RemoveOptions } from "./image-delete";
 export type { ContainerInfo } from "./resolve-image";
+export { compareGoStrings, goJsonMap, goJsonString, goJsonStruct, goJsonValue } from "./go-json";

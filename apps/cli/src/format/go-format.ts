@@ -27,12 +27,8 @@ export function goTimeString(date: Date): string {
   );
 }
 
-/** Go's json.Marshal string escaping of HTML characters (docker's JSON output shows \u003c). */
-export function goJson(value: unknown): string {
-  return JSON.stringify(value)
-    .replace(/</g, "\\u003c")
-    .replace(/>/g, "\\u003e")
-    .replace(/&/g, "\\u0026")
-    .replace(/\u2028/g, "\\u2028")
-    .replace(/\u2029/g, "\\u2029");
-}
+/**
+ * A value as Go's json.Marshal writes it (keys sorted, `<` as \u003c): docker's JSON output.
+ * Written once in @store/image, which also writes dockerd's JSON files.
+ */
+export { goJsonValue as goJson } from "@store/image";
