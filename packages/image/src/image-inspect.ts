@@ -25,7 +25,8 @@ export interface ImageInspect {
   OsVersion?: string;
   Size: number;
   VirtualSize: number;
-  GraphDriver: { Name: string; Data: Record<string, string> | null };
+  /** In dockerd's field order (Go struct {Data, Name}), Data's keys sorted as Go marshals a map. */
+  GraphDriver: { Data: Record<string, string> | null; Name: string };
   RootFS: { Type: string; Layers?: string[] };
   Metadata: { LastTagTime: string };
 }
@@ -134,7 +135,7 @@ export async function inspectImage(ctx: ServiceContext, refOrId: string): Promis
     ...(osVersion ? { OsVersion: osVersion } : {}),
     Size: record.size,
     VirtualSize: record.size,
-    GraphDriver: { Name: ctx.driverName, Data: record.layer ? await record.layer.metadata() : null },
+    GraphDriver: { Data: record.layer ? sortedKeys(await record.layer.metadata()) : null, Name: ctx.driverName },
     RootFS: { Type: img.rootFS.type, ...(img.rootFS.diffIds.length > 0 ? { Layers: img.rootFS.diffIds.map(String) } : {}) },
     Metadata: { LastTagTime: formatGoTime(lastUpdated ?? zeroTime) },
   };
@@ -173,4 +174,8 @@ export async function imageHistory(ctx: ServiceContext, refOrId: string): Promis
     current = ctx.images.getParent(current);
   }
   return items;
+}
+
+function sortedKeys(map: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.keys(map).sort().map((k) => [k, map[k]!]));
 }

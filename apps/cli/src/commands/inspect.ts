@@ -6,18 +6,11 @@ import { UsageError } from "../usage-error";
 
 /**
  * The image as dockerd's API writes it and `docker inspect` indents it (four spaces): no HTML
- * escaping (moby's WriteJSON turns it off; Go still escapes U+2028/2029), and GraphDriver in
- * its Go struct order {Data, Name} with Data's keys sorted as Go marshals a map.
+ * escaping (moby's WriteJSON turns it off; Go still escapes U+2028/2029). @store/image gives the
+ * fields in dockerd's order already.
  */
 export function inspectJson(images: readonly ImageInspect[]): string {
-  const ordered = images.map((img) => ({
-    ...img,
-    GraphDriver: {
-      Data: img.GraphDriver.Data && Object.fromEntries(Object.keys(img.GraphDriver.Data).sort().map((k) => [k, img.GraphDriver.Data![k]])),
-      Name: img.GraphDriver.Name,
-    },
-  }));
-  return JSON.stringify(ordered, null, 4).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+  return JSON.stringify(images, null, 4).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
 }
 
 /** `store inspect`: the JSON array of `docker image inspect`, or a template per image. */
