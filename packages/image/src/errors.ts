@@ -12,6 +12,8 @@ export const ImageErrorCode = {
   LayerNotFound: "ERR_IMAGE_LAYER_NOT_FOUND",
   /** An operation the image's state forbids: dependent children, references, a parent cycle. */
   Conflict: "ERR_IMAGE_CONFLICT",
+  /** A Dockerfile-style change (`docker import --change`) that cannot be applied. */
+  InvalidChange: "ERR_IMAGE_INVALID_CHANGE",
   /** A filter name or value that listing or pruning does not accept. */
   InvalidFilter: "ERR_IMAGE_INVALID_FILTER",
   /** A string that is not a valid reference (name, tag or digest) by distribution/reference. */

@@ -55,3 +55,7 @@ export type { HistoryItem, ImageInspect } from "./image-inspect";
 export type { DeleteResponse, PruneOptions, PruneReport, RemoveOptions } from "./image-delete";
 export type { ContainerInfo } from "./resolve-image";
 export { compareGoStrings, goJsonMap, goJsonString, goJsonStruct, goJsonValue } from "./go-json";
+export { applyChanges } from "./change-instructions";
+export type { RunConfig } from "./change-instructions";
+export { hostPlatform, importConfig } from "./import-config";
+export type { ImportConfigOptions } from "./import-config";

@@ -4,8 +4,8 @@ import { nowGoTime, parseNormalizedNamed, tagNameOnly } from "@store/image";
 import { type Command, listValue, stringValue } from "../command";
 import { write } from "../cli-io";
 import { createProgress } from "../format/progress";
-import { applyChanges } from "../change-instructions";
-import { importConfig } from "../import-config";
+
+import { applyChanges, importConfig } from "@store/image";
 import { UsageError } from "../usage-error";
 
 /**

@@ -1,7 +1,7 @@
 import { type Command, stringValue } from "../command";
 import { write } from "../cli-io";
 import { goJson } from "../format/go-format";
-import { hostPlatform } from "../import-config";
+import { hostPlatform } from "@store/image";
 import { STORE_VERSION } from "../version";
 
 /** `store version`: the CLI's version and platform, like the client part of `docker version`. */

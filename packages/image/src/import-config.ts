@@ -1,7 +1,8 @@
 import type { Digest } from "@store/digest";
-import { type GoTime, formatGoTime, goContainerConfig } from "@store/image";
+import { type GoTime, formatGoTime } from "./go-time";
+import { goContainerConfig } from "./image-inspect";
 import { type RunConfig, applyChanges } from "./change-instructions";
-import { goJson } from "./format/go-format";
+import { goJsonValue } from "./go-json";
 
 /** The host's platform in Go's names, as dockerd's import records it (containerd platforms.DefaultSpec). */
 export function hostPlatform(): { architecture: string; variant?: string; os: string } {
@@ -41,5 +42,5 @@ export function importConfig(options: ImportConfigOptions): Uint8Array {
     history: [{ created, comment: options.comment }],
     rootfs: { type: "layers", diff_ids: [options.diffId.toString()] },
   });
-  return new TextEncoder().encode(goJson(image, true));
+  return new TextEncoder().encode(goJsonValue(image, true));
 }

@@ -1,5 +1,5 @@
 import { posix } from "node:path";
-import { UsageError } from "./usage-error";
+import { ImageError, ImageErrorCode } from "./errors";
 
 /** A run config being edited (container.Config's JSON field names). */
 export type RunConfig = Record<string, unknown>;
@@ -30,7 +30,7 @@ function words(text: string): string[] {
       inWord = true;
     }
   }
-  if (quote) throw new UsageError(`unterminated quote in ${JSON.stringify(text)}`);
+  if (quote) throw invalidChange(`unterminated quote in ${JSON.stringify(text)}`);
   if (inWord) out.push(current);
   return out;
 }
@@ -38,15 +38,15 @@ function words(text: string): string[] {
 /** `KEY=VALUE …` pairs, or the legacy `KEY VALUE` form (one pair, the value the rest of the line). */
 function pairs(instruction: string, rest: string): [string, string][] {
   const first = /^\s*([^\s=]+)(\s|=|$)/.exec(rest);
-  if (!first) throw new UsageError(`${instruction} needs arguments`);
+  if (!first) throw invalidChange(`${instruction} needs arguments`);
   if (first[2] !== "=") {
     const value = rest.slice(first[0].length).trim();
-    if (value === "" && instruction === "ENV") throw new UsageError(`ENV names can not be blank: ENV ${rest}`);
+    if (value === "" && instruction === "ENV") throw invalidChange(`ENV names can not be blank: ENV ${rest}`);
     return [[first[1]!, value]];
   }
   return words(rest).map((w) => {
     const eq = w.indexOf("=");
-    if (eq <= 0) throw new UsageError(`${instruction}: syntax error - can't find = in ${JSON.stringify(w)}. Must be of the form: name=value`);
+    if (eq <= 0) throw invalidChange(`${instruction}: syntax error - can't find = in ${JSON.stringify(w)}. Must be of the form: name=value`);
     return [w.slice(0, eq), w.slice(eq + 1)];
   });
 }
@@ -106,7 +106,7 @@ export function applyChanges(config: RunConfig, changes: readonly string[]): Run
       case "EXPOSE": {
         const ports = { ...((config.ExposedPorts as Record<string, object> | null) ?? {}) };
         for (const p of words(rest)) {
-          if (!/^\d+(-\d+)?(\/(tcp|udp|sctp))?$/i.test(p)) throw new UsageError(`invalid containerPort: ${p}`);
+          if (!/^\d+(-\d+)?(\/(tcp|udp|sctp))?$/i.test(p)) throw invalidChange(`invalid containerPort: ${p}`);
           ports[p.includes("/") ? p.toLowerCase() : `${p}/tcp`] = {};
         }
         config.ExposedPorts = ports;
@@ -117,7 +117,7 @@ export function applyChanges(config: RunConfig, changes: readonly string[]): Run
         const trimmed = rest.trim();
         const list = trimmed.startsWith("[") ? (JSON.parse(trimmed) as string[]) : words(trimmed);
         for (const v of list) {
-          if (v.trim() === "") throw new UsageError("VOLUME specified can not be an empty string");
+          if (v.trim() === "") throw invalidChange("VOLUME specified can not be an empty string");
           volumes[v] = {};
         }
         config.Volumes = volumes;
@@ -138,8 +138,12 @@ export function applyChanges(config: RunConfig, changes: readonly string[]): Run
         config.OnBuild = [...((config.OnBuild as string[] | null) ?? []), rest.trim()];
         break;
       default:
-        throw new UsageError(`${m[1]} is not a valid change command`);
+        throw invalidChange(`${m[1]} is not a valid change command`);
     }
   }
   return config;
+}
+
+function invalidChange(message: string): ImageError {
+  return new ImageError(ImageErrorCode.InvalidChange, message, { details: {} });
 }
