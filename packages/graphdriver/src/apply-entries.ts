@@ -204,10 +204,12 @@ class EntryApplier {
     this.count++;
     const hooks = this.#options.hooks;
     if (hooks?.convert !== undefined) {
+      // A whiteout acts on an entry this layer may have written just before: let it land first.
+      const base = rel.slice(rel.lastIndexOf("/") + 1);
+      if (base.startsWith(WHITEOUT_PREFIX)) await this.#drain();
       const write = await hooks.convert({ header, relativePath: rel, path, root: this.#root });
       if (!write) {
         // A whiteout hook makes `<name>` for `.wh.<name>`: remember it may exist now.
-        const base = rel.slice(rel.lastIndexOf("/") + 1);
         if (base.startsWith(WHITEOUT_PREFIX)) this.#created.add(join(parentOf(rel), base.slice(WHITEOUT_PREFIX.length)).replace(/^\.\//, ""));
         return;
       }
