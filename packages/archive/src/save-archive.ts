@@ -1,5 +1,3 @@
-import { dirname, join } from "node:path";
-import { type LayerMetadataStore, createFsLayerMetadataStore } from "@store/layer";
 import type { Layer } from "@store/layer";
 import { writeEntries } from "./archive-entries";
 import type { ArchiveStores } from "./archive-stores";
@@ -14,11 +12,6 @@ export interface SaveOptions {
    * reads. `oci`: an OCI image layout with uncompressed layers.
    */
   format?: "docker" | "oci";
-  /**
-   * Where the layers' tar-split records are, to size each layer.tar before it is rebuilt.
-   * Default: dockerd's layerdb next to the graph driver's home (`<root>/image/<driver>/layerdb`).
-   */
-  layerMetadata?: LayerMetadataStore;
 }
 
 /**
@@ -31,12 +24,10 @@ export interface SaveOptions {
 export async function* saveArchive(names: readonly string[], stores: ArchiveStores, options: SaveOptions = {}): AsyncGenerator<Uint8Array> {
   const set = await resolveSaveSet(names, stores);
   try {
-    const driver = stores.layers.driver;
-    const metadata = options.layerMetadata ?? createFsLayerMetadataStore({ root: join(dirname(driver.home), "image", driver.name, "layerdb") });
     const prepared = new Map<string, Promise<LayerTar>>();
     const layerTar = (layer: Layer) => {
       let tar = prepared.get(layer.chainId.toString());
-      if (!tar) prepared.set(layer.chainId.toString(), (tar = prepareLayerTar(layer, metadata)));
+      if (!tar) prepared.set(layer.chainId.toString(), (tar = prepareLayerTar(layer)));
       return tar;
     };
     const entries = options.format === "oci" ? await ociLayoutEntries(set, layerTar) : await dockerArchiveEntries(set, stores.images, layerTar);

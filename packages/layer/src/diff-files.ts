@@ -9,6 +9,8 @@ import { LayerError, LayerErrorCode } from "./errors";
  * readable without a mount; other drivers are mounted for the duration.
  */
 export async function openDiffFiles(driver: GraphDriver, cacheId: string): Promise<{
+  /** The path of a tar name's file; refuses a name that leads outside the layer. */
+  path(name: string): string;
   open(name: string): AsyncIterable<Uint8Array>;
   close(): Promise<void>;
 }> {
@@ -22,16 +24,20 @@ export async function openDiffFiles(driver: GraphDriver, cacheId: string): Promi
     dir = await driver.get(cacheId);
     mounted = true;
   }
+  const path = (name: string) => {
+    // tar-split names come from a file on disk: never let one lead outside the layer.
+    const rel = entryRelativePath(name);
+    if (rel === undefined || rel === ".") {
+      throw new LayerError(LayerErrorCode.CorruptMetadata, `tar-split names ${JSON.stringify(name)}, outside layer ${cacheId}`, {
+        details: { name, cacheId },
+      });
+    }
+    return join(dir, rel);
+  };
   return {
+    path,
     open(name) {
-      // tar-split names come from a file on disk: never let one lead outside the layer.
-      const rel = entryRelativePath(name);
-      if (rel === undefined || rel === ".") {
-        throw new LayerError(LayerErrorCode.CorruptMetadata, `tar-split names ${JSON.stringify(name)}, outside layer ${cacheId}`, {
-          details: { name, cacheId },
-        });
-      }
-      return createReadStream(join(dir, rel), { highWaterMark: 1 << 20 });
+      return createReadStream(path(name), { highWaterMark: 1 << 20 });
     },
     async close() {
       if (mounted) await driver.put(cacheId);

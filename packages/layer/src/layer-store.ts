@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { type ByteSource, type Digest, chainId as chainIdOf, hashingStream, verifyStream } from "@store/digest";
+import { type ByteSource, type Digest, chainId as chainIdOf, hashingStream } from "@store/digest";
 import { isStoreError } from "@store/errors";
 import { type GraphDriver, createDriver } from "@store/graphdriver";
-import { assembleTar, readTarSplit, splitTar } from "@store/tar-split";
+import { type TarSplitPacket, splitTar } from "@store/tar-split";
 import { AsyncMutex } from "./async-mutex";
 import { decompress } from "./decompress";
-import { openDiffFiles } from "./diff-files";
+import { layerTarStream, readLayerTarSplit } from "./layer-tar";
 import { LayerError, LayerErrorCode } from "./errors";
 import { createFsLayerMetadataStore } from "./fs-metadata-store";
 import type { Layer, LayerGetReleaser, LayerMetadata } from "./layer";
@@ -112,6 +112,7 @@ export async function createLayerStore(options: LayerStoreOptions): Promise<Laye
       },
       cacheId: e.record.cacheId,
       tarStream: () => tarStream(e),
+      tarSize: async () => (await tarSplitOf(e)).size,
       metadata: () => driver.metadata(e.record.cacheId),
     };
   }
@@ -123,25 +124,13 @@ export async function createLayerStore(options: LayerStoreOptions): Promise<Laye
     return h;
   }
 
+  // Read afresh each time: a tar-split record is small, and holding every streamed layer's
+  // packets would grow without bound in a long-running process.
+  const tarSplitOf = async (e: Entry) => readLayerTarSplit(await metadata.getTarSplit(e.chainId));
+
   async function* tarStream(e: Entry): AsyncGenerator<Uint8Array> {
-    const files = await openDiffFiles(driver, e.record.cacheId);
-    try {
-      const packets = readTarSplit(await metadata.getTarSplit(e.chainId));
-      const tar = assembleTar(packets, (name) => files.open(name));
-      try {
-        yield* verifyStream(tar, e.record.diffId, { what: `layer ${e.chainId}` });
-      } catch (err) {
-        if (isStoreError(err, "ERR_DIGEST_MISMATCH")) {
-          throw new LayerError(LayerErrorCode.VerificationFailed, `could not verify layer data for ${e.chainId}: ${err.message}`, {
-            cause: err,
-            details: { chainId: e.chainId.toString(), diffId: e.record.diffId.toString() },
-          });
-        }
-        throw err;
-      }
-    } finally {
-      await files.close();
-    }
+    const { packets, size } = await tarSplitOf(e);
+    yield* layerTarStream(driver, { chainId: e.chainId, diffId: e.record.diffId, cacheId: e.record.cacheId }, packets, size);
   }
 
   // Loads a layer and its parents (moby loadLayer); a child holds one reference on its parent.

@@ -19,6 +19,8 @@ export interface Layer {
   readonly cacheId: string;
   /** The original tar, rebuilt from tar-split and the driver's files, verified against diffId. */
   tarStream(): AsyncIterable<Uint8Array>;
+  /** The length in bytes of {@link tarStream}'s tar (from tar-split, before any byte is read). */
+  tarSize(): Promise<number>;
   /** The graph driver's metadata (overlay2: LowerDir, UpperDir, WorkDir, MergedDir). */
   metadata(): Promise<Record<string, string>>;
 }

@@ -36,7 +36,7 @@ export const saveCommand: Command = {
     const store = await ctx.store();
     // saveArchive resolves every name and holds the layers before its first chunk, so a bad
     // name fails here with nothing written.
-    const chunks = saveArchive(args.positionals, store, { format, layerMetadata: store.layerMetadata });
+    const chunks = saveArchive(args.positionals, store, { format });
     const progress = createProgress("Saving", undefined, ctx.io.stderr as NodeJS.WriteStream);
     try {
       if (output === undefined) {

@@ -100,6 +100,7 @@ export class FakeLayerStore implements LayerGetReleaser {
       size,
       cacheId: digestFromString(`cache ${e.chainId}`).encoded,
       async *tarStream() {},
+      tarSize: async () => 0,
       async metadata() {
         return { UpperDir: `/var/lib/docker/overlay2/${e.chainId.encoded}/diff` };
       },
