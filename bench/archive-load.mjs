@@ -59,10 +59,14 @@ try {
   const registerOnly = async () => {
     settle();
     const start = process.hrtime.bigint();
-    let top;
-    for (const layer of manifest.Layers) top = await stores.layers.register(createReadStream(join(extracted, layer), { highWaterMark: 1 << 20 }), top?.chainId);
+    const held = [];
+    for (const layer of manifest.Layers) {
+      held.push(await stores.layers.register(createReadStream(join(extracted, layer), { highWaterMark: 1 << 20 }), held.at(-1)?.chainId));
+    }
     const s = seconds(start);
-    await stores.layers.release(top); // cascades down the chain
+    // Every register returned a handle: release them all, top first, so the chain goes away.
+    for (const layer of held.reverse()) await stores.layers.release(layer);
+    if (stores.layers.map().size !== 0) throw new Error(`register round left ${stores.layers.map().size} layers`);
     return { s };
   };
   const theirs = () => {
