@@ -29,6 +29,7 @@ import type { TarEntry, TarHeader } from "@store/tar-split";
 import { GraphDriverErrorCodes } from "./error-codes";
 import { entryRelativePath, parentOf } from "./entry-path";
 import { S_IFBLK, S_IFCHR, S_IFIFO, type LinuxSyscalls } from "./linux-syscalls";
+import { SmallFileWriter } from "./small-file-writer";
 import { WHITEOUT_PREFIX, type ApplyHooks } from "./whiteout-hooks";
 
 /** Options for {@link applyEntries}. */
@@ -63,6 +64,13 @@ export interface ApplyResult {
    * too (with a warning), because not every backing filesystem supports every namespace.
    */
   ignoredXattrs: string[];
+  /**
+   * With `emptyRoot`, what moby's `directory.Size` of the root now returns (the size dockerd
+   * records for a layer: each non-directory inode's size once, so regular files' bytes plus
+   * symlink targets' lengths), known without walking the tree. Undefined when this extraction
+   * replaced or removed something, or the root was not empty: then walk it.
+   */
+  diskSize: number | undefined;
 }
 
 /**
@@ -101,7 +109,7 @@ export async function applyEntries(
     await applier.settle();
     throw error;
   }
-  return { size: applier.size, entries: applier.count, ignoredXattrs: applier.ignoredXattrs };
+  return { size: applier.size, entries: applier.count, ignoredXattrs: applier.ignoredXattrs, diskSize: applier.diskSize };
 }
 
 /** Errors already wrapped by {@link describeFailure} (a pooled write's, thrown later). */
@@ -141,6 +149,10 @@ class EntryApplier {
   size = 0;
   count = 0;
   readonly ignoredXattrs: string[] = [];
+  /** Bytes of symlink targets written (a symlink's size on disk). */
+  #symlinkBytes = 0;
+  /** Something this extraction wrote was replaced or removed: counted sizes no longer add up. */
+  #replaced = false;
   readonly #root: string;
   readonly #options: ApplyOptions;
   readonly #privileged: boolean;
@@ -157,6 +169,9 @@ class EntryApplier {
   /** Small files being written in the background, and the first failure among them. */
   readonly #pending = new Set<Promise<void>>();
   #failure: StoreError | undefined;
+  /** Small files past the first {@link WORKER_AFTER} go to the writer thread instead. */
+  #smallFiles = 0;
+  #writer: SmallFileWriter | undefined;
   /** Directory entries whose times are applied at the end, after their contents (as moby does). */
   readonly #dirTimes: Array<{ path: string; header: TarHeader }> = [];
 
@@ -164,6 +179,10 @@ class EntryApplier {
     this.#root = root;
     this.#options = options;
     this.#privileged = options.privileged ?? (typeof process.getuid === "function" && process.getuid() === 0);
+  }
+
+  get diskSize(): number | undefined {
+    return this.#options.emptyRoot && !this.#replaced ? this.size + this.#symlinkBytes : undefined;
   }
 
   async apply(entry: TarEntry): Promise<void> {
@@ -196,6 +215,7 @@ class EntryApplier {
       existing = lstatOrUndefined(path);
     }
     if (existing !== undefined && !(existing.isDirectory() && header.type === "directory")) {
+      this.#replaced = true;
       await rm(path, { recursive: true, force: true });
       this.#forgetDirsUnder(rel);
     }
@@ -208,9 +228,11 @@ class EntryApplier {
       const base = rel.slice(rel.lastIndexOf("/") + 1);
       if (base.startsWith(WHITEOUT_PREFIX)) await this.#drain();
       const write = await hooks.convert({ header, relativePath: rel, path, root: this.#root });
+      // A whiteout may land on a name this layer wrote: sizes counted so far could be gone.
+      if (base.startsWith(WHITEOUT_PREFIX) && this.#created.has(whiteoutTarget(rel, base))) this.#replaced = true;
       if (!write) {
         // A whiteout hook makes `<name>` for `.wh.<name>`: remember it may exist now.
-        if (base.startsWith(WHITEOUT_PREFIX)) this.#created.add(join(parentOf(rel), base.slice(WHITEOUT_PREFIX.length)).replace(/^\.\//, ""));
+        if (base.startsWith(WHITEOUT_PREFIX)) this.#created.add(whiteoutTarget(rel, base));
         return;
       }
     }
@@ -228,6 +250,11 @@ class EntryApplier {
           // time; the body is small, so holding it until its turn costs little.
           const data = await readSmallBody(entry.body);
           this.size += data.length;
+          // xattrs need the syscalls this thread holds: such files keep the pool path.
+          if (++this.#smallFiles > WORKER_AFTER && !hasXattrs(header)) {
+            await this.#smallFileWriter().add({ path, name: header.name, data, ...this.#fileMetadata(header) });
+            return;
+          }
           await this.#background(header.name, () => this.#writeSmallFile(path, data, header));
           return;
         }
@@ -239,6 +266,7 @@ class EntryApplier {
         // the root): real layers hold links like `../../../lib/x` that climb past `/` and still
         // work. Symlinks are harmless here because no later entry is ever written through one.
         symlink(header.linkname, path);
+        this.#symlinkBytes += Buffer.byteLength(header.linkname);
         break;
       case "hardlink":
         await this.#drain(); // the target may still be in flight
@@ -284,12 +312,33 @@ class EntryApplier {
   /** Waits for every background write, ignoring failures (used on the way out of an error). */
   async settle(): Promise<void> {
     await Promise.allSettled([...this.#pending]);
+    await this.#writer?.settle();
   }
 
   /** Waits for every background write; throws the first failure among them. */
   async #drain(): Promise<void> {
     if (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
     if (this.#failure) throw this.#failure;
+    await this.#writer?.drain();
+  }
+
+  #smallFileWriter(): SmallFileWriter {
+    this.#writer ??= new SmallFileWriter((error, name) => describeFailure(error, name, this.#root));
+    return this.#writer;
+  }
+
+  /** Owner, chmod need and times of a regular file, as both small-file paths apply them. */
+  #fileMetadata(header: TarHeader): { mode: number; owner: { uid: number; gid: number } | undefined; chmod: boolean; atime: number; mtime: number } {
+    const mode = header.mode & 0o7777;
+    const chown = this.#privileged && (header.uid !== this.#uid || header.gid !== this.#gid);
+    return {
+      mode,
+      owner: chown ? { uid: header.uid, gid: header.gid } : undefined,
+      // chown clears setuid/setgid, and the umask may have masked bits: chmod only then.
+      chmod: chown || (mode & 0o7000) !== 0 || (mode & this.#umask) !== 0,
+      atime: accessTime(header).getTime() / 1000,
+      mtime: header.mtime.getTime() / 1000,
+    };
   }
 
   /** Runs `task` in the background, at most {@link WRITE_BEHIND} at once. */
@@ -306,17 +355,15 @@ class EntryApplier {
   }
 
   async #writeSmallFile(path: string, data: Uint8Array, header: TarHeader): Promise<void> {
-    const mode = header.mode & 0o7777;
+    const { mode, owner, chmod, atime, mtime } = this.#fileMetadata(header);
     // O_EXCL|O_NOFOLLOW never follows a symlink and never reuses a file that appeared since.
     const fd = await fdOpen(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode & 0o777);
     try {
       if (data.length > 0) await writeAll(fd, data);
-      const chown = this.#privileged && (header.uid !== this.#uid || header.gid !== this.#gid);
-      if (chown) await fdChown(fd, header.uid, header.gid);
-      // chown clears setuid/setgid, and the umask may have masked bits: chmod only then.
-      if (chown || (mode & 0o7000) !== 0 || (mode & this.#umask) !== 0) await fdChmod(fd, mode);
+      if (owner) await fdChown(fd, owner.uid, owner.gid);
+      if (chmod) await fdChmod(fd, mode);
       this.#setXattrs(path, header);
-      await fdUtimes(fd, accessTime(header), header.mtime);
+      await fdUtimes(fd, atime, mtime);
     } finally {
       await fdClose(fd);
     }
@@ -460,12 +507,27 @@ const fdUtimes = promisify(fsFutimes);
 /** Regular files up to this size are written in the background, {@link WRITE_BEHIND} at once. */
 const SMALL_FILE_MAX = 256 * 1024;
 const WRITE_BEHIND = 8;
+/**
+ * A layer's first small files go through the thread pool; past this many, the writer thread
+ * (started once per process, ~20 ms) pays off, so tiny layers never wait for it to start.
+ */
+const WORKER_AFTER = 64;
 
 async function readSmallBody(body: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   for await (const chunk of body) parts.push(chunk);
   // One chunk (the usual case) is kept as is: parseTar hands out views, never reused buffers.
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+}
+
+/** The root-relative path a whiteout `<dir>/.wh.<name>` stands for. */
+function whiteoutTarget(rel: string, base: string): string {
+  return join(parentOf(rel), base.slice(WHITEOUT_PREFIX.length)).replace(/^\.\//, "");
+}
+
+function hasXattrs(header: TarHeader): boolean {
+  for (const _ in header.xattrs) return true;
+  return false;
 }
 
 /** moby never sets an access time before the modification time. */

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isStoreError } from "@store/errors";
 import { hasRoot, tarEntries, type EntrySpec } from "@store/test-peers";
-import { applyEntries, GraphDriverErrorCodes, type ApplyOptions } from "../src/index";
+import { applyEntries, directorySize, GraphDriverErrorCodes, type ApplyOptions } from "../src/index";
 
 let tmp: string;
 let root: string;
@@ -47,7 +47,8 @@ describe("applyEntries", () => {
       { name: "bin/sh", type: "symlink", linkname: "/bin/tool", mtime },
       { name: "deep/er/file", content: "x" },
     ]);
-    expect(result).toEqual({ size: 11, entries: 5, ignoredXattrs: [] }); // the root entry is skipped
+    // The root entry is skipped; diskSize is only known for an extraction into an empty root.
+    expect(result).toEqual({ size: 11, entries: 5, ignoredXattrs: [], diskSize: undefined });
 
     const tool = await lstat(join(root, "bin/tool"));
     expect(tool.mode & 0o7777).toBe(0o4755); // setuid survives chown
@@ -199,5 +200,66 @@ describe("applyEntries", () => {
     });
     expect(seen).toEqual(["a/.wh.b", "a/c"]);
     expect(await readdir(join(root, "a"))).toEqual(["c"]);
+  });
+
+  // Past the first 64 small files of a layer, files go to the writer thread in batches.
+  describe("many small files (the writer thread)", () => {
+    const many = (n: number): EntrySpec[] =>
+      Array.from({ length: n }, (_, i) => ({
+        name: `d${i % 7}/f${i}`,
+        content: "x".repeat(i % 50),
+        mode: i % 10 === 0 ? 0o4750 : 0o640,
+        uid: 1000 + (i % 3),
+        gid: 2000 + (i % 5),
+        mtime: new Date(mtime.getTime() + i * 1000),
+      }));
+
+    it("writes each with its content, mode, owner and times", async () => {
+      const specs = many(500);
+      const result = await apply(specs, { emptyRoot: true });
+      expect(result.entries).toBe(500);
+      for (const spec of specs) {
+        const path = join(root, spec.name);
+        const st = await lstat(path);
+        expect(st.mode & 0o7777, spec.name).toBe(spec.mode);
+        expect(st.mtime.getTime(), spec.name).toBe(spec.mtime!.getTime());
+        if (hasRoot()) expect([st.uid, st.gid], spec.name).toEqual([spec.uid, spec.gid]);
+        expect(await readFile(path, "utf8")).toBe(spec.content);
+      }
+    });
+
+    it("names the file the writer thread failed on, and writes nothing after the error returns", async () => {
+      const specs = many(300);
+      specs.splice(200, 0, { name: `d1/${"n".repeat(300)}`, content: "too long a name" });
+      const error = await expectRefused(specs, GraphDriverErrorCodes.applyFailed, `d1/${"n".repeat(300)}`, { emptyRoot: true });
+      expect(error.message).toMatch(/ENAMETOOLONG/);
+      // Whatever was in flight has landed: the caller may remove the root at once.
+      const before = (await readdir(join(root, "d1"))).length;
+      await new Promise((r) => setTimeout(r, 50));
+      expect((await readdir(join(root, "d1"))).length).toBe(before);
+    });
+  });
+
+  it("knows the size dockerd's directory walk finds, without walking, for an empty root", async () => {
+    const specs: EntrySpec[] = [
+      { name: "big", content: new Uint8Array(300 * 1024).fill(7) },
+      { name: "empty", content: "" },
+      { name: "link", type: "symlink", linkname: "bïg/ünïcode" }, // sizes are bytes, not characters
+      { name: "hard", type: "hardlink", linkname: "big" }, // one inode: counted once
+      { name: "hard-to-link", type: "hardlink", linkname: "link" },
+      { name: "dir/", type: "directory" }, // directories are not counted
+      ...Array.from({ length: 150 }, (_, i) => ({ name: `dir/f${i}`, content: "y".repeat(i) })),
+    ];
+    const result = await apply(specs, { emptyRoot: true });
+    expect(result.diskSize).toBe(await directorySize(root));
+    expect(result.diskSize).toBeGreaterThan(300 * 1024);
+  });
+
+  it("leaves diskSize unknown when a whiteout lands on a name the layer wrote", async () => {
+    const result = await apply([{ name: "a/b", content: "gone" }, { name: "a/.wh.b" }], {
+      emptyRoot: true,
+      hooks: { convert: ({ relativePath }) => !relativePath.includes(".wh.") },
+    });
+    expect(result.diskSize).toBeUndefined();
   });
 });
