@@ -2,11 +2,14 @@
 // Benchmark: our loadArchive into a fresh root vs `docker load -i` into a dockerd after
 // `docker rmi`, on the same `docker save` archive of a ~190 MB, 13,000-file, 5-layer image built
 // by that dockerd; alternating, deletes outside the timed part; medians and the ratio. A third
-// column times the layer store alone registering the same layer tars (the floor for our load).
-// Usage: node bench/archive-load.mjs [--rounds 5] [--mib 190] [--files 13000]
+// column times the layer store alone registering the same layer tars (the floor for our load);
+// a fourth the `store load` command as a user runs it.
+// Runs on a fresh loop-mounted ext4 of its own (see makeWorkDir in archive-support.mjs).
+// Usage: node bench/archive-load.mjs [--rounds 5] [--mib 190] [--files 13000] [--host-fs]
 // Needs root, dockerd and the built dist of errors, digest, backend, backend-fs, tar-split,
 // graphdriver, graphdriver-overlay2, layer, image and archive (tsup).
-import { createReadStream } from "node:fs";
+import { createReadStream, readdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { spawnSync } from "node:child_process";
 import { mkdir, readFile, readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
@@ -15,7 +18,8 @@ import { createImageService } from "@store/image";
 import { arg, buildBenchImage, makeWorkDir, median, openStores, seconds, startDockerd } from "./archive-support.mjs";
 
 const rounds = arg("rounds", 5);
-const work = await makeWorkDir("archive-load");
+const workDir = await makeWorkDir("archive-load");
+const work = workDir.dir;
 let dockerd;
 try {
   dockerd = await startDockerd(work);
@@ -30,9 +34,7 @@ try {
   const settle = () => spawnSync("sync");
 
   // Our side keeps one long-lived root and removes the image after each round (`store rmi`),
-  // as dockerd does with `docker rmi`: on these VMs a create in never-used ext4 block groups costs
-  // up to 50x one in groups just freed, so a fresh root per round would measure the disk's
-  // allocation state rather than the loader.
+  // as dockerd does with `docker rmi`: both sides then load into a root of the same age.
   const ourRoot = join(work, "ours");
   const stores = await openStores(ourRoot);
   const service = createImageService({ images: stores.images, references: stores.references });
@@ -69,6 +71,25 @@ try {
     if (stores.layers.map().size !== 0) throw new Error(`register round left ${stores.layers.map().size} layers`);
     return { s };
   };
+  // The `store` command itself, as a user runs it: a fresh process (node start and module load
+  // counted, as docker's client start is) on a root of its own, `store rmi` between rounds.
+  const cliRoot = join(work, "cli");
+  const storeBin = fileURLToPath(new URL("../apps/cli/bin/store.js", import.meta.url));
+  const store = (args) => {
+    const r = spawnSync(process.execPath, [storeBin, "--root", cliRoot, ...args], { maxBuffer: 1 << 26 });
+    if (r.status !== 0) throw new Error(`store ${args.join(" ")}: ${r.stderr}`);
+    return r;
+  };
+  const cli = () => {
+    settle();
+    const start = process.hrtime.bigint();
+    store(["load", "-i", archive]);
+    const s = seconds(start);
+    store(["rmi", "bench:1"]);
+    const left = readdirSync(join(cliRoot, "image", "overlay2", "layerdb", "sha256"));
+    if (left.length > 0) throw new Error(`store rmi left ${left.length} layers`);
+    return { s };
+  };
   const theirs = () => {
     docker(["rmi", "bench:1"]);
     // moby's load skips layers it still has: the comparison is only fair if none is left.
@@ -87,24 +108,30 @@ try {
   // Warm-up (page cache, JIT, dockerd), not counted.
   await ours();
   await theirs();
+  cli();
   const a = [];
   const b = [];
   const c = [];
+  const d = [];
   for (let i = 0; i < rounds; i++) {
     const x = await ours();
     const y = await theirs();
     const z = await registerOnly();
+    const w = cli();
     a.push(x.s);
     b.push(y.s);
     c.push(z.s);
+    d.push(w.s);
   }
   const fmt = (s) => `${s.toFixed(3)} s (${(size / 1e6 / s).toFixed(0)} MB/s)`;
-  console.log(`archive: ${(size / 1e6).toFixed(0)} MB docker save of bench:1 (5 layers); ${rounds} rounds, alternating`);
+  console.log(`archive: ${(size / 1e6).toFixed(0)} MB docker save of bench:1 (5 layers); ${rounds} rounds, alternating, on ${workDir.fs}`);
   console.log(`loadArchive : median ${fmt(median(a))}; best ${fmt(Math.min(...a))}; all ${a.map((s) => s.toFixed(2)).join(" ")}`);
   console.log(`docker load : median ${fmt(median(b))}; best ${fmt(Math.min(...b))}; all ${b.map((s) => s.toFixed(2)).join(" ")}`);
   console.log(`register x5 : median ${fmt(median(c))}; best ${fmt(Math.min(...c))}; all ${c.map((s) => s.toFixed(2)).join(" ")} (layer store alone, from extracted tars)`);
-  console.log(`ratio (our time / docker's): median ${(median(a) / median(b)).toFixed(2)}x, best ${(Math.min(...a) / Math.min(...b)).toFixed(2)}x (goal <= 0.7x)`);
+  console.log(`store load  : median ${fmt(median(d))}; best ${fmt(Math.min(...d))}; all ${d.map((s) => s.toFixed(2)).join(" ")} (the CLI, a fresh process each time)`);
+  console.log(`ratio (loadArchive / docker load): median ${(median(a) / median(b)).toFixed(2)}x, best ${(Math.min(...a) / Math.min(...b)).toFixed(2)}x`);
+  console.log(`ratio (store load / docker load): median ${(median(d) / median(b)).toFixed(2)}x, best ${(Math.min(...d) / Math.min(...b)).toFixed(2)}x (goal <= 0.7x)`);
 } finally {
   await dockerd?.stop();
-  await rm(work, { recursive: true, force: true });
+  await workDir.dispose();
 }

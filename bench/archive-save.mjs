@@ -3,7 +3,8 @@
 // 5-layer image (built by that dockerd, loaded into our store from its `docker save`) to a file
 // on the same disk; alternating, deletes outside the timed part; medians and the ratio. Our
 // output is checked to be byte-identical to dockerd's.
-// Usage: node bench/archive-save.mjs [--rounds 5] [--mib 190] [--files 13000]
+// Runs on a fresh loop-mounted ext4 of its own (see makeWorkDir in archive-support.mjs).
+// Usage: node bench/archive-save.mjs [--rounds 5] [--mib 190] [--files 13000] [--host-fs]
 // Needs root, dockerd and the built dist of errors, digest, backend, backend-fs, tar-split,
 // graphdriver, graphdriver-overlay2, layer, image and archive (tsup).
 import { createReadStream, createWriteStream } from "node:fs";
@@ -14,7 +15,8 @@ import { loadArchive, saveArchive } from "@store/archive";
 import { arg, buildBenchImage, makeWorkDir, median, openStores, seconds, startDockerd } from "./archive-support.mjs";
 
 const rounds = arg("rounds", 5);
-const work = await makeWorkDir("archive-save");
+const workDir = await makeWorkDir("archive-save");
+const work = workDir.dir;
 let dockerd;
 let stores;
 try {
@@ -58,12 +60,12 @@ try {
     await rm(y.out);
   }
   const fmt = (s) => `${s.toFixed(3)} s (${(size / 1e6 / s).toFixed(0)} MB/s)`;
-  console.log(`archive: ${(size / 1e6).toFixed(0)} MB, bench:1 (5 layers); byte-identical to docker save: ${same}; ${rounds} rounds, alternating`);
+  console.log(`archive: ${(size / 1e6).toFixed(0)} MB, bench:1 (5 layers); byte-identical to docker save: ${same}; ${rounds} rounds, alternating, on ${workDir.fs}`);
   console.log(`saveArchive : median ${fmt(median(a))}; best ${fmt(Math.min(...a))}; all ${a.map((s) => s.toFixed(2)).join(" ")}`);
   console.log(`docker save : median ${fmt(median(b))}; best ${fmt(Math.min(...b))}; all ${b.map((s) => s.toFixed(2)).join(" ")}`);
   console.log(`ratio (our time / docker's): median ${(median(a) / median(b)).toFixed(2)}x, best ${(Math.min(...a) / Math.min(...b)).toFixed(2)}x (goal <= 0.7x)`);
 } finally {
   await stores?.close();
   await dockerd?.stop();
-  await rm(work, { recursive: true, force: true });
+  await workDir.dispose();
 }
