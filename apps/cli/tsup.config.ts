@@ -10,6 +10,9 @@ export default defineConfig(
     entry: ["src/bin.ts"],
     format: ["esm"],
     dts: false,
+    // Chunks for what the CLI imports on demand (the S3 and memory backends): their third-party
+    // imports (the AWS SDK, memfs) then load only when used, not at every command's start.
+    splitting: true,
     banner: { js: "#!/usr/bin/env node" },
     noExternal: [/^@store\//],
     external: [/^(?!@store\/)[^./]/],

@@ -2,8 +2,6 @@ import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { StoreBackend } from "@store/backend";
 import { createFsBackend } from "@store/backend-fs";
-import { createMemoryBackend } from "@store/backend-memory";
-import { createS3Backend } from "@store/backend-s3";
 import type { Digest } from "@store/digest";
 import { StoreError } from "@store/errors";
 import { registerOverlay2 } from "@store/graphdriver-overlay2";
@@ -77,13 +75,18 @@ async function openBackend(options: StoreOptions, imageRoot: string): Promise<St
   switch (options.backend) {
     case "fs":
       return createFsBackend({ root: join(imageRoot, "imagedb") });
-    case "memory":
+    // The memory and S3 backends load on demand: the AWS SDK alone took ~70 ms of every
+    // command's start (node parsing its CommonJS), for stores that never touch S3.
+    case "memory": {
+      const { createMemoryBackend } = await import("@store/backend-memory");
       return createMemoryBackend();
+    }
     case "s3": {
       const s3 = options.s3;
       if (!s3?.bucket) {
         throw new StoreError("ERR_CLI_S3_BUCKET", "--backend s3 needs a bucket: --s3-bucket or STORE_S3_BUCKET");
       }
+      const { createS3Backend } = await import("@store/backend-s3");
       return createS3Backend({
         bucket: s3.bucket,
         ...(s3.prefix ? { prefix: s3.prefix } : {}),
