@@ -36,6 +36,8 @@ export class Digest {
 
   /** Builds a digest from an algorithm and its hex, validating both. */
   static fromHex(algorithm: string, hex: string): Digest {
+    // Keeps `hex` itself as the encoded part: a store walks thousands of file names through here.
+    if (isAlgorithm(algorithm) && isLowerHexOf(hex, encodedLength(algorithm))) return new Digest(token, algorithm, hex);
     return parseDigest(`${algorithm}:${hex}`);
   }
 
@@ -62,8 +64,38 @@ export function trustedDigest(algorithm: Algorithm, encoded: string): Digest {
   return new Digest(token, algorithm, encoded);
 }
 
+/**
+ * Whether `text` is exactly `length` lowercase hex characters. A loop over char codes: the
+ * regular expressions below cost several times as much, and every digest a store opens with
+ * (file names, parent links, tags) passes through here.
+ */
+function isLowerHexOf(text: string, length: number): boolean {
+  if (text.length !== length) return false;
+  for (let i = 0; i < length; i++) {
+    const c = text.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
+}
+
+/** The digest when `text` is a registered algorithm, ":" and its lowercase hex; else undefined. */
+function parseValid(text: string): Digest | undefined {
+  const colon = text.indexOf(":");
+  if (colon < 0) return undefined;
+  const algorithm = text.slice(0, colon);
+  if (!isAlgorithm(algorithm)) return undefined;
+  const encoded = text.slice(colon + 1);
+  return isLowerHexOf(encoded, encodedLength(algorithm)) ? new Digest(token, algorithm, encoded) : undefined;
+}
+
 /** Parses and validates a digest string once, at the edge. */
 export function parseDigest(text: string): Digest {
+  // Valid input takes the fast path; anything else goes through the grammar below, which says
+  // precisely what is wrong (a registered algorithm and lowercase hex satisfy every check there).
+  if (typeof text === "string") {
+    const valid = parseValid(text);
+    if (valid) return valid;
+  }
   if (typeof text !== "string") {
     throw new DigestError(DigestErrorCode.InvalidFormat, `invalid digest ${String(text)}: not a string`, {
       details: { input: text },
@@ -105,6 +137,7 @@ export function parseDigest(text: string): Digest {
 
 /** True when `text` parses as a digest (never throws). */
 export function isDigest(text: string): boolean {
+  if (typeof text === "string" && parseValid(text)) return true;
   try {
     parseDigest(text);
     return true;

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import {
+  Digest,
   DigestErrorCode,
   algorithms,
   digestFromBytes,
@@ -103,6 +104,34 @@ describe("parseDigest", () => {
       expect(isDigest(input)).toBe(false);
     }
     expectCode(() => parseDigest(42 as unknown as string), DigestErrorCode.InvalidFormat);
+  });
+
+  it("accepts a one-character change of a valid digest exactly when the grammar does (fast path and fromHex)", () => {
+    const strict = /^(sha256|sha384|sha512|blake3):([a-f0-9]+)$/;
+    const mutated = fc.record({
+      alg: fc.constantFrom(...algorithms),
+      at: fc.nat(),
+      ch: fc.constantFrom(..."0123456789abcdefABCDEFgz:/.-_+= \n\u00e9"),
+      op: fc.constantFrom("replace", "insert", "delete"),
+    });
+    fc.assert(
+      fc.property(mutated, ({ alg, at, ch, op }) => {
+        const base = `${alg}:${"0123456789abcdef".repeat(8).slice(0, encodedLength(alg))}`;
+        const i = at % (base.length + 1);
+        const text = op === "replace" ? base.slice(0, i) + ch + base.slice(i + 1) : op === "insert" ? base.slice(0, i) + ch + base.slice(i) : base.slice(0, i) + base.slice(i + 1);
+        const m = strict.exec(text);
+        const valid = m !== null && m[2]!.length === encodedLength(m[1] as (typeof algorithms)[number]);
+        expect(isDigest(text)).toBe(valid);
+        if (valid) expect(parseDigest(text).toString()).toBe(text);
+        const colon = text.indexOf(":");
+        if (colon >= 0) {
+          const [a, hex] = [text.slice(0, colon), text.slice(colon + 1)];
+          if (valid) expect(Digest.fromHex(a, hex).toString()).toBe(text);
+          else expect(() => Digest.fromHex(a, hex)).toThrow(/invalid digest/);
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it("refuses arbitrary garbage without crashing", () => {
