@@ -132,6 +132,26 @@ export class Overlay2Driver implements GraphDriver {
     });
   }
 
+  /**
+   * Stacks `id`, created without a parent, on `parent`: writes the `lower` file and the work
+   * dir that {@link create} would have written. The diff itself never depends on the lowers.
+   */
+  async setParent(id: string, parent: string): Promise<void> {
+    assertLayerId(id);
+    assertLayerId(parent, "parent id");
+    await this.#locks.run(id, async () => {
+      const dir = await this.#requireLayer(id, "layer");
+      if ((await readOptional(join(dir, "lower"))) !== undefined) {
+        throw new StoreError(GraphDriverErrorCodes.invalidParent, `overlay2: layer ${id} already has a parent`, { details: { id, parent } });
+      }
+      const lower = await this.#childLower(parent);
+      await mkdir(join(dir, "work"), { mode: 0o700, recursive: true });
+      await writeFile(join(this.#dir(parent), "committed"), "", { mode: 0o600 });
+      // Written last and atomically: a layer with a lower file is a complete child.
+      await this.#writeAtomic(join(dir, "lower"), lower, 0o644);
+    });
+  }
+
   /** The `lower` of a child of `parent`: the parent's short link, then the parent's own lowers. */
   async #childLower(parent: string): Promise<string> {
     const parentDir = await this.#requireLayer(parent, "parent layer");

@@ -66,4 +66,11 @@ export interface GraphDriver {
   applyDiff(id: string, parent: string | undefined, entries: AsyncIterable<TarEntry>): Promise<number>;
   /** The size of what the layer changed relative to `parent` (bytes, hardlinks counted once). */
   diffSize(id: string, parent?: string): Promise<number>;
+  /**
+   * Optional: stacks a read-only layer created without a parent (and never mounted) on
+   * `parent` afterwards. Only drivers whose applied diff does not depend on the layers below
+   * have it (overlay2 keeps each diff apart); with it, a loader can extract a layer as it
+   * streams by and decide where it goes later, instead of spooling it to disk first.
+   */
+  setParent?(id: string, parent: string): Promise<void>;
 }
