@@ -19,6 +19,10 @@ export const LayerErrorCode = {
   InUse: "ERR_LAYER_IN_USE",
   /** A layer handle was released more often than it was taken. */
   NotRetained: "ERR_LAYER_NOT_RETAINED",
+  /** The driver cannot do what was asked (staging a layer needs `setParent`). */
+  Unsupported: "ERR_LAYER_UNSUPPORTED",
+  /** A staged layer was committed or discarded twice. */
+  StagedLayerGone: "ERR_LAYER_STAGED_GONE",
 } as const;
 export type LayerErrorCode = (typeof LayerErrorCode)[keyof typeof LayerErrorCode];
 

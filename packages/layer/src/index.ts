@@ -1,7 +1,7 @@
 export type { Layer, LayerGetReleaser, LayerMetadata } from "./layer";
 export { LayerError, LayerErrorCode } from "./errors";
 export { createLayerStore, MAX_LAYER_DEPTH } from "./layer-store";
-export type { LayerStore, LayerStoreOptions, LayerStoreProblem, RegisterOptions } from "./layer-store";
+export type { LayerStore, LayerStoreOptions, LayerStoreProblem, RegisterOptions, StagedLayer } from "./layer-store";
 export type { RWLayer, CreateRWLayerOptions } from "./rw-layer";
 export type { LayerMetadataStore, LayerRecord, MountRecord } from "./metadata-store";
 export { createFsLayerMetadataStore } from "./fs-metadata-store";

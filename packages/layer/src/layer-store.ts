@@ -13,6 +13,16 @@ import type { Layer, LayerGetReleaser, LayerMetadata } from "./layer";
 import type { LayerMetadataStore, LayerRecord } from "./metadata-store";
 import { type RWLayer, type CreateRWLayerOptions, createRWLayerHandle } from "./rw-layer";
 
+/** A layer tar unpacked into a cache dir of the driver, not (yet) in the store. */
+interface Extracted {
+  cacheId: string;
+  diffId: Digest;
+  size: number;
+  tarSplit: Uint8Array;
+  /** Set once the store took it: its cache dir is then a layer's, not the extractor's to remove. */
+  committed?: boolean;
+}
+
 /** dockerd refuses to stack more layers than this (moby layer_store.go maxLayerDepth). */
 export const MAX_LAYER_DEPTH = 125;
 
@@ -28,6 +38,21 @@ export interface LayerStoreOptions {
 export interface RegisterOptions {
   /** Called as uncompressed bytes flow, for progress display. */
   onProgress?: (bytes: number) => void;
+}
+
+/** A layer extracted by {@link LayerStore.stage}, waiting to be stacked. */
+export interface StagedLayer {
+  readonly diffId: Digest;
+  /** The size dockerd records for it. */
+  readonly size: number;
+  /**
+   * Puts it in the store on `parent` (none: a base layer) and returns a handle, as `register`
+   * would have; when that chain is already there, a handle on the existing layer (the staged
+   * files go away). Once only.
+   */
+  commit(parent?: Digest): Promise<Layer>;
+  /** Removes the extracted files (nothing if already committed or discarded). */
+  discard(): Promise<void>;
 }
 
 export interface LayerStoreProblem {
@@ -47,6 +72,15 @@ export interface LayerStore extends LayerGetReleaser {
    * the driver at once. An existing chain ID gives a new handle on the layer already there.
    */
   register(source: ByteSource, parent?: Digest, options?: RegisterOptions): Promise<Layer>;
+  /** Whether {@link stage} works with this store's driver (it needs `GraphDriver.setParent`). */
+  readonly canStage: boolean;
+  /**
+   * Extracts a layer tar (one pass, as {@link register}) before knowing what it goes on, e.g.
+   * a layer that arrives in an archive before its parent. Nothing is in the store until
+   * `commit(parent)`; `discard()` removes the extracted files. Throws `ERR_LAYER_UNSUPPORTED`
+   * when the driver cannot stack a layer afterwards (see {@link canStage}).
+   */
+  stage(source: ByteSource, options?: RegisterOptions): Promise<StagedLayer>;
   /** Every layer by chain ID, without taking handles. */
   map(): Map<string, Layer>;
   createRWLayer(name: string, parent: Digest | undefined, options?: CreateRWLayerOptions): Promise<RWLayer>;
@@ -188,63 +222,135 @@ export async function createLayerStore(options: LayerStoreOptions): Promise<Laye
     }
   }
 
+  // The parent a new layer goes on, held (one reference) until the layer is committed or not.
+  function holdParent(parentId: Digest): Entry {
+    const p = layers.get(parentId.toString());
+    if (!p) throw notFound(parentId);
+    if (p.depth >= MAX_LAYER_DEPTH) {
+      throw new LayerError(LayerErrorCode.MaxDepth, `layer ${parentId}: stacking on it would exceed the maximum depth of ${MAX_LAYER_DEPTH}`, {
+        details: { chainId: parentId.toString() },
+      });
+    }
+    p.references++;
+    return p;
+  }
+
+  // One streaming pass: decompress, hash for the diffID, record the tar-split and unpack through
+  // the driver into a new cache dir. On failure the cache dir is gone.
+  async function extract(source: ByteSource, parent: Entry | undefined, options: RegisterOptions): Promise<Extracted> {
+    const cacheId = randomId();
+    let created = false;
+    try {
+      await driver.create(cacheId, parent?.record.cacheId);
+      created = true;
+      const hashed = hashingStream(
+        (async function* () {
+          for await (const chunk of decompress(source)) {
+            options.onProgress?.(chunk.byteLength);
+            yield chunk;
+          }
+        })(),
+      );
+      const recording = splitTar(hashed.stream);
+      const size = await driver.applyDiff(cacheId, parent?.record.cacheId, recording.entries);
+      const { digest: diffId } = hashed.result();
+      return { cacheId, diffId, size, tarSplit: await recording.tarSplit() };
+    } catch (e) {
+      if (created) await driver.remove(cacheId).catch(() => undefined);
+      if (isStoreError(e)) throw e;
+      throw new LayerError(LayerErrorCode.InvalidData, `registering layer: ${(e as Error)?.message ?? e}`, { cause: e });
+    }
+  }
+
+  // Makes an extracted layer part of the store on `parent` (already stacked there by the
+  // driver). An existing chain ID gives a handle on the layer already there, and leaves the
+  // extracted copy to the caller to remove.
+  function commit(extracted: Extracted, parent: Entry | undefined): Promise<Layer> {
+    // Folding [parent's chain ID, diffID] is exactly sha256(parentChain + " " + diffID).
+    const chainId = parent ? chainIdOf([parent.chainId, extracted.diffId])! : extracted.diffId;
+    return lock.run(async () => {
+      const existing = layers.get(chainId.toString());
+      if (existing) return handle(existing);
+      const record: LayerRecord = { diffId: extracted.diffId, size: extracted.size, cacheId: extracted.cacheId, ...(parent ? { parent: parent.chainId } : {}) };
+      await metadata.put(chainId, record, extracted.tarSplit);
+      const entry: Entry = { chainId, record, parent, depth: (parent?.depth ?? 0) + 1, references: 0, handles: new Set() };
+      // The new layer holds its parent: one more reference than the caller's, which it drops.
+      if (parent) parent.references++;
+      layers.set(chainId.toString(), entry);
+      const h = handle(entry);
+      extracted.committed = true;
+      return h;
+    });
+  }
+
   const store: LayerStore = {
     driver,
     problems,
 
     async register(source, parentId, registerOptions = {}) {
-      const parent = parentId
-        ? await lock.run(() => {
-            const p = layers.get(parentId.toString());
-            if (!p) throw notFound(parentId);
-            if (p.depth >= MAX_LAYER_DEPTH) {
-              throw new LayerError(LayerErrorCode.MaxDepth, `layer ${parentId}: stacking on it would exceed the maximum depth of ${MAX_LAYER_DEPTH}`, {
-                details: { chainId: parentId.toString() },
-              });
-            }
-            p.references++; // the new layer holds its parent
-            return p;
-          })
-        : undefined;
-      const cacheId = randomId();
-      let created = false;
-      let committed = false;
+      const parent = parentId ? await lock.run(() => holdParent(parentId)) : undefined;
+      let extracted: Extracted | undefined;
       try {
-        await driver.create(cacheId, parent?.record.cacheId);
-        created = true;
-        const hashed = hashingStream(
-          (async function* () {
-            for await (const chunk of decompress(source)) {
-              registerOptions.onProgress?.(chunk.byteLength);
-              yield chunk;
-            }
-          })(),
-        );
-        const recording = splitTar(hashed.stream);
-        const size = await driver.applyDiff(cacheId, parent?.record.cacheId, recording.entries);
-        const { digest: diffId } = hashed.result();
-        // Folding [parent's chain ID, diffID] is exactly sha256(parentChain + " " + diffID).
-        const chainId = parent ? chainIdOf([parent.chainId, diffId])! : diffId;
-        const tarSplit = await recording.tarSplit();
-        return await lock.run(async () => {
-          const existing = layers.get(chainId.toString());
-          if (existing) return handle(existing); // the finally below drops our copy and parent hold
-          const record: LayerRecord = { diffId, size, cacheId, ...(parent ? { parent: parent.chainId } : {}) };
-          await metadata.put(chainId, record, tarSplit);
-          const entry: Entry = { chainId, record, parent, depth: (parent?.depth ?? 0) + 1, references: 0, handles: new Set() };
-          layers.set(chainId.toString(), entry);
-          committed = true;
-          return handle(entry);
-        });
-      } catch (e) {
-        if (isStoreError(e)) throw e;
-        throw new LayerError(LayerErrorCode.InvalidData, `registering layer: ${(e as Error)?.message ?? e}`, { cause: e });
+        extracted = await extract(source, parent, registerOptions);
+        const layer = await commit(extracted, parent);
+        if (extracted.committed) extracted = undefined;
+        return layer;
       } finally {
-        if (!committed) {
-          if (created) await driver.remove(cacheId).catch(() => undefined);
-          if (parent) await lock.run(() => releaseEntry(parent));
-        }
+        // Not committed (failed, or the chain was already here): nothing of it stays.
+        if (extracted) await driver.remove(extracted.cacheId).catch(() => undefined);
+        if (parent) await lock.run(() => releaseEntry(parent));
       }
+    },
+
+    canStage: typeof driver.setParent === "function",
+
+    async stage(source, stageOptions = {}) {
+      if (!driver.setParent) {
+        throw new LayerError(LayerErrorCode.Unsupported, `the ${driver.name} driver cannot stack a layer after extracting it; register it on its parent`);
+      }
+      let extracted: Extracted | undefined = await extract(source, undefined, stageOptions);
+      const { diffId } = extracted;
+      let settled = false;
+      // Once only, whatever the outcome: a failed commit removes the files too.
+      const settle = (): Extracted => {
+        if (settled || !extracted) {
+          throw new LayerError(LayerErrorCode.StagedLayerGone, `staged layer ${diffId} was already committed or discarded`, {
+            details: { diffId: diffId.toString() },
+          });
+        }
+        settled = true;
+        return extracted;
+      };
+      return {
+        diffId: extracted.diffId,
+        size: extracted.size,
+        async commit(parentId) {
+          const mine = settle();
+          let parent: Entry | undefined;
+          try {
+            parent = parentId ? await lock.run(() => holdParent(parentId)) : undefined;
+            if (parent) {
+              const chain = chainIdOf([parent.chainId, mine.diffId])!;
+              // Already here: the staged copy is not needed (commit drops it below).
+              if (!layers.has(chain.toString())) await driver.setParent!(mine.cacheId, parent.record.cacheId);
+            }
+            return await commit(mine, parent);
+          } finally {
+            // Not committed (failed, or the chain was already here): nothing of it stays.
+            if (!mine.committed) await driver.remove(mine.cacheId).catch(() => undefined);
+            extracted = undefined;
+            const held = parent;
+            if (held) await lock.run(() => releaseEntry(held));
+          }
+        },
+        async discard() {
+          if (settled || !extracted) return;
+          settled = true;
+          const { cacheId } = extracted;
+          extracted = undefined;
+          await driver.remove(cacheId);
+        },
+      };
     },
 
     async get(chainId) {

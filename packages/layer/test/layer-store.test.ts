@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { readdir, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -151,4 +152,81 @@ describe("layer store on overlay2", () => {
     expect((await collect(layer.tarStream())).equals(tar)).toBe(true);
     await store.release(layer);
   });
+
+  describe("staging: extract first, stack later", () => {
+    const child = () => tarBytes([{ name: "etc/hostname", content: "child\n" }, { name: "bin/.wh.tool", content: "" }]);
+
+    it("gives the chain, parent, tar, lower dirs and merged view register gives", async () => {
+      expect(t.store.canStage).toBe(true);
+      const l1 = await t.store.register([await base()]);
+      const tar2 = await child();
+      const staged = await t.store.stage([tar2]);
+      expect(staged.diffId.toString()).toBe(digestFromBytes(tar2).toString());
+      expect(t.store.map().size).toBe(1); // not in the store until committed
+      const l2 = await staged.commit(l1.chainId);
+      expect(l2.chainId.toString()).toBe(chainId([l1.diffId, staged.diffId])!.toString());
+      expect(l2.parent?.chainId.toString()).toBe(l1.chainId.toString());
+      expect(l2.diffSize).toBe(staged.size);
+      expect((await collect(l2.tarStream())).equals(tar2)).toBe(true);
+      const home = join(t.root, "overlay2");
+      const link = (await readFile(join(home, l1.cacheId, "link"), "utf8")).trim();
+      expect(await readFile(join(home, l2.cacheId, "lower"), "utf8")).toBe(`l/${link}`);
+      if (hasRoot()) {
+        const rw = await t.store.createRWLayer("staged-ctr", l2.chainId);
+        const merged = await rw.mount();
+        expect(await readFile(join(merged, "etc/hostname"), "utf8")).toBe("child\n");
+        expect(existsSync(join(merged, "bin/tool"))).toBe(false);
+        await rw.unmount();
+        await t.store.releaseRWLayer(rw);
+      }
+      const reopened = await t.reopen();
+      const again = await reopened.get(l2.chainId);
+      expect(again.parent?.chainId.toString()).toBe(l1.chainId.toString());
+      expect((await collect(again.tarStream())).equals(tar2)).toBe(true);
+    });
+
+    it("takes a chain already there and removes its own files; discard removes them; a second commit is refused", async () => {
+      const l1 = await t.store.register([await base()]);
+      const l2 = await t.store.register([await child()], l1.chainId);
+      const dirs = async () => (await readdir(join(t.root, "overlay2"))).filter((d) => d !== "l").sort();
+      const before = await dirs();
+      const staged = await t.store.stage([await child()]);
+      expect((await dirs()).length).toBe(before.length + 1);
+      const same = await staged.commit(l1.chainId);
+      expect(same.cacheId).toBe(l2.cacheId);
+      expect(await dirs()).toEqual(before);
+      await expect(staged.commit(l1.chainId)).rejects.toMatchObject({ code: LayerErrorCode.StagedLayerGone });
+      const dropped = await t.store.stage([await child()]);
+      await dropped.discard();
+      await dropped.discard(); // idempotent
+      expect(await dirs()).toEqual(before);
+      // A base layer is staged and committed without a parent.
+      const lone = await t.store.stage([await tarBytes([{ name: "lone", content: "1" }])]);
+      const loneLayer = await lone.commit();
+      expect(loneLayer.parent).toBeUndefined();
+      expect(loneLayer.chainId.toString()).toBe(lone.diffId.toString());
+    });
+
+    it("refuses a missing parent at commit, leaving nothing behind", async () => {
+      const staged = await t.store.stage([await child()]);
+      const missing = digestFromBytes(Buffer.from("no such layer"));
+      await expect(staged.commit(missing)).rejects.toMatchObject({ code: LayerErrorCode.NotFound });
+      expect((await readdir(join(t.root, "overlay2"))).filter((d) => d !== "l")).toEqual([]);
+    });
+
+    it("is refused, with a clear code, over a driver that cannot stack afterwards", async () => {
+      const driver = t.store.driver;
+      const noSetParent = new Proxy(driver, {
+        get: (target, key) => {
+          if (key === "setParent") return undefined;
+          const value = Reflect.get(target, key) as unknown;
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+      const store = await createLayerStore({ root: t.root, driver: noSetParent, metadata: createMemoryLayerMetadataStore() });
+      expect(store.canStage).toBe(false);
+      await expect(store.stage([await child()])).rejects.toMatchObject({ code: LayerErrorCode.Unsupported });
+    });
+  });
 });
+
