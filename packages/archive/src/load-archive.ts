@@ -77,6 +77,7 @@ export async function loadArchive(source: AsyncIterable<Uint8Array>, stores: Arc
   } finally {
     // The images created hold their own references; what was registered for nothing goes away.
     for (const layer of [...held, ...files.handles].reverse()) await layers.release(layer).catch(() => undefined);
+    await files.discardStaged();
     await spool.remove().catch(() => undefined);
   }
 }
@@ -156,6 +157,17 @@ async function resolveLayers(
       });
     }
     const file = found.file;
+    if (file.kind === "unreadable") {
+      throw new ArchiveError(ArchiveErrorCode.Invalid, `${what}: ${file.error.message}`, { cause: file.error, details: { file: layerPlan.path } });
+    }
+    if (file.kind === "staged") {
+      if (!file.staged.diffId.equals(expected)) throw mismatch(what, layerPlan.path, expected, file.staged.diffId);
+      checkBlobDigest(what, layerPlan, file.blobDigest, file.staged.diffId);
+      // Now it is known what the layer goes on: stack it (or take the chain already here).
+      await files.commitStaged(found.path, parent);
+      parent = chain;
+      continue;
+    }
     if (file.kind === "layer") {
       if (!file.layer.diffId.equals(expected)) throw mismatch(what, layerPlan.path, expected, file.layer.diffId);
       checkBlobDigest(what, layerPlan, file.blobDigest, file.layer.diffId);

@@ -43,6 +43,9 @@ export async function readSmall(files: ArchiveFiles, path: string, what: string)
   const f = found.file;
   if (f.kind === "memory") return f.bytes;
   if (f.kind === "spool") return readFile(f.file);
+  if (f.kind === "unreadable") {
+    throw new ArchiveError(ArchiveErrorCode.Invalid, `${what}: ${JSON.stringify(path)}: ${f.error.message}`, { cause: f.error, details: { file: path } });
+  }
   throw new ArchiveError(ArchiveErrorCode.Invalid, `${what}: ${JSON.stringify(path)} is a layer, not a metadata file`, { details: { file: path } });
 }
 

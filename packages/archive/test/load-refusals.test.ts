@@ -1,6 +1,7 @@
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { randomBytes } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digestFromBytes } from "@store/digest";
@@ -94,6 +95,66 @@ describe.skipIf(!hasRoot())("loading synthetic archives", () => {
     } finally {
       await fresh.cleanup();
     }
+  });
+
+  /** Driver dirs that are not a layer of the store: what a load must never leave behind. */
+  async function strayDriverDirs(): Promise<string[]> {
+    const owned = new Set([...stores.layers.map().values()].map((l) => l.cacheId));
+    return (await readdir(join(stores.root, "overlay2"))).filter((d) => d !== "l" && !owned.has(d));
+  }
+
+  describe("big layers that arrive before the manifest says where they go (extracted at once, stacked later)", () => {
+    let bigBase: Buffer;
+    let bigTop: Buffer;
+    beforeAll(async () => {
+      // Over the 1 MiB kept in memory: these take the staged path.
+      bigBase = await layerTar({ "big/base.bin": "b".repeat(1_500_000), "etc/os": "staged\n" });
+      bigTop = await layerTar({ "big/top.bin": "t".repeat(1_200_000) });
+    });
+
+    it("loads them with the IDs and chain docker load gives, leaving no extracted copies", async () => {
+      const big = syntheticImage([bigBase, bigTop], { comment: "staged" });
+      const unused = await layerTar({ "unused.bin": "u".repeat(1_100_000) });
+      const files = dockerArchiveFiles([{ image: big, tags: ["staged:1"] }]);
+      // An extra layer file no manifest names is extracted too, then thrown away.
+      files.unshift({ name: "ffff/layer.tar", body: unused });
+      const result = await loadArchive(chunked(await archive(files), 100_000), stores, { tempDir: spoolDir });
+      expect(result.images.map((i) => i.id.toString())).toEqual([big.id.toString()]);
+      const top = await stores.layers.get(big.chainId);
+      expect(top.diffId.toString()).toBe(digestFromBytes(bigTop).toString());
+      expect(top.parent?.chainId.toString()).toBe(digestFromBytes(bigBase).toString());
+      expect((await collect(top.tarStream())).equals(bigTop)).toBe(true);
+      await stores.layers.release(top);
+      expect(await strayDriverDirs()).toEqual([]);
+      expect(await readdir(spoolDir)).toEqual([]);
+      // Loading it again takes the chain already there and extracts nothing that stays.
+      await loadArchive(chunked(await archive(files), 100_000), stores, { tempDir: spoolDir });
+      expect(await strayDriverDirs()).toEqual([]);
+    });
+
+    it("ignores a big blob that looks like a layer but is not one, unless a manifest names it", async () => {
+      const notATar = gzipSync(randomBytes(1_500_000)); // gzip magic, garbage inside
+      const img = syntheticImage([bigBase], { comment: "with a stray blob" });
+      const files = dockerArchiveFiles([{ image: img, tags: ["stray:1"] }]);
+      files.unshift({ name: `blobs/sha256/${"e".repeat(64)}`, body: notATar });
+      const result = await loadArchive(chunked(await archive(files), 100_000), stores, { tempDir: spoolDir });
+      expect(result.images.map((i) => i.id.toString())).toEqual([img.id.toString()]);
+      expect(await strayDriverDirs()).toEqual([]);
+      // Named as a layer, it is refused with the file named.
+      const named = dockerArchiveFiles([{ image: syntheticImage([bigBase], { comment: "names a bad blob" }), tags: ["stray:2"] }]).map((f) =>
+        f.name.endsWith("/layer.tar") ? { name: `blobs/sha256/${"d".repeat(64)}`, body: notATar } : f,
+      );
+      const manifest = named.find((f) => f.name === "manifest.json")!;
+      manifest.body = String(manifest.body).replace(/"[0-9a-f]{64}\/layer\.tar"/, `"blobs/sha256/${"d".repeat(64)}"`);
+      await refused(await archive(named), "ERR_ARCHIVE_INVALID", new RegExp(`blobs/sha256/${"d".repeat(12)}`));
+      expect(await strayDriverDirs()).toEqual([]);
+    });
+
+    it("refuses one whose diff ID is not the config's, leaving the store and driver dirs as they were", async () => {
+      const lying = syntheticImage([bigBase, bigTop], { diffIds: [digestFromBytes(bigBase), digestFromBytes(Buffer.from("not this"))] });
+      await refused(await archive(dockerArchiveFiles([{ image: lying, tags: ["bad:big"] }])), "ERR_ARCHIVE_LAYER_MISMATCH", /invalid diffID/);
+      expect(await strayDriverDirs()).toEqual([]);
+    });
   });
 
   it("refuses a manifest naming a missing config or layer", async () => {
