@@ -5,6 +5,9 @@ import { type BackendCapabilities, type BackendDriver, type StageHint, type Stag
 import type { FsApi } from "./fs-api";
 import { isMissing, orIfMissing } from "./fs-errors";
 
+// One or more components separated by single slashes, none empty or starting with ".".
+const plainKey = /^[A-Za-z0-9_][A-Za-z0-9_.-]*(?:\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$/;
+
 const nodeFs: FsApi = { ...nodePromises, readFileSync: (path) => readFileSync(path) };
 import { dirMode, fileMode, syncDirectory, tempName, unlinkIfPresent, writeFully } from "./file-io";
 
@@ -43,6 +46,10 @@ export class FsDriver implements BackendDriver {
 
   /** The path of `key` under the root (keys were validated by the backend). */
   path(key: string): string {
+    // Keys the backend builds (`content/sha256/<hex>`, `metadata/…/parent`) have no empty, "."
+    // or ".." component: joining by hand gives what path.join gives, at a fraction of its cost
+    // (restore builds thousands). Anything else takes path.join.
+    if (plainKey.test(key)) return this.root === "/" ? `/${key}` : `${this.root}/${key}`;
     return join(this.root, ...key.split("/"));
   }
 
