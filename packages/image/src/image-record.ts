@@ -27,7 +27,16 @@ export interface ImageRecord {
 /** The mutable record behind the read-only view. */
 export interface MutableImageRecord extends ImageRecord {
   parent: Digest | undefined;
-  readonly children: Set<string>;
+  /** The children's IDs; undefined until the first (most images have none, and an empty Set costs ~200 bytes). */
+  children: Set<string> | undefined;
+}
+
+export function addChild(parent: MutableImageRecord, child: string): void {
+  (parent.children ??= new Set()).add(child);
+}
+
+export function removeChild(parent: MutableImageRecord, child: string): void {
+  if (parent.children?.delete(child) && parent.children.size === 0) parent.children = undefined;
 }
 
 /** What a record takes from an image's config: all restore keeps of it (and all a record cache holds). */
@@ -49,7 +58,8 @@ export function recordFields(parsed: ParsedImageConfig): RecordFields {
   };
 }
 
-export function newRecord(id: Digest, fields: RecordFields, layer: Layer | undefined): MutableImageRecord {
+/** `size` is the layer's when known already (restore computes it once per layer). */
+export function newRecord(id: Digest, fields: RecordFields, layer: Layer | undefined, size = layer?.size ?? 0): MutableImageRecord {
   return {
     id,
     parent: undefined,
@@ -58,7 +68,7 @@ export function newRecord(id: Digest, fields: RecordFields, layer: Layer | undef
     hasRunConfig: fields.hasRunConfig,
     layer,
     chainId: fields.chainId,
-    size: layer?.size ?? 0,
-    children: new Set(),
+    size,
+    children: undefined,
   };
 }

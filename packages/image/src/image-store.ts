@@ -1,14 +1,14 @@
 import { BackendErrorCode, type StoreBackend } from "@store/backend";
-import { type Digest, DigestErrorCode, type DigestSet, digestFromBytes, parseDigest } from "@store/digest";
+import { type Digest, DigestErrorCode, DigestSet, digestFromBytes, parseDigest } from "@store/digest";
 import { isStoreError } from "@store/errors";
 import { type Layer, LayerErrorCode, type LayerGetReleaser, type LayerMetadata } from "@store/layer";
 import { ImageError, ImageErrorCode } from "./errors";
 import { type GoTime, formatGoTime, nowGoTime, parseGoTime } from "./go-time";
 import { type Image, parseImageConfig } from "./image";
-import { type ImageRecord, type MutableImageRecord, newRecord, recordFields } from "./image-record";
+import { type ImageRecord, type MutableImageRecord, addChild, newRecord, recordFields, removeChild } from "./image-record";
 import { createLock, mapLimit } from "./lock";
 import type { MetadataFiles } from "./distribution-metadata";
-import { readRecordCache, writeRecordCache } from "./record-cache";
+import { type RecordCacheRead, readRecordCache, recordCacheKey, writeRecordCache } from "./record-cache";
 import { type ImageStoreProblem, restoreImages } from "./restore";
 
 export interface ImageStoreOptions {
@@ -84,11 +84,22 @@ const decoder = new TextDecoder();
 /** Opens an image store over `backend`, restoring what it holds (see {@link restoreImages}). */
 export async function createImageStore(options: ImageStoreOptions): Promise<ImageStore> {
   const { backend, layers, recordCache } = options;
-  const cache = recordCache ? await readRecordCache(recordCache) : undefined;
-  const restored = await restoreImages(backend, layers, cache);
-  if (recordCache && restored.cacheStale) await writeRecordCache(recordCache, restored.fields);
+  const cache: RecordCacheRead = recordCache ? await readRecordCache(recordCache) : {};
+  const restored = await restoreImages(backend, layers, cache.records);
+  if (recordCache && restored.cacheStale) await writeRecordCache(recordCache, restored.cacheEntries());
+  const problems: ImageStoreProblem[] = restored.problems;
+  if (cache.problem) {
+    problems.unshift({
+      kind: "invalid-record-cache",
+      key: recordCacheKey,
+      message: `record cache ${recordCacheKey}: ${cache.problem}; ignored (every config read and verified instead) and rewritten`,
+    });
+  }
   const records: Map<string, MutableImageRecord> = restored.records;
-  const digests: DigestSet = restored.digests;
+  const holds = restored.holds;
+  // Built on the first search or short ID: listing needs neither, and it would index every ID again.
+  let digestSet: DigestSet | undefined;
+  const digests = (): DigestSet => (digestSet ??= new DigestSet([...records.values()].map((r) => r.id)));
   const lock = createLock();
   const pending = new Map<string, Promise<Digest>>();
   let closed = false;
@@ -125,7 +136,7 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
 
   const store: ImageStore = {
     backend,
-    problems: restored.problems,
+    problems,
 
     async create(config) {
       const id = digestFromBytes(config);
@@ -151,7 +162,7 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
         let layer: Layer | undefined;
         if (parsed.chainId) {
           try {
-            layer = await layers.get(parsed.chainId);
+            layer = await holds.acquire(parsed.chainId);
           } catch (e) {
             if (!isStoreError(e, LayerErrorCode.NotFound)) throw e;
             throw new ImageError(ImageErrorCode.LayerNotFound, `image config ${id}: failed to get layer ${parsed.chainId}: ${e.message}`, {
@@ -163,11 +174,11 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
         try {
           await backend.set(config);
         } catch (e) {
-          if (layer) await layers.release(layer).catch(() => undefined);
+          if (layer) await holds.release(layer).catch(() => undefined);
           throw e;
         }
         records.set(key, newRecord(id, recordFields(parsed), layer));
-        digests.add(id);
+        digestSet?.add(id);
         return id;
       })().finally(() => pending.delete(key));
       pending.set(key, flight);
@@ -189,23 +200,24 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
     delete(id) {
       return lock.run(async () => {
         const record = must(id);
-        for (const child of record.children) {
+        for (const child of record.children ?? []) {
           const c = records.get(child);
           if (!c) continue;
           await backend.deleteMetadata(c.id, "parent");
           c.parent = undefined;
         }
-        if (record.parent) records.get(record.parent.toString())?.children.delete(id.toString());
-        digests.remove(id);
+        const parentRecord = record.parent && records.get(record.parent.toString());
+        if (parentRecord) removeChild(parentRecord, id.toString());
+        digestSet?.remove(id);
         records.delete(id.toString());
         await backend.delete(id);
-        return record.layer ? layers.release(record.layer) : [];
+        return record.layer ? holds.release(record.layer) : [];
       });
     },
 
     search(term) {
       try {
-        return digests.lookup(term);
+        return digests().lookup(term);
       } catch (e) {
         if (isStoreError(e, DigestErrorCode.Ambiguous)) {
           throw new ImageError(ImageErrorCode.Ambiguous, `image ID prefix ${JSON.stringify(term)} is ambiguous: ${e.message}`, {
@@ -220,7 +232,7 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
 
     shortId(id, min = 12) {
       must(id);
-      return digests.shortestUniquePrefix(id, min);
+      return digests().shortestUniquePrefix(id, min);
     },
 
     setParent(id, parent) {
@@ -237,9 +249,10 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
           }
         }
         await backend.setMetadata(id, "parent", encoder.encode(parent.toString()));
-        if (record.parent) records.get(record.parent.toString())?.children.delete(id.toString());
+        const previous = record.parent && records.get(record.parent.toString());
+        if (previous) removeChild(previous, id.toString());
         record.parent = parent;
-        parentRecord.children.add(id.toString());
+        addChild(parentRecord, id.toString());
       });
     },
 
@@ -285,7 +298,7 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
     },
 
     childCount(id) {
-      return records.get(id.toString())?.children.size ?? 0;
+      return records.get(id.toString())?.children?.size ?? 0;
     },
 
     ids() {
@@ -297,7 +310,7 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
     },
 
     heads() {
-      return readMany([...records.values()].filter((r) => r.children.size === 0));
+      return readMany([...records.values()].filter((r) => r.children === undefined));
     },
 
     map() {

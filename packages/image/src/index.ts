@@ -16,7 +16,7 @@ export type { Image, ImageHistory, ParsedImageConfig } from "./image";
 export type { ImageRecord } from "./image-record";
 export { createImageStore } from "./image-store";
 export type { ImageStore, ImageStoreOptions } from "./image-store";
-export type { ImageStoreProblem } from "./restore";
+export type { ImageProblem, ImageStoreProblem, RecordCacheProblem } from "./restore";
 export { recordCacheKey } from "./record-cache";
 export {
   NamedReference,

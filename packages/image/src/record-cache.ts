@@ -1,63 +1,204 @@
 import { type Digest, digestFromBytes, isDigest, parseDigest } from "@store/digest";
 import type { MetadataFiles } from "./distribution-metadata";
-import type { GoTime } from "./go-time";
 import type { RecordFields } from "./image-record";
 
 /** The key of the record cache in its {@link MetadataFiles}. */
 export const recordCacheKey = "image-records.json";
 
 /**
- * One image's fields as the cache stores them, compactly:
- * `[seconds, nanos, offset, chainId | null, hasRunConfig (0/1), labels | null]`.
+ * The format written; a file of another version is rebuilt, not reported. Bump it whenever what
+ * restore keeps of a config changes, so that no cache written by older code is trusted.
  */
-type CachedFields = [number, number, number, string | null, 0 | 1, Record<string, string> | null];
+const version = 2;
+/** Numbers per image in `fields`: seconds, nanos, offset, chain index, run config (0/1), labels index. */
+const stride = 6;
+
+/**
+ * The file's body (after a first line with the sha256 of the rest), shaped so that reading it
+ * allocates little per image: IDs in one string in walk order (`algorithm:hex`, comma-separated),
+ * every number in one flat array, chain IDs and label sets once each in tables (the images of a
+ * store share a few layers and labels).
+ */
+interface CacheBody {
+  v: number;
+  chains: string[];
+  labels: Record<string, string>[];
+  ids: string;
+  fields: number[];
+}
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** What a record cache holds, handed out image by image as restore walks the content. */
+export class CachedRecords {
+  /** How many images the cache holds. */
+  readonly size: number;
+  /** How many of them {@link take} has handed out. */
+  hits = 0;
+  readonly #ids: string;
+  readonly #fields: readonly number[];
+  readonly #chains: readonly Digest[];
+  readonly #labels: readonly Readonly<Record<string, string>>[];
+  /** Where the next ID in walk order starts in #ids, and its index. */
+  #pos = 0;
+  #next = 0;
+  /** Index of the IDs not handed out yet, built once a walk leaves the cache's order. */
+  #rest: Map<string, number> | undefined;
+
+  /** @internal Built by {@link readRecordCache} from a body it checked. */
+  constructor(body: CacheBody, chains: Digest[]) {
+    this.size = body.fields.length / stride;
+    this.#ids = body.ids;
+    this.#fields = body.fields;
+    this.#chains = chains;
+    this.#labels = body.labels.map((l) => Object.freeze(l));
+  }
+
+  /**
+   * The cached fields of `id`, or undefined when the cache does not hold it. A walk in the order
+   * the cache was written (the backend's) costs one string comparison per image, with no lookup
+   * table and no digest parsed: an ID is only ever matched against a `Digest` the walk produced.
+   */
+  take(id: Digest): RecordFields | undefined {
+    const text = id.toString();
+    let i: number;
+    if (this.#rest === undefined && this.#startsAt(text)) {
+      i = this.#next++;
+      this.#pos += text.length + 1;
+    } else {
+      this.#rest ??= this.#indexRest();
+      const found = this.#rest.get(text);
+      if (found === undefined) return undefined;
+      this.#rest.delete(text);
+      i = found;
+    }
+    this.hits++;
+    const f = this.#fields;
+    const b = i * stride;
+    const chain = f[b + 3]!;
+    const labels = f[b + 5]!;
+    return {
+      created: { seconds: f[b]!, nanos: f[b + 1]!, offset: f[b + 2]! },
+      chainId: chain < 0 ? undefined : this.#chains[chain],
+      hasRunConfig: f[b + 4] === 1,
+      labels: labels < 0 ? undefined : this.#labels[labels],
+    };
+  }
+
+  #startsAt(text: string): boolean {
+    const end = this.#pos + text.length;
+    return this.#ids.startsWith(text, this.#pos) && (end === this.#ids.length || this.#ids.charCodeAt(end) === 44);
+  }
+
+  #indexRest(): Map<string, number> {
+    const rest = new Map<string, number>();
+    if (this.#pos < this.#ids.length) {
+      let i = this.#next;
+      for (const text of this.#ids.slice(this.#pos).split(",")) rest.set(text, i++);
+    }
+    return rest;
+  }
+}
+
+/** The record cache read, or why it was not used. */
+export interface RecordCacheRead {
+  records?: CachedRecords;
+  /** Set when a file was there but is damaged: what is wrong with it. */
+  problem?: string;
+}
+
 /**
  * Reads the record cache: what restore kept of each config, by image ID, taken from bytes that
  * were verified against that very ID. The file opens with the sha256 of the rest; a file that
- * does not verify or decode is ignored (undefined), never trusted in part.
+ * does not verify or decode is not used at all, never trusted in part, and reported. A missing
+ * file, or one of another format version, is simply not used.
  */
-export async function readRecordCache(files: MetadataFiles): Promise<Map<string, RecordFields> | undefined> {
+export async function readRecordCache(files: MetadataFiles): Promise<RecordCacheRead> {
   const data = await files.read(recordCacheKey);
-  if (!data) return undefined;
+  if (!data) return {};
   const newline = data.indexOf(10);
-  if (newline < 0) return undefined;
-  const sum = decoder.decode(data.subarray(0, newline));
+  const sum = newline < 0 ? "" : decoder.decode(data.subarray(0, newline));
+  if (!isDigest(sum)) return { problem: "no checksum line" };
   const body = data.subarray(newline + 1);
-  if (!isDigest(sum) || !digestFromBytes(body).equals(sum)) return undefined;
-  let json: { v?: unknown; records?: Record<string, CachedFields> };
+  const actual = digestFromBytes(body, parseDigest(sum).algorithm);
+  if (!actual.equals(sum)) return { problem: `its body hashes to ${actual}, not to the ${sum} it opens with` };
+  let json: unknown;
   try {
     json = JSON.parse(decoder.decode(body));
-  } catch {
-    return undefined;
+  } catch (e) {
+    return { problem: `not JSON (${(e as Error).message})` };
   }
-  if (json.v !== 1 || typeof json.records !== "object" || json.records === null) return undefined;
-  const out = new Map<string, RecordFields>();
-  const chains = new Map<string, Digest>();
-  for (const [id, f] of Object.entries(json.records)) {
-    if (!Array.isArray(f) || f.length !== 6) return undefined;
-    const [seconds, nanos, offset, chain, run, labels] = f;
-    let chainId: Digest | undefined;
-    if (chain !== null) {
-      chainId = chains.get(chain);
-      if (!chainId) chains.set(chain, (chainId = parseDigest(chain)));
-    }
-    const created: GoTime = { seconds, nanos, offset };
-    out.set(id, { created, chainId, hasRunConfig: run === 1, labels: labels ?? undefined });
+  if (typeof json !== "object" || json === null) return { problem: "not a JSON object" };
+  if ((json as { v?: unknown }).v !== version) return {};
+  const problem = checkBody(json as Record<string, unknown>);
+  if (problem) return { problem };
+  const cache = json as CacheBody;
+  const chains: Digest[] = [];
+  for (const c of cache.chains) {
+    if (!isDigest(c)) return { problem: `chain ID ${JSON.stringify(c.slice(0, 100))} is not a digest` };
+    chains.push(parseDigest(c));
   }
-  return out;
+  return { records: new CachedRecords(cache, chains) };
 }
 
-/** Writes the record cache for `records` (image ID → fields), whole and atomically. */
-export async function writeRecordCache(files: MetadataFiles, records: Iterable<[string, RecordFields]>): Promise<void> {
-  const out: Record<string, CachedFields> = {};
-  for (const [id, r] of records) {
-    out[id] = [r.created.seconds, r.created.nanos, r.created.offset, r.chainId?.toString() ?? null, r.hasRunConfig ? 1 : 0, r.labels ? { ...r.labels } : null];
+/** What is wrong with a version-2 body, if anything: the shape, the numbers and every index. */
+function checkBody(json: Record<string, unknown>): string | undefined {
+  const { chains, labels, ids, fields } = json;
+  if (!Array.isArray(chains) || !chains.every((c) => typeof c === "string")) return "chains is not an array of strings";
+  if (!Array.isArray(labels) || !labels.every(isLabels)) return "labels is not an array of string maps";
+  if (typeof ids !== "string") return "ids is not a string";
+  if (!Array.isArray(fields) || fields.length % stride !== 0) return `fields is not an array of ${stride} numbers per image`;
+  for (let b = 0; b < fields.length; b += stride) {
+    for (let k = 0; k < stride; k++) if (typeof fields[b + k] !== "number" || !Number.isSafeInteger(fields[b + k])) return `fields[${b + k}] is not an integer`;
+    const chain = fields[b + 3] as number;
+    const run = fields[b + 4] as number;
+    const label = fields[b + 5] as number;
+    if (chain < -1 || chain >= chains.length || (run !== 0 && run !== 1) || label < -1 || label >= labels.length) return `image ${b / stride} has an index out of range`;
   }
-  const body = encoder.encode(JSON.stringify({ v: 1, records: out }));
+  const count = fields.length / stride;
+  let commas = 0;
+  for (let i = ids.indexOf(","); i >= 0; i = ids.indexOf(",", i + 1)) commas++;
+  if ((count === 0 ? ids.length : commas + 1) !== (count === 0 ? 0 : count)) return `ids does not list ${count} images`;
+  return undefined;
+}
+
+function isLabels(value: unknown): value is Record<string, string> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  for (const v of Object.values(value)) if (typeof v !== "string") return false;
+  return true;
+}
+
+const walkOrder = ([a]: [Digest, RecordFields], [b]: [Digest, RecordFields]) =>
+  a.algorithm !== b.algorithm ? (a.algorithm < b.algorithm ? -1 : 1) : a.encoded < b.encoded ? -1 : a.encoded > b.encoded ? 1 : 0;
+
+/** Writes the record cache for `records` (image ID → fields), whole and atomically. */
+export async function writeRecordCache(files: MetadataFiles, records: Iterable<[Digest, RecordFields]>): Promise<void> {
+  // In the backend's walk order, which the next restore follows.
+  const sorted = [...records].sort(walkOrder);
+  const chains = new Map<string, number>();
+  const labels = new Map<string, number>();
+  const ids: string[] = [];
+  const fields: number[] = [];
+  for (const [id, r] of sorted) {
+    let chain = -1;
+    if (r.chainId) {
+      const key = r.chainId.toString();
+      chain = chains.get(key) ?? chains.size;
+      if (chain === chains.size) chains.set(key, chain);
+    }
+    let label = -1;
+    if (r.labels) {
+      const key = JSON.stringify(r.labels);
+      label = labels.get(key) ?? labels.size;
+      if (label === labels.size) labels.set(key, label);
+    }
+    ids.push(id.toString());
+    fields.push(r.created.seconds, r.created.nanos, r.created.offset, chain, r.hasRunConfig ? 1 : 0, label);
+  }
+  const body = encoder.encode(
+    `{"v":${version},"chains":${JSON.stringify([...chains.keys()])},"labels":[${[...labels.keys()].join(",")}],"ids":${JSON.stringify(ids.join(","))},"fields":${JSON.stringify(fields)}}`,
+  );
   const head = encoder.encode(`${digestFromBytes(body)}\n`);
   const file = new Uint8Array(head.byteLength + body.byteLength);
   file.set(head);

@@ -1,14 +1,19 @@
 import type { StoreBackend } from "@store/backend";
 import { BackendError, BackendErrorCode, contentKey, metadataKey, metadataRoot } from "@store/backend";
-import { type Digest, DigestSet, isDigest, parseDigest } from "@store/digest";
+import { type Digest, parseDigest } from "@store/digest";
 import { isStoreError } from "@store/errors";
 import { type Layer, LayerErrorCode, type LayerGetReleaser } from "@store/layer";
 import { decodeImageConfig } from "./image";
-import { type MutableImageRecord, type RecordFields, newRecord, recordFields } from "./image-record";
+import { type MutableImageRecord, type RecordFields, addChild, newRecord, recordFields } from "./image-record";
+import { LayerHolds } from "./layer-holds";
 import { mapLimit } from "./lock";
+import type { CachedRecords } from "./record-cache";
 
 /** Something restore could not load; the rest of the store loads regardless. */
-export interface ImageStoreProblem {
+export type ImageStoreProblem = ImageProblem | RecordCacheProblem;
+
+/** An image restore could not load. */
+export interface ImageProblem {
   /**
    * `invalid-config`: content that does not verify or does not decode as an image config;
    * `layer-missing`: the config's top layer is not in the layer store;
@@ -23,6 +28,14 @@ export interface ImageStoreProblem {
   cause?: unknown;
 }
 
+/** A record cache that was there but damaged: ignored whole (every config read instead) and rewritten. */
+export interface RecordCacheProblem {
+  kind: "invalid-record-cache";
+  /** The cache's key in its files. */
+  key: string;
+  message: string;
+}
+
 /** Codes of layer-store errors that concern one layer, not the layer store as a whole. */
 const layerGoneCodes = [LayerErrorCode.NotFound, LayerErrorCode.CorruptMetadata];
 
@@ -31,119 +44,171 @@ const concurrency = 32;
 
 export interface RestoredImages {
   records: Map<string, MutableImageRecord>;
-  digests: DigestSet;
-  problems: ImageStoreProblem[];
-  /** The fields of every config that verified and decoded (restored or not), for the record cache. */
-  fields: Map<string, RecordFields>;
+  /** The image store's handles on its images' layers. */
+  holds: LayerHolds;
+  problems: ImageProblem[];
   /** Whether the record cache given no longer matches the store (images added or gone). */
   cacheStale: boolean;
+  /** The fields of every config that verified and decoded (restored or not), for the record cache. */
+  cacheEntries(): [Digest, RecordFields][];
+}
+
+/** One layer the restored images stand on, and what the layer store said about it. */
+interface Stand {
+  chainId: Digest;
+  images: number;
+  layer?: Layer;
+  size?: number;
+  error?: unknown;
 }
 
 /**
- * moby's restore in two passes. Pass 1 walks the content, decodes each config and takes a
- * handle on its top layer; pass 2 reads `parent` metadata and links children to parents. Unlike
- * moby, a corrupt config or a missing layer is recorded as a problem (moby logs the first and
- * skips, and aborts the whole daemon start on a layer error other than "does not exist").
- * Errors of the layer store itself still abort: they say nothing about one image.
+ * moby's restore in two passes. Pass 1 walks the content, decodes each config (or takes it from
+ * the record cache) and takes a handle on each top layer; pass 2 reads `parent` metadata and
+ * links children to parents. Unlike moby, a corrupt config or a missing layer is recorded as a
+ * problem (moby logs the first and skips, and aborts the whole daemon start on a layer error
+ * other than "does not exist"). Errors of the layer store itself still abort: they say nothing
+ * about one image.
  */
-export async function restoreImages(
-  backend: StoreBackend,
-  layers: LayerGetReleaser,
-  cache?: ReadonlyMap<string, RecordFields>,
-): Promise<RestoredImages> {
+export async function restoreImages(backend: StoreBackend, layers: LayerGetReleaser, cache?: CachedRecords): Promise<RestoredImages> {
   const ids: Digest[] = [];
   await backend.walk((id) => {
     ids.push(id);
   });
-  const problems: ImageStoreProblem[] = [];
-  const records = new Map<string, MutableImageRecord>();
+  const problems: ImageProblem[] = [];
 
-  const known = new Map<string, RecordFields>();
+  // The fields of each walked image (undefined: its config did not load), cached ones first.
+  const fields = new Array<RecordFields | undefined>(ids.length);
+  const misses: number[] = [];
+  for (let i = 0; i < ids.length; i++) {
+    const cached = cache?.take(ids[i]!);
+    if (cached) fields[i] = cached;
+    else misses.push(i);
+  }
   let decoded = 0;
-  await mapLimit(ids, concurrency, async (id) => {
-    let fields = cache?.get(id.toString());
-    if (!fields) {
-      try {
-        // The history is checked, not kept: records need none of it. Names are built on failure only.
-        fields = recordFields(decodeImageConfig(await backend.get(id), () => `image ${id} (${contentKey(id)})`, false));
-      } catch (e) {
-        if (!isStoreError(e) || isStoreError(e, BackendErrorCode.Io) || isStoreError(e, BackendErrorCode.Closed)) throw e;
-        problems.push({ kind: "invalid-config", digest: id, key: contentKey(id), message: e.message, cause: e });
-        return;
-      }
+  await mapLimit(misses, concurrency, async (i) => {
+    const id = ids[i]!;
+    try {
+      // The history is checked, not kept: records need none of it. Names are built on failure only.
+      fields[i] = recordFields(decodeImageConfig(await backend.get(id), () => `image ${id} (${contentKey(id)})`, false));
       decoded++;
+    } catch (e) {
+      if (!isStoreError(e) || isStoreError(e, BackendErrorCode.Io) || isStoreError(e, BackendErrorCode.Closed)) throw e;
+      problems.push({ kind: "invalid-config", digest: id, key: contentKey(id), message: e.message, cause: e });
     }
-    known.set(id.toString(), fields);
-    let layer: Layer | undefined;
-    if (fields.chainId) {
-      try {
-        layer = await layers.get(fields.chainId);
-      } catch (e) {
-        if (!isStoreError(e, layerGoneCodes)) throw e;
-        problems.push({
-          kind: "layer-missing",
-          digest: id,
-          key: contentKey(id),
-          message: `image ${id}: layer ${fields.chainId} does not exist, not restoring the image: ${e.message}`,
-          cause: e,
-        });
-        return;
-      }
-    }
-    records.set(id.toString(), newRecord(id, fields, layer));
   });
+
+  // One handle per layer, however many images stand on it (see LayerHolds).
+  const stands = new Map<string, Stand>();
+  for (const f of fields) {
+    if (!f?.chainId) continue;
+    const key = f.chainId.toString();
+    const stand = stands.get(key);
+    if (stand) stand.images++;
+    else stands.set(key, { chainId: f.chainId, images: 1 });
+  }
+  const holds = new LayerHolds(layers);
+  await mapLimit([...stands.values()], concurrency, async (stand) => {
+    try {
+      stand.layer = await holds.acquireMany(stand.chainId, stand.images);
+      stand.size = stand.layer.size;
+    } catch (e) {
+      if (!isStoreError(e, layerGoneCodes)) throw e;
+      stand.error = e;
+    }
+  });
+
+  const records = new Map<string, MutableImageRecord>();
+  const missingLayer: [Digest, RecordFields][] = [];
+  for (let i = 0; i < ids.length; i++) {
+    const f = fields[i];
+    if (!f) continue;
+    const id = ids[i]!;
+    const stand = f.chainId && stands.get(f.chainId.toString());
+    if (stand && stand.error) {
+      const e = stand.error as Error;
+      problems.push({
+        kind: "layer-missing",
+        digest: id,
+        key: contentKey(id),
+        message: `image ${id}: layer ${f.chainId} does not exist, not restoring the image: ${e.message}`,
+        cause: e,
+      });
+      missingLayer.push([id, f]);
+      continue;
+    }
+    records.set(id.toString(), newRecord(id, f, stand ? stand.layer : undefined, stand ? stand.size : 0));
+  }
   // On failure the handles taken so far are not released: releasing the last handle deletes a
   // layer, and a half-open store must never cost a layer. They die with the process.
-  const all = [...records.values()];
+
   // Most images have no metadata at all: one listing of the metadata directories says which do,
   // instead of a lookup per image (on disk a failed open each; on S3 a GET each).
-  const withMetadata = await metadataOwners(backend, new Set(all.map((r) => r.id.algorithm)));
-  await mapLimit(
-    all.filter((r) => withMetadata.has(r.id.toString())),
-    concurrency,
-    async (record) => {
-      // Straight from the driver: the content was read and verified in pass 1, so the existence
-      // check getMetadata makes first would only stat every file again.
-      const key = metadataKey(record.id, "parent");
-      let data: Uint8Array | undefined;
-      try {
-        data = await backend.driver.read(key);
-      } catch (e) {
-        throw ioError(backend, "read", key, e);
-      }
-      if (data === undefined) return;
-      const text = Buffer.from(data).toString("utf8");
-      if (!isDigest(text)) {
-        problems.push({
-          kind: "invalid-parent",
-          digest: record.id,
-          key,
-          message: `image ${record.id}: parent metadata ${JSON.stringify(text.slice(0, 100))} is not a digest; ignored`,
-        });
-        return;
-      }
-      record.parent = parseDigest(text);
-    },
-  );
+  const withMetadata = await metadataOwners(backend, records);
+  await mapLimit(withMetadata, concurrency, async (record) => {
+    // Straight from the driver: the content was read and verified in pass 1, so the existence
+    // check getMetadata makes first would only stat every file again.
+    const key = metadataKey(record.id, "parent");
+    let data: Uint8Array | undefined;
+    try {
+      data = await backend.driver.read(key);
+    } catch (e) {
+      throw ioError(backend, "read", key, e);
+    }
+    if (data === undefined) return;
+    const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8");
+    // A parent in the store is named by the Digest it already has; only others are parsed.
+    const parent = records.get(text)?.id ?? parseParent(text);
+    if (!parent) {
+      problems.push({
+        kind: "invalid-parent",
+        digest: record.id,
+        key,
+        message: `image ${record.id}: parent metadata ${JSON.stringify(text.slice(0, 100))} is not a digest; ignored`,
+      });
+      return;
+    }
+    record.parent = parent;
+  });
   // Linked after all reads so the order of children never depends on I/O timing.
-  for (const record of all) {
-    if (record.parent) records.get(record.parent.toString())?.children.add(record.id.toString());
+  for (const record of records.values()) {
+    if (!record.parent) continue;
+    const parent = records.get(record.parent.toString());
+    if (parent) addChild(parent, record.id.toString());
   }
 
-  const digests = new DigestSet(all.map((r) => r.id));
   problems.sort((a, b) => (a.digest.encoded < b.digest.encoded ? -1 : a.digest.encoded > b.digest.encoded ? 1 : 0));
   // Stale when a config had to be decoded, or the cache names images that are gone.
-  const cacheStale = cache === undefined || decoded > 0 || cache.size !== known.size;
-  return { records, digests, problems, fields: known, cacheStale };
+  const cacheStale = cache === undefined || decoded > 0 || cache.hits !== cache.size;
+  return {
+    records,
+    holds,
+    problems,
+    cacheStale,
+    cacheEntries: () => [...[...records.values()].map((r): [Digest, RecordFields] => [r.id, r]), ...missingLayer],
+  };
 }
 
-/** The images (as `algorithm:hex`) that have a metadata directory, by listing `metadata/<algorithm>`. */
-async function metadataOwners(backend: StoreBackend, algorithms: Set<string>): Promise<Set<string>> {
-  const owners = new Set<string>();
+function parseParent(text: string): Digest | undefined {
+  try {
+    return parseDigest(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The restored images that have a metadata directory, by listing `metadata/<algorithm>` once per algorithm. */
+async function metadataOwners(backend: StoreBackend, records: Map<string, MutableImageRecord>): Promise<MutableImageRecord[]> {
+  const algorithms = new Set<string>();
+  for (const record of records.values()) algorithms.add(record.id.algorithm);
+  const owners: MutableImageRecord[] = [];
   for (const algorithm of algorithms) {
     const prefix = `${metadataRoot}/${algorithm}`;
     try {
-      for await (const name of backend.driver.list(prefix)) owners.add(`${algorithm}:${name}`);
+      for await (const name of backend.driver.list(prefix)) {
+        const record = records.get(`${algorithm}:${name}`);
+        if (record) owners.push(record);
+      }
     } catch (e) {
       throw ioError(backend, "list", prefix, e);
     }

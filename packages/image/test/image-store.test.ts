@@ -167,7 +167,7 @@ describe("image store", () => {
     await backend.setMetadata(orphan, "parent", utf8("garbage"));
     const store = await createImageStore({ backend, layers });
     expect(store.ids().map(String).sort()).toEqual([good, orphan].map(String).sort());
-    const byDigest = Object.fromEntries(store.problems.map((p) => [p.digest.toString(), p]));
+    const byDigest = Object.fromEntries(store.problems.map((p) => ["digest" in p ? p.digest.toString() : p.kind, p]));
     expect(byDigest[junk.toString()]).toMatchObject({ kind: "invalid-config", key: contentKey(junk) });
     expect(byDigest[tampered.toString()]).toMatchObject({ kind: "invalid-config" });
     expect(byDigest[tampered.toString()]!.message).toMatch(/failed to verify/);

@@ -1,6 +1,8 @@
 import { type StoreBackend, contentKey } from "@store/backend";
 import { describe, expect, it } from "vitest";
+import { chainId, digestFromString } from "@store/digest";
 import { type MetadataFiles, createImageService, createImageStore, createReferenceStore, recordCacheKey } from "../src/index";
+import { readRecordCache } from "../src/record-cache";
 import { config, diff, utf8 } from "./support/configs";
 import { FakeLayerStore } from "./support/fake-layer-store";
 import { createMapBackend, createMapDriver } from "./support/map-driver";
@@ -101,20 +103,91 @@ describe("record cache", () => {
     expect(files.data.get(recordCacheKey)).toBe(steady); // not rewritten
   });
 
-  it("ignores a cache that does not verify or decode, restores from the configs and rewrites it", async () => {
+  it("reports a cache that does not verify or decode, restores from the configs and rewrites it", async () => {
     const { data } = await seed();
     const layers = new FakeLayerStore();
     layers.add([diff("a"), diff("b")]);
-    for (const bad of ["garbage", `sha256:${"0".repeat(64)}\n{"v":1,"records":{}}`, ""]) {
+    const withSum = (body: string) => `${digestFromString(body)}\n${body}`;
+    const cases: [string, RegExp][] = [
+      ["garbage", /no checksum line/],
+      ["", /no checksum line/],
+      [`sha256:${"0".repeat(64)}\n{"v":2}`, /hashes to sha256:/],
+      [withSum("{not json"), /not JSON/],
+      [withSum('{"v":2,"chains":[],"labels":[],"ids":"","fields":[1,2,3]}'), /fields is not an array of 6 numbers/],
+      [withSum('{"v":2,"chains":["nope"],"labels":[],"ids":"sha256:x","fields":[1,2,3,0,1,-1]}'), /chain ID "nope" is not a digest/],
+      [withSum('{"v":2,"chains":[],"labels":[],"ids":"sha256:x","fields":[1,2,3,0,1,-1]}'), /index out of range/],
+      [withSum('{"v":2,"chains":[],"labels":[{"a":1}],"ids":"","fields":[]}'), /labels is not an array of string maps/],
+      [withSum('{"v":2,"chains":[],"labels":[],"ids":"sha256:x,sha256:y","fields":[1,2,3,-1,1,-1]}'), /ids does not list 1 images/],
+    ];
+    for (const [bad, why] of cases) {
       const files = memoryFiles();
       files.data.set(recordCacheKey, utf8(bad));
       const backend = counted(createMapBackend(data));
       const store = await createImageStore({ backend, layers, recordCache: files });
       expect(backend.gets, JSON.stringify(bad)).toBe(5);
       expect(store.len()).toBe(5);
-      expect(store.problems).toEqual([]);
-      expect(new TextDecoder().decode(files.data.get(recordCacheKey)!).startsWith("sha256:")).toBe(true);
+      expect(store.problems, JSON.stringify(bad)).toEqual([{ kind: "invalid-record-cache", key: recordCacheKey, message: expect.stringMatching(why) }]);
+      expect(store.problems[0]!.message).toContain(recordCacheKey);
+      // rewritten: the next open uses it and reports nothing
+      const again = counted(createMapBackend(data));
+      expect((await createImageStore({ backend: again, layers, recordCache: files })).problems).toEqual([]);
+      expect(again.gets).toBe(0);
     }
+  });
+
+  it("rebuilds a cache of another format version without reporting it", async () => {
+    const { data } = await seed();
+    const layers = new FakeLayerStore();
+    layers.add([diff("a"), diff("b")]);
+    const files = memoryFiles();
+    const v1 = '{"v":1,"records":{}}';
+    files.data.set(recordCacheKey, utf8(`${digestFromString(v1)}\n${v1}`));
+    const backend = counted(createMapBackend(data));
+    const store = await createImageStore({ backend, layers, recordCache: files });
+    expect(store.problems).toEqual([]);
+    expect(backend.gets).toBe(5);
+    expect(new TextDecoder().decode(files.data.get(recordCacheKey)!)).toContain('"v":2');
+  });
+
+  it("serves a walk in any order (the cache's own order is only the fast path)", async () => {
+    const { data, ids } = await seed();
+    const files = memoryFiles();
+    const layers = new FakeLayerStore();
+    layers.add([diff("a"), diff("b")]);
+    const first = await createImageStore({ backend: createMapBackend(data), layers, recordCache: files });
+    const read = await readRecordCache(files);
+    const records = read.records!;
+    const shuffled = [...ids].sort((a, b) => (a.encoded[3]! < b.encoded[3]! ? -1 : 1)).reverse();
+    for (const id of shuffled) {
+      const r = first.record(id)!;
+      expect(records.take(id)).toEqual({ created: r.created, chainId: r.chainId, hasRunConfig: r.hasRunConfig, labels: r.labels });
+    }
+    expect(records.take(digestFromString("not cached"))).toBeUndefined();
+    expect(records.hits).toBe(5);
+    expect(records.size).toBe(5);
+  });
+
+  it("shares one layer handle among the images on a layer, at restore and create alike", async () => {
+    const { data, ids } = await seed();
+    const layers = new FakeLayerStore();
+    const top = layers.add([diff("a"), diff("b")]);
+    const base = chainId([diff("a")])!;
+    const store = await createImageStore({ backend: createMapBackend(data), layers, recordCache: memoryFiles() });
+    expect(layers.gets).toBe(2);
+    expect([layers.refs(base), layers.refs(top)]).toEqual([1, 1]);
+    // the records on one layer share its handle and size
+    expect(store.record(ids[0]!)!.layer).toBe(store.record(ids[2]!)!.layer);
+    expect(store.record(ids[1]!)!.size).toBe(200);
+    const more = await Promise.all([1, 2, 3].map((n) => store.create(config({ diffIds: [diff("a"), diff("b")], comment: `more ${n}` }))));
+    expect(layers.gets).toBe(2);
+    for (const id of [ids[1]!, ids[3]!, ...more.slice(1)]) {
+      expect(await store.delete(id)).toEqual([]);
+      expect(layers.refs(top)).toBe(1);
+    }
+    expect(layers.releases).toBe(0);
+    await store.delete(more[0]!);
+    expect(layers.refs(top)).toBe(0);
+    expect(layers.releases).toBe(1);
   });
 
   it("verification is lazy for cached images: a config tampered after caching fails when read, not at open", async () => {

@@ -46,9 +46,9 @@ export const restoreCases: readonly ImageCase[] = [
       expect(restored.children(a).map(String).sort()).toEqual([b, d].map(String).sort());
       expect(restored.getParent(c)).toBeUndefined();
       expect(await restored.getLastUpdated(c)).toEqual({ seconds: 1714557601, nanos: 0, offset: 3600 });
-      // one handle per image with layers, on its top layer, taken at restore
-      expect(layers.layers.gets).toBe(3);
-      expect(layers.layers.refs(da!)).toBe(2);
+      // one handle per top layer the images stand on (a and d share one), taken at restore
+      expect(layers.layers.gets).toBe(2);
+      expect(layers.layers.refs(da!)).toBe(1);
       expect(layers.layers.refs(chainId([da!, db!])!)).toBe(1);
       expect(restored.len()).toBe(4);
     },
@@ -71,13 +71,15 @@ export const restoreCases: readonly ImageCase[] = [
       expect(await layers.has(lost!)).toBe(false);
       const restored = await createImageStore({ backend: again, layers: layers.layers });
       expect(restored.ids()).toEqual([keptId]);
-      const kinds = Object.fromEntries(restored.problems.map((p) => [p.digest.toString(), [p.kind, p.key]]));
+      const problems = restored.problems.flatMap((p) => ("digest" in p ? [p] : []));
+      expect(problems).toHaveLength(restored.problems.length);
+      const kinds = Object.fromEntries(problems.map((p) => [p.digest.toString(), [p.kind, p.key]]));
       expect(kinds).toEqual({
         [lostId.toString()]: ["layer-missing", contentKey(lostId)],
         [junk.toString()]: ["invalid-config", contentKey(junk)],
         [noRootfs.toString()]: ["invalid-config", contentKey(noRootfs)],
       });
-      for (const p of restored.problems) expect(p.message).toContain(p.digest.toString());
+      for (const p of problems) expect(p.message).toContain(p.digest.toString());
       expect(restored.problems.find((p) => p.kind === "layer-missing")!.message).toContain(lost!.toString());
       // nothing was deleted on the way
       for (const id of [lostId, junk, noRootfs]) expect(await again.has(id)).toBe(true);
@@ -96,7 +98,7 @@ export const restoreCases: readonly ImageCase[] = [
       const restored = await createImageStore({ backend: await reopen(), layers: layers.layers });
       expect(restored.ids().map(String)).toEqual([a, b].map(String).sort());
       expect(restored.getParent(b)).toBeUndefined();
-      expect(restored.problems.map((p) => [p.kind, p.digest.toString(), p.key])).toEqual([["invalid-parent", b.toString(), `metadata/sha256/${b.encoded}/parent`]]);
+      expect(restored.problems.map((p) => [p.kind, "digest" in p ? p.digest.toString() : undefined, p.key])).toEqual([["invalid-parent", b.toString(), `metadata/sha256/${b.encoded}/parent`]]);
     },
   },
 ];
