@@ -25,7 +25,7 @@ import {
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { StoreError, isStoreError, systemErrorCode } from "@store/errors";
-import type { TarEntry, TarHeader } from "@store/tar-split";
+import type { TarBody, TarEntry, TarHeader } from "@store/tar-split";
 import { GraphDriverErrorCodes } from "./error-codes";
 import { entryRelativePath, parentOf } from "./entry-path";
 import { S_IFBLK, S_IFCHR, S_IFIFO, type LinuxSyscalls } from "./linux-syscalls";
@@ -513,7 +513,9 @@ const WRITE_BEHIND = 8;
  */
 const WORKER_AFTER = 64;
 
-async function readSmallBody(body: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+async function readSmallBody(body: TarBody): Promise<Uint8Array> {
+  const whole = body.readBuffered?.();
+  if (whole !== undefined) return whole;
   const parts: Uint8Array[] = [];
   for await (const chunk of body) parts.push(chunk);
   // One chunk (the usual case) is kept as is: parseTar hands out views, never reused buffers.

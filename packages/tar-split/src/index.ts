@@ -1,4 +1,4 @@
-export type { TarEntry, TarEntryType, TarHeader } from "./tar-entry";
+export type { TarBody, TarEntry, TarEntryType, TarHeader } from "./tar-entry";
 export { TarError, TarErrorCode } from "./errors";
 export { Crc64, crc64 } from "./crc64";
 export type { ByteSource } from "./byte-reader";

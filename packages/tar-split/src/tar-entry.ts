@@ -58,5 +58,15 @@ export interface TarEntry {
    * The entry's content. Read it fully, or not at all: the parser skips unread content when the
    * next entry is requested. Reading it after moving on is an error.
    */
-  body: AsyncIterable<Uint8Array>;
+  body: TarBody;
+}
+
+/** An entry's content, read once: as chunks, or (when the parser already holds it) whole. */
+export interface TarBody extends AsyncIterable<Uint8Array> {
+  /**
+   * The whole (remaining) content as one view when it is already in the parser's buffer, read
+   * synchronously; undefined, and nothing consumed, otherwise. Why: most layer files are a few
+   * hundred bytes, and an async iteration per file cost more than the rest of parsing it.
+   */
+  readBuffered?(): Uint8Array | undefined;
 }

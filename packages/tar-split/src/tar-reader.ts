@@ -1,7 +1,7 @@
 import { isUtf8 } from "node:buffer";
 import { type ByteSource, ByteReader } from "./byte-reader";
 import { TarError, TarErrorCode } from "./errors";
-import type { TarEntryType, TarHeader } from "./tar-entry";
+import type { TarBody, TarEntryType, TarHeader } from "./tar-entry";
 import {
   BLOCK_SIZE,
   F,
@@ -174,6 +174,8 @@ function decodeBlock(b: Buffer): RawHeader | undefined {
  * by dockerd) decides: where an entry's raw bytes start and end, what its name is, what is an error
  * and where the archive ends. The caller reads each entry's content through {@link body}.
  */
+const EMPTY_BODY = new Uint8Array(0);
+
 export class TarReader {
   private readonly reader: ByteReader;
   private readonly hooks: TarReaderHooks | undefined;
@@ -497,10 +499,22 @@ export class TarReader {
   }
 
   /** The content of `entry`, which must be the current one. */
-  body(entry: ParsedEntry): AsyncIterable<Uint8Array> {
+  body(entry: ParsedEntry): TarBody {
     const seq = this.seq;
     const self = this;
     return {
+      readBuffered() {
+        if (seq !== self.seq) {
+          throw self.fail(TarErrorCode.BodyExpired, "content read after the parser moved to a later entry", entry.offset, entry.nameBytes);
+        }
+        if (self.remaining === 0) return EMPTY_BODY;
+        if (self.remaining > self.reader.buffered) return undefined;
+        const view = self.reader.takeBuffered(self.remaining);
+        self.remaining = 0;
+        self.hooks?.content(view);
+        self.endContent();
+        return view;
+      },
       async *[Symbol.asyncIterator]() {
         for (;;) {
           if (seq !== self.seq) {
