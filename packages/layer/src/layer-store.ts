@@ -18,7 +18,8 @@ interface Extracted {
   cacheId: string;
   diffId: Digest;
   size: number;
-  tarSplit: Uint8Array;
+  /** `tar-split.json.gz`, still being compressed. */
+  tarSplit: Promise<Uint8Array>;
   /** Set once the store took it: its cache dir is then a layer's, not the extractor's to remove. */
   committed?: boolean;
 }
@@ -254,7 +255,10 @@ export async function createLayerStore(options: LayerStoreOptions): Promise<Laye
       const recording = splitTar(hashed.stream);
       const size = await driver.applyDiff(cacheId, parent?.record.cacheId, recording.entries);
       const { digest: diffId } = hashed.result();
-      return { cacheId, diffId, size, tarSplit: await recording.tarSplit() };
+      // Compressed in the thread pool while the caller goes on; commit waits for it.
+      const tarSplit = recording.tarSplit();
+      tarSplit.catch(() => undefined); // a discarded layer's never-awaited failure is no crash
+      return { cacheId, diffId, size, tarSplit };
     } catch (e) {
       if (created) await driver.remove(cacheId).catch(() => undefined);
       if (isStoreError(e)) throw e;
@@ -272,7 +276,7 @@ export async function createLayerStore(options: LayerStoreOptions): Promise<Laye
       const existing = layers.get(chainId.toString());
       if (existing) return handle(existing);
       const record: LayerRecord = { diffId: extracted.diffId, size: extracted.size, cacheId: extracted.cacheId, ...(parent ? { parent: parent.chainId } : {}) };
-      await metadata.put(chainId, record, extracted.tarSplit);
+      await metadata.put(chainId, record, await extracted.tarSplit);
       const entry: Entry = { chainId, record, parent, depth: (parent?.depth ?? 0) + 1, references: 0, handles: new Set() };
       // The new layer holds its parent: one more reference than the caller's, which it drops.
       if (parent) parent.references++;

@@ -1,9 +1,12 @@
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { createGunzip, createGzip, gzipSync } from "node:zlib";
+import { promisify } from "node:util";
+import { createGunzip, createGzip, gzip } from "node:zlib";
 import { asBuffer } from "./byte-reader";
 import { TarError, TarErrorCode } from "./errors";
 import { decodeTarSplitPacket, encodeTarSplitPacket, type TarSplitPacket } from "./tar-split-packet";
+
+const gzipAsync = promisify(gzip);
 
 // zlib does one call per write: batch many small JSON lines into one write.
 const BATCH = 256 * 1024;
@@ -38,7 +41,8 @@ export async function encodeTarSplit(packets: Iterable<TarSplitPacket> | AsyncIt
   if (Array.isArray(packets)) {
     let text = "";
     for (const p of packets as TarSplitPacket[]) text += encodeTarSplitPacket(p);
-    return gzipSync(text);
+    // In the thread pool: the caller's thread goes on (a layer store extracts the next layer).
+    return gzipAsync(text);
   }
   const parts: Buffer[] = [];
   for await (const chunk of writeTarSplit(packets)) parts.push(asBuffer(chunk));
