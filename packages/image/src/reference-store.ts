@@ -1,4 +1,5 @@
-import { mkdir, readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { type Digest, isDigest, parseDigest } from "@store/digest";
 import { systemErrorCode } from "@store/errors";
@@ -70,7 +71,8 @@ export async function createReferenceStore(options: ReferenceStoreOptions): Prom
   const path = resolve(options.path);
   // repository (familiar name) → reference (familiar string) → image ID as written
   const repos = new Map<string, Map<string, string>>();
-  const byId = new Map<string, Map<string, NamedReference>>();
+  // image ID → its references, sorted (an array: most images have one or two)
+  const byId = new Map<string, NamedReference[]>();
   const problems: ReferenceStoreProblem[] = [];
   const lock = createLock();
 
@@ -82,7 +84,9 @@ export async function createReferenceStore(options: ReferenceStoreOptions): Prom
 
   let text: string | undefined;
   try {
-    text = await readFile(path, "utf8");
+    // Synchronously: one file, read once at open; the promise API costs several thread-pool
+    // round trips, and a process that lists images is waiting for nothing else.
+    text = readFileSync(path, "utf8");
   } catch (e) {
     if (systemErrorCode(e) !== "ENOENT") throw e;
   }
@@ -93,17 +97,26 @@ export async function createReferenceStore(options: ReferenceStoreOptions): Prom
     load(text);
   }
 
-  function index(refStr: string, ref: NamedReference, id: string): void {
-    let refs = byId.get(id);
-    if (!refs) byId.set(id, (refs = new Map()));
-    refs.set(refStr, ref);
+  // References are told apart by their familiar string: what repositories.json is keyed by.
+  function index(ref: NamedReference, id: string): void {
+    const refs = byId.get(id);
+    if (!refs) {
+      byId.set(id, [ref]);
+      return;
+    }
+    const key = ref.toString();
+    let i = refs.length;
+    while (i > 0 && refs[i - 1]!.toString() > key) i--;
+    if (i > 0 && refs[i - 1]!.familiar === ref.familiar) return;
+    refs.splice(i, 0, ref);
   }
 
   function unindex(refStr: string, id: string): void {
     const refs = byId.get(id);
     if (!refs) return;
-    refs.delete(refStr);
-    if (refs.size === 0) byId.delete(id);
+    const i = refs.findIndex((r) => r.familiar === refStr);
+    if (i >= 0) refs.splice(i, 1);
+    if (refs.length === 0) byId.delete(id);
   }
 
   function load(source: string): void {
@@ -123,7 +136,8 @@ export async function createReferenceStore(options: ReferenceStoreOptions): Prom
       if (entries === null) continue;
       if (typeof entries !== "object" || Array.isArray(entries)) throw corrupt(`repository ${JSON.stringify(repo)} is not an object`);
       const map = new Map<string, string>();
-      for (const [refStr, id] of Object.entries(entries as Record<string, unknown>)) {
+      for (const refStr of Object.keys(entries)) {
+        const id = (entries as Record<string, unknown>)[refStr];
         if (typeof id !== "string") throw corrupt(`${JSON.stringify(refStr)} does not map to a string`);
         map.set(refStr, id);
         let ref: NamedReference;
@@ -137,7 +151,7 @@ export async function createReferenceStore(options: ReferenceStoreOptions): Prom
           problems.push({ repository: repo, reference: refStr, id, message: `${JSON.stringify(id)} is not an image ID` });
           continue;
         }
-        index(refStr, ref, id);
+        index(ref, id);
       }
       repos.set(repo, map);
     }
@@ -201,12 +215,12 @@ export async function createReferenceStore(options: ReferenceStoreOptions): Prom
           if (created) repos.set(repoName, map);
           if (old !== undefined) unindex(refStr, old);
           map.set(refStr, id.toString());
-          index(refStr, ref, id.toString());
+          index(ref, id.toString());
           return () => {
             unindex(refStr, id.toString());
             if (old !== undefined) {
               map.set(refStr, old);
-              index(refStr, ref, old);
+              index(ref, old);
             } else map.delete(refStr);
             if (created) repos.delete(repoName);
           };
@@ -229,7 +243,7 @@ export async function createReferenceStore(options: ReferenceStoreOptions): Prom
           return () => {
             repo.set(refStr, id);
             repos.set(repoName, repo);
-            index(refStr, ref, id);
+            index(ref, id);
           };
         });
         return true;
@@ -248,7 +262,7 @@ export async function createReferenceStore(options: ReferenceStoreOptions): Prom
     },
 
     references(id) {
-      return [...(byId.get(id.toString())?.values() ?? [])].sort(compareRefs);
+      return byId.get(id.toString())?.slice() ?? [];
     },
 
     referencesByName(input) {

@@ -19,6 +19,9 @@ const referenceRegexp = new RegExp(`^(${namePat})(?::(${tagPat}))?(?:@(${digestP
 const anchoredNameRegexp = new RegExp(`^(?:(${domainAndPort})/)?(${remoteName})$`);
 const anchoredTagRegexp = new RegExp(`^${tagPat}$`);
 const anchoredIdentifierRegexp = /^[a-f0-9]{64}$/;
+// What repositories.json holds for nearly every tag: a Docker Hub name in familiar form with a
+// tag (`app:1`, `team/app:v2`). See parseNormalizedNamed.
+const hubTaggedRegexp = new RegExp(`^(${pathComponent}(?:/${pathComponent})*):(${tagPat})$`);
 
 /** The longest repository path distribution/reference accepts. */
 export const repositoryNameTotalLengthMax = 255;
@@ -43,6 +46,9 @@ export class NamedReference {
   readonly path: string;
   readonly tag: string | undefined;
   readonly digest: Digest | undefined;
+  // Built on first use and kept: listing asks every reference for them, sorting more than once.
+  #familiar: string | undefined;
+  #string: string | undefined;
 
   /** @internal */
   constructor(domain: string, path: string, tag?: string, digest?: Digest) {
@@ -69,7 +75,7 @@ export class NamedReference {
 
   /** The whole reference as docker shows it (`busybox:latest`); what repositories.json stores. */
   get familiar(): string {
-    return this.#suffixed(this.familiarName);
+    return (this.#familiar ??= this.#suffixed(this.familiarName));
   }
 
   /** Whether the reference carries a tag (moby NamedTagged). */
@@ -84,7 +90,7 @@ export class NamedReference {
 
   /** The full reference, e.g. `docker.io/library/busybox:latest`. */
   toString(): string {
-    return this.#suffixed(this.name);
+    return (this.#string ??= this.#suffixed(this.name));
   }
 
   toJSON(): string {
@@ -164,6 +170,24 @@ function splitDockerDomain(name: string): [string, string] {
  * string is refused: it would be an image ID, not a name.
  */
 export function parseNormalizedNamed(input: string): NamedReference {
+  // One match instead of the five below for the familiar form of a tagged Docker Hub name, which
+  // is what they would parse it to when its first component is not a registry (no "." and not
+  // "localhost"; ":" and uppercase cannot occur). Opening a store parses every tag it holds.
+  const m = typeof input === "string" && input.length <= inputLengthMax ? hubTaggedRegexp.exec(input) : null;
+  if (m) {
+    const name = m[1]!;
+    const slash = name.indexOf("/");
+    const first = slash < 0 ? "" : name.slice(0, slash);
+    if (!first.includes(".") && first !== "localhost") {
+      const path = slash < 0 ? officialRepoPrefix + name : name;
+      if (path.length <= repositoryNameTotalLengthMax) return new NamedReference(defaultDomain, path, m[2]);
+    }
+  }
+  return parseNormalizedNamedFully(input);
+}
+
+/** {@link parseNormalizedNamed} without its fast path (exported for the test that compares them). */
+export function parseNormalizedNamedFully(input: string): NamedReference {
   if (typeof input === "string" && anchoredIdentifierRegexp.test(input)) {
     throw invalid(input, `invalid repository name (${input}), cannot specify 64-byte hexadecimal strings`);
   }

@@ -1,10 +1,33 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isStoreError } from "@store/errors";
 import { ImageErrorCode, familiarMatch, globMatch, parseAnyReference, parseNormalizedNamed, tagNameOnly } from "../src/index";
+import { parseNormalizedNamedFully } from "../src/reference";
 
 const hex = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
 
 describe("reference parsing (distribution/reference)", () => {
+  it("the fast path for tagged Docker Hub names parses exactly as the full grammar does", () => {
+    const outcome = (parse: (s: string) => unknown, input: string) => {
+      try {
+        const r = parse(input) as { domain: string; path: string; tag?: string; digest?: unknown };
+        return { domain: r.domain, path: r.path, tag: r.tag, digest: String(r.digest) };
+      } catch (e) {
+        return { error: (e as Error).message };
+      }
+    };
+    const component = fc.string({ unit: fc.constantFrom(..."ab0z9._-L:"), minLength: 0, maxLength: 6 });
+    const name = fc.array(fc.oneof(component, fc.constantFrom("localhost", "docker.io", "index.docker.io", "library", "a.b", "x__y", "x---y")), { minLength: 1, maxLength: 4 }).map((c) => c.join("/"));
+    const tag = fc.oneof(fc.string({ unit: fc.constantFrom(..."aZ09_.-/:@"), maxLength: 8 }), fc.constant("t".repeat(128)), fc.constant("t".repeat(129)));
+    const input = fc.oneof(fc.tuple(name, tag).map(([n, t]) => `${n}:${t}`), name, fc.string({ maxLength: 20 }), fc.constant(`${"a".repeat(250)}:1`), fc.constant(`a/${"b".repeat(254)}:1`));
+    fc.assert(
+      fc.property(input, (text) => {
+        expect(outcome(parseNormalizedNamed, text)).toEqual(outcome(parseNormalizedNamedFully, text));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
   it.each([
     ["busybox", "docker.io/library/busybox", "busybox"],
     ["busybox:1.36", "docker.io/library/busybox:1.36", "busybox:1.36"],
