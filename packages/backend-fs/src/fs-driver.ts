@@ -157,6 +157,10 @@ export class FsDriver implements BackendDriver {
   }
 
   async *list(prefix: string): AsyncIterable<string> {
-    yield* await orIfMissing(this.#fs.readdir(this.path(prefix)), []);
+    yield* await this.listAll(prefix);
+  }
+
+  async listAll(prefix: string): Promise<string[]> {
+    return orIfMissing(this.#fs.readdir(this.path(prefix)), []);
   }
 }

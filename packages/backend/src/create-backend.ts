@@ -57,6 +57,7 @@ export function createBackend(driver: BackendDriver): StoreBackend {
   // Collected before the walk's callback runs, so fn may delete what it is handed.
   const list = (prefix: string): Promise<string[]> =>
     io("list", prefix, async () => {
+      if (driver.listAll) return driver.listAll(prefix);
       const names: string[] = [];
       for await (const name of driver.list(prefix)) names.push(name);
       return names;

@@ -31,6 +31,11 @@ export interface BackendDriver {
   removePrefix(prefix: string): Promise<void>;
   /** The names of the immediate children of `prefix/` (objects or deeper prefixes), any order. */
   list(prefix: string): AsyncIterable<string>;
+  /**
+   * Optional: what {@link list} gives, all at once, for a driver that has it at once (a directory
+   * listing). Iterating 10,000 names one promise at a time costs more than reading them.
+   */
+  listAll?(prefix: string): Promise<string[]>;
   /** Releases resources (connections, handles). */
   close?(): Promise<void>;
 }

@@ -68,7 +68,8 @@ export function listImages(ctx: ServiceContext, options: ListOptions = {}): Imag
   const records = ctx.images.records();
   const selected = danglingOnly ? records.filter((r) => ctx.images.childCount(r.id) === 0) : records;
   const containers = options.containerCount ? [...ctx.containers()] : [];
-  const rows: { summary: ImageSummary; record: ImageRecord }[] = [];
+  // The sort key rides along in plain numbers: sorting 10,000 rows compares ~130,000 times.
+  const rows: { summary: ImageSummary; record: ImageRecord; seconds: number; nanos: number }[] = [];
 
   for (const record of selected) {
     if (before && compareTime(record.created, before) >= 0) continue;
@@ -104,7 +105,7 @@ export function listImages(ctx: ServiceContext, options: ListOptions = {}): Imag
       Size: record.size,
       VirtualSize: record.size,
     };
-    rows.push({ summary, record });
+    rows.push({ summary, record, seconds: record.created.seconds, nanos: record.created.nanos });
   }
 
   if (options.sharedSize) {
@@ -118,6 +119,6 @@ export function listImages(ctx: ServiceContext, options: ListOptions = {}): Imag
   }
 
   // Newest first; moby's sort is unstable, ties here fall back to the ID for a stable order.
-  rows.sort((a, b) => compareTime(b.record.created, a.record.created) || (a.summary.Id < b.summary.Id ? -1 : 1));
+  rows.sort((a, b) => b.seconds - a.seconds || b.nanos - a.nanos || (a.summary.Id < b.summary.Id ? -1 : 1));
   return rows.map((r) => r.summary);
 }

@@ -205,7 +205,8 @@ async function metadataOwners(backend: StoreBackend, records: Map<string, Mutabl
   for (const algorithm of algorithms) {
     const prefix = `${metadataRoot}/${algorithm}`;
     try {
-      for await (const name of backend.driver.list(prefix)) {
+      const { driver } = backend;
+      for (const name of driver.listAll ? await driver.listAll(prefix) : await collect(driver.list(prefix))) {
         const record = records.get(`${algorithm}:${name}`);
         if (record) owners.push(record);
       }
@@ -214,6 +215,12 @@ async function metadataOwners(backend: StoreBackend, records: Map<string, Mutabl
     }
   }
   return owners;
+}
+
+async function collect(names: AsyncIterable<string>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const name of names) out.push(name);
+  return out;
 }
 
 /** A driver failure as the backend reports its own (ERR_BACKEND_IO naming the key). */

@@ -1,4 +1,4 @@
-import { BackendErrorCode, metadataPrefix, metadataRoot } from "@store/backend";
+import { type BackendDriver, BackendErrorCode, metadataPrefix, metadataRoot } from "@store/backend";
 import { digestFromBytes } from "@store/digest";
 import { expect } from "vitest";
 import { expectBytes, sample, text, walked } from "../support/content";
@@ -23,9 +23,11 @@ export const invalidMetadataKeys: readonly string[] = [
   "k".repeat(256),
 ];
 
-async function namesUnder(backend: { driver: { list(prefix: string): AsyncIterable<string> } }, prefix: string): Promise<string[]> {
+/** The driver's names under `prefix`, checking that its listAll (when it has one) gives the same. */
+async function namesUnder(backend: { driver: BackendDriver }, prefix: string): Promise<string[]> {
   const names: string[] = [];
   for await (const name of backend.driver.list(prefix)) names.push(name);
+  if (backend.driver.listAll) expect([...(await backend.driver.listAll(prefix))].sort()).toEqual([...names].sort());
   return names;
 }
 
@@ -60,6 +62,8 @@ export const metadataCases: readonly BackendCase[] = [
       for (const [key, value] of Object.entries(values)) await backend.setMetadata(child, key, value);
       for (const [key, value] of Object.entries(values)) expectBytes(await backend.getMetadata(child, key), value);
       await expectStoreError(backend.getMetadata(parent, "parent"), BackendErrorCode.NotFound, ["parent"]);
+      expect((await namesUnder(backend, metadataPrefix(child))).sort()).toEqual(["builtLocally", "lastUpdated", "parent"]);
+      expect(await namesUnder(backend, `${metadataRoot}/sha256`)).toEqual([child.encoded]);
     },
   },
   {
