@@ -1,6 +1,7 @@
 export { loadArchive } from "./load-archive";
 export type { LayerProgress, LoadedImage, LoadOptions, LoadResult } from "./load-archive";
 export { saveArchive } from "./save-archive";
+export { writeBatched } from "./batched-write";
 export type { SaveOptions } from "./save-archive";
 export type { ArchiveStores } from "./archive-stores";
 export { ArchiveError, ArchiveErrorCode } from "./errors";

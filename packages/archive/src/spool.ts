@@ -1,21 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { type FileHandle, mkdir, mkdtemp, open, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, open, rm } from "node:fs/promises";
 import { join } from "node:path";
-
-// Writes go out in batches of about this many bytes: one writev per MiB, not one write per chunk.
-const BATCH = 1 << 20;
-
-/** writev until every byte is out: a short write (a full disk, a signal) must not lose data silently. */
-async function writeAll(fh: FileHandle, chunks: Uint8Array[], total: number): Promise<void> {
-  let { bytesWritten } = await fh.writev(chunks);
-  while (bytesWritten < total) {
-    const rest = Buffer.concat(chunks).subarray(bytesWritten);
-    const r = await fh.write(rest, 0, rest.length);
-    if (r.bytesWritten === 0) throw new Error("short write while spooling an archive entry");
-    bytesWritten += r.bytesWritten;
-  }
-}
+import { WRITE_BATCH as BATCH, writeAll } from "./batched-write";
 
 /**
  * Temp files for archive entries that cannot be used yet (a layer whose parent has not been seen,
