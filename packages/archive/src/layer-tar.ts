@@ -13,12 +13,13 @@ export interface LayerTar {
  * with its size up front: a tar entry's header must state the size before the content.
  */
 export async function prepareLayerTar(layer: Layer): Promise<LayerTar> {
-  return { size: await layer.tarSize(), open: () => verifiedTar(layer) };
+  const tar = await layer.openTar();
+  return { size: tar.size, open: () => verifiedTar(layer, tar.stream()) };
 }
 
-async function* verifiedTar(layer: Layer): AsyncGenerator<Uint8Array> {
+async function* verifiedTar(layer: Layer, stream: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   try {
-    yield* layer.tarStream();
+    yield* stream;
   } catch (e) {
     if (!isStoreError(e, LayerErrorCode.VerificationFailed)) throw e;
     throw new ArchiveError(ArchiveErrorCode.LayerMismatch, `layer ${layer.chainId}: ${e.message}`, {

@@ -148,6 +148,17 @@ export async function createLayerStore(options: LayerStoreOptions): Promise<Laye
       cacheId: e.record.cacheId,
       tarStream: () => tarStream(e),
       tarSize: async () => (await tarSplitOf(e)).size,
+      openTar: async () => {
+        let split: Awaited<ReturnType<typeof tarSplitOf>> | undefined = await tarSplitOf(e);
+        return {
+          size: split.size,
+          stream: () => {
+            const held = split;
+            split = undefined;
+            return tarStream(e, held);
+          },
+        };
+      },
       metadata: () => driver.metadata(e.record.cacheId),
     };
   }
@@ -163,8 +174,8 @@ export async function createLayerStore(options: LayerStoreOptions): Promise<Laye
   // packets would grow without bound in a long-running process.
   const tarSplitOf = async (e: Entry) => readLayerTarSplit(await metadata.getTarSplit(e.chainId));
 
-  async function* tarStream(e: Entry): AsyncGenerator<Uint8Array> {
-    const { packets, size } = await tarSplitOf(e);
+  async function* tarStream(e: Entry, split?: Awaited<ReturnType<typeof tarSplitOf>>): AsyncGenerator<Uint8Array> {
+    const { packets, size } = split ?? (await tarSplitOf(e));
     yield* layerTarStream(driver, { chainId: e.chainId, diffId: e.record.diffId, cacheId: e.record.cacheId }, packets, size);
   }
 

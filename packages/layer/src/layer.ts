@@ -21,6 +21,12 @@ export interface Layer {
   tarStream(): AsyncIterable<Uint8Array>;
   /** The length in bytes of {@link tarStream}'s tar (from tar-split, before any byte is read). */
   tarSize(): Promise<number>;
+  /**
+   * The tar's size and its stream from one read of the tar-split (which `tarSize()` then
+   * `tarStream()` would decode twice: for a many-file layer, a tenth of a save). The decoded
+   * record is held until `stream()` starts; a second `stream()` reads it again.
+   */
+  openTar(): Promise<{ size: number; stream(): AsyncIterable<Uint8Array> }>;
   /** The graph driver's metadata (overlay2: LowerDir, UpperDir, WorkDir, MergedDir). */
   metadata(): Promise<Record<string, string>>;
 }

@@ -45,6 +45,12 @@ describe("layer store on overlay2", () => {
     const layer = await t.store.register([tar]);
     expect((await collect(layer.tarStream())).equals(tar)).toBe(true);
     expect((await collect(layer.tarStream())).equals(tar)).toBe(true); // stable
+    // Size and stream from one read of the tar-split; a second stream reads it again.
+    const opened = await layer.openTar();
+    expect(opened.size).toBe(tar.length);
+    expect(await layer.tarSize()).toBe(tar.length);
+    expect((await collect(opened.stream())).equals(tar)).toBe(true);
+    expect((await collect(opened.stream())).equals(tar)).toBe(true);
     await writeFile(join(t.root, "overlay2", layer.cacheId, "diff", "bin", "tool"), "y".repeat(5000));
     await expect(collect(layer.tarStream())).rejects.toMatchObject({ code: expect.stringMatching(/CRC|VERIFICATION/) });
   });

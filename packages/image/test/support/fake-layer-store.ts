@@ -93,6 +93,7 @@ export class FakeLayerStore implements LayerGetReleaser {
       cacheId: digestFromString(`cache ${e.chainId}`).encoded,
       async *tarStream() {},
       tarSize: async () => 0,
+      openTar: async () => ({ size: 0, async *stream() {} }),
       async metadata() {
         return { UpperDir: `/var/lib/docker/overlay2/${e.chainId.encoded}/diff` };
       },
