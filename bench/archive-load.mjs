@@ -9,13 +9,12 @@
 // Needs root, dockerd and the built dist of errors, digest, backend, backend-fs, tar-split,
 // graphdriver, graphdriver-overlay2, layer, image and archive (tsup).
 import { createReadStream, readdirSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { spawnSync } from "node:child_process";
 import { mkdir, readFile, readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { loadArchive } from "@store/archive";
 import { createImageService } from "@store/image";
-import { arg, buildBenchImage, makeWorkDir, median, openStores, seconds, startDockerd } from "./archive-support.mjs";
+import { arg, buildBenchImage, makeWorkDir, median, openStores, seconds, startDockerd, storeCommand } from "./archive-support.mjs";
 
 const rounds = arg("rounds", 5);
 const workDir = await makeWorkDir("archive-load");
@@ -74,12 +73,7 @@ try {
   // The `store` command itself, as a user runs it: a fresh process (node start and module load
   // counted, as docker's client start is) on a root of its own, `store rmi` between rounds.
   const cliRoot = join(work, "cli");
-  const storeBin = fileURLToPath(new URL("../apps/cli/bin/store.js", import.meta.url));
-  const store = (args) => {
-    const r = spawnSync(process.execPath, [storeBin, "--root", cliRoot, ...args], { maxBuffer: 1 << 26 });
-    if (r.status !== 0) throw new Error(`store ${args.join(" ")}: ${r.stderr}`);
-    return r;
-  };
+  const store = storeCommand(cliRoot);
   const cli = () => {
     settle();
     const start = process.hrtime.bigint();

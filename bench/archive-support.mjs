@@ -6,6 +6,7 @@ import { randomFillSync } from "node:crypto";
 import { existsSync, openSync, closeSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { createFsBackend } from "@store/backend-fs";
 import { createOverlay2Driver } from "@store/graphdriver-overlay2";
 import { createImageStore, createReferenceStore } from "@store/image";
@@ -93,6 +94,19 @@ export async function buildBenchImage(work, docker, { mib = 190, files = 13000, 
   docker(["build", "--network", "none", "-q", "-t", "bench:1", ctx], { env: { DOCKER_BUILDKIT: "0" } });
   await rm(ctx, { recursive: true, force: true });
   return docker(["image", "inspect", "-f", "{{.Id}}", "bench:1"]).stdout.toString().trim();
+}
+
+/**
+ * Runs the built `store` command on `root` as a user would: a fresh node process each call
+ * (its start and module loading included in any timing, as docker's client start is).
+ */
+export function storeCommand(root) {
+  const bin = fileURLToPath(new URL("../apps/cli/bin/store.js", import.meta.url));
+  return (args) => {
+    const r = spawnSync(process.execPath, [bin, "--root", root, ...args], { maxBuffer: 1 << 26 });
+    if (r.status !== 0) throw new Error(`store ${args.join(" ")}: ${r.stderr}`);
+    return r;
+  };
 }
 
 /** Image, layer and reference stores on a fresh dockerd-style root. */
