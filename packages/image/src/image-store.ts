@@ -84,8 +84,9 @@ const decoder = new TextDecoder();
 /** Opens an image store over `backend`, restoring what it holds (see {@link restoreImages}). */
 export async function createImageStore(options: ImageStoreOptions): Promise<ImageStore> {
   const { backend, layers, recordCache } = options;
-  const cache: RecordCacheRead = recordCache ? await readRecordCache(recordCache) : {};
-  const restored = await restoreImages(backend, layers, cache.records);
+  let cache: RecordCacheRead = {};
+  const cacheRead = recordCache ? readRecordCache(recordCache).then((read) => (cache = read).records) : undefined;
+  const restored = await restoreImages(backend, layers, cacheRead);
   if (recordCache && restored.cacheStale) await writeRecordCache(recordCache, restored.cacheEntries());
   const problems: ImageStoreProblem[] = restored.problems;
   if (cache.problem) {

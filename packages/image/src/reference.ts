@@ -50,12 +50,13 @@ export class NamedReference {
   #familiar: string | undefined;
   #string: string | undefined;
 
-  /** @internal */
-  constructor(domain: string, path: string, tag?: string, digest?: Digest) {
+  /** @internal `familiar`, when the caller has it already, is kept as is (see parseNormalizedNamed). */
+  constructor(domain: string, path: string, tag?: string, digest?: Digest, familiar?: string) {
     this.domain = domain;
     this.path = path;
     this.tag = tag;
     this.digest = digest;
+    this.#familiar = familiar;
   }
 
   /** The full repository name, e.g. `docker.io/library/busybox`. */
@@ -180,7 +181,9 @@ export function parseNormalizedNamed(input: string): NamedReference {
     const first = slash < 0 ? "" : name.slice(0, slash);
     if (!first.includes(".") && first !== "localhost") {
       const path = slash < 0 ? officialRepoPrefix + name : name;
-      if (path.length <= repositoryNameTotalLengthMax) return new NamedReference(defaultDomain, path, m[2]);
+      // The input is its own familiar form unless it spells out `library/` (which familiar drops).
+      const familiar = first === "library" && slash === name.lastIndexOf("/") ? undefined : input;
+      if (path.length <= repositoryNameTotalLengthMax) return new NamedReference(defaultDomain, path, m[2], undefined, familiar);
     }
   }
   return parseNormalizedNamedFully(input);

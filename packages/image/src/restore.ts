@@ -70,11 +70,20 @@ interface Stand {
  * other than "does not exist"). Errors of the layer store itself still abort: they say nothing
  * about one image.
  */
-export async function restoreImages(backend: StoreBackend, layers: LayerGetReleaser, cache?: CachedRecords): Promise<RestoredImages> {
+export async function restoreImages(
+  backend: StoreBackend,
+  layers: LayerGetReleaser,
+  cacheSource?: CachedRecords | Promise<CachedRecords | undefined>,
+): Promise<RestoredImages> {
   const ids: Digest[] = [];
-  await backend.walk((id) => {
-    ids.push(id);
-  });
+  // The cache may still be on its way (read and parsed while the walk's listing runs on the
+  // thread pool): both are awaited together.
+  const [cache] = await Promise.all([
+    cacheSource,
+    backend.walk((id) => {
+      ids.push(id);
+    }),
+  ]);
   const problems: ImageProblem[] = [];
 
   // The fields of each walked image (undefined: its config did not load), cached ones first.
