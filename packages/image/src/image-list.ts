@@ -70,27 +70,36 @@ export function listImages(ctx: ServiceContext, options: ListOptions = {}): Imag
   const containers = options.containerCount ? [...ctx.containers()] : [];
   // The sort key rides along in plain numbers: sorting 10,000 rows compares ~130,000 times.
   const rows: { summary: ImageSummary; record: ImageRecord; seconds: number; nanos: number }[] = [];
+  const digestScratch: string[] = [];
+  const tagScratch: string[] = [];
 
   for (const record of selected) {
     if (before && compareTime(record.created, before) >= 0) continue;
     if (since && compareTime(record.created, since) <= 0) continue;
     if (byLabel && (!record.hasRunConfig || !filters.matchKVList("label", record.labels))) continue;
 
-    const repoDigests: string[] = [];
-    const repoTags: string[] = [];
+    // Gathered in scratch arrays and copied out at their size: an array grown by push keeps
+    // room for 17, and a listing keeps two per row.
+    digestScratch.length = 0;
+    tagScratch.length = 0;
     for (const ref of ctx.references.references(record.id)) {
       if (byReference && !patterns.some((p) => familiarMatch(p, ref))) continue;
-      if (ref.isCanonical) repoDigests.push(ref.familiar);
-      if (ref.isTagged) repoTags.push(ref.familiar);
+      if (ref.isCanonical) digestScratch.push(ref.familiar);
+      if (ref.isTagged) tagScratch.push(ref.familiar);
     }
-    if (repoDigests.length === 0 && repoTags.length === 0) {
+    let repoDigests: string[];
+    let repoTags: string[];
+    if (digestScratch.length === 0 && tagScratch.length === 0) {
       if (!options.all && ctx.images.childCount(record.id) > 0) continue; // intermediate image
       if (filters.contains("dangling") && !danglingOnly) continue;
       if (byReference) continue;
-      repoDigests.push("<none>@<none>");
-      repoTags.push("<none>:<none>");
-    } else if (danglingOnly && repoTags.length > 0) {
+      repoDigests = ["<none>@<none>"];
+      repoTags = ["<none>:<none>"];
+    } else if (danglingOnly && tagScratch.length > 0) {
       continue;
+    } else {
+      repoDigests = digestScratch.slice();
+      repoTags = tagScratch.slice();
     }
 
     const summary: ImageSummary = {

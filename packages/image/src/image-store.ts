@@ -31,7 +31,7 @@ export interface ImageStoreOptions {
  */
 export interface ImageStore {
   readonly backend: StoreBackend;
-  /** What restore could not load (corrupt configs, missing layers, bad parent links). */
+  /** What restore could not load (corrupt configs, missing layers, bad parent links, a damaged record cache). */
   readonly problems: readonly ImageStoreProblem[];
 
   /**
@@ -81,9 +81,11 @@ export interface ImageStore {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Opens an image store over `backend`, restoring what it holds (see {@link restoreImages}). */
-export async function createImageStore(options: ImageStoreOptions): Promise<ImageStore> {
-  const { backend, layers, recordCache } = options;
+/**
+ * Restores the store, through the record cache when there is one, and keeps the cache current.
+ * Apart from createImageStore so that the store's methods do not keep the cache alive.
+ */
+async function restore({ backend, layers, recordCache }: ImageStoreOptions) {
   let cache: RecordCacheRead = {};
   const cacheRead = recordCache ? readRecordCache(recordCache).then((read) => (cache = read).records) : undefined;
   const restored = await restoreImages(backend, layers, cacheRead);
@@ -96,8 +98,13 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
       message: `record cache ${recordCacheKey}: ${cache.problem}; ignored (every config read and verified instead) and rewritten`,
     });
   }
-  const records: Map<string, MutableImageRecord> = restored.records;
-  const holds = restored.holds;
+  return { records: restored.records, holds: restored.holds, problems };
+}
+
+/** Opens an image store over `backend`, restoring what it holds (see {@link restoreImages}). */
+export async function createImageStore(options: ImageStoreOptions): Promise<ImageStore> {
+  const { backend, recordCache } = options;
+  const { records, holds, problems } = await restore(options);
   // Built on the first search or short ID: listing needs neither, and it would index every ID again.
   let digestSet: DigestSet | undefined;
   const digests = (): DigestSet => (digestSet ??= new DigestSet([...records.values()].map((r) => r.id)));
