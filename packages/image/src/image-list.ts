@@ -40,6 +40,26 @@ function layerChain(layer: Layer | undefined): Layer[] {
   return out;
 }
 
+/**
+ * Newest first; moby's sort is unstable, ties here fall back to the ID for a stable order. The
+ * keys sit in typed arrays: sorting 10,000 records compares ~130,000 times, and reading
+ * `record.created.seconds` on both sides of each costs more than the rest of the listing.
+ */
+function newestFirst(records: readonly ImageRecord[]): ImageRecord[] {
+  const n = records.length;
+  const seconds = new Float64Array(n);
+  const nanos = new Int32Array(n);
+  const order = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    seconds[i] = records[i]!.created.seconds;
+    nanos[i] = records[i]!.created.nanos;
+    order[i] = i;
+  }
+  const id = (i: number) => records[i]!.id.toString();
+  order.sort((a, b) => seconds[b]! - seconds[a]! || nanos[b]! - nanos[a]! || (id(a) < id(b) ? -1 : 1));
+  return order.map((i) => records[i]!);
+}
+
 /** `docker images` (moby ImageService.Images): filtered, newest first, `<none>` rows for untagged heads. */
 export function listImages(ctx: ServiceContext, options: ListOptions = {}): ImageSummary[] {
   const filters = new Filters(options.filters);
@@ -65,11 +85,12 @@ export function listImages(ctx: ServiceContext, options: ListOptions = {}): Imag
   const byReference = filters.contains("reference");
   const byLabel = filters.contains("label");
 
-  const records = ctx.images.records();
-  const selected = danglingOnly ? records.filter((r) => ctx.images.childCount(r.id) === 0) : records;
+  // Unsorted: they are sorted newest first below, a total order (ties broken by ID).
+  const records = [...ctx.images.unsortedRecords()];
+  const selected = newestFirst(danglingOnly ? records.filter((r) => ctx.images.childCount(r.id) === 0) : records);
   const containers = options.containerCount ? [...ctx.containers()] : [];
-  // The sort key rides along in plain numbers: sorting 10,000 rows compares ~130,000 times.
-  const rows: { summary: ImageSummary; record: ImageRecord; seconds: number; nanos: number }[] = [];
+  const rows: ImageSummary[] = [];
+  const rowRecords: ImageRecord[] = [];
   const digestScratch: string[] = [];
   const tagScratch: string[] = [];
 
@@ -114,20 +135,21 @@ export function listImages(ctx: ServiceContext, options: ListOptions = {}): Imag
       Size: record.size,
       VirtualSize: record.size,
     };
-    rows.push({ summary, record, seconds: record.created.seconds, nanos: record.created.nanos });
+    rows.push(summary);
+    rowRecords.push(record);
   }
 
   if (options.sharedSize) {
     // Count each layer across every image (not only the listed ones), as moby does.
     const refs = new Map<string, number>();
     for (const r of records) for (const l of layerChain(r.layer)) refs.set(l.chainId.toString(), (refs.get(l.chainId.toString()) ?? 0) + 1);
-    for (const { summary, record } of rows) {
+    for (let i = 0; i < rows.length; i++) {
+      const summary = rows[i]!;
+      const record = rowRecords[i]!;
       summary.SharedSize = 0;
       for (const l of layerChain(record.layer)) if ((refs.get(l.chainId.toString()) ?? 0) > 1) summary.SharedSize += l.diffSize;
     }
   }
 
-  // Newest first; moby's sort is unstable, ties here fall back to the ID for a stable order.
-  rows.sort((a, b) => b.seconds - a.seconds || b.nanos - a.nanos || (a.summary.Id < b.summary.Id ? -1 : 1));
-  return rows.map((r) => r.summary);
+  return rows;
 }

@@ -68,6 +68,8 @@ export interface ImageStore {
   ids(): Digest[];
   /** Every in-memory record, sorted by ID. */
   records(): ImageRecord[];
+  /** Every in-memory record in no particular order: cheaper than records() for a caller that sorts anyway. */
+  unsortedRecords(): IterableIterator<ImageRecord>;
   /** Images without children, configs read (moby Heads). */
   heads(): Promise<Map<string, Image>>;
   /** Every image, configs read (moby Map). */
@@ -315,6 +317,10 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
 
     records() {
       return [...records.keys()].sort().map((k) => records.get(k)!);
+    },
+
+    unsortedRecords() {
+      return records.values();
     },
 
     heads() {
