@@ -1,4 +1,4 @@
-import { type Algorithm, encodedLength, isAlgorithm } from "./algorithm";
+import { type Algorithm, algorithms, encodedLength, isAlgorithm } from "./algorithm";
 import { DigestError, DigestErrorCode } from "./errors";
 
 // The OCI image-spec grammar (descriptor.md):
@@ -70,8 +70,23 @@ export function trustedDigest(algorithm: Algorithm, encoded: string): Digest {
  * (file names, parent links, tags) passes through here.
  */
 function isLowerHexOf(text: string, length: number): boolean {
-  if (text.length !== length) return false;
-  for (let i = 0; i < length; i++) {
+  return isLowerHexAt(text, 0, length);
+}
+
+/** Whether `text` is a registered algorithm, ":" and its lowercase hex, without building anything. */
+function isValid(text: string): boolean {
+  const colon = text.indexOf(":");
+  if (colon < 0) return false;
+  for (const algorithm of algorithms) {
+    if (algorithm.length === colon && text.startsWith(algorithm)) return isLowerHexAt(text, colon + 1, encodedLength(algorithm));
+  }
+  return false;
+}
+
+/** Whether `text` from `start` to its end is exactly `length` lowercase hex characters. */
+function isLowerHexAt(text: string, start: number, length: number): boolean {
+  if (text.length - start !== length) return false;
+  for (let i = start; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
   }
@@ -137,7 +152,7 @@ export function parseDigest(text: string): Digest {
 
 /** True when `text` parses as a digest (never throws). */
 export function isDigest(text: string): boolean {
-  if (typeof text === "string" && parseValid(text)) return true;
+  if (typeof text === "string" && isValid(text)) return true;
   try {
     parseDigest(text);
     return true;

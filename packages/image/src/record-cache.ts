@@ -52,7 +52,7 @@ export class CachedRecords {
     this.#ids = body.ids;
     this.#fields = body.fields;
     this.#chains = chains;
-    this.#labels = body.labels.map((l) => Object.freeze(l));
+    this.#labels = body.labels;
   }
 
   /**
