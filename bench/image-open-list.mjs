@@ -6,7 +6,8 @@
 // and overlay2 dirs), 10,000 distinct configs on them written straight into imagedb, every 4th
 // a child of the one before, two thirds tagged. dockerd's startup on that root is timed apart.
 // Our side runs three ways: the fs backend as is; with synchronous small reads; with those and
-// the image store's opt-in record cache. Then resident memory per image of our opened store at 100,000 images.
+// the image store's opt-in record cache; and the `store images` command itself. Then resident
+// memory per image of our opened store at 100,000 images.
 //
 // Usage (root, dockerd, after building what it imports:
 //   for p in errors digest backend backend-fs tar-split graphdriver graphdriver-overlay2 layer image; do (cd packages/$p && npx tsup); done):
@@ -245,18 +246,30 @@ async function main() {
       return { wall: performance.now() - t, lines: out.trim().split("\n").length - 1 };
     };
     const oursNow = (reads) => ours(root, join(image, "imagedb"), join(image, "repositories.json"), reads);
+    // The `store images` command as a user runs it (record cache on by default, the table printed).
+    const storeBin = fileURLToPath(new URL("../apps/cli/bin/store.js", import.meta.url));
+    const storeImages = () => {
+      const t = performance.now();
+      const r = spawnSync(process.execPath, [storeBin, "--root", root, "images"], { maxBuffer: 1 << 28 });
+      const wall = performance.now() - t;
+      if (r.status !== 0) throw new Error(`store images: ${r.stderr}`);
+      return { wall, lines: r.stdout.toString().trim().split("\n").length - 1 };
+    };
     // Warm-up of each side (page cache, dockerd's first listing), not counted.
     const wd = dockerImages();
     for (const reads of ["async", "sync", "cache"]) {
       const w = oursNow(reads);
       if (w.lines !== wd.lines || w.problems !== 0) throw new Error(`listings differ: ours ${w.lines} lines (${w.problems} problems), docker ${wd.lines}`);
     }
-    const sides = { async: [], sync: [], cache: [], docker: [] };
+    const ws = storeImages();
+    if (ws.lines !== wd.lines) throw new Error(`listings differ: store images ${ws.lines} lines, docker ${wd.lines}`);
+    const sides = { async: [], sync: [], cache: [], docker: [], cli: [] };
     for (let i = 0; i < rounds; i++) {
       sides.async.push(oursNow("async"));
       sides.docker.push(dockerImages());
       sides.sync.push(oursNow("sync"));
       sides.cache.push(oursNow("cache"));
+      sides.cli.push(storeImages());
     }
     await d.stop();
     for (let i = 0; i < 2; i++) {
@@ -281,6 +294,10 @@ async function main() {
       console.log(`  ours, fresh process, open + list, ${label}: ${ms(pick("wall"))} (${ms(best)}) wall; ratio to docker images ${(pick("wall") / docker).toFixed(2)}x median, ${(best / dockerBest).toFixed(2)}x best (goal <= 0.5x)`);
       console.log(`    node start ${ms(pick("startMs"))}, module load ${ms(pick("loadMs"))}, layer store ${ms(pick("layersMs"))}, image store (restore) ${ms(pick("imagesMs"))} (${ms(pick("imagesCpuMs"))} of CPU), references ${ms(pick("refsMs"))}, list + print ${ms(pick("listMs"))}`);
     }
+
+    const cli = median(sides.cli.map((r) => r.wall));
+    const cliBest = Math.min(...sides.cli.map((r) => r.wall));
+    console.log(`  \`store images\` (the CLI, a fresh process, record cache on by default): ${ms(cli)} (${ms(cliBest)}) wall; ratio to docker images ${(cli / docker).toFixed(2)}x median, ${(cliBest / dockerBest).toFixed(2)}x best (goal <= 0.5x)`);
 
     if (m > 0) {
       const big = join(image, "imagedb-memory");

@@ -44,4 +44,10 @@ describe("docker's formatting", () => {
     const t = formatTable(["REPOSITORY", "TAG", "IMAGE ID"], [["busybox", "latest", "8d25a9c45df5"]]);
     expect(t.split("\n")).toEqual(["REPOSITORY   TAG       IMAGE ID", "busybox      latest    8d25a9c45df5"]);
   });
+
+  it("counts characters, not UTF-16 units, for widths (as Go counts runes)", () => {
+    const t = formatTable(["A", "B"], [["ünïcödé-🐳🐳🐳-name", "x"], ["plain", "y"]]);
+    // 16 characters (each whale is two UTF-16 units) + 3 of padding = 19.
+    expect(t.split("\n")).toEqual([`A${" ".repeat(18)}B`, "ünïcödé-🐳🐳🐳-name   x", `plain${" ".repeat(14)}y`]);
+  });
 });

@@ -64,11 +64,22 @@ export function imageRows(s: ImageSummary, options: { trunc: boolean; digests: b
     UniqueSize: s.SharedSize === -1 ? "N/A" : humanSize(s.Size - s.SharedSize, 4),
     VirtualSize: humanSize(s.VirtualSize, 4),
   };
-  // Keys in sorted order: `{{json .}}` prints them as docker's MarshalJSON does.
-  const row = (Repository: string, Tag: string, Digest: string): ImageRow => {
-    const r: Record<string, string> = { ...base, Repository, Tag, Digest };
-    return Object.fromEntries(Object.keys(r).sort().map((k) => [k, r[k]!])) as ImageRow;
-  };
+  // Keys in sorted order: `{{json .}}` prints them as docker's MarshalJSON does. Written out
+  // rather than sorted per row: building and sorting an object per row was a third of listing
+  // 10,000 images (a test checks the order).
+  const row = (Repository: string, Tag: string, Digest: string): ImageRow => ({
+    Containers: base.Containers,
+    CreatedAt: base.CreatedAt,
+    CreatedSince: base.CreatedSince,
+    Digest,
+    ID: base.ID,
+    Repository,
+    SharedSize: base.SharedSize,
+    Size: base.Size,
+    Tag,
+    UniqueSize: base.UniqueSize,
+    VirtualSize: base.VirtualSize,
+  });
   if (isDangling(s)) return [row("<none>", "<none>", "<none>")];
 
   const tags = new Map<string, string[]>();
