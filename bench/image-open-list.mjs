@@ -5,7 +5,8 @@
 // root is valid for dockerd: a few real layers (imported and built by dockerd itself: layerdb
 // and overlay2 dirs), 10,000 distinct configs on them written straight into imagedb, every 4th
 // a child of the one before, two thirds tagged. dockerd's startup on that root is timed apart.
-// Our side runs three ways: the fs backend as is; with synchronous small reads; with those and
+// Our side runs three ways: the fs backend as is (which reads small files synchronously itself);
+// given an fs whose readFile is readFileSync (the two now take the same path); with that and
 // the image store's opt-in record cache; and the `store images` command itself. Then resident
 // memory per image of our opened store at 100,000 images.
 //
@@ -284,8 +285,8 @@ async function main() {
     console.log(`${n} images, ${wd.lines} lines listed by both; ${rounds} rounds alternating, medians (best):`);
     console.log(`  dockerd: \`docker images\` ${ms(docker)} (${ms(dockerBest)}) wall; dockerd startup on this root ${ms(median(starts))} (${starts.map((s) => s.toFixed(0)).join(", ")} ms)`);
     for (const [reads, label] of [
-      ["async", "fs backend as is (fs/promises reads), every config read and verified"],
-      ["sync", "fs backend with synchronous small reads, every config read and verified"],
+      ["async", "fs backend as is (its default fs reads small files with readFileSync), every config read and verified"],
+      ["sync", "fs backend given fs/promises with readFile done by readFileSync, every config read and verified"],
       ["cache", "synchronous small reads + record cache (configs verified when read, not at open)"],
     ]) {
       const runs = sides[reads];
