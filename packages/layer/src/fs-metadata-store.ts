@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { mkdir, mkdtemp, open, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, open, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type Digest, parseDigest } from "@store/digest";
 import { isStoreError, systemErrorCode } from "@store/errors";
@@ -39,6 +39,9 @@ async function readTrimmed(path: string): Promise<string | undefined> {
   }
 }
 
+/** Leftovers of interrupted writes younger than this may belong to a writer still at work. */
+const STALE_AFTER_MS = 10 * 60 * 1000;
+
 function assertMountName(name: string): void {
   if (!mountName.test(name)) {
     throw new LayerError(LayerErrorCode.MountNotFound, `invalid mount name ${JSON.stringify(name)}`, { details: { name } });
@@ -51,7 +54,7 @@ function assertMountName(name: string): void {
  * `tmp/write-set-*`, fsynced, and renamed into place, so a crash never leaves half a layer; removal
  * renames to `<hex>-<random>-removing` first, so a crash never leaves half a removal visible.
  */
-export function createFsLayerMetadataStore({ root }: { root: string }): LayerMetadataStore {
+export function createFsLayerMetadataStore({ root, staleAfterMs = STALE_AFTER_MS }: { root: string; staleAfterMs?: number }): LayerMetadataStore {
   const layersDir = join(root, "sha256");
   const mountsDir = join(root, "mounts");
   const tmpDir = join(root, "tmp");
@@ -185,13 +188,19 @@ export function createFsLayerMetadataStore({ root }: { root: string }): LayerMet
     },
 
     async cleanup() {
-      await rm(tmpDir, { recursive: true, force: true });
+      // Only what is old enough to be a crash's leftover: the same root may be in use right now
+      // by dockerd or another store process, whose write-set of a second ago is not ours to take.
+      const removeIfStale = async (path: string) => {
+        const st = await lstat(path).catch(() => undefined);
+        if (st && Date.now() - st.mtimeMs >= staleAfterMs) await rm(path, { recursive: true, force: true });
+      };
+      for (const name of await readdir(tmpDir).catch(() => [] as string[])) await removeIfStale(join(tmpDir, name));
       for (const name of await readdir(layersDir).catch(() => [] as string[])) {
-        if (name.endsWith("-removing")) await rm(join(layersDir, name), { recursive: true, force: true });
+        if (name.endsWith("-removing")) await removeIfStale(join(layersDir, name));
       }
       for (const name of await readdir(mountsDir).catch(() => [] as string[])) {
         for (const file of await readdir(join(mountsDir, name)).catch(() => [] as string[])) {
-          if (file.startsWith(".tmp-")) await rm(join(mountsDir, name, file), { force: true });
+          if (file.startsWith(".tmp-")) await removeIfStale(join(mountsDir, name, file));
         }
       }
     },

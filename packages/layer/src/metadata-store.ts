@@ -35,6 +35,9 @@ export interface LayerMetadataStore {
   getMount(name: string): Promise<MountRecord | undefined>;
   putMount(name: string, record: MountRecord): Promise<void>;
   removeMount(name: string): Promise<void>;
-  /** Removes leftovers of interrupted writes and removals (run once at open). */
+  /**
+   * Removes leftovers of interrupted writes and removals (run once at open). Only stale ones:
+   * another process (dockerd, a second `store`) may be writing into the same root.
+   */
   cleanup(): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, mkdir, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, mkdir, readFile, readdir, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -77,15 +77,27 @@ describe("fs layer metadata store: dockerd's layout", () => {
     await expect(s.get(chain)).rejects.toMatchObject({ code: "ERR_LAYER_CORRUPT_METADATA" });
   });
 
-  it("cleans up interrupted writes and removals, and lists only chain IDs", async () => {
+  it("cleans up stale interrupted writes and removals, and lists only chain IDs", async () => {
+    const old = new Date(Date.now() - 3600_000);
     await mkdir(join(dir, "tmp", "write-set-123"), { recursive: true });
     await mkdir(join(dir, "sha256", `${chain.encoded}-${"f".repeat(64)}-removing`), { recursive: true });
     await mkdir(join(dir, "sha256", "not-a-layer"), { recursive: true });
+    await utimes(join(dir, "tmp", "write-set-123"), old, old);
+    await utimes(join(dir, "sha256", `${chain.encoded}-${"f".repeat(64)}-removing`), old, old);
     const s = createFsLayerMetadataStore({ root: dir });
     expect((await s.list()).layers).toEqual([]);
     await s.cleanup();
     expect(await readdir(join(dir, "sha256"))).toEqual(["not-a-layer"]);
-    expect(await readdir(dir)).not.toContain("tmp");
+    expect(await readdir(join(dir, "tmp"))).toEqual([]);
+  });
+
+  it("leaves a fresh write-set alone: another process may be writing it right now", async () => {
+    await mkdir(join(dir, "tmp", "write-set-live"), { recursive: true });
+    await writeFile(join(dir, "tmp", "write-set-live", "diff"), "sha256:...");
+    await mkdir(join(dir, "sha256", `${chain.encoded}-${"e".repeat(64)}-removing`), { recursive: true });
+    await createFsLayerMetadataStore({ root: dir }).cleanup();
+    expect(await readdir(join(dir, "tmp"))).toEqual(["write-set-live"]);
+    expect(await readdir(join(dir, "sha256"))).toEqual([`${chain.encoded}-${"e".repeat(64)}-removing`]);
   });
 
   it("refuses mount names that could escape", async () => {
