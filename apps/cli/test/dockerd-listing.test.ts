@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { type DockerdPeer, buildImage, busyboxSkipReason, dockerdSkipReason, importBusyboxBase, startDockerd } from "@store/test-peers";
+import { type DockerdPeer, buildImage, busyboxSkipReason, dockerdSkipReason, importBusyboxBase, registrySkipReason, startDockerd, startRegistry } from "@store/test-peers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunResult, store, tempDir } from "./helpers";
 
@@ -152,4 +152,30 @@ describe.skipIf(skip)("store on dockerd's own root", () => {
       await cleanup();
     }
   });
+
+  // Last: it adds tags and digests the tests above do not expect.
+  it.skipIf(registrySkipReason() !== undefined)("shows the RepoDigests that a push to and pull from a registry record, as docker does", async () => {
+    const registry = await startRegistry();
+    try {
+      const ref = `${registry.host}/team/fx:pushed`;
+      await peer.docker(["tag", "fx:1", ref]);
+      await peer.docker(["push", ref]);
+      // Pulled back after the tag is gone: dockerd records the digest reference again.
+      await peer.docker(["rmi", ref]);
+      await peer.docker(["pull", ref]);
+      const digests = JSON.parse(await docker(["image", "inspect", "--format", "{{json .RepoDigests}}", ref])) as string[];
+      expect(digests).toEqual([expect.stringMatching(new RegExp(`^${registry.host.replace(/\./g, "\\.")}/team/fx@sha256:[0-9a-f]{64}$`))]);
+      for (const args of [["images", "--digests"], ["images", "--digests", "--no-trunc", "-a"], ["images", "--digests", `${registry.host}/team/fx`]]) {
+        expect(tableCells(await ours(args)), args.join(" ")).toEqual(tableCells(await docker(args)));
+      }
+      const json = ["images", "--digests", "--format", "json"];
+      expect(jsonRows(await ours(json))).toEqual(jsonRows(await docker(json)));
+      expect(JSON.parse(await ours(["inspect", ref]))).toEqual(JSON.parse(await docker(["image", "inspect", ref])));
+      // The digest reference itself names the image.
+      expect(await ours(["inspect", "--format", "{{.Id}}", digests[0]!])).toBe(await docker(["image", "inspect", "--format", "{{.Id}}", digests[0]!]));
+    } finally {
+      await registry.stop();
+    }
+  }, 120_000);
 });
+

@@ -5,3 +5,4 @@ export { tarEntries, entryHeader, type EntrySpec } from "./tar-entries";
 export { dockerdSkipReason, startDockerd, type DockerCallOptions, type DockerResult, type DockerdPeer, type StartDockerdOptions } from "./dockerd";
 export { busyboxSkipReason, buildImage, importBusyboxBase } from "./docker-images";
 export { startDockerdOnRoot } from "./dockerd-on-root";
+export { registrySkipReason, startRegistry, type RegistryPeer } from "./registry";
