@@ -140,9 +140,10 @@ export function listImages(ctx: ServiceContext, options: ListOptions = {}): Imag
   }
 
   if (options.sharedSize) {
-    // Count each layer across every image (not only the listed ones), as moby does.
+    // A layer is shared when more than one *listed* image uses it: moby counts layer references
+    // inside its listing loop, after the filters and the skip of intermediate images.
     const refs = new Map<string, number>();
-    for (const r of records) for (const l of layerChain(r.layer)) refs.set(l.chainId.toString(), (refs.get(l.chainId.toString()) ?? 0) + 1);
+    for (const r of rowRecords) for (const l of layerChain(r.layer)) refs.set(l.chainId.toString(), (refs.get(l.chainId.toString()) ?? 0) + 1);
     for (let i = 0; i < rows.length; i++) {
       const summary = rows[i]!;
       const record = rowRecords[i]!;

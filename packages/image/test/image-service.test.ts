@@ -104,13 +104,19 @@ describe("image service: list", () => {
     expect(() => svc.list({ filters: { before: ["nothing:here"] } })).toThrow("No such image: nothing:here");
   });
 
-  it("computes shared sizes across all images and counts containers", async () => {
-    const { base, app, lone } = await lineage();
+  it("computes shared sizes across the listed images, as moby does, and counts containers", async () => {
+    const { base, mid, app, lone } = await lineage();
     containers.push({ id: "c".repeat(64), imageId: app, running: false });
     const rows = Object.fromEntries(svc.list({ sharedSize: true, containerCount: true }).map((r) => [r.Id, r]));
-    expect(rows[app.toString()]).toMatchObject({ SharedSize: 1200, Containers: 1 });
+    // mid is an intermediate image, not listed: its layer (200) is app's alone among those listed.
+    expect(rows[mid.toString()]).toBeUndefined();
+    expect(rows[app.toString()]).toMatchObject({ SharedSize: 1000, Containers: 1 });
     expect(rows[base.toString()]).toMatchObject({ SharedSize: 1000, Containers: 0 });
     expect(rows[lone.toString()]).toMatchObject({ SharedSize: 0 });
+    // Listed with -a, mid shares both layers below app.
+    const all = Object.fromEntries(svc.list({ all: true, sharedSize: true }).map((r) => [r.Id, r]));
+    expect(all[app.toString()]).toMatchObject({ SharedSize: 1200 });
+    expect(all[mid.toString()]).toMatchObject({ SharedSize: 1200 });
   });
 
   it("lists digest references as RepoDigests", async () => {
