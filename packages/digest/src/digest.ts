@@ -57,6 +57,15 @@ export class Digest {
   toJSON(): string {
     return this.#text;
   }
+
+  /**
+   * How `console.log` and `util.inspect` show it: the fields alone (`_Digest { algorithm, encoded }`,
+   * with the bundler's class name) hide the one form users type and compare. `Symbol.for` keeps
+   * node:util out of a package that also runs without Node.
+   */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return `Digest<${this.#text}>`;
+  }
 }
 
 /** Builds a Digest from parts already known to be valid (hash output). */

@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { Readable } from "node:stream";
+import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import {
   Digest,
@@ -145,6 +146,20 @@ describe("parseDigest", () => {
         }
       }),
     );
+  });
+});
+
+describe("printing", () => {
+  it("console.log and util.inspect show the digest, not its fields", () => {
+    const d = parseDigest(EMPTY_SHA256);
+    expect(inspect(d)).toBe(`Digest<${EMPTY_SHA256}>`);
+    expect(inspect({ id: d, layers: [d] }, { breakLength: Infinity })).toBe(`{ id: Digest<${EMPTY_SHA256}>, layers: [ Digest<${EMPTY_SHA256}> ] }`);
+  });
+
+  it("serialises to its string form in JSON", () => {
+    const d = parseDigest(EMPTY_SHA256);
+    expect(d.toJSON()).toBe(EMPTY_SHA256);
+    expect(JSON.stringify({ id: d })).toBe(`{"id":"${EMPTY_SHA256}"}`);
   });
 });
 
