@@ -28,6 +28,8 @@ export const ImageErrorCode = {
   MetadataCorrupt: "ERR_DISTRIBUTION_METADATA_CORRUPT",
   /** No distribution metadata under that digest or diff ID. */
   MetadataNotFound: "ERR_DISTRIBUTION_METADATA_NOT_FOUND",
+  /** Another process held a store's lock file for too long. */
+  Locked: "ERR_IMAGE_LOCKED",
 } as const;
 export type ImageErrorCode = (typeof ImageErrorCode)[keyof typeof ImageErrorCode];
 

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { type Digest, isDigest, parseDigest } from "@store/digest";
@@ -6,6 +6,7 @@ import { systemErrorCode } from "@store/errors";
 import { atomicWriteFile } from "./atomic-write";
 import { ImageError, ImageErrorCode } from "./errors";
 import { goJsonMap, goJsonString } from "./go-json";
+import { withFileLock } from "./file-lock";
 import { createLock } from "./lock";
 import { type NamedReference, parseNormalizedNamed, tagNameOnly, trimNamed, withDigest } from "./reference";
 
@@ -82,19 +83,56 @@ export async function createReferenceStore(options: ReferenceStoreOptions): Prom
       details: { path },
     });
 
-  let text: string | undefined;
-  try {
-    // Synchronously: one file, read once at open; the promise API costs several thread-pool
-    // round trips, and a process that lists images is waiting for nothing else.
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    if (systemErrorCode(e) !== "ENOENT") throw e;
-  }
-  if (text === undefined) {
+  // Changes take `<path>.lock` and re-read the file when another process wrote it since: several
+  // `store` processes on one root must not lose each other's tags (dockerd, a single process,
+  // never needed this). The stamp tells whether the file on disk is the one in memory.
+  const lockPath = `${path}.lock`;
+  let stamp: string | undefined;
+  const currentStamp = (): string | undefined => {
+    try {
+      const st = statSync(path);
+      return `${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch (e) {
+      if (systemErrorCode(e) === "ENOENT") return undefined;
+      throw e;
+    }
+  };
+
+  const opened = readIfPresent();
+  if (opened === undefined) {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    await save();
+    await withFileLock(lockPath, async () => {
+      // Another process may have created it meanwhile: theirs wins, ours was empty anyway.
+      const raced = readIfPresent();
+      if (raced === undefined) await save();
+      else load(raced);
+    });
   } else {
-    load(text);
+    load(opened);
+  }
+
+  // Synchronously: one file, read once at open; the promise API costs several thread-pool round
+  // trips, and a process that lists images is waiting for nothing else.
+  function readIfPresent(): string | undefined {
+    try {
+      const before = currentStamp();
+      const text = readFileSync(path, "utf8");
+      stamp = before;
+      return text;
+    } catch (e) {
+      if (systemErrorCode(e) !== "ENOENT") throw e;
+      return undefined;
+    }
+  }
+
+  /** Under the file lock: picks up what other processes wrote since this one last read or wrote. */
+  function refresh(): void {
+    if (currentStamp() === stamp) return;
+    const text = readIfPresent();
+    repos.clear();
+    byId.clear();
+    problems.length = 0;
+    if (text !== undefined) load(text);
   }
 
   // References are told apart by their familiar string: what repositories.json is keyed by.
@@ -160,6 +198,7 @@ export async function createReferenceStore(options: ReferenceStoreOptions): Prom
   async function save(): Promise<void> {
     const body = goJsonMap(repos, (repo) => goJsonMap(repo, goJsonString));
     await atomicWriteFile(path, `{"Repositories":${body}}`, 0o600);
+    stamp = currentStamp();
   }
 
   /** Applies a change, saves, and undoes the change in memory when the save fails. */
@@ -171,6 +210,16 @@ export async function createReferenceStore(options: ReferenceStoreOptions): Prom
       undo();
       throw e;
     }
+  }
+
+  /** A change: this process's turn (mutex), then the machine's (lock file), on fresh contents. */
+  function change<T>(fn: () => Promise<T>): Promise<T> {
+    return lock.run(() =>
+      withFileLock(lockPath, async () => {
+        refresh();
+        return fn();
+      }),
+    );
   }
 
   function lookup(ref: NamedReference): string | undefined {
@@ -191,7 +240,7 @@ export async function createReferenceStore(options: ReferenceStoreOptions): Prom
           details: { reference: refStr },
         });
       }
-      return lock.run(async () => {
+      return change(async () => {
         const repo = repos.get(repoName);
         const old = repo?.get(refStr);
         if (old !== undefined) {
@@ -230,7 +279,7 @@ export async function createReferenceStore(options: ReferenceStoreOptions): Prom
 
     async delete(input) {
       const ref = favorDigest(tagNameOnly(parse(input)));
-      return lock.run(async () => {
+      return change(async () => {
         const repoName = ref.familiarName;
         const refStr = ref.familiar;
         const repo = repos.get(repoName);

@@ -3,7 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { digestFromString } from "@store/digest";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
 import { ImageErrorCode, createReferenceStore, parseNormalizedNamed } from "../src/index";
+import { withFileLock } from "../src/file-lock";
 
 const idA = digestFromString("image a");
 const idB = digestFromString("image b");
@@ -105,4 +107,34 @@ describe("reference store", () => {
       `{"Repositories":{"a":{"A:B":"${idA}","a:1":"sha256:nope","a:2":"${idA}"},"c":{"c:latest":"${idB}"}}}`,
     );
   });
+
+  describe("several processes on one file", () => {
+    it("loses no change when two stores on one file tag at the same time", async () => {
+      // Two stores, as two `store tag` processes would have: separate memory, one file.
+      const one = await createReferenceStore({ path });
+      const two = await createReferenceStore({ path });
+      await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? one : two).add(`app:${i}`, i % 3 === 0 ? idA : idB)));
+      const fresh = await createReferenceStore({ path });
+      expect(fresh.referencesByName("app").map((a) => a.ref.tag).sort()).toEqual(Array.from({ length: 20 }, (_, i) => String(i)).sort());
+      // Each store sees the other's tags once it changes something, and deletes do not resurrect.
+      expect(await one.delete("app:1")).toBe(true); // written by `two`
+      expect(await two.delete("app:0")).toBe(true); // written by `one`
+      expect((await createReferenceStore({ path })).referencesByName("app")).toHaveLength(18);
+      expect(await readdir(join(dir, "image", "overlay2"))).not.toContain("repositories.json.lock");
+    });
+
+    it("takes over a lock whose process is gone, and gives up on a live one with ERR_IMAGE_LOCKED", async () => {
+      const refs = await createReferenceStore({ path });
+      const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString();
+      await writeFile(`${path}.lock`, `${dead}\n`);
+      await refs.add("after:crash", idA);
+      expect(refs.get("after:crash").toString()).toBe(idA.toString());
+
+      await writeFile(`${path}.lock`, `${process.pid}\n`); // alive: this very process
+      const error = await withFileLock(`${path}.lock`, async () => undefined, 200).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: ImageErrorCode.Locked, message: expect.stringContaining(`${path}.lock is held by process ${process.pid}`) });
+      await rm(`${path}.lock`);
+    });
+  });
 });
+
