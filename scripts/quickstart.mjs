@@ -7,8 +7,11 @@ import { fileURLToPath } from "node:url";
 import { writeTar } from "@store/tar-split";
 
 const bin = fileURLToPath(new URL("../apps/cli/bin/store.js", import.meta.url));
+// The echoed command is meant to be pasted into a shell, so an argument such as
+// `-m "quickstart demo"` must stay one word there: single-quote anything beyond plain characters.
+const shellQuote = (arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`);
 const store = (args, input) => {
-  console.log(`$ store ${args.join(" ")}`);
+  console.log(`$ store ${args.map(shellQuote).join(" ")}`);
   const r = spawnSync(process.execPath, [bin, ...args], { input, stdio: [input ? "pipe" : "inherit", "inherit", "inherit"] });
   if (r.status !== 0) process.exit(r.status ?? 1);
 };
