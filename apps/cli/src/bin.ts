@@ -8,7 +8,16 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {
   if (e.code === "EPIPE") process.exit(0);
 });
-const code = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env });
+// Ctrl-C or SIGTERM aborts the command, which then removes what it half wrote (a layer being
+// extracted, a temp archive); a second signal exits at once.
+const interrupt = new AbortController();
+for (const name of ["SIGINT", "SIGTERM"] as const) {
+  process.on(name, () => {
+    if (interrupt.signal.aborted) process.exit(name === "SIGTERM" ? 143 : 130);
+    interrupt.abort(name);
+  });
+}
+const code = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, signal: interrupt.signal });
 // Exit explicitly: S3 keep-alive agents and FFI handles must not keep a finished command alive.
 // stdout to a pipe or file is written synchronously on Linux, so nothing is lost.
 process.exit(code);

@@ -13,6 +13,20 @@ export interface CliIO {
   stderr: TtyWritable;
   stdin: TtyReadable;
   env: Readonly<Record<string, string | undefined>>;
+  /**
+   * Aborted on Ctrl-C or SIGTERM: long commands stop at the next chunk and undo their work
+   * (a half-extracted layer is removed), instead of the process dying with it on disk.
+   */
+  signal?: AbortSignal;
+}
+
+/** `source`, stopping with the signal's AbortError at the next chunk once `signal` is aborted. */
+export async function* abortable<T>(source: AsyncIterable<T>, signal: AbortSignal | undefined): AsyncGenerator<T> {
+  signal?.throwIfAborted();
+  for await (const chunk of source) {
+    signal?.throwIfAborted();
+    yield chunk;
+  }
 }
 
 /** Writes `text` and waits for the stream to take it (a huge `save` to a pipe must not buffer whole). */

@@ -23,6 +23,8 @@ export interface CommandContext {
   io: CliIO;
   /** The store, opened on first call with the global options (commands that need none never open it). */
   store(): Promise<StoreContext>;
+  /** Aborted on Ctrl-C or SIGTERM (see {@link CliIO.signal}). */
+  signal?: AbortSignal;
 }
 
 export interface ParsedArgs {

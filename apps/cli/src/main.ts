@@ -88,6 +88,11 @@ function findCommand(rest: readonly string[]): { command?: Command; args: string
   return { command, args };
 }
 
+/** 130 for SIGINT, 143 for SIGTERM (what a shell reports for a process they ended). */
+function interruptedExitCode(reason: unknown): number {
+  return reason === "SIGTERM" ? 143 : 130;
+}
+
 /**
  * Runs one `store` command line against `io` and resolves to the exit code: 0, 1 when the
  * command failed, 125 when the command line itself was wrong. Errors are printed as one line
@@ -119,10 +124,13 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     const ctx: CommandContext = {
       io,
       store: () => (opened ??= (async () => openStore(storeOptions(options, io.env)))()),
+      ...(io.signal ? { signal: io.signal } : {}),
     };
     return (await command.run(ctx, parsed)) ?? 0;
   } catch (e) {
     if ((e as { code?: string })?.code === "EPIPE") return 0; // `store images | head`: the reader left
+    // Interrupted: the command undid its work on the way out; exit as a shell expects (128+N).
+    if (io.signal?.aborted) return interruptedExitCode(io.signal.reason);
     const message = e instanceof Error ? e.message : String(e);
     if (e instanceof UsageError) {
       const hint = e.command ? ` (see '${e.command} --help')` : " (see 'store --help')";

@@ -29,6 +29,35 @@ function bin(args: string[], options: { stdin?: Buffer; env?: Record<string, str
   });
 }
 
+/**
+ * Starts the binary with `head` on its stdin and the pipe left open (the command is then busy
+ * extracting, waiting for the rest), waits until a layer dir appears under `root`, sends `signal`.
+ */
+function interrupted(args: string[], root: string, head: Buffer, signal: NodeJS.Signals): Promise<BinResult> {
+  return new Promise((done, fail) => {
+    const p = spawn(process.execPath, [launcher, "--root", root, ...args], { env: { PATH: process.env.PATH ?? "", HOME: "/nonexistent" } });
+    let err = "";
+    p.stderr.setEncoding("utf8").on("data", (t: string) => (err += t));
+    p.stdout.resume();
+    p.on("error", fail);
+    p.on("close", (code) => done({ code: code ?? -1, stdout: Buffer.alloc(0), stderr: err }));
+    p.stdin.on("error", () => {});
+    p.stdin.write(head);
+    const started = Date.now();
+    const poll = setInterval(() => {
+      void readdir(join(root, "overlay2")).then(
+        (names) => {
+          if (names.some((n) => n !== "l") || Date.now() - started > 10_000) {
+            clearInterval(poll);
+            p.kill(signal);
+          }
+        },
+        () => undefined,
+      );
+    }, 20);
+  });
+}
+
 // A few runs of the real binary (bundle, shebang launcher, exit codes, pipes); the commands
 // themselves are tested in-process.
 describe("the built store binary", () => {
@@ -51,6 +80,21 @@ describe("the built store binary", () => {
     expect([help.code, help.stdout.toString().split("\n")[0]]).toEqual([0, "Usage:  store images [OPTIONS] [REPOSITORY[:TAG]]"]);
     const bad = await bin(["images", "--bogus"]);
     expect([bad.code, bad.stderr]).toEqual([125, "store: unknown flag: --bogus (see 'store images --help')\n"]);
+  });
+
+  it.runIf(isRoot)("removes a half-extracted layer when Ctrl-C or SIGTERM stops a load or an import", async () => {
+    const big = await makeTar({ "big.bin": "x".repeat(8 << 20) });
+    const archive = await makeTar({ "0123/layer.tar": big.toString("latin1") });
+    for (const [args, head, signal, code] of [
+      [["import", "-", "cut:1"], big.subarray(0, 3 << 20), "SIGINT", 130],
+      [["load"], Buffer.from(archive.toString("latin1").slice(0, 3 << 20), "latin1"), "SIGTERM", 143],
+    ] as const) {
+      const root = join(dir, `interrupted-${args[0]}`);
+      const r = await interrupted([...args], root, head, signal);
+      expect([r.code, r.stderr], args[0]).toEqual([code, ""]);
+      expect((await readdir(join(root, "overlay2"))).filter((n) => n !== "l"), args[0]).toEqual([]);
+      expect(await readdir(join(root, "overlay2", "l")).catch(() => []), args[0]).toEqual([]);
+    }
   });
 
   it.runIf(isRoot)("imports from a pipe, saves to a pipe and loads it into another root", async () => {

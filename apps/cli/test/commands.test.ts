@@ -70,6 +70,19 @@ describe.skipIf(!isRoot)("store commands on a temp root", () => {
     expect(missing.stderr).toMatch(/^store: .*nope\.tar/);
   });
 
+  it("names a file it cannot open in one line, as docker does, and changes nothing", async () => {
+    const before = (await ok(["images", "-a", "-q"])).stdout;
+    for (const [args, path] of [
+      [["load", "-i", "/nonexistent/in.tar"], "/nonexistent/in.tar"],
+      [["import", "/nonexistent/in.tar", "x:1"], "/nonexistent/in.tar"],
+      [["save", "-o", "/nonexistent/dir/out.tar", "app:1"], "/nonexistent/dir/out.tar"],
+    ] as const) {
+      const r = await run([...args]);
+      expect([r.code, r.stderr], args[0]).toEqual([1, `store: open ${path}: no such file or directory\n`]);
+    }
+    expect((await ok(["images", "-a", "-q"])).stdout).toBe(before);
+  });
+
   it("lists images with docker's columns, -q, --no-trunc, --format json and templates", async () => {
     const table = (await ok(["images"])).stdout.split("\n");
     expect(table[0]).toMatch(/^REPOSITORY +TAG +IMAGE ID +CREATED +SIZE$/);

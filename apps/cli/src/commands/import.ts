@@ -1,8 +1,8 @@
-import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { nowGoTime, parseNormalizedNamed, tagNameOnly } from "@store/image";
 import { type Command, listValue, stringValue } from "../command";
-import { write } from "../cli-io";
+import { abortable, write } from "../cli-io";
+import { fileError } from "../file-errors";
 import { createProgress } from "../format/progress";
 
 import { applyChanges, importConfig } from "@store/image";
@@ -32,15 +32,18 @@ export const importCommand: Command = {
     const changes = listValue(args, "change");
     applyChanges({}, changes); // a bad --change is a usage error before any byte is read
 
-    const total = source === "-" ? undefined : (await stat(source)).size;
-    const input = source === "-" ? ctx.io.stdin : createReadStream(source);
+    // Opened first: a missing or unreadable file is one line, not a stream's unhandled error.
+    const file = source === "-" ? undefined : await open(source, "r").catch((e: unknown) => Promise.reject(fileError("open", source, e)));
+    const total = file ? (await file.stat()).size : undefined;
+    const input = file ? file.createReadStream() : ctx.io.stdin;
     const store = await ctx.store();
     const progress = createProgress("Importing", total, ctx.io.stderr as NodeJS.WriteStream);
     let layer;
     try {
-      layer = await store.layers.register(countBytes(input, (n) => progress.tick(n)));
+      layer = await store.layers.register(countBytes(abortable(input, ctx.signal), (n) => progress.tick(n)));
     } finally {
       progress.done();
+      await file?.close().catch(() => undefined); // the stream closes it when read to the end
     }
     try {
       const config = importConfig({ diffId: layer.diffId, comment: message || "Imported from -", changes, created: nowGoTime() });

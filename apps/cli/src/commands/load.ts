@@ -1,7 +1,8 @@
-import { createReadStream } from "node:fs";
+import { open } from "node:fs/promises";
 import { type LayerProgress, loadArchive } from "@store/archive";
 import { type Command, flag, stringValue } from "../command";
 import { writeLines } from "../cli-io";
+import { fileError } from "../file-errors";
 import { type Progress, createProgress } from "../format/progress";
 import { UsageError } from "../usage-error";
 
@@ -42,15 +43,19 @@ export const loadCommand: Command = {
     }
     // 1 MiB reads: with the default 64 KiB, a 200 MB archive is 3,000+ reads, each a trip
     // through the thread pool and the tar parser's chunk handling.
-    const source = input === undefined ? ctx.io.stdin : createReadStream(input, { highWaterMark: 1 << 20 });
+    // Opened first: a missing file is one line (`open X: no such file or directory`), not a
+    // stream's unhandled error event.
+    const file = input === undefined ? undefined : await open(input, "r").catch((e: unknown) => Promise.reject(fileError("open", input, e)));
+    const source = file ? file.createReadStream({ highWaterMark: 1 << 20 }) : ctx.io.stdin;
     const store = await ctx.store();
     const quiet = flag(args, "quiet");
     const progress = layerProgress(ctx.io.stderr as NodeJS.WriteStream);
     let result;
     try {
-      result = await loadArchive(source, store, { quiet, onProgress: progress.report });
+      result = await loadArchive(source, store, { quiet, onProgress: progress.report, ...(ctx.signal ? { signal: ctx.signal } : {}) });
     } finally {
       progress.done();
+      await file?.close().catch(() => undefined); // the stream closes it when read to the end
     }
     // Like `docker load -q`: quiet drops the progress, not the "Loaded image" lines.
     await writeLines(ctx.io.stdout, result.messages);

@@ -3,6 +3,8 @@ import { open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Writable } from "node:stream";
 import { saveArchive, writeBatched } from "@store/archive";
+import { abortable } from "../cli-io";
+import { fileError } from "../file-errors";
 import { type Command, stringValue } from "../command";
 import { createProgress } from "../format/progress";
 import { UsageError } from "../usage-error";
@@ -36,7 +38,7 @@ export const saveCommand: Command = {
     const store = await ctx.store();
     // saveArchive resolves every name and holds the layers before its first chunk, so a bad
     // name fails here with nothing written.
-    const chunks = saveArchive(args.positionals, store, { format });
+    const chunks = abortable(saveArchive(args.positionals, store, { format }), ctx.signal);
     const progress = createProgress("Saving", undefined, ctx.io.stderr as NodeJS.WriteStream);
     try {
       if (output === undefined) {
@@ -46,7 +48,8 @@ export const saveCommand: Command = {
       // Like docker: write beside the target and rename, so a failed save never leaves a
       // truncated archive under the requested name.
       const temp = join(dirname(output), `.${basename(output)}.store-save-${process.pid}`);
-      const file = await open(temp, "w", 0o644);
+      // An error names the file asked for, not the temp file beside it.
+      const file = await open(temp, "w", 0o644).catch((e: unknown) => Promise.reject(fileError("open", output, e)));
       try {
         // Batched writev: an archive is many small pieces, one awaited write each was slow.
         await writeBatched(file, chunks, (n) => progress.tick(n));
