@@ -45,6 +45,11 @@ export interface Command {
   options: readonly OptionSpec[];
   /** Positional argument count bounds. */
   args: { min: number; max?: number };
+  /**
+   * Only reads the store. Such a command never creates one at a `--root` that does not exist:
+   * it fails, so a mistyped root is an error, not an empty listing.
+   */
+  readOnly?: boolean;
   /** Runs the command; resolves to the exit code (0 when nothing is returned). */
   run(ctx: CommandContext, args: ParsedArgs): Promise<number | void>;
 }

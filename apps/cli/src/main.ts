@@ -123,7 +123,12 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     }
     const ctx: CommandContext = {
       io,
-      store: () => (opened ??= (async () => openStore(storeOptions(options, io.env)))()),
+      store: () =>
+        (opened ??= (async () => {
+          // Only a --root typed on this command line must exist; $STORE_ROOT is a configured
+          // default, created on first use like the embedded one.
+          return openStore(storeOptions(options, io.env), { mustExist: command.readOnly === true && options.root !== undefined });
+        })()),
       ...(io.signal ? { signal: io.signal } : {}),
     };
     return (await command.run(ctx, parsed)) ?? 0;

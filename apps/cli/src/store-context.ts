@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { StoreBackend } from "@store/backend";
@@ -109,10 +110,16 @@ async function openBackend(options: StoreOptions, imageRoot: string): Promise<St
   }
 }
 
-/** Opens (creating on first use) the stores under `options.root`. */
-export async function openStore(options: StoreOptions): Promise<StoreContext> {
+/**
+ * Opens (creating on first use) the stores under `options.root`. With `mustExist`, a root that
+ * does not exist is ERR_CLI_NO_STORE instead (commands that only read never create a store).
+ */
+export async function openStore(options: StoreOptions, open: { mustExist?: boolean } = {}): Promise<StoreContext> {
   registerOverlay2();
   const root = resolve(options.root);
+  if (open.mustExist && !existsSync(root)) {
+    throw new StoreError("ERR_CLI_NO_STORE", `no store at ${root}: it does not exist (load or import an image to create one)`, { details: { root } });
+  }
   const imageRoot = join(root, "image", options.driver);
   // dockerd's modes: the root readable by the daemon only, image/ and image/<driver>/ 0700.
   await mkdir(root, { recursive: true, mode: 0o711 });

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { appendFile, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -31,10 +32,12 @@ describe.skipIf(!isRoot)("store commands on a temp root", () => {
   });
 
   it("creates the embedded root on first use, laid out like dockerd's", async () => {
-    const r = await ok(["images"]);
-    expect(r.stdout).toBe("REPOSITORY   TAG       IMAGE ID   CREATED   SIZE\n");
-    expect((await readdir(root)).sort()).toEqual(["image", "overlay2"]);
-    expect(await readFile(join(root, "image/overlay2/repositories.json"), "utf8")).toBe('{"Repositories":{}}');
+    // No --root: the embedded default ($XDG_DATA_HOME/store here) is made by any command.
+    const r = await store(["images"], { env: { XDG_DATA_HOME: join(dir, "xdg") } });
+    expect([r.code, r.stderr, r.stdout]).toEqual([0, "", "REPOSITORY   TAG       IMAGE ID   CREATED   SIZE\n"]);
+    const embedded = join(dir, "xdg", "store");
+    expect((await readdir(embedded)).sort()).toEqual(["image", "overlay2"]);
+    expect(await readFile(join(embedded, "image/overlay2/repositories.json"), "utf8")).toBe('{"Repositories":{}}');
   });
 
   it("imports a tarball from stdin and from a file as docker import does", async () => {
@@ -68,6 +71,15 @@ describe.skipIf(!isRoot)("store commands on a temp root", () => {
     const missing = await run(["import", join(dir, "nope.tar")]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^store: .*nope\.tar/);
+  });
+
+  it("does not create a store for a command that only reads: a mistyped --root is an error", async () => {
+    const typo = join(dir, "no", "such", "root");
+    for (const args of [["images"], ["inspect", "x"], ["df"], ["verify"]]) {
+      const r = await store(["--root", typo, ...args]);
+      expect([r.code, r.stderr], args[0]).toEqual([1, `store: no store at ${typo}: it does not exist (load or import an image to create one)\n`]);
+    }
+    expect(existsSync(join(dir, "no"))).toBe(false);
   });
 
   it("names a file it cannot open in one line, as docker does, and changes nothing", async () => {

@@ -20,6 +20,7 @@ function reclaimable(bytes: number, total: number): string {
  */
 export const dfCommand: Command = {
   name: "df",
+  readOnly: true,
   aliases: ["store df", "store system df"],
   usage: "[OPTIONS]",
   summary: "Show disk usage of images, layers and mounts",

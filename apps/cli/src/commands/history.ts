@@ -21,6 +21,7 @@ function rfc3339(seconds: number): string {
 /** `store history`: the steps of an image, newest first, like `docker history`. */
 export const historyCommand: Command = {
   name: "history",
+  readOnly: true,
   aliases: ["store image history", "store history"],
   usage: "[OPTIONS] IMAGE",
   summary: "Show the history of an image",

@@ -10,6 +10,7 @@ const digestTable = "{{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.Created
 /** `store images`: the listing of `docker images`, same filters, rows and sizes. */
 export const imagesCommand: Command = {
   name: "images",
+  readOnly: true,
   aliases: ["store image ls", "store image list", "store images"],
   usage: "[OPTIONS] [REPOSITORY[:TAG]]",
   summary: "List images",

@@ -16,6 +16,7 @@ export function inspectJson(images: readonly ImageInspect[]): string {
 /** `store inspect`: the JSON array of `docker image inspect`, or a template per image. */
 export const inspectCommand: Command = {
   name: "inspect",
+  readOnly: true,
   aliases: ["store image inspect", "store inspect"],
   usage: "[OPTIONS] IMAGE [IMAGE...]",
   summary: "Display detailed information on one or more images",

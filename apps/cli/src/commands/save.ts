@@ -20,6 +20,7 @@ async function pump(chunks: AsyncIterable<Uint8Array>, out: Writable, onBytes: (
 /** `store save`: images to a `docker save` archive (docker-archive, or an OCI layout with --format oci). */
 export const saveCommand: Command = {
   name: "save",
+  readOnly: true,
   aliases: ["store image save", "store save"],
   usage: "[OPTIONS] IMAGE [IMAGE...]",
   summary: "Save one or more images to a tar archive (streamed to STDOUT by default)",

@@ -19,6 +19,7 @@ function imageName(store: StoreContext, id: Digest): string {
  */
 export const verifyCommand: Command = {
   name: "verify",
+  readOnly: true,
   usage: "[OPTIONS]",
   summary: "Check every image config and layer against its digest",
   args: { min: 0, max: 0 },
