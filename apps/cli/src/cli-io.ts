@@ -20,12 +20,33 @@ export interface CliIO {
   signal?: AbortSignal;
 }
 
-/** `source`, stopping with the signal's AbortError at the next chunk once `signal` is aborted. */
+/**
+ * `source`, failing with the signal's reason as soon as `signal` is aborted — also while waiting
+ * for a chunk that may never come (a pipe left open), which is when Ctrl-C matters most.
+ */
 export async function* abortable<T>(source: AsyncIterable<T>, signal: AbortSignal | undefined): AsyncGenerator<T> {
-  signal?.throwIfAborted();
-  for await (const chunk of source) {
-    signal?.throwIfAborted();
-    yield chunk;
+  if (!signal) {
+    yield* source;
+    return;
+  }
+  signal.throwIfAborted();
+  const iterator = source[Symbol.asyncIterator]();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  aborted.catch(() => undefined);
+  try {
+    for (;;) {
+      const next = await Promise.race([iterator.next(), aborted]);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    signal.removeEventListener("abort", onAbort!);
+    // Stops the source (a stream is destroyed), which also ends a read still pending.
+    await Promise.race([iterator.return?.(), new Promise((r) => setTimeout(r, 100))]).catch(() => undefined);
   }
 }
 

@@ -32,6 +32,7 @@ function bin(args: string[], options: { stdin?: Buffer; env?: Record<string, str
 /**
  * Starts the binary with `head` on its stdin and the pipe left open (the command is then busy
  * extracting, waiting for the rest), waits until a layer dir appears under `root`, sends `signal`.
+ * A command that does not stop hangs here (the test's timeout), as it would hang for a user.
  */
 function interrupted(args: string[], root: string, head: Buffer, signal: NodeJS.Signals): Promise<BinResult> {
   return new Promise((done, fail) => {
@@ -49,7 +50,9 @@ function interrupted(args: string[], root: string, head: Buffer, signal: NodeJS.
         (names) => {
           if (names.some((n) => n !== "l") || Date.now() - started > 10_000) {
             clearInterval(poll);
-            p.kill(signal);
+            // Late enough that every byte written was read: the command now waits on the open
+            // pipe for more, which a signal must still interrupt.
+            setTimeout(() => p.kill(signal), 300);
           }
         },
         () => undefined,

@@ -1,7 +1,7 @@
 import { open } from "node:fs/promises";
 import { type LayerProgress, loadArchive } from "@store/archive";
 import { type Command, flag, stringValue } from "../command";
-import { writeLines } from "../cli-io";
+import { abortable, writeLines } from "../cli-io";
 import { fileError } from "../file-errors";
 import { type Progress, createProgress } from "../format/progress";
 import { UsageError } from "../usage-error";
@@ -46,7 +46,7 @@ export const loadCommand: Command = {
     // Opened first: a missing file is one line (`open X: no such file or directory`), not a
     // stream's unhandled error event.
     const file = input === undefined ? undefined : await open(input, "r").catch((e: unknown) => Promise.reject(fileError("open", input, e)));
-    const source = file ? file.createReadStream({ highWaterMark: 1 << 20 }) : ctx.io.stdin;
+    const source = abortable(file ? file.createReadStream({ highWaterMark: 1 << 20 }) : ctx.io.stdin, ctx.signal);
     const store = await ctx.store();
     const quiet = flag(args, "quiet");
     const progress = layerProgress(ctx.io.stderr as NodeJS.WriteStream);
