@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
-import { appendFile, readdir, readFile, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { appendFile, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunResult, isRoot, makeTar, store, tempDir } from "./helpers";
@@ -138,6 +139,24 @@ describe.skipIf(!isRoot)("store commands on a temp root", () => {
     expect(missing.code).toBe(1);
     expect(JSON.parse(missing.stdout)).toHaveLength(1);
     expect(missing.stderr).toBe("store: No such image: nosuch:latest\n");
+  });
+
+  it.runIf(isRoot)("lists, inspects, saves and verifies a read-only copy of a root, writing nothing", async () => {
+    const ro = join(dir, "read-only");
+    await mkdir(ro);
+    execFileSync("mount", ["--bind", root, ro]);
+    try {
+      execFileSync("mount", ["-o", "remount,bind,ro", ro]);
+      const list = await store(["--root", ro, "images", "-q"]);
+      expect([list.code, list.stderr]).toEqual([0, ""]);
+      expect(list.stdout).toBe((await ok(["images", "-q"])).stdout);
+      for (const args of [["inspect", "app:1"], ["history", "app:1"], ["verify"], ["df"], ["save", "-o", join(dir, "from-ro.tar"), "app:1"]]) {
+        const r = await store(["--root", ro, ...args]);
+        expect([r.code, r.stderr], args[0]).toEqual([0, ""]);
+      }
+    } finally {
+      execFileSync("umount", [ro]);
+    }
   });
 
   it("verifies every config and layer, and names what is corrupt", async () => {

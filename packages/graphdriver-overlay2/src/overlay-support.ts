@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, readFile, rm, statfs, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, statfs, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { StoreError } from "@store/errors";
@@ -13,7 +13,10 @@ export interface OverlaySupport {
   nativeDiff: boolean;
   /** `index=off,` when the kernel knows the option (so a moved layer still mounts), else "". */
   indexOff: string;
-  /** Whether the test mount ran (it needs root; without it only mounting is unavailable). */
+  /**
+   * Whether the test mount ran: it needs root, and is skipped for a home that already holds
+   * layers (checked when it was made). A mount that fails later says so itself.
+   */
   mountChecked: boolean;
 }
 
@@ -53,12 +56,28 @@ const DT_UNKNOWN = 0;
 /**
  * dockerd's overlay2 `Init` checks, in a temp dir under `home` (created 0710): the kernel has
  * overlay, the backing filesystem can hold an upper layer and fills `d_type`, and (as root) a
- * real overlay mount with two lower dirs works.
+ * real overlay mount with two lower dirs works. For a home that already holds layers, only what
+ * can be checked without writing (kernel, backing filesystem, `d_type` of its entries).
  */
 export async function checkOverlaySupport(home: string): Promise<OverlaySupport> {
   if (process.platform !== "linux") throw unsupported(home, `overlay is Linux-only (platform ${process.platform})`);
   const filesystemsList = await readFile("/proc/filesystems", "utf8").catch(() => "");
   if (!/\toverlay$/m.test(filesystemsList)) throw unsupported(home, "the kernel does not list overlay in /proc/filesystems");
+
+  // A home that already holds layers passed these checks when it was made: look at it without
+  // writing, so a read-only copy of a root (a snapshot, a backup) can still be listed and saved.
+  const existing = await readdir(home).catch(() => [] as string[]);
+  if (existing.length > 0) {
+    const magic = (await statfs(home)).type;
+    const backingFilesystem = filesystems.get(magic) ?? `<unknown 0x${magic.toString(16)}>`;
+    if (unsupportedBacking.has(backingFilesystem)) {
+      throw unsupported(home, `the backing filesystem ${backingFilesystem} cannot hold overlay upper layers`);
+    }
+    if ([...direntTypes(home).values()].some((t) => t === DT_UNKNOWN)) {
+      throw unsupported(home, `the backing filesystem ${backingFilesystem} does not support d_type (for xfs: mkfs.xfs -n ftype=1)`);
+    }
+    return { backingFilesystem, ...(await kernelFeatures()), mountChecked: false };
+  }
 
   await mkdir(home, { recursive: true, mode: 0o710 });
   await chmod(home, 0o710);
@@ -98,12 +117,15 @@ export async function checkOverlaySupport(home: string): Promise<OverlaySupport>
     await rm(probe, { recursive: true, force: true });
   }
 
+  return { backingFilesystem, ...(await kernelFeatures()), mountChecked };
+}
+
+/** What the kernel's overlay module does that changes how layers are diffed and mounted. */
+async function kernelFeatures(): Promise<Pick<OverlaySupport, "nativeDiff" | "indexOff">> {
   const redirectDir = await kernelParameter("redirect_dir");
   const metacopy = await kernelParameter("metacopy");
   return {
-    backingFilesystem,
     nativeDiff: redirectDir !== "Y" && metacopy !== "Y",
     indexOff: existsSync("/sys/module/overlay/parameters/index") ? "index=off," : "",
-    mountChecked,
   };
 }

@@ -91,7 +91,9 @@ async function restore({ backend, layers, recordCache }: ImageStoreOptions) {
   let cache: RecordCacheRead = {};
   const cacheRead = recordCache ? readRecordCache(recordCache).then((read) => (cache = read).records) : undefined;
   const restored = await restoreImages(backend, layers, cacheRead);
-  if (recordCache && restored.cacheStale) await writeRecordCache(recordCache, restored.cacheEntries());
+  // Best effort: the cache only saves the next open some reads. A store that cannot write it (a
+  // read-only copy of a root, a full disk) still opens, from the configs themselves.
+  if (recordCache && restored.cacheStale) await writeRecordCache(recordCache, restored.cacheEntries()).catch(() => undefined);
   const problems: ImageStoreProblem[] = restored.problems;
   if (cache.problem) {
     problems.unshift({

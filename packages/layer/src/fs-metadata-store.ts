@@ -192,7 +192,8 @@ export function createFsLayerMetadataStore({ root, staleAfterMs = STALE_AFTER_MS
       // by dockerd or another store process, whose write-set of a second ago is not ours to take.
       const removeIfStale = async (path: string) => {
         const st = await lstat(path).catch(() => undefined);
-        if (st && Date.now() - st.mtimeMs >= staleAfterMs) await rm(path, { recursive: true, force: true });
+        // Best effort: a read-only root (a snapshot) still opens, its leftovers left alone.
+        if (st && Date.now() - st.mtimeMs >= staleAfterMs) await rm(path, { recursive: true, force: true }).catch(() => undefined);
       };
       for (const name of await readdir(tmpDir).catch(() => [] as string[])) await removeIfStale(join(tmpDir, name));
       for (const name of await readdir(layersDir).catch(() => [] as string[])) {
