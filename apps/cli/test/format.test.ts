@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { formatG, goJson, goTimeString } from "../src/format/go-format";
+import { templateFields } from "../src/format/go-template";
 import { formatTable } from "../src/format/table";
 import { humanDuration, humanSize } from "../src/format/units";
 
@@ -38,6 +39,12 @@ describe("docker's formatting", () => {
   it("prints times and JSON like Go", () => {
     expect(goTimeString(new Date(Date.UTC(2026, 10, 22, 17, 2, 3)))).toBe("2026-11-22 17:02:03 +0000 UTC");
     expect(goJson({ Tag: "<none>" })).toBe('{"Tag":"\\u003cnone\\u003e"}');
+  });
+
+  it("knows which fields a template reads, so listings format only those", () => {
+    expect(templateFields("{{.ID}}\t{{json .Labels}} {{upper .Repository}}:{{.Tag}} {{.Config.Cmd}}")).toEqual(new Set(["ID", "Labels", "Repository", "Tag", "Config"]));
+    expect(templateFields("{{json .}}")).toBeUndefined();
+    expect(templateFields("x {{ . }}")).toBeUndefined();
   });
 
   it("aligns tables like docker's tabwriter", () => {

@@ -1,6 +1,6 @@
 import { type Command, flag, listValue, stringValue } from "../command";
 import { parseFilterFlags } from "../filter-flag";
-import { parseOutputFormat } from "../format/go-template";
+import { formatFields, parseOutputFormat } from "../format/go-template";
 import { printRows } from "../format/print-rows";
 import { imageHeaders, imageRows } from "./image-rows";
 
@@ -42,7 +42,8 @@ export const imagesCommand: Command = {
     const store = await ctx.store();
     const summaries = store.service.list({ all: flag(args, "all"), filters });
     const now = Date.now();
-    const rows = summaries.flatMap((s) => imageRows(s, { trunc: !flag(args, "no-trunc"), digests, now }));
+    const fields = formatFields(format);
+    const rows = summaries.flatMap((s) => imageRows(s, { trunc: !flag(args, "no-trunc"), digests, now, fields }));
     if (format.kind === "template" && rows.length === 0) return;
     await printRows(ctx.io, format, rows, imageHeaders);
   },

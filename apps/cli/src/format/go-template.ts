@@ -9,7 +9,8 @@ import { goJson } from "./go-format";
  */
 export type Template = (value: unknown) => string;
 
-type Part = { text: string } | { fn: string | undefined; path: string[] };
+type Action = { fn: string | undefined; path: string[] };
+type Part = { text: string } | Action;
 
 const action = /\{\{-?\s*(.*?)\s*-?\}\}/g;
 
@@ -80,34 +81,56 @@ export function compileTemplate(source: string, options: TemplateOptions = {}): 
   if (parts.some((p) => "text" in p && p.text.includes("{{"))) {
     throw new UsageError(`template parsing error: unclosed action in ${JSON.stringify(source)}`);
   }
-  return (value) =>
-    parts
-      .map((p) => {
-        if ("text" in p) return p.text;
-        const v = lookup(value, p.path, options.strict ?? true);
-        switch (p.fn) {
-          case "json":
-            // docker's template json func does not escape HTML, except that a listing row's
-            // own MarshalJSON (`{{json .}}` on `docker images`) already did.
-            return p.path.length === 0 && options.rowJson ? goJson(v ?? null) : plainJson(v);
-          case "upper":
-            return goPrint(v).toUpperCase();
-          case "lower":
-            return goPrint(v).toLowerCase();
-          case "println":
-            return `${goPrint(v)}\n`;
-          default:
-            return v === undefined ? "<no value>" : goPrint(v);
-        }
-      })
-      .join("");
+  const strict = options.strict ?? true;
+  const render = (p: Action, value: unknown): string => {
+    const v = lookup(value, p.path, strict);
+    switch (p.fn) {
+      case "json":
+        // docker's template json func does not escape HTML, except that a listing row's
+        // own MarshalJSON (`{{json .}}` on `docker images`) already did.
+        return p.path.length === 0 && options.rowJson ? goJson(v ?? null) : plainJson(v);
+      case "upper":
+        return goPrint(v).toUpperCase();
+      case "lower":
+        return goPrint(v).toLowerCase();
+      case "println":
+        return `${goPrint(v)}\n`;
+      default:
+        return v === undefined ? "<no value>" : goPrint(v);
+    }
+  };
+  // One string built in a loop: a template runs once per row of a 10,000-image listing.
+  return (value) => {
+    let out = "";
+    for (const p of parts) out += "text" in p ? p.text : render(p, value);
+    return out;
+  };
+}
+
+/** The top-level fields an output format reads; undefined for all of them (JSON, `{{json .}}`). */
+export function formatFields(format: OutputFormat): Set<string> | undefined {
+  return format.kind === "json" ? undefined : templateFields(format.kind === "table" ? format.template : format.source);
+}
+
+/**
+ * The top-level fields a template reads, or undefined when it reads the whole value
+ * (`{{json .}}`, `{{.}}`): a listing then computes only those fields of each row.
+ */
+export function templateFields(source: string): Set<string> | undefined {
+  const fields = new Set<string>();
+  for (const m of source.matchAll(action)) {
+    const word = m[1]!.split(/\s+/).filter(Boolean).at(-1) ?? "";
+    if (word === ".") return undefined;
+    if (word.startsWith(".")) fields.add(word.slice(1).split(".")[0]!);
+  }
+  return fields;
 }
 
 /** How a listing command prints its rows, from its `--format` value. */
 export type OutputFormat =
   | { kind: "table"; template: string }
   | { kind: "json" }
-  | { kind: "template"; template: Template };
+  | { kind: "template"; template: Template; source: string };
 
 /**
  * docker's format selection: "" or "table" for the command's default table, "json" for one JSON
@@ -118,7 +141,7 @@ export function parseOutputFormat(format: string | undefined, defaultTable: stri
   if (format === undefined || format === "" || format === "table") return { kind: "table", template: defaultTable };
   if (format === "json") return { kind: "json" };
   if (format.startsWith("table ")) return { kind: "table", template: format.slice(6) };
-  return { kind: "template", template: compileTemplate(format, { strict: true, rowJson: true }) };
+  return { kind: "template", template: compileTemplate(format, { strict: true, rowJson: true }), source: format };
 }
 
 /**
