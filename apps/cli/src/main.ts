@@ -1,4 +1,7 @@
+import { mkdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { isStoreError } from "@store/errors";
+import { withFileLock } from "@store/image";
 import { type CliIO, write } from "./cli-io";
 import { type Command, type CommandContext, commandHelp, parseCommandArgs } from "./command";
 import { imageSubcommands, topLevelCommands } from "./command-table";
@@ -88,6 +91,9 @@ function findCommand(rest: readonly string[]): { command?: Command; args: string
   return { command, args };
 }
 
+/** How long a writing command waits for another to finish with the same root. */
+const WRITER_WAIT_MS = 10 * 60 * 1000;
+
 /** 130 for SIGINT, 143 for SIGTERM (what a shell reports for a process they ended). */
 function interruptedExitCode(reason: unknown): number {
   return reason === "SIGTERM" ? 143 : 130;
@@ -131,7 +137,15 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
         })()),
       ...(io.signal ? { signal: io.signal } : {}),
     };
-    return (await command.run(ctx, parsed)) ?? 0;
+    if (command.readOnly) return (await command.run(ctx, parsed)) ?? 0;
+    // One writing command at a time per root: each process keeps its own view of layer
+    // references, so two loads, or a load and an rmi, side by side could each remove or
+    // overwrite what the other just wrote. Readers need no turn (files change atomically).
+    const root = resolve(storeOptions(options, io.env).root);
+    await mkdir(root, { recursive: true, mode: 0o711 });
+    const waiting = (owner: number | undefined) =>
+      void write(io.stderr, `store: waiting for another store command${owner ? ` (process ${owner})` : ""} to finish with ${root}\n`).catch(() => undefined);
+    return (await withFileLock(join(root, "store.lock"), async () => (await command.run(ctx, parsed)) ?? 0, WRITER_WAIT_MS, waiting)) ?? 0;
   } catch (e) {
     if ((e as { code?: string })?.code === "EPIPE") return 0; // `store images | head`: the reader left
     // Interrupted: the command undid its work on the way out; exit as a shell expects (128+N).

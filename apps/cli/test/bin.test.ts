@@ -100,6 +100,20 @@ describe("the built store binary", () => {
     }
   });
 
+  it.runIf(isRoot)("runs writing commands on one root one at a time: parallel imports of one layer leave one copy", async () => {
+    const root = join(dir, "parallel");
+    const tar = await makeTar({ "big.bin": "p".repeat(8 << 20), "small.txt": "s\n" });
+    const runs = await Promise.all([1, 2, 3, 4].map((i) => bin(["--root", root, "import", "-m", `run ${i}`, "-", `par:${i}`], { stdin: tar })));
+    for (const r of runs) expect(r.code, r.stderr).toBe(0);
+    const listed = await bin(["--root", root, "images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    expect(listed.stdout.toString().trim().split("\n").sort()).toEqual(["par:1", "par:2", "par:3", "par:4"]);
+    // Without the turn-taking each process extracted its own copy, and three stayed orphaned.
+    expect((await readdir(join(root, "overlay2"))).filter((n) => n !== "l")).toHaveLength(1);
+    expect((await bin(["--root", root, "rmi", "par:1", "par:2", "par:3"])).code).toBe(0);
+    expect((await bin(["--root", root, "verify"])).stdout.toString()).toBe("1 image configs, 1 layers checked: all verified\n");
+    expect(await readdir(root)).not.toContain("store.lock");
+  });
+
   it.runIf(isRoot)("imports from a pipe, saves to a pipe and loads it into another root", async () => {
     const root = join(dir, "a");
     const tar = await makeTar({ "hello.txt": "hi\n" });

@@ -6,14 +6,20 @@ import { ImageError, ImageErrorCode } from "./errors";
  * Runs `fn` holding a lock file shared by every process on the machine: `lockPath` created with
  * O_EXCL and holding the owner's PID, removed afterwards. A lock whose owner is no longer alive
  * (a process killed while holding it) is taken over. Waits up to `timeoutMs`, then throws
- * ERR_IMAGE_LOCKED naming the file and the PID holding it.
+ * ERR_IMAGE_LOCKED naming the file and the PID holding it; `onWait` hears once that it waits.
  *
  * Why a lock file: several `store` processes may change one root at once (scripts, `xargs -P`),
  * and a read-modify-write of a shared file without one loses the other process's change.
  */
-export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+export async function withFileLock<T>(
+  lockPath: string,
+  fn: () => Promise<T>,
+  timeoutMs = 30_000,
+  onWait?: (owner: number | undefined) => void,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let wait = 2;
+  let told = false;
   for (;;) {
     if (tryCreate(lockPath)) break;
     const owner = ownerOf(lockPath);
@@ -22,6 +28,10 @@ export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, ti
       // by another process is not the one removed.
       if (ownerOf(lockPath) === owner) unlinkQuietly(lockPath);
       continue;
+    }
+    if (!told && onWait) {
+      told = true;
+      onWait(owner);
     }
     if (Date.now() > deadline) {
       throw new ImageError(ImageErrorCode.Locked, `${lockPath} is held by process ${owner ?? "?"}; gave up after ${timeoutMs / 1000} s`, {

@@ -1,4 +1,5 @@
 export { ImageError, ImageErrorCode } from "./errors";
+export { withFileLock } from "./file-lock";
 export { compareTime, formatGoTime, isZeroTime, nowGoTime, parseGoTime, unixSeconds, zeroTime, goTimeFromDate } from "./go-time";
 export type { GoTime } from "./go-time";
 export type {
