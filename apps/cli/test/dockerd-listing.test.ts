@@ -115,6 +115,13 @@ describe.skipIf(skip)("store on dockerd's own root", () => {
     const theirs = (await docker(["system", "df"])).split("\n")[1]!.split(/ {2,}/);
     const mine = (await ours(["df"])).split("\n")[1]!.split(/ {2,}/);
     expect(mine).toEqual(theirs);
+    // --format: the Images row's fields by template and as JSON, as docker names them.
+    for (const format of ["{{.Type}} {{.TotalCount}} {{.Active}} {{.Size}} {{.Reclaimable}}", "{{json .}}", "table {{.Type}}\t{{.Size}}"]) {
+      // Cells, not alignment: docker's table also has a wider "Local Volumes" row.
+      const first = async (run: (args: string[]) => Promise<string>) =>
+        (await run(["system", "df", "--format", format])).split("\n").slice(0, format.startsWith("table") ? 2 : 1).map((l) => l.split(/ {2,}/));
+      expect(await first((a) => ours(a.slice(1))), format).toEqual(await first(docker));
+    }
     // Per image, SHARED SIZE counts only layers other *listed* images use (the fixture's builds
     // leave intermediate images, which docker leaves out of that count).
     const imagesSection = (text: string) => tableCells(text.split("\n\n")[1]!);

@@ -1,11 +1,14 @@
 import type { Layer } from "@store/layer";
-import { type Command, flag } from "../command";
+import { type Command, flag, stringValue } from "../command";
 import { writeLines } from "../cli-io";
-import { renderRows } from "../format/go-template";
+import { parseOutputFormat, renderRows } from "../format/go-template";
+import { printRows } from "../format/print-rows";
 import { formatTable } from "../format/table";
 import { humanSize } from "../format/units";
 import { imageHeaders, imageRows, truncateId } from "./image-rows";
 
+const summaryTable = "{{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}";
+const summaryHeaders: Record<string, string> = { Active: "ACTIVE", Reclaimable: "RECLAIMABLE", Size: "SIZE", TotalCount: "TOTAL", Type: "TYPE" };
 const verboseImages = "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}";
 
 /** docker's "1.982MB (100%)". */
@@ -25,8 +28,19 @@ export const dfCommand: Command = {
   usage: "[OPTIONS]",
   summary: "Show disk usage of images, layers and mounts",
   args: { min: 0, max: 0 },
-  options: [{ name: "verbose", short: "v", type: "boolean", help: "Show detailed information on space usage" }],
+  options: [
+    {
+      name: "format",
+      type: "string",
+      help: "Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template",
+    },
+    { name: "verbose", short: "v", type: "boolean", help: "Show detailed information on space usage" },
+  ],
   async run(ctx, args) {
+    const formatText = stringValue(args, "format");
+    // As docker's CLI: a plain error (exit 1), checked before any work.
+    if (formatText !== undefined && formatText !== "" && flag(args, "verbose")) throw new Error("the verbose and the format options conflict");
+    const format = parseOutputFormat(formatText, summaryTable);
     const store = await ctx.store();
     const summaries = store.service.list({ sharedSize: true, containerCount: true });
     const layers = [...store.layers.map().values()];
@@ -57,15 +71,20 @@ export const dfCommand: Command = {
     const mountsSize = [...mountSizes.values()].reduce((a, b) => a + b, 0);
 
     if (!flag(args, "verbose")) {
-      const table = formatTable(
-        ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"],
-        [
-          ["Images", String(summaries.length), String(activeImages), humanSize(layersSize, 4), reclaimable(layersSize - used, layersSize)],
-          ["Layers", String(layers.length), String(activeLayers.length), humanSize(layersSize, 4), reclaimable(unusedSize, layersSize)],
-          ["Mounts", String(store.mounts.length), String(store.mounts.length), humanSize(mountsSize, 4), humanSize(mountsSize, 4)],
-        ],
-      );
-      await writeLines(ctx.io.stdout, [table]);
+      // docker's disk-usage row fields (what `--format` templates and `json` see).
+      const row = (Type: string, TotalCount: number, Active: number, Size: string, Reclaimable: string) => ({
+        Active: String(Active),
+        Reclaimable,
+        Size,
+        TotalCount: String(TotalCount),
+        Type,
+      });
+      const rows = [
+        row("Images", summaries.length, activeImages, humanSize(layersSize, 4), reclaimable(layersSize - used, layersSize)),
+        row("Layers", layers.length, activeLayers.length, humanSize(layersSize, 4), reclaimable(unusedSize, layersSize)),
+        row("Mounts", store.mounts.length, store.mounts.length, humanSize(mountsSize, 4), humanSize(mountsSize, 4)),
+      ];
+      await printRows(ctx.io, format, rows, summaryHeaders);
       return;
     }
 
