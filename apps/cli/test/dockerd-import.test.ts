@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { copyFile, mkdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type DockerdPeer, busyboxSkipReason, dockerdSkipReason, startDockerdOnRoot } from "@store/test-peers";
@@ -18,6 +19,32 @@ async function busyboxTar(dir: string): Promise<Buffer> {
   return execFileSync("tar", ["-C", rootfs, "--numeric-owner", "-c", "."], { maxBuffer: 64 << 20 });
 }
 
+/** A docker-archive of `base` plus a layer with a 2 MB file, the top layer's dir sorting first. */
+async function outOfOrderArchive(dir: string, base: Buffer): Promise<Buffer> {
+  const src = join(dir, "top-layer");
+  await mkdir(join(src, "data"), { recursive: true });
+  await writeFile(join(src, "data/big.txt"), "0123456789abcdef".repeat(131072));
+  const top = execFileSync("tar", ["-C", src, "--numeric-owner", "-c", "."], { maxBuffer: 64 << 20 });
+  const sha = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
+  const config = JSON.stringify({
+    architecture: "amd64",
+    os: "linux",
+    created: "2024-05-06T07:08:09Z",
+    config: { Cmd: ["sh"] },
+    rootfs: { type: "layers", diff_ids: [sha(base), sha(top)] },
+    history: [{ created: "2024-05-06T07:08:09Z", created_by: "base" }, { created: "2024-05-06T07:08:09Z", created_by: "top" }],
+  });
+  const archive = join(dir, "archive");
+  await mkdir(join(archive, "aaaa"), { recursive: true }); // the top layer: sorts first
+  await mkdir(join(archive, "bbbb"), { recursive: true });
+  await writeFile(join(archive, "aaaa/layer.tar"), top);
+  await writeFile(join(archive, "bbbb/layer.tar"), base);
+  const configName = `${createHash("sha256").update(config).digest("hex")}.json`;
+  await writeFile(join(archive, configName), config);
+  await writeFile(join(archive, "manifest.json"), JSON.stringify([{ Config: configName, RepoTags: ["stacked:1"], Layers: ["bbbb/layer.tar", "aaaa/layer.tar"] }]));
+  return execFileSync("tar", ["-C", archive, "--sort=name", "-c", "."], { maxBuffer: 64 << 20 });
+}
+
 // What `store import` writes into a fresh root, a dockerd started on that root lists and runs.
 describe.skipIf(skip)("store import into a fresh root, then dockerd on it", () => {
   let dir: string;
@@ -34,6 +61,10 @@ describe.skipIf(skip)("store import into a fresh root, then dockerd on it", () =
     expect(r.stderr).toBe("");
     id = r.stdout.trim();
     expect(await store(["--root", root, "tag", "imported:1", "example.com/imported"])).toMatchObject({ code: 0 });
+    // A two-layer image whose top layer (over 1 MiB) comes before its base in the archive, as in a
+    // classic docker save: store load extracts it before knowing its parent and stacks it later.
+    const loaded = await store(["--root", root, "load"], { stdin: await outOfOrderArchive(dir, tar) });
+    expect([loaded.code, loaded.stderr, loaded.stdout]).toEqual([0, "", "Loaded image: stacked:1\n"]);
     peer = await startDockerdOnRoot(root);
   }, 180_000);
   afterAll(async () => {
@@ -54,6 +85,13 @@ describe.skipIf(skip)("store import into a fresh root, then dockerd on it", () =
     expect(inspect.RootFS.Layers).toHaveLength(1);
     const history = (await peer!.docker(["history", "--format", "{{.Comment}}", "imported:1"])).stdout.toString();
     expect(history).toBe("Imported from -\n");
+  });
+
+  it("docker runs the image whose top layer store loaded before its base (stacked afterwards)", async () => {
+    const out = await peer!.docker(["run", "--pull", "never", "--rm", "--network", "none", "stacked:1", "sh", "-c", "wc -c < /data/big.txt && cat /etc/greeting"]);
+    expect(out.stdout.toString().trim().split("\n").map((l) => l.trim())).toEqual(["2097152", "imported by store"]);
+    const [inspect] = JSON.parse((await peer!.docker(["image", "inspect", "stacked:1"])).stdout.toString());
+    expect(inspect.RootFS.Layers).toHaveLength(2);
   });
 
   it("docker run starts a container from it", async () => {
