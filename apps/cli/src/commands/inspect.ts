@@ -29,7 +29,7 @@ export const inspectCommand: Command = {
     const type = stringValue(args, "type");
     if (type !== undefined && type !== "image") throw new UsageError(`"${type}" is not a valid value for --type: this store holds images only`, "store inspect");
     const format = stringValue(args, "format");
-    const template = format && format !== "json" ? compileTemplate(format) : undefined;
+    const template = format && format !== "json" ? compileTemplate(format, { nilAs: inspectNil }) : undefined;
     const store = await ctx.store();
     const found: ImageInspect[] = [];
     const errors: string[] = [];
@@ -49,3 +49,21 @@ export const inspectCommand: Command = {
     return errors.length > 0 ? 1 : 0;
   },
 };
+
+// Zero values of docker's ImageInspect (and its container.Config) fields that are null or omitted
+// in the JSON, as Go's templates print them: nil slices `[]`, nil maps `map[]`, nil pointers
+// `<nil>`, omitted strings and bools `` and `false`.
+const zeroValues = new Map<string, string>([
+  ...["RepoTags", "RepoDigests", "RootFS.Layers", "Env", "Cmd", "Entrypoint", "OnBuild", "Shell"].map((k) => [k, "[]"] as const),
+  ...["GraphDriver.Data", "ExposedPorts", "Volumes", "Labels"].map((k) => [k, "map[]"] as const),
+  ...["Healthcheck", "StopTimeout", "Metadata.LastTagTime"].map((k) => [k, "<nil>"] as const),
+  ...["MacAddress", "StopSignal"].map((k) => [k, ""] as const),
+  ...["ArgsEscaped", "NetworkDisabled"].map((k) => [k, "false"] as const),
+]);
+
+function inspectNil(path: readonly string[]): string | undefined {
+  // Config and ContainerConfig are both container.Config: name their fields without the prefix.
+  const inConfig = path.length === 2 && (path[0] === "Config" || path[0] === "ContainerConfig");
+  return zeroValues.get(inConfig ? path[1]! : path.join("."));
+}
+

@@ -65,6 +65,12 @@ export interface TemplateOptions {
    * only for header rows, which name the columns they know.
    */
   strict?: boolean;
+  /**
+   * How a null (or a field the JSON omitted) at a field path prints. Go prints a nil slice as
+   * `[]`, a nil map as `map[]`, a nil pointer as `<nil>`, an omitted string as ``; JSON alone
+   * cannot tell them apart, so the caller that knows its struct (docker's inspect types) says.
+   */
+  nilAs?: (path: readonly string[]) => string | undefined;
 }
 
 /** Compiles a template (after docker's `\t`/`\n` unescaping). */
@@ -83,7 +89,15 @@ export function compileTemplate(source: string, options: TemplateOptions = {}): 
   }
   const strict = options.strict ?? true;
   const render = (p: Action, value: unknown): string => {
-    const v = lookup(value, p.path, strict);
+    let v: unknown;
+    try {
+      v = lookup(value, p.path, strict);
+    } catch (e) {
+      // A struct field the JSON omitted (omitempty) still exists in Go: its zero value prints.
+      const zero = p.fn === undefined ? options.nilAs?.(p.path) : undefined;
+      if (zero === undefined) throw e;
+      return zero;
+    }
     switch (p.fn) {
       case "json":
         // docker's template json func does not escape HTML, except that a listing row's
@@ -96,6 +110,7 @@ export function compileTemplate(source: string, options: TemplateOptions = {}): 
       case "println":
         return `${goPrint(v)}\n`;
       default:
+        if (v === null && options.nilAs) return options.nilAs(p.path) ?? "<nil>";
         return v === undefined ? "<no value>" : goPrint(v);
     }
   };
