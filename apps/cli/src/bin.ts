@@ -1,12 +1,14 @@
-import { runCli } from "./main";
+import { BROKEN_PIPE_EXIT_CODE, runCli } from "./main";
 
 // The AWS SDK warns on every run under Node 20 that its future releases will need Node 22: news
 // for whoever pins the SDK, not for someone listing images. stderr stays for this command's errors.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 // The process's own streams and environment; every exit path goes through runCli's exit code.
+// The reader left (`store save | head -c 10`): exit 141, as docker does (Go dies of SIGPIPE), so
+// a pipeline with pipefail sees that the output was cut short.
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-  if (e.code === "EPIPE") process.exit(0);
+  if (e.code === "EPIPE") process.exit(BROKEN_PIPE_EXIT_CODE);
 });
 // Ctrl-C or SIGTERM aborts the command, which then removes what it half wrote (a layer being
 // extracted, a temp archive); a second signal exits at once.

@@ -91,6 +91,9 @@ function findCommand(rest: readonly string[]): { command?: Command; args: string
   return { command, args };
 }
 
+/** The exit code when stdout's reader left early: 128 + SIGPIPE, what docker's CLI exits with. */
+export const BROKEN_PIPE_EXIT_CODE = 141;
+
 /** How long a writing command waits for another to finish with the same root. */
 const WRITER_WAIT_MS = 10 * 60 * 1000;
 
@@ -147,7 +150,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
       void write(io.stderr, `store: waiting for another store command${owner ? ` (process ${owner})` : ""} to finish with ${root}\n`).catch(() => undefined);
     return (await withFileLock(join(root, "store.lock"), async () => (await command.run(ctx, parsed)) ?? 0, WRITER_WAIT_MS, waiting)) ?? 0;
   } catch (e) {
-    if ((e as { code?: string })?.code === "EPIPE") return 0; // `store images | head`: the reader left
+    if ((e as { code?: string })?.code === "EPIPE") return BROKEN_PIPE_EXIT_CODE; // the reader left
     // Interrupted: the command undid its work on the way out; exit as a shell expects (128+N).
     if (io.signal?.aborted) return interruptedExitCode(io.signal.reason);
     const message = e instanceof Error ? e.message : String(e);

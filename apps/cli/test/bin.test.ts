@@ -112,6 +112,15 @@ describe("the built store binary", () => {
     expect((await bin(["--root", root, "rmi", "par:1", "par:2", "par:3"])).code).toBe(0);
     expect((await bin(["--root", root, "verify"])).stdout.toString()).toBe("1 image configs, 1 layers checked: all verified\n");
     expect(await readdir(root)).not.toContain("store.lock");
+
+    // `store save | head -c 10`: the reader leaves early; exit 141 as docker does, not 0.
+    const cut = await new Promise<number | null>((done) => {
+      const p = spawn(process.execPath, [launcher, "--root", root, "save", "par:4"], { env: { PATH: process.env.PATH ?? "", HOME: "/nonexistent" } });
+      p.stdout.once("data", () => p.stdout.destroy());
+      p.stderr.resume();
+      p.on("close", (code) => done(code));
+    });
+    expect(cut).toBe(141);
   });
 
   it.runIf(isRoot)("imports from a pipe, saves to a pipe and loads it into another root", async () => {
