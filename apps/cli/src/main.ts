@@ -104,8 +104,9 @@ function interruptedExitCode(reason: unknown): number {
 
 /**
  * Runs one `store` command line against `io` and resolves to the exit code: 0, 1 when the
- * command failed, 125 when the command line itself was wrong. Errors are printed as one line
- * `store: <message>` on stderr.
+ * command failed, 125 when the command line itself was wrong, 130/143 when Ctrl-C or SIGTERM
+ * stopped it, 141 when stdout's reader left. Errors are printed as one line `store: <message>`
+ * on stderr.
  */
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
   let opened: Promise<StoreContext> | undefined;
