@@ -73,9 +73,27 @@ describe("templates", () => {
     expect(compileTemplate("{{upper .A}}")({ A: "x" })).toBe("X");
   });
 
+  it("range, if/else, index, join, len, title and whitespace trimming, as Go's text/template", () => {
+    const img = { RepoTags: ["a:1", "b:2"], RepoDigests: [], Config: { Labels: { z: "26", a: "1" }, Env: null }, Size: 0 };
+    expect(compileTemplate("{{range .RepoTags}}{{.}} {{end}}")(img)).toBe("a:1 b:2 ");
+    // Maps range in key order, dot is the value.
+    expect(compileTemplate("{{range .Config.Labels}}[{{.}}]{{end}}")(img)).toBe("[1][26]");
+    expect(compileTemplate("{{range .RepoDigests}}x{{else}}none{{end}}|{{range .Config.Env}}x{{else}}nil{{end}}")(img)).toBe("none|nil");
+    expect(compileTemplate('{{index .Config.Labels "z"}}|{{index .Config.Labels "missing"}}|{{index .RepoTags 1}}')(img)).toBe("26||b:2");
+    expect(compileTemplate('{{join .RepoTags ", "}} {{len .RepoTags}} {{len .Config.Labels}}')(img)).toBe("a:1, b:2 2 2");
+    expect(compileTemplate("{{if .RepoDigests}}yes{{else}}no{{end}} {{if .RepoTags}}tagged{{end}} {{if .Size}}big{{else}}empty{{end}}")(img)).toBe("no tagged empty");
+    expect(compileTemplate("{{title .A}} {{print .N 2}} {{print .A .A}}")({ A: "hello world", N: 1 })).toBe("Hello World 1 2 hello worldhello world");
+    expect(compileTemplate("{{range .RepoTags -}}\n  {{.}}\n{{- end}}")(img)).toBe("a:1b:2");
+    expect(compileTemplate("{{range .RepoTags}}{{range .}}{{end}}{{end}}")({ RepoTags: [["x"]] })).toBe("");
+  });
+
   it("refuse unknown fields and unsupported actions instead of printing wrong output", () => {
     expect(() => compileTemplate("{{.Nope}}")({ ID: "x" })).toThrow(/can't evaluate field Nope/);
-    expect(() => compileTemplate("{{range .}}x{{end}}")).toThrow(UsageError);
+    expect(() => compileTemplate("{{with .A}}x{{end}}")).toThrow(UsageError);
+    expect(() => compileTemplate("{{range .A}}x")).toThrow(/has no \{\{end\}\}/);
+    expect(() => compileTemplate("x{{end}}")).toThrow(/unexpected \{\{end\}\}/);
+    expect(() => compileTemplate("{{.A | upper}}")).toThrow(UsageError);
+    expect(() => compileTemplate("{{index .A 5}}")({ A: [1] })).toThrow(/index out of range/);
   });
 
   it("select table, json, table TEMPLATE or a bare template", () => {

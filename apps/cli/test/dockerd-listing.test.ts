@@ -103,6 +103,10 @@ describe.skipIf(skip)("store on dockerd's own root", () => {
     // Templates print a nil list as [] and a nil map as map[] (Go's typed nils), a nil pointer as <nil>.
     const nils = "{{.Config.Cmd}}|{{.Config.Entrypoint}}|{{.Config.Env}}|{{.Config.Labels}}|{{.Config.Volumes}}|{{.Config.ExposedPorts}}|{{.Config.OnBuild}}|{{.Config.Healthcheck}}|{{.ContainerConfig.Cmd}}|{{.RepoDigests}}|{{.GraphDriver.Name}}";
     for (const id of ids) expect(await ours(["inspect", "-f", nils, id]), id).toBe(await docker(["image", "inspect", "-f", nils, id]));
+    // The template actions scripts use most: range, index, join, len, if/else.
+    const actions = '{{range .RepoTags}}{{.}},{{end}}|{{index .Config.Labels "purpose"}}|{{join .Config.Env ";"}}|{{len .RootFS.Layers}}|{{if .Config.Labels}}labels{{else}}none{{end}}|{{range $k := .Config.Cmd}}{{end}}';
+    const supported = actions.slice(0, actions.lastIndexOf("|"));
+    for (const id of ids) expect(await ours(["inspect", "-f", supported, id]), id).toBe(await docker(["image", "inspect", "-f", supported, id]));
   });
 
   it("shows the history docker history shows", async () => {

@@ -2,31 +2,26 @@ import { UsageError } from "../usage-error";
 import { goJson } from "./go-format";
 
 /**
- * The part of Go's text/template that docker's `--format` is used with: `{{.Field}}`,
- * `{{.A.B}}`, `{{json .}}`, `{{json .Field}}`, `{{upper …}}`, `{{lower …}}`, `{{println …}}` and
- * literal text, with `\t` and `\n` written as escapes (docker replaces them before parsing).
- * Anything else is refused with a usage error rather than printed wrong.
+ * The part of Go's text/template that docker's `--format` is used with: fields (`{{.Field}}`,
+ * `{{.A.B}}`, `{{.}}`), `{{range …}}…{{else}}…{{end}}`, `{{if …}}…{{else}}…{{end}}`, string and
+ * number literals, and docker's functions `json`, `join`, `index`, `len`, `upper`, `lower`,
+ * `title`, `print`, `println`; `{{- … -}}` trims the whitespace beside it. `\t` and `\n` are
+ * written as escapes (docker replaces them before parsing). Anything else is refused with a usage
+ * error rather than printed wrong.
  */
 export type Template = (value: unknown) => string;
 
-type Action = { fn: string | undefined; path: string[] };
-type Part = { text: string } | Action;
+/** A value in an action: a field path from dot, or a literal. */
+type Operand = { field: string[] } | { literal: unknown };
+type Expr = { fn: string | undefined; args: Operand[] };
+type Node =
+  | { kind: "text"; text: string }
+  | { kind: "print"; expr: Expr }
+  | { kind: "range" | "if"; expr: Expr; body: Node[]; otherwise: Node[]; inElse: boolean };
 
-const action = /\{\{-?\s*(.*?)\s*-?\}\}/g;
-
-function parseAction(body: string, source: string): Part {
-  const words = body.split(/\s+/).filter(Boolean);
-  let fn: string | undefined;
-  if (words.length === 2 && ["json", "upper", "lower", "println", "print"].includes(words[0]!)) fn = words.shift();
-  if (words.length !== 1 || !words[0]!.startsWith(".")) {
-    throw new UsageError(`template parsing error: unsupported action {{${body}}} in ${JSON.stringify(source)}`);
-  }
-  const path = words[0] === "." ? [] : words[0]!.slice(1).split(".");
-  if (path.some((p) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(p))) {
-    throw new UsageError(`template parsing error: bad field ${words[0]} in ${JSON.stringify(source)}`);
-  }
-  return { fn, path };
-}
+const FUNCS = new Set(["json", "join", "index", "len", "upper", "lower", "title", "print", "println"]);
+const action = /\{\{([\s\S]*?)\}\}/g;
+const token = /"(?:[^"\\]|\\.)*"|[^\s]+/g;
 
 /** Go's default printing of a value (`%v`): slices as `[a b]`, maps as `map[k:v]`, nil as `<nil>`. */
 export function goPrint(value: unknown): string {
@@ -57,6 +52,14 @@ function plainJson(value: unknown): string {
   return (JSON.stringify(value ?? null) ?? "null").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
 }
 
+/** Go's truth: false, 0, nil and empty strings, slices and maps are false. */
+function truthy(v: unknown): boolean {
+  if (v === null || v === undefined || v === false || v === 0 || v === "") return false;
+  if (Array.isArray(v)) return v.length > 0;
+  if (typeof v === "object") return Object.keys(v).length > 0;
+  return true;
+}
+
 export interface TemplateOptions {
   /** `.` is a listing row whose JSON docker escapes as json.Marshal does. */
   rowJson?: boolean;
@@ -73,53 +76,181 @@ export interface TemplateOptions {
   nilAs?: (path: readonly string[]) => string | undefined;
 }
 
+function parseError(message: string, source: string): UsageError {
+  return new UsageError(`template parsing error: ${message} in ${JSON.stringify(source)}`);
+}
+
+function parseOperand(word: string, source: string): Operand {
+  if (word.startsWith('"')) return { literal: JSON.parse(word) as unknown };
+  if (/^-?\d+$/.test(word)) return { literal: Number(word) };
+  if (word === "true" || word === "false") return { literal: word === "true" };
+  if (!word.startsWith(".")) throw parseError(`unsupported operand ${word}`, source);
+  const field = word === "." ? [] : word.slice(1).split(".");
+  if (field.some((p) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(p))) throw parseError(`bad field ${word}`, source);
+  return { field };
+}
+
+function parseExpr(words: string[], body: string, source: string): Expr {
+  if (words.length === 0) throw parseError(`empty action {{${body}}}`, source);
+  const [first, ...rest] = words as [string, ...string[]];
+  if (FUNCS.has(first)) {
+    if (rest.length === 0) throw parseError(`${first} needs an argument in {{${body}}}`, source);
+    return { fn: first, args: rest.map((w) => parseOperand(w, source)) };
+  }
+  if (rest.length > 0) throw parseError(`unsupported action {{${body}}}`, source);
+  return { fn: undefined, args: [parseOperand(first, source)] };
+}
+
+/** Parses a template into a tree (text, prints, range and if blocks). */
+function parse(source: string): Node[] {
+  const text = source.replace(/\\t/g, "\t").replace(/\\n/g, "\n");
+  const root: Node[] = [];
+  const open: Array<Extract<Node, { kind: "range" | "if" }>> = [];
+  const into = () => {
+    const top = open.at(-1);
+    return top ? (top.inElse ? top.otherwise : top.body) : root;
+  };
+  let last = 0;
+  let trimNext = false;
+  for (const m of text.matchAll(action)) {
+    let before = text.slice(last, m.index);
+    let body = m[1]!;
+    if (trimNext) before = before.trimStart();
+    if (/^-\s/.test(body)) {
+      before = before.trimEnd();
+      body = body.slice(1);
+    }
+    trimNext = /\s-$/.test(body);
+    if (trimNext) body = body.slice(0, -1);
+    if (before) into().push({ kind: "text", text: before });
+    last = m.index! + m[0].length;
+    const words = body.match(token) ?? [];
+    const keyword = words[0];
+    if (keyword === "range" || keyword === "if") {
+      const node = { kind: keyword, expr: parseExpr(words.slice(1), body, source), body: [], otherwise: [], inElse: false } as Extract<Node, { kind: "range" | "if" }>;
+      into().push(node);
+      open.push(node);
+    } else if (keyword === "else" && words.length === 1) {
+      const top = open.at(-1);
+      if (!top || top.inElse) throw parseError("unexpected {{else}}", source);
+      top.inElse = true;
+    } else if (keyword === "end" && words.length === 1) {
+      if (!open.pop()) throw parseError("unexpected {{end}}", source);
+    } else {
+      into().push({ kind: "print", expr: parseExpr(words, body, source) });
+    }
+  }
+  let rest = text.slice(last);
+  if (trimNext) rest = rest.trimStart();
+  if (rest.includes("{{")) throw parseError("unclosed action", source);
+  if (rest) into().push({ kind: "text", text: rest });
+  if (open.length > 0) throw parseError(`unexpected EOF: {{${open.at(-1)!.kind}}} has no {{end}}`, source);
+  return root;
+}
+
 /** Compiles a template (after docker's `\t`/`\n` unescaping). */
 export function compileTemplate(source: string, options: TemplateOptions = {}): Template {
-  const text = source.replace(/\\t/g, "\t").replace(/\\n/g, "\n");
-  const parts: Part[] = [];
-  let last = 0;
-  for (const m of text.matchAll(action)) {
-    if (m.index! > last) parts.push({ text: text.slice(last, m.index) });
-    parts.push(parseAction(m[1]!, source));
-    last = m.index! + m[0].length;
-  }
-  if (last < text.length) parts.push({ text: text.slice(last) });
-  if (parts.some((p) => "text" in p && p.text.includes("{{"))) {
-    throw new UsageError(`template parsing error: unclosed action in ${JSON.stringify(source)}`);
-  }
+  const tree = parse(source);
   const strict = options.strict ?? true;
-  const render = (p: Action, value: unknown): string => {
-    let v: unknown;
+
+  // A field of dot; at the top level a field the JSON omitted (omitempty) is its Go zero value.
+  const field = (path: string[], dot: unknown, atRoot: boolean): { value: unknown; zero?: string } => {
     try {
-      v = lookup(value, p.path, strict);
+      const value = lookup(dot, path, strict);
+      const zero = value === null && atRoot ? options.nilAs?.(path) : undefined;
+      return zero === undefined ? { value } : { value, zero };
     } catch (e) {
-      // A struct field the JSON omitted (omitempty) still exists in Go: its zero value prints.
-      const zero = p.fn === undefined ? options.nilAs?.(p.path) : undefined;
+      const zero = atRoot ? options.nilAs?.(path) : undefined;
       if (zero === undefined) throw e;
-      return zero;
+      return { value: null, zero };
     }
-    switch (p.fn) {
-      case "json":
+  };
+  const operand = (op: Operand, dot: unknown, atRoot: boolean) => ("literal" in op ? op.literal : field(op.field, dot, atRoot).value);
+
+  const call = (expr: Expr, dot: unknown, atRoot: boolean): unknown => {
+    const args = expr.args.map((a) => operand(a, dot, atRoot));
+    const [x] = args;
+    switch (expr.fn) {
+      case "json": {
         // docker's template json func does not escape HTML, except that a listing row's
         // own MarshalJSON (`{{json .}}` on `docker images`) already did.
-        return p.path.length === 0 && options.rowJson ? goJson(v ?? null) : plainJson(v);
+        const whole = atRoot && "field" in expr.args[0]! && expr.args[0].field.length === 0;
+        return whole && options.rowJson ? goJson(x ?? null) : plainJson(x);
+      }
+      case "join":
+        if (x === null || x === undefined) return ""; // a nil slice joins to nothing
+        return Array.isArray(x) ? x.map(goPrint).join(args[1] === undefined ? "" : String(args[1])) : goPrint(x);
+      case "index": {
+        let v = x;
+        for (const key of args.slice(1)) {
+          if (Array.isArray(v) && typeof key === "number") {
+            if (key < 0 || key >= v.length) throw new Error(`template: index out of range: ${key}`);
+            v = v[key];
+          } else if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+            // A missing map key is the map's zero value: "" for docker's string maps.
+            v = (v as Record<string, unknown>)[String(key)] ?? "";
+          } else if ((v === null || v === undefined) && typeof key === "string") {
+            v = ""; // a nil map indexes to its zero value too
+          } else {
+            throw new Error(`template: can't index ${goPrint(v)} with ${goPrint(key)}`);
+          }
+        }
+        return v;
+      }
+      case "len":
+        if (typeof x === "string" || Array.isArray(x)) return x.length;
+        if (x !== null && typeof x === "object") return Object.keys(x).length;
+        if (x === null || x === undefined) return 0;
+        throw new Error(`template: len of ${goPrint(x)}`);
       case "upper":
-        return goPrint(v).toUpperCase();
+        return goPrint(x).toUpperCase();
       case "lower":
-        return goPrint(v).toLowerCase();
+        return goPrint(x).toLowerCase();
+      case "title":
+        return goPrint(x).replace(/(^|[^\p{L}\p{N}])(\p{L})/gu, (_, a: string, b: string) => a + b.toUpperCase());
+      case "print":
+        // fmt.Sprint: a space between operands when neither is a string.
+        return args.map((a, i) => (i > 0 && typeof a !== "string" && typeof args[i - 1] !== "string" ? " " : "") + goPrint(a)).join("");
       case "println":
-        return `${goPrint(v)}\n`;
+        return `${args.map(goPrint).join(" ")}\n`;
       default:
-        if (v === null && options.nilAs) return options.nilAs(p.path) ?? "<nil>";
-        return v === undefined ? "<no value>" : goPrint(v);
+        return x;
     }
   };
-  // One string built in a loop: a template runs once per row of a 10,000-image listing.
-  return (value) => {
+
+  const text = (value: unknown): string => (value === undefined ? "<no value>" : typeof value === "string" ? value : goPrint(value));
+
+  const run = (nodes: readonly Node[], dot: unknown, atRoot: boolean): string => {
     let out = "";
-    for (const p of parts) out += "text" in p ? p.text : render(p, value);
+    for (const n of nodes) {
+      if (n.kind === "text") out += n.text;
+      else if (n.kind === "print") {
+        const only = n.expr.args[0]!;
+        if (n.expr.fn === undefined && "field" in only) {
+          const f = field(only.field, dot, atRoot);
+          out += f.zero ?? text(f.value);
+        } else {
+          out += text(call(n.expr, dot, atRoot));
+        }
+      } else if (n.kind === "if") {
+        out += run(truthy(call(n.expr, dot, atRoot)) ? n.body : n.otherwise, dot, atRoot);
+      } else {
+        const over = call(n.expr, dot, atRoot);
+        const items = Array.isArray(over)
+          ? over
+          : over !== null && typeof over === "object"
+            ? Object.keys(over).sort().map((k) => (over as Record<string, unknown>)[k])
+            : over === null || over === undefined
+              ? []
+              : undefined;
+        if (items === undefined) throw new Error(`template: range can't iterate over ${goPrint(over)}`);
+        if (items.length === 0) out += run(n.otherwise, dot, atRoot);
+        for (const item of items) out += run(n.body, item, false);
+      }
+    }
     return out;
   };
+  return (value) => run(tree, value, true);
 }
 
 /** The top-level fields an output format reads; undefined for all of them (JSON, `{{json .}}`). */
@@ -134,9 +265,11 @@ export function formatFields(format: OutputFormat): Set<string> | undefined {
 export function templateFields(source: string): Set<string> | undefined {
   const fields = new Set<string>();
   for (const m of source.matchAll(action)) {
-    const word = m[1]!.split(/\s+/).filter(Boolean).at(-1) ?? "";
-    if (word === ".") return undefined;
-    if (word.startsWith(".")) fields.add(word.slice(1).split(".")[0]!);
+    for (const word of m[1]!.match(token) ?? []) {
+      // Inside a range, dot is an element: which row fields it reads is not worth guessing.
+      if (word === "." || word === "range") return undefined;
+      if (word.startsWith(".")) fields.add(word.slice(1).split(".")[0]!);
+    }
   }
   return fields;
 }
