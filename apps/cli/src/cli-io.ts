@@ -31,20 +31,25 @@ export async function* abortable<T>(source: AsyncIterable<T>, signal: AbortSigna
   }
   signal.throwIfAborted();
   const iterator = source[Symbol.asyncIterator]();
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-  aborted.catch(() => undefined);
   try {
     for (;;) {
-      const next = await Promise.race([iterator.next(), aborted]);
+      // A fresh abort promise per read, its listener removed after: racing one long-lived
+      // promise would keep a handler per chunk alive (millions for a big save).
+      let onAbort: (() => void) | undefined;
+      const aborted = new Promise<never>((_, reject) => {
+        onAbort = () => reject(signal.reason);
+        signal.addEventListener("abort", onAbort, { once: true });
+      });
+      let next: IteratorResult<T>;
+      try {
+        next = await Promise.race([iterator.next(), aborted]);
+      } finally {
+        signal.removeEventListener("abort", onAbort!);
+      }
       if (next.done) return;
       yield next.value;
     }
   } finally {
-    signal.removeEventListener("abort", onAbort!);
     // Stops the source (a stream is destroyed), which also ends a read still pending.
     await Promise.race([iterator.return?.(), new Promise((r) => setTimeout(r, 100))]).catch(() => undefined);
   }

@@ -13,9 +13,12 @@ export async function confirm(io: CliIO, question: string, forceFlag: string): P
   await write(io.stdout, `${question} [y/N] `);
   const rl = createInterface({ input: io.stdin, terminal: false });
   try {
-    const answer: string = await new Promise((resolve) => {
+    const answer: string = await new Promise((resolve, reject) => {
       rl.once("line", resolve);
       rl.once("close", () => resolve(""));
+      // Ctrl-C at the prompt answers nothing: the command stops (exit 130), as docker's does.
+      io.signal?.addEventListener("abort", () => reject(io.signal!.reason), { once: true });
+      if (io.signal?.aborted) reject(io.signal.reason);
     });
     return /^(y|yes)$/i.test(answer.trim());
   } finally {

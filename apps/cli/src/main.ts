@@ -149,7 +149,11 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     await mkdir(root, { recursive: true, mode: 0o711 });
     const waiting = (owner: number | undefined) =>
       void write(io.stderr, `store: waiting for another store command${owner ? ` (process ${owner})` : ""} to finish with ${root}\n`).catch(() => undefined);
-    return (await withFileLock(join(root, "store.lock"), async () => (await command.run(ctx, parsed)) ?? 0, WRITER_WAIT_MS, waiting)) ?? 0;
+    const run = async () => {
+      io.signal?.throwIfAborted(); // Ctrl-C while waiting: do not start once the turn comes
+      return (await command.run(ctx, parsed)) ?? 0;
+    };
+    return await withFileLock(join(root, "store.lock"), run, WRITER_WAIT_MS, waiting, io.signal);
   } catch (e) {
     if ((e as { code?: string })?.code === "EPIPE") return BROKEN_PIPE_EXIT_CODE; // the reader left
     // Interrupted: the command undid its work on the way out; exit as a shell expects (128+N).

@@ -85,6 +85,9 @@ describe("templates", () => {
     expect(compileTemplate("{{title .A}} {{print .N 2}} {{print .A .A}}")({ A: "hello world", N: 1 })).toBe("Hello World 1 2 hello worldhello world");
     expect(compileTemplate("{{range .RepoTags -}}\n  {{.}}\n{{- end}}")(img)).toBe("a:1b:2");
     expect(compileTemplate("{{range .RepoTags}}{{range .}}{{end}}{{end}}")({ RepoTags: [["x"]] })).toBe("");
+    // Go string literals: docker's \t becomes a raw tab inside the quotes; escapes as strconv.Unquote.
+    expect(compileTemplate('{{join .RepoTags "\\t"}}|{{print "\\x41\\u00e9\\101"}}')(img)).toBe("a:1\tb:2|AéA");
+    expect(compileTemplate('{{len "héllo"}} {{title "foo_bar baz"}}')({})).toBe("6 Foo_bar Baz");
   });
 
   it("refuse unknown fields and unsupported actions instead of printing wrong output", () => {
@@ -94,6 +97,9 @@ describe("templates", () => {
     expect(() => compileTemplate("x{{end}}")).toThrow(/unexpected \{\{end\}\}/);
     expect(() => compileTemplate("{{.A | upper}}")).toThrow(UsageError);
     expect(() => compileTemplate("{{index .A 5}}")({ A: [1] })).toThrow(/index out of range/);
+    expect(() => compileTemplate("{{.constructor}}")({ ID: "x" })).toThrow(/can't evaluate field constructor/);
+    expect(compileTemplate('{{index .L "constructor"}}')({ L: {} })).toBe("");
+    expect(() => compileTemplate('{{print "bad \\q"}}')).toThrow(UsageError);
   });
 
   it("select table, json, table TEMPLATE or a bare template", () => {

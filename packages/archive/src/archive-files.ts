@@ -163,7 +163,8 @@ export class ArchiveFiles {
         try {
           this.entries.set(path, await this.stage(path, size, sniffed.body));
         } catch (e) {
-          if ((e as Error)?.name === "AbortError") throw e;
+          // Interrupted, not unreadable: the load stops here.
+          if ((e as Error)?.name === "AbortError" || this.options.signal?.aborted) throw e;
           this.entries.set(path, { kind: "unreadable", error: e as Error });
         }
         return;

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { systemErrorCode } from "@store/errors";
 import { ImageError, ImageErrorCode } from "./errors";
 
@@ -6,7 +6,8 @@ import { ImageError, ImageErrorCode } from "./errors";
  * Runs `fn` holding a lock file shared by every process on the machine: `lockPath` created with
  * O_EXCL and holding the owner's PID, removed afterwards. A lock whose owner is no longer alive
  * (a process killed while holding it) is taken over. Waits up to `timeoutMs`, then throws
- * ERR_IMAGE_LOCKED naming the file and the PID holding it; `onWait` hears once that it waits.
+ * ERR_IMAGE_LOCKED naming the file and the PID holding it; `onWait` hears once that it waits;
+ * an aborted `signal` ends the wait with its reason.
  *
  * Why a lock file: several `store` processes may change one root at once (scripts, `xargs -P`),
  * and a read-modify-write of a shared file without one loses the other process's change.
@@ -16,14 +17,16 @@ export async function withFileLock<T>(
   fn: () => Promise<T>,
   timeoutMs = 30_000,
   onWait?: (owner: number | undefined) => void,
+  signal?: AbortSignal,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let wait = 2;
   let told = false;
   for (;;) {
+    signal?.throwIfAborted(); // Ctrl-C while waiting for the lock gives up the wait
     if (tryCreate(lockPath)) break;
     const owner = ownerOf(lockPath);
-    if (owner !== undefined && !alive(owner)) {
+    if (stale(lockPath, owner)) {
       // Its owner died holding it. Re-read right before removing, so a lock just taken over
       // by another process is not the one removed.
       if (ownerOf(lockPath) === owner) unlinkQuietly(lockPath);
@@ -41,11 +44,33 @@ export async function withFileLock<T>(
     await new Promise((r) => setTimeout(r, wait));
     wait = Math.min(wait * 2, 50);
   }
+  held.add(lockPath);
   try {
     return await fn();
   } finally {
+    held.delete(lockPath);
     unlinkQuietly(lockPath);
   }
+}
+
+/** Lock files this process holds right now (its PID in a lock it does not hold is a leftover). */
+const held = new Set<string>();
+
+/**
+ * A lock nobody holds any more: its owner is dead; or it names this very process, which does not
+ * hold it (a previous process with the same PID, as in a container where every run is PID 1); or
+ * it has stayed empty for seconds (the owner died between creating and writing it).
+ */
+function stale(lockPath: string, owner: number | undefined): boolean {
+  if (owner === undefined) {
+    try {
+      return Date.now() - statSync(lockPath).mtimeMs > 5_000;
+    } catch {
+      return false; // gone already: the next try takes it
+    }
+  }
+  if (owner === process.pid) return !held.has(lockPath);
+  return !alive(owner);
 }
 
 function tryCreate(lockPath: string): boolean {

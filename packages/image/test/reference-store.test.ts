@@ -1,9 +1,9 @@
-import { mkdtemp, readFile, rm, stat, writeFile, readdir } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, utimes, writeFile, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { digestFromString } from "@store/digest";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { ImageErrorCode, createReferenceStore, parseNormalizedNamed } from "../src/index";
 import { withFileLock } from "../src/file-lock";
 
@@ -130,10 +130,26 @@ describe("reference store", () => {
       await refs.add("after:crash", idA);
       expect(refs.get("after:crash").toString()).toBe(idA.toString());
 
-      await writeFile(`${path}.lock`, `${process.pid}\n`); // alive: this very process
-      const error = await withFileLock(`${path}.lock`, async () => undefined, 200).catch((e: unknown) => e);
-      expect(error).toMatchObject({ code: ImageErrorCode.Locked, message: expect.stringContaining(`${path}.lock is held by process ${process.pid}`) });
-      await rm(`${path}.lock`);
+      // This process's own PID in a lock it does not hold: left by an earlier process with the
+      // same PID (a container's PID 1), taken over too. So is a lock left empty for seconds.
+      await writeFile(`${path}.lock`, `${process.pid}\n`);
+      await refs.add("same:pid", idA);
+      await writeFile(`${path}.lock`, "");
+      await utimes(`${path}.lock`, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+      await refs.add("empty:lock", idA);
+
+      const live = spawn("sleep", ["30"]);
+      try {
+        await writeFile(`${path}.lock`, `${live.pid}\n`);
+        const error = await withFileLock(`${path}.lock`, async () => undefined, 200).catch((e: unknown) => e);
+        expect(error).toMatchObject({ code: ImageErrorCode.Locked, message: expect.stringContaining(`${path}.lock is held by process ${live.pid}`) });
+        const controller = new AbortController();
+        setTimeout(() => controller.abort("SIGINT"), 50);
+        expect(await withFileLock(`${path}.lock`, async () => undefined, 5_000, undefined, controller.signal).catch((e: unknown) => e)).toBe("SIGINT");
+      } finally {
+        live.kill();
+        await rm(`${path}.lock`);
+      }
     });
   });
 });

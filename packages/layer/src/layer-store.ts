@@ -280,12 +280,14 @@ export async function createLayerStore(options: LayerStoreOptions): Promise<Laye
   // Makes an extracted layer part of the store on `parent` (already stacked there by the
   // driver). An existing chain ID gives a handle on the layer already there, and leaves the
   // extracted copy to the caller to remove.
-  function commit(extracted: Extracted, parent: Entry | undefined): Promise<Layer> {
+  function commit(extracted: Extracted, parent: Entry | undefined, prepare?: () => Promise<void>): Promise<Layer> {
     // Folding [parent's chain ID, diffID] is exactly sha256(parentChain + " " + diffID).
     const chainId = parent ? chainIdOf([parent.chainId, extracted.diffId])! : extracted.diffId;
     return lock.run(async () => {
       const existing = layers.get(chainId.toString());
       if (existing) return handle(existing);
+      // Under the same lock as the check: the chain cannot appear or vanish in between.
+      await prepare?.();
       const record: LayerRecord = { diffId: extracted.diffId, size: extracted.size, cacheId: extracted.cacheId, ...(parent ? { parent: parent.chainId } : {}) };
       await metadata.put(chainId, record, await extracted.tarSplit);
       const entry: Entry = { chainId, record, parent, depth: (parent?.depth ?? 0) + 1, references: 0, handles: new Set() };
@@ -344,12 +346,9 @@ export async function createLayerStore(options: LayerStoreOptions): Promise<Laye
           let parent: Entry | undefined;
           try {
             parent = parentId ? await lock.run(() => holdParent(parentId)) : undefined;
-            if (parent) {
-              const chain = chainIdOf([parent.chainId, mine.diffId])!;
-              // Already here: the staged copy is not needed (commit drops it below).
-              if (!layers.has(chain.toString())) await driver.setParent!(mine.cacheId, parent.record.cacheId);
-            }
-            return await commit(mine, parent);
+            const below = parent;
+            // Stacked only when this copy becomes the layer (a chain already here is taken as is).
+            return await commit(mine, below, below ? () => driver.setParent!(mine.cacheId, below.record.cacheId) : undefined);
           } finally {
             // Not committed (failed, or the chain was already here): nothing of it stays.
             if (!mine.committed) await driver.remove(mine.cacheId).catch(() => undefined);

@@ -38,13 +38,35 @@ function lookup(value: unknown, path: readonly string[], strict: boolean): unkno
   let v = value;
   for (const p of path) {
     if (v === null || typeof v !== "object") return undefined;
-    if (strict && !(p in v)) {
+    if (strict && !Object.hasOwn(v, p)) {
       // docker executes templates on Go structs and with missingkey=error: never "<no value>".
       throw new Error(`template: can't evaluate field ${p} (fields: ${Object.keys(v).sort().join(", ")})`);
     }
-    v = (v as Record<string, unknown>)[p];
+    v = Object.hasOwn(v, p) ? (v as Record<string, unknown>)[p] : undefined;
   }
   return v;
+}
+
+/** A Go interpreted string literal's value (strconv.Unquote): `\t`, `\n`, `\xNN`, `\uNNNN`… */
+function goUnquote(word: string, source: string): string {
+  if (word.length < 2 || !word.endsWith('"') || word.includes("\n")) throw parseError(`bad string ${word}`, source);
+  const body = word.slice(1, -1);
+  const simple: Record<string, string> = { a: "\x07", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t", v: "\v", "\\": "\\", '"': '"' };
+  let out = "";
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (c !== "\\") {
+      out += c;
+      continue;
+    }
+    const e = body[++i];
+    if (e !== undefined && e in simple) out += simple[e];
+    else if (e === "x" && /^[0-9a-fA-F]{2}$/.test(body.slice(i + 1, i + 3))) (out += String.fromCharCode(parseInt(body.slice(i + 1, i + 3), 16))), (i += 2);
+    else if (e === "u" && /^[0-9a-fA-F]{4}$/.test(body.slice(i + 1, i + 5))) (out += String.fromCharCode(parseInt(body.slice(i + 1, i + 5), 16))), (i += 4);
+    else if (e !== undefined && /^[0-7]{3}$/.test(body.slice(i, i + 3))) (out += String.fromCharCode(parseInt(body.slice(i, i + 3), 8))), (i += 2);
+    else throw parseError(`bad escape in string ${word}`, source);
+  }
+  return out;
 }
 
 /** JSON as Go's encoder with SetEscapeHTML(false) writes it (U+2028/2029 still escaped). */
@@ -81,7 +103,7 @@ function parseError(message: string, source: string): UsageError {
 }
 
 function parseOperand(word: string, source: string): Operand {
-  if (word.startsWith('"')) return { literal: JSON.parse(word) as unknown };
+  if (word.startsWith('"')) return { literal: goUnquote(word, source) };
   if (/^-?\d+$/.test(word)) return { literal: Number(word) };
   if (word === "true" || word === "false") return { literal: word === "true" };
   if (!word.startsWith(".")) throw parseError(`unsupported operand ${word}`, source);
@@ -188,7 +210,7 @@ export function compileTemplate(source: string, options: TemplateOptions = {}): 
             v = v[key];
           } else if (v !== null && typeof v === "object" && !Array.isArray(v)) {
             // A missing map key is the map's zero value: "" for docker's string maps.
-            v = (v as Record<string, unknown>)[String(key)] ?? "";
+            v = Object.hasOwn(v, String(key)) ? (v as Record<string, unknown>)[String(key)] : "";
           } else if ((v === null || v === undefined) && typeof key === "string") {
             v = ""; // a nil map indexes to its zero value too
           } else {
@@ -198,7 +220,8 @@ export function compileTemplate(source: string, options: TemplateOptions = {}): 
         return v;
       }
       case "len":
-        if (typeof x === "string" || Array.isArray(x)) return x.length;
+        if (typeof x === "string") return Buffer.byteLength(x); // Go counts bytes
+        if (Array.isArray(x)) return x.length;
         if (x !== null && typeof x === "object") return Object.keys(x).length;
         if (x === null || x === undefined) return 0;
         throw new Error(`template: len of ${goPrint(x)}`);
@@ -207,7 +230,8 @@ export function compileTemplate(source: string, options: TemplateOptions = {}): 
       case "lower":
         return goPrint(x).toLowerCase();
       case "title":
-        return goPrint(x).replace(/(^|[^\p{L}\p{N}])(\p{L})/gu, (_, a: string, b: string) => a + b.toUpperCase());
+        // strings.Title: a letter after anything but a letter, digit or underscore.
+        return goPrint(x).replace(/(^|[^\p{L}\p{N}_])(\p{L})/gu, (_, a: string, b: string) => a + b.toUpperCase());
       case "print":
         // fmt.Sprint: a space between operands when neither is a string.
         return args.map((a, i) => (i > 0 && typeof a !== "string" && typeof args[i - 1] !== "string" ? " " : "") + goPrint(a)).join("");
