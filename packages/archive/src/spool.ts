@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, mkdtemp, open, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { WRITE_BATCH as BATCH, writeAll } from "./batched-write";
+import { WRITE_BATCH as BATCH, writeBatched } from "./batched-write";
 
 /**
  * Temp files for archive entries that cannot be used yet (a layer whose parent has not been seen,
@@ -22,27 +22,11 @@ export class Spool {
     }
     const file = join(this.dir, randomBytes(8).toString("hex"));
     const fh = await open(file, "wx", 0o600);
-    let size = 0;
     try {
-      let batch: Uint8Array[] = [];
-      let batched = 0;
-      for await (const chunk of body) {
-        // Chunks are views into the reader's buffers: write them before pulling the next ones.
-        batch.push(chunk);
-        batched += chunk.byteLength;
-        if (batched >= BATCH) {
-          await writeAll(fh, batch, batched);
-          size += batched;
-          batch = [];
-          batched = 0;
-        }
-      }
-      if (batched > 0) await writeAll(fh, batch, batched);
-      size += batched;
+      return { file, size: await writeBatched(fh, body) };
     } finally {
       await fh.close();
     }
-    return { file, size };
   }
 
   /** The content of a spooled file, in large chunks. */

@@ -137,9 +137,12 @@ describe.skipIf(!hasRoot())("loading synthetic archives", () => {
       const img = syntheticImage([bigBase], { comment: "with a stray blob" });
       const files = dockerArchiveFiles([{ image: img, tags: ["stray:1"] }]);
       files.unshift({ name: `blobs/sha256/${"e".repeat(64)}`, body: notATar });
+      // A big file that does not even look like a layer is spooled to disk, then dropped.
+      files.unshift({ name: `blobs/sha256/${"c".repeat(64)}`, body: Buffer.concat([Buffer.from("not a layer\n"), randomBytes(1_200_000)]) });
       const result = await loadArchive(chunked(await archive(files), 100_000), stores, { tempDir: spoolDir });
       expect(result.images.map((i) => i.id.toString())).toEqual([img.id.toString()]);
       expect(await strayDriverDirs()).toEqual([]);
+      expect(await readdir(spoolDir)).toEqual([]);
       // Named as a layer, it is refused with the file named.
       const named = dockerArchiveFiles([{ image: syntheticImage([bigBase], { comment: "names a bad blob" }), tags: ["stray:2"] }]).map((f) =>
         f.name.endsWith("/layer.tar") ? { name: `blobs/sha256/${"d".repeat(64)}`, body: notATar } : f,
