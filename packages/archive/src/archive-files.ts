@@ -1,6 +1,6 @@
 import { type Digest, chainId, hashingStream, parseDigest } from "@store/digest";
 import { isStoreError } from "@store/errors";
-import { type Layer, type LayerStore, type StagedLayer, decompress, detectCompression } from "@store/layer";
+import { type Layer, type LayerStore, type StagedLayer, decompress, detectCompression, peekHead } from "@store/layer";
 import { parseTar } from "@store/tar-split";
 import { archivePath, linkTarget } from "./archive-path";
 import { type DockerManifestItem, parseDockerManifest } from "./docker-manifest";
@@ -382,31 +382,7 @@ const USTAR_MAGIC = [0x75, 0x73, 0x74, 0x61, 0x72]; // "ustar" at offset 257 of 
  * data), and the same bytes again to read from the start.
  */
 async function sniffLayer(body: AsyncIterable<Uint8Array>): Promise<{ looksLikeLayer: boolean; body: AsyncIterable<Uint8Array> }> {
-  const iterator = body[Symbol.asyncIterator]();
-  const head: Uint8Array[] = [];
-  let length = 0;
-  let done = false;
-  while (length < 512) {
-    const next = await iterator.next();
-    if (next.done) {
-      done = true;
-      break;
-    }
-    head.push(next.value);
-    length += next.value.byteLength;
-  }
-  const first = head.length === 1 ? head[0]! : Buffer.concat(head);
-  const looksLikeLayer = detectCompression(first) !== "none" || (first.length >= 262 && USTAR_MAGIC.every((b, i) => first[257 + i] === b));
-  return {
-    looksLikeLayer,
-    body: (async function* () {
-      yield* head;
-      if (done) return;
-      for (;;) {
-        const next = await iterator.next();
-        if (next.done) return;
-        yield next.value;
-      }
-    })(),
-  };
+  const { head, stream } = await peekHead(body, 512);
+  const looksLikeLayer = detectCompression(head) !== "none" || (head.length >= 262 && USTAR_MAGIC.every((b, i) => head[257 + i] === b));
+  return { looksLikeLayer, body: stream };
 }

@@ -2,6 +2,7 @@ import { createGunzip } from "node:zlib";
 import { Readable } from "node:stream";
 import { Decompress as ZstdDecompress } from "fzstd";
 import type { ByteSource } from "@store/digest";
+import { peekHead } from "./peek-head";
 
 export type Compression = "none" | "gzip" | "zstd";
 
@@ -25,35 +26,13 @@ async function* chunksOf(source: ByteSource): AsyncGenerator<Uint8Array> {
  * chunk in flight, no temp copy. Plain tar passes through untouched.
  */
 export async function* decompress(source: ByteSource): AsyncGenerator<Uint8Array> {
-  const it = chunksOf(source)[Symbol.asyncIterator]();
-  // Gather enough bytes to see a magic number, even from tiny chunks.
-  const head: Uint8Array[] = [];
-  let headLength = 0;
-  let ended = false;
-  while (headLength < 4) {
-    const r = await it.next();
-    if (r.done) {
-      ended = true;
-      break;
-    }
-    head.push(r.value);
-    headLength += r.value.byteLength;
-  }
-  const first = Buffer.concat(head);
-  const rest = async function* (): AsyncGenerator<Uint8Array> {
-    if (first.byteLength) yield first;
-    if (ended) return;
-    for (;;) {
-      const r = await it.next();
-      if (r.done) return;
-      yield r.value;
-    }
-  };
-  const kind = detectCompression(first);
+  // Enough bytes to see a magic number, even from tiny chunks.
+  const { head, stream } = await peekHead(chunksOf(source), 4);
+  const kind = detectCompression(head);
   if (kind === "none") {
-    yield* rest();
+    yield* stream;
   } else if (kind === "gzip") {
-    const input = Readable.from(rest());
+    const input = Readable.from(stream);
     const gunzip = createGunzip({ chunkSize: 256 * 1024 });
     // pipe() does not forward a source's error; a failing input must fail the output.
     input.on("error", (e) => gunzip.destroy(e));
@@ -68,7 +47,7 @@ export async function* decompress(source: ByteSource): AsyncGenerator<Uint8Array
     const z = new ZstdDecompress((chunk) => {
       out.push(chunk);
     });
-    for await (const c of rest()) {
+    for await (const c of stream) {
       z.push(c);
       while (out.length) yield out.shift()!;
     }

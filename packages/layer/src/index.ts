@@ -7,4 +7,5 @@ export type { LayerMetadataStore, LayerRecord, MountRecord } from "./metadata-st
 export { createFsLayerMetadataStore } from "./fs-metadata-store";
 export { createMemoryLayerMetadataStore } from "./memory-metadata-store";
 export { decompress, detectCompression } from "./decompress";
+export { peekHead } from "./peek-head";
 export type { Compression } from "./decompress";
