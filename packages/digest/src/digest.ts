@@ -169,3 +169,24 @@ export function isDigest(text: string): boolean {
     return false;
   }
 }
+
+/**
+ * What JavaScript callers hold for a digest: a parsed {@link Digest}, or its text
+ * (`sha256:<hex>`). Public functions that take a digest accept either and parse it once, here.
+ */
+export type DigestLike = Digest | string;
+
+/**
+ * `value` as a {@link Digest}: a Digest is returned as it is, a string is parsed (throwing
+ * `ERR_DIGEST_INVALID_FORMAT` and friends naming the input), anything else is refused with
+ * `ERR_DIGEST_INVALID_FORMAT`.
+ */
+export function toDigest(value: DigestLike): Digest {
+  if (value instanceof Digest) return value;
+  // A Digest from another loaded copy of this package (ESM beside CJS) fails instanceof: take
+  // its text, which parses back to an equal Digest.
+  if (typeof value === "object" && value !== null && typeof (value as { encoded?: unknown }).encoded === "string") {
+    return parseDigest(String(value));
+  }
+  return parseDigest(value as string);
+}

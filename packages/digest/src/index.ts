@@ -1,6 +1,7 @@
 export { algorithms, Canonical, encodedLength, isAlgorithm } from "./algorithm";
 export type { Algorithm } from "./algorithm";
-export { Digest, isDigest, parseDigest } from "./digest";
+export { Digest, isDigest, parseDigest, toDigest } from "./digest";
+export type { DigestLike } from "./digest";
 export { DigestError, DigestErrorCode } from "./errors";
 export { createHasher, supportsImplementation } from "./hasher";
 export type { HashImplementation, HashOptions, Hasher } from "./hasher";

@@ -208,3 +208,18 @@ describe("streams", () => {
     expect(h.result().size).toBe(data.length);
   });
 });
+
+describe("toDigest", () => {
+  const hex = "a".repeat(64);
+  it("takes a Digest as it is and parses a string once", async () => {
+    const { toDigest, parseDigest } = await import("../src/index");
+    const d = parseDigest(`sha256:${hex}`);
+    expect(toDigest(d)).toBe(d);
+    expect(toDigest(`sha256:${hex}`).equals(d)).toBe(true);
+  });
+  it("refuses what is not a digest with ERR_DIGEST_INVALID_FORMAT naming it", async () => {
+    const { toDigest } = await import("../src/index");
+    expect(() => toDigest("sha256:zz")).toThrow(/sha256:zz/);
+    expect(() => toDigest(42 as unknown as string)).toThrow(expect.objectContaining({ code: "ERR_DIGEST_INVALID_FORMAT" }));
+  });
+});

@@ -1,2 +1,4 @@
-export { StoreError, isStoreError, systemErrorCode } from "./store-error";
+export { StoreError, errorKind, isStoreError, systemErrorCode } from "./store-error";
 export type { StoreErrorOptions } from "./store-error";
+export { errorKinds, kindOfCode } from "./error-kind";
+export type { ErrorKind } from "./error-kind";

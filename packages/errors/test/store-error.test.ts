@@ -9,7 +9,7 @@ describe("StoreError", () => {
     expect(e.details).toEqual({ key: "k" });
     expect(e.cause).toBe(cause);
     expect(e.name).toBe("StoreError[ERR_X]");
-    expect(e.toJSON()).toEqual({ code: "ERR_X", message: "x failed", details: { key: "k" } });
+    expect(e.toJSON()).toEqual({ code: "ERR_X", kind: "internal", message: "x failed", details: { key: "k" } });
   });
 
   it("is recognised by brand, with or without a code filter", () => {
