@@ -40,7 +40,7 @@ export const importCommand: Command = {
     const progress = createProgress("Importing", total, ctx.io.stderr as NodeJS.WriteStream);
     let layer;
     try {
-      layer = await store.layers.register(countBytes(abortable(input, ctx.signal), (n) => progress.tick(n)));
+      ({ layer } = await store.layers.register(countBytes(abortable(input, ctx.signal), (n) => progress.tick(n)), undefined, { signal: ctx.signal }));
     } finally {
       progress.done();
       await file?.close().catch(() => undefined); // the stream closes it when read to the end
