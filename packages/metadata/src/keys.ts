@@ -1,7 +1,13 @@
 import { MetadataError, MetadataErrorCode } from "./errors";
 
-/** Longest key, in characters: leaves room for a bucket prefix under S3's 1,024-byte limit. */
-export const maxKeyLength = 768;
+/**
+ * Longest key, in characters. Every key dockerd uses fits (the longest,
+ * `distribution/v2metadata-by-diffid/sha512/<128 hex>`, has 170), and so does a key plus a bucket
+ * prefix on every S3 server: Ceph RGW names the RADOS object `<bucket marker>_<key>`, and a
+ * cluster with `osd max object name len = 460` (the setting for ext4-backed OSDs) answers 500 to
+ * longer ones.
+ */
+export const maxKeyLength = 256;
 /** Longest segment: a file name, with room for the fs driver's `.tmp-` and `.lock` additions. */
 export const maxSegmentLength = 200;
 
