@@ -139,6 +139,8 @@ export class S3MetadataDriver implements MetadataDriver {
         if (conditional && isPreconditionFailed(e)) return undefined;
         if (condition.IfMatch !== undefined && isNotFound(e)) return undefined;
         // AWS answers 409 when conditional writes of one key race; a later attempt gets 200 or 412.
+        // (Ceph RGW 16 answers some losers of an If-Match race with 500; the SDK's own retry of
+        // it then gets the 412 the race deserved.)
         if (conditional && isConditionalConflict(e) && attempt < maxRounds) {
           await sleep(retryDelayMs(attempt));
           continue;
