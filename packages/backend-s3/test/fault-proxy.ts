@@ -89,6 +89,19 @@ export async function startFaultProxy(upstream: string, options: FaultProxyOptio
       head.end();
     });
 
+  // Conditional writes in flight, per path: each waits for the one before it to be answered.
+  const conditional = new Map<string, Promise<void>>();
+  const exclusive = async (path: string, res: ServerResponse): Promise<void> => {
+    const previous = conditional.get(path) ?? Promise.resolve();
+    const done = new Promise<void>((resolve) => res.once("close", () => resolve()));
+    const tail = previous.then(() => done);
+    conditional.set(path, tail);
+    void tail.then(() => {
+      if (conditional.get(path) === tail) conditional.delete(path);
+    });
+    await previous;
+  };
+
   const server: Server = createServer(async (req, res) => {
     stats.requests++;
     const kill = () => req.socket.destroy();
@@ -97,6 +110,9 @@ export async function startFaultProxy(upstream: string, options: FaultProxyOptio
       const path = req.url!.split("?")[0]!;
       const isPut = req.method === "PUT" && !req.url!.includes("partNumber=");
       const isComplete = req.method === "POST" && req.url!.includes("uploadId=");
+      // Check and write as one step per path, until the answer is sent: a server enforces the
+      // condition atomically, and the conditional-write probe races writers to see that it does.
+      if (isPut || isComplete) await exclusive(path, res);
       if ((isPut || isComplete) && (await exists(path))) {
         stats.preconditionFailed++;
         req.resume();

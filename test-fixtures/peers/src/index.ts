@@ -6,3 +6,4 @@ export { dockerdSkipReason, startDockerd, type DockerCallOptions, type DockerRes
 export { busyboxSkipReason, buildImage, importBusyboxBase } from "./docker-images";
 export { startDockerdOnRoot } from "./dockerd-on-root";
 export { registrySkipReason, startRegistry, type RegistryPeer } from "./registry";
+export { cephRgwSkipReason, startCephRgw, type CephRgwClientConfig, type CephRgwPeer, type StartCephRgwOptions } from "./ceph-rgw";

@@ -1,0 +1,203 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, open, readFile, readdir, rename, unlink } from "node:fs/promises";
+import { dirname, join, relative, sep } from "node:path";
+import { digestFromBytes } from "@store/digest";
+import { systemErrorCode } from "@store/errors";
+import { isMetadataKey } from "./keys";
+import { withLockFile } from "./lock-file";
+import type { MetadataDriver } from "./metadata-driver";
+import type { MetadataCapabilities, MetadataRecord } from "./metadata-store";
+
+/** Options of {@link createFsMetadataStore}. */
+export interface FsMetadataStoreOptions {
+  /** The directory records live under; created on the first write. dockerd's tags: `<root>/image/overlay2`. */
+  root: string;
+  /** Mode of record files (default 0600, as dockerd writes repositories.json). */
+  fileMode?: number;
+  /** Mode of directories the store creates (default 0700, as dockerd's). */
+  dirMode?: number;
+  /** How long a write waits for another process's lock on the same record (default 30 s). */
+  lockTimeoutMs?: number;
+}
+
+/**
+ * Records as plain files under a root, each written byte for byte as given, so the file is the
+ * one dockerd writes and reads (`repositories.json`). The version therefore cannot live in the
+ * file: it is the sha256 digest of the file's bytes. Compare-and-swap is a lock file per record
+ * (`<name>.lock`, O_EXCL, the owner's PID) held while the version is re-checked and the new bytes
+ * are written to `.tmp-<name><random>`, fsynced, renamed over the record, and the directory
+ * fsynced: correct across processes, and readers never wait (rename is atomic).
+ */
+export class FsMetadataDriver implements MetadataDriver {
+  readonly name = "fs";
+  readonly capabilities: MetadataCapabilities = { conditional: true, persistent: true, shared: true };
+  readonly root: string;
+  private readonly fileMode: number;
+  private readonly dirMode: number;
+  private readonly lockTimeoutMs: number | undefined;
+
+  constructor(options: FsMetadataStoreOptions) {
+    this.root = options.root;
+    this.fileMode = options.fileMode ?? 0o600;
+    this.dirMode = options.dirMode ?? 0o700;
+    this.lockTimeoutMs = options.lockTimeoutMs;
+  }
+
+  async read(key: string): Promise<MetadataRecord | undefined> {
+    const data = await readIfPresent(this.path(key));
+    return data && { data, version: versionOf(data) };
+  }
+
+  async create(key: string, data: Uint8Array): Promise<string | undefined> {
+    const path = this.path(key);
+    await this.makeParents(path);
+    return this.locked(path, async () => {
+      if ((await readIfPresent(path)) !== undefined) return undefined;
+      return this.publish(path, data);
+    });
+  }
+
+  async replace(key: string, data: Uint8Array, version: string): Promise<string | undefined> {
+    const path = this.path(key);
+    return this.locked(path, async () => {
+      const current = await readIfPresent(path);
+      if (current === undefined || versionOf(current) !== version) return undefined;
+      return this.publish(path, data);
+    });
+  }
+
+  async write(key: string, data: Uint8Array): Promise<string> {
+    const path = this.path(key);
+    await this.makeParents(path);
+    // Locked too: a compare-and-swap between its check and its rename must not overwrite this.
+    return (await this.locked(path, () => this.publish(path, data)))!;
+  }
+
+  async remove(key: string, version?: string): Promise<boolean> {
+    const path = this.path(key);
+    return (
+      (await this.locked(path, async () => {
+        if (version !== undefined) {
+          const current = await readIfPresent(path);
+          if (current === undefined || versionOf(current) !== version) return false;
+        }
+        try {
+          await unlink(path);
+        } catch (e) {
+          if (systemErrorCode(e) === "ENOENT") return version === undefined;
+          throw e;
+        }
+        await syncDirectory(dirname(path));
+        return true;
+      })) ?? version === undefined
+    );
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (e) {
+        if (["ENOENT", "ENOTDIR"].includes(systemErrorCode(e) ?? "")) return;
+        throw e;
+      }
+      for (const entry of entries) {
+        const path = join(dir, entry.name);
+        const key = relative(this.root, path).split(sep).join("/");
+        // Temp files, lock files and names no key could have are not records.
+        if (!isMetadataKey(key)) continue;
+        if (entry.isDirectory()) await walk(path);
+        else if (entry.isFile()) keys.push(key);
+      }
+    };
+    await walk(prefix === "" ? this.root : this.path(prefix));
+    return keys;
+  }
+
+  private path(key: string): string {
+    return join(this.root, ...key.split("/"));
+  }
+
+  /**
+   * Runs `fn` under the record's lock file. Undefined, without running `fn`, when the record's
+   * directory does not exist: there is no record, so nothing to replace or remove.
+   */
+  private async locked<T>(path: string, fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await withLockFile(`${path}.lock`, fn, { timeoutMs: this.lockTimeoutMs });
+    } catch (e) {
+      if (systemErrorCode(e) === "ENOENT" && !(await exists(dirname(path)))) return undefined;
+      throw e;
+    }
+  }
+
+  /** moby's AtomicWriteFile, plus the directory fsync dockerd leaves out (a crash after the rename keeps the record). */
+  private async publish(path: string, data: Uint8Array): Promise<string> {
+    const dir = dirname(path);
+    const tmp = join(dir, `.tmp-${path.slice(dir.length + 1)}${randomBytes(6).toString("hex")}`);
+    const handle = await open(tmp, "wx", this.fileMode);
+    try {
+      try {
+        await handle.writeFile(data);
+        await handle.chmod(this.fileMode); // the umask may have narrowed the mode
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, path);
+    } catch (e) {
+      await unlink(tmp).catch(() => undefined);
+      throw e;
+    }
+    await syncDirectory(dir);
+    return versionOf(data);
+  }
+
+  /** Creates the record's parent directories, and fsyncs the directory above each one created. */
+  private async makeParents(path: string): Promise<void> {
+    const dir = dirname(path);
+    const first = await mkdir(dir, { recursive: true, mode: this.dirMode });
+    if (first === undefined) return;
+    for (let d = dir; ; d = dirname(d)) {
+      await syncDirectory(dirname(d));
+      if (d === first || dirname(d) === d) break;
+    }
+  }
+}
+
+/** The version of a file's bytes: their sha256 digest, so it needs nothing beside the file. */
+function versionOf(data: Uint8Array): string {
+  return digestFromBytes(data).toString();
+}
+
+async function readIfPresent(path: string): Promise<Uint8Array | undefined> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    // A directory is where deeper keys live, not a record.
+    if (["ENOENT", "ENOTDIR", "EISDIR"].includes(systemErrorCode(e) ?? "")) return undefined;
+    throw e;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return open(path, "r").then(
+    async (h) => {
+      await h.close();
+      return true;
+    },
+    () => false,
+  );
+}
+
+/** fsyncs a directory so a rename or unlink in it survives a crash. */
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,15 @@
+export type { DeleteOptions, MetadataCapabilities, MetadataRecord, MetadataStore } from "./metadata-store";
+export type { MetadataDriver } from "./metadata-driver";
+export { createMetadataStore } from "./create-metadata-store";
+export type { MetadataStoreOptions } from "./create-metadata-store";
+export { update } from "./update";
+export type { UpdateOptions, UpdateResult } from "./update";
+export { MetadataError, MetadataErrorCode } from "./errors";
+export { assertMetadataKey, invalidKeyReason, isMetadataKey, maxKeyLength, maxSegmentLength } from "./keys";
+export { createFsMetadataStore } from "./create-fs-metadata-store";
+export { FsMetadataDriver } from "./fs-metadata-driver";
+export type { FsMetadataStoreOptions } from "./fs-metadata-driver";
+export { createMemoryMetadataStore } from "./create-memory-metadata-store";
+export { MemoryMetadataDriver } from "./memory-metadata-driver";
+export { withLockFile } from "./lock-file";
+export type { LockFileOptions } from "./lock-file";
