@@ -98,13 +98,15 @@ export function createBackend(driver: BackendDriver): StoreBackend {
   /**
    * The digests named under `root/<algorithm>/` (content or metadata), sorted by algorithm then
    * hex, filtered. Names that are not digests (temp files, strays) are skipped, as dockerd does.
+   * `listRoot` lists `root` first to skip algorithms with nothing stored; without it each
+   * algorithm's directory is listed as is (an absent one lists empty).
    */
-  async function namedIds(root: string, filter: WalkFilter | undefined): Promise<Digest[]> {
-    const present = new Set(await list(root));
+  async function namedIds(root: string, filter: WalkFilter | undefined, listRoot: boolean): Promise<Digest[]> {
+    const present = listRoot ? new Set(await list(root)) : undefined;
     const startsWith = filter?.encodedPrefix || undefined;
     const ids: Digest[] = [];
     for (const algorithm of [...algorithms].sort()) {
-      if (!present.has(algorithm) || (filter?.algorithm !== undefined && filter.algorithm !== algorithm)) continue;
+      if ((present && !present.has(algorithm)) || (filter?.algorithm !== undefined && filter.algorithm !== algorithm)) continue;
       const names = await list(`${root}/${algorithm}`, startsWith);
       names.sort();
       for (const name of names) {
@@ -140,7 +142,7 @@ export function createBackend(driver: BackendDriver): StoreBackend {
 
     async walk(fn, filter) {
       checkFilter(filter);
-      for (const id of await namedIds(contentRoot, filter)) {
+      for (const id of await namedIds(contentRoot, filter, true)) {
         // Awaited only when fn returns a promise: a walk of 10,000 names with a synchronous
         // callback would otherwise pay a microtask per name.
         const pending = fn(id);
@@ -227,7 +229,9 @@ export function createBackend(driver: BackendDriver): StoreBackend {
       checkFilter(filter);
       // Most content has no metadata at all: one listing of the metadata directories says which
       // does, instead of a lookup per content (on disk a failed open each; on S3 a GET each).
-      const owners = await namedIds(metadataRoot, filter);
+      // Each algorithm's directory is listed directly: `metadata/` holds only deeper prefixes,
+      // which some S3-compatible servers (s3rver) leave out of a delimited listing.
+      const owners = await namedIds(metadataRoot, filter, false);
       await readAhead(
         owners,
         metadataReadAhead,
