@@ -1,10 +1,11 @@
 import { DeleteObjectCommand, ListObjectsV2Command, type ListObjectsV2CommandOutput } from "@aws-sdk/client-s3";
 import type { BackendCapabilities, BackendDriver, ListOptions, ObjectStat, StageHint, StagedWrite, WriteOptions } from "@store/backend";
+import { createOnlyMode } from "./create-only-mode";
 import { openObjectStream, readObject } from "./object-reads";
 import { objectSize, putObject } from "./object-writes";
 import { s3IoError } from "./s3-errors";
 import type { S3Target } from "./s3-target";
-import { createOnlyMode, stageUpload } from "./stage-upload";
+import { stageUpload } from "./stage-upload";
 
 /**
  * The S3 primitives under {@link createBackend}: one object per key under the prefix, listing by
