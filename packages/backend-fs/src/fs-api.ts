@@ -8,10 +8,12 @@ export interface FsApi {
   readFile(path: string): Promise<Uint8Array>;
   mkdir(path: string, options: { recursive: true; mode: number }): Promise<unknown>;
   rename(from: string, to: string): Promise<void>;
+  /** A hard link: how a create-only write publishes (it fails with EEXIST when `to` exists). */
+  link(from: string, to: string): Promise<void>;
   rm(path: string, options: { recursive: boolean; force: boolean }): Promise<void>;
   unlink(path: string): Promise<void>;
   readdir(path: string): Promise<string[]>;
-  stat(path: string): Promise<{ isFile(): boolean }>;
+  stat(path: string): Promise<{ isFile(): boolean; size: number }>;
   chmod(path: string, mode: number): Promise<void>;
   /**
    * Optional synchronous whole-file read, used by `read()` (the small-content path: image

@@ -1,15 +1,23 @@
-import { basename, dirname, join, resolve } from "node:path";
 import { readFileSync } from "node:fs";
 import * as nodePromises from "node:fs/promises";
-import { type BackendCapabilities, type BackendDriver, type StageHint, type StagedWrite, contentRoot } from "@store/backend";
+import { basename, dirname, join, resolve } from "node:path";
+import {
+  type BackendCapabilities,
+  type BackendDriver,
+  type ObjectStat,
+  type StageHint,
+  type StagedWrite,
+  type WriteOptions,
+  contentRoot,
+} from "@store/backend";
 import type { FsApi } from "./fs-api";
-import { isMissing, orIfMissing } from "./fs-errors";
+import { isLinkUnsupported, isMissing, isTaken, orIfMissing } from "./fs-errors";
+import { dirMode, fileMode, syncDirectory, tempName, unlinkIfPresent, writeFully } from "./file-io";
 
 // One or more components separated by single slashes, none empty or starting with ".".
 const plainKey = /^[A-Za-z0-9_][A-Za-z0-9_.-]*(?:\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$/;
 
 const nodeFs: FsApi = { ...nodePromises, readFileSync: (path) => readFileSync(path) };
-import { dirMode, fileMode, syncDirectory, tempName, unlinkIfPresent, writeFully } from "./file-io";
 
 export interface FsDriverOptions {
   /** The imagedb directory (`<dockerRoot>/image/overlay2/imagedb`); created on first write. */
@@ -18,7 +26,7 @@ export interface FsDriverOptions {
   fs?: FsApi;
   /** The name in messages ("fs" by default). */
   name?: string;
-  /** Capabilities declared to the backend ({ persistent: true } by default). */
+  /** Capabilities declared to the backend ({ persistent: true, conditionalCreate: true } by default). */
   capabilities?: Partial<BackendCapabilities>;
   /** Bytes per chunk when streaming content out (1 MiB by default). */
   readChunkSize?: number;
@@ -27,7 +35,8 @@ export interface FsDriverOptions {
 /**
  * The driver behind a local imagedb directory, laid out exactly as dockerd lays it out:
  * `content/sha256/<hex>` and `metadata/sha256/<hex>/<key>`, directories 0700, files 0600,
- * every file published by an atomic rename of a `.tmp-<name>*` file from the same directory.
+ * every file published from a `.tmp-<name>*` file in the same directory: by an atomic rename,
+ * or, for a create-only write (content), by a hard link that fails when the name is taken.
  */
 export class FsDriver implements BackendDriver {
   readonly name: string;
@@ -40,7 +49,8 @@ export class FsDriver implements BackendDriver {
     this.root = resolve(options.root);
     this.#fs = options.fs ?? nodeFs;
     this.name = options.name ?? "fs";
-    this.capabilities = options.capabilities ?? { persistent: true };
+    // Create-only writes publish by link(2), which the filesystem refuses when the name exists.
+    this.capabilities = options.capabilities ?? { persistent: true, conditionalCreate: true };
     this.#chunkSize = options.readChunkSize ?? 1 << 20;
   }
 
@@ -88,16 +98,26 @@ export class FsDriver implements BackendDriver {
     })();
   }
 
-  async exists(key: string): Promise<boolean> {
+  async stat(key: string): Promise<ObjectStat | undefined> {
     const stat = await orIfMissing(this.#fs.stat(this.path(key)), undefined);
-    return stat?.isFile() ?? false;
+    return stat?.isFile() ? { size: stat.size } : undefined;
   }
 
-  /** dockerd's `ioutils.AtomicWriteFile`: temp file, write, fsync, chmod, rename; then fsync the dir. */
-  async write(key: string, data: Uint8Array): Promise<void> {
+  /**
+   * dockerd's `ioutils.AtomicWriteFile`: temp file, write, fsync, chmod, rename; then fsync the
+   * dir. Create-only writes link instead of renaming (see {@link stage}'s commit).
+   */
+  async write(key: string, data: Uint8Array, options?: WriteOptions): Promise<boolean> {
     const target = this.path(key);
+    // Create-only and already there: no temp file at all (the link would refuse it anyway).
+    if (options?.ifAbsent && (await this.stat(key)) !== undefined) return false;
     const staged = await this.#stageIn(dirname(target), target, [data]);
-    await staged.commit(key);
+    try {
+      return await staged.commit(key, options);
+    } catch (e) {
+      await staged.abort().catch(() => undefined);
+      throw e;
+    }
   }
 
   async stage(source: AsyncIterable<Uint8Array>, hint?: StageHint): Promise<StagedWrite> {
@@ -124,20 +144,23 @@ export class FsDriver implements BackendDriver {
     await handle.close();
     let done = false;
     return {
-      commit: async (key: string) => {
+      commit: async (key: string, options?: WriteOptions) => {
         const destination = this.path(key);
         const destinationDir = dirname(destination);
+        let created = true;
         try {
           // Explicit, as dockerd does: the mode given to open() is filtered by the umask.
           await fs.chmod(temp, fileMode);
           if (destinationDir !== dir) await fs.mkdir(destinationDir, { recursive: true, mode: dirMode });
-          await fs.rename(temp, destination);
+          if (options?.ifAbsent) created = await this.#linkOnce(temp, destination);
+          else await fs.rename(temp, destination);
         } catch (e) {
           if (isMissing(e) && done) throw new Error(`staged content for ${key} was already committed or aborted`);
           throw e;
         }
         done = true;
         await syncDirectory(fs, destinationDir);
+        return created;
       },
       abort: async () => {
         if (done) return;
@@ -145,6 +168,36 @@ export class FsDriver implements BackendDriver {
         await unlinkIfPresent(fs, temp);
       },
     };
+  }
+
+  /**
+   * Publishes `temp` at `destination` unless something is there: link(2) is atomic and refuses
+   * an existing name, so of racing writers exactly one creates. The temp name goes either way.
+   * A filesystem without hard links falls back to look-then-rename, which for content (the
+   * same bytes under the same name) is just as correct.
+   */
+  async #linkOnce(temp: string, destination: string): Promise<boolean> {
+    const fs = this.#fs;
+    let created: boolean;
+    try {
+      await fs.link(temp, destination);
+      created = true;
+    } catch (e) {
+      if (isTaken(e)) {
+        created = false;
+      } else if (isLinkUnsupported(e)) {
+        if (await orIfMissing(fs.stat(destination), undefined)) {
+          created = false;
+        } else {
+          await fs.rename(temp, destination);
+          return true;
+        }
+      } else {
+        throw e;
+      }
+    }
+    await unlinkIfPresent(fs, temp);
+    return created;
   }
 
   async remove(key: string): Promise<void> {

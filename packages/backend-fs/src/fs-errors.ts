@@ -15,3 +15,14 @@ export async function orIfMissing<T, F>(op: Promise<T>, fallback: F): Promise<T 
     throw e;
   }
 }
+
+/** EEXIST: the path is taken. */
+export function isTaken(error: unknown): boolean {
+  return systemErrorCode(error) === "EEXIST";
+}
+
+/** The filesystem offers no hard links (some FUSE and network mounts, vfat). */
+export function isLinkUnsupported(error: unknown): boolean {
+  const code = systemErrorCode(error);
+  return code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "ENOSYS" || code === "EXDEV";
+}

@@ -1,10 +1,11 @@
 import { join } from "node:path";
 import { backendConformance } from "@store/conformance";
-import { createFsBackend } from "../src/index";
+import { FsDriver, createFsBackend } from "../src/index";
 import { tempDir } from "./temp-dir";
 
 backendConformance("fs", async () => {
   const dir = await tempDir();
   const root = join(dir.path, "image", "overlay2", "imagedb");
-  return { backend: createFsBackend({ root }), reopen: async () => createFsBackend({ root }), cleanup: dir.remove };
+  // A second driver on the same directory, for the cases that tamper with what is stored.
+  return { backend: createFsBackend({ root }), driver: new FsDriver({ root }), reopen: async () => createFsBackend({ root }), cleanup: dir.remove };
 });

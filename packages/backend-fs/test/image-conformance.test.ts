@@ -6,13 +6,14 @@ import { createOverlay2Driver } from "@store/graphdriver-overlay2";
 import { createLayerStore, createMemoryLayerMetadataStore } from "@store/layer";
 import { hasRoot } from "@store/test-peers";
 import { describe } from "vitest";
-import { createFsBackend } from "../src/index";
+import { FsDriver, createFsBackend } from "../src/index";
 
 async function fsFactory() {
   const root = await mkdtemp(join(tmpdir(), "image-conformance-"));
   const imagedb = join(root, "imagedb");
   return {
     backend: createFsBackend({ root: imagedb }),
+    driver: new FsDriver({ root: imagedb }),
     reopen: async () => createFsBackend({ root: imagedb }),
     cleanup: () => rm(root, { recursive: true, force: true }),
   };

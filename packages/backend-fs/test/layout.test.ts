@@ -1,7 +1,7 @@
 import { chmod, mkdir, readFile, readdir, stat, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { BackendErrorCode } from "@store/backend";
-import { expectStoreError } from "@store/conformance";
+import { expectStoreError, generatedDigest, generatedStream } from "@store/conformance";
 import { digestFromBytes, parseDigest } from "@store/digest";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { createFsBackend } from "../src/index";
@@ -114,5 +114,32 @@ describe("dockerd's imagedb layout", () => {
     await writeFile(join(dir.path, "image"), "a file where a directory should be");
     const backend = createFsBackend({ root });
     await expectStoreError(backend.set(config), BackendErrorCode.Io, [`content/sha256/${configId.encoded}`]);
+  });
+});
+
+describe("a blobs directory beside imagedb, as a local root keeps layer blobs and manifests", () => {
+  test("holds streamed blobs under blobs/content in the same layout, and leaves imagedb to configs", async () => {
+    const imagedb = createFsBackend({ root });
+    const blobsRoot = join(dir.path, "image", "overlay2", "blobs");
+    const blobs = createFsBackend({ root: blobsRoot });
+    const configId = await imagedb.set(config);
+    const shape = { size: (6 << 20) + 5, chunkSize: 1 << 20, seed: 81 };
+    const expected = await generatedDigest(shape);
+    const blob = await blobs.setStream(generatedStream(shape), { expected: expected.toString(), size: shape.size });
+    expect(await blobs.info(blob)).toEqual({ digest: expected, size: shape.size });
+    expect(Object.keys(await tree(blobsRoot))).toEqual(["content", "content/sha256", `content/sha256/${expected.encoded}`]);
+    expect(Object.keys(await tree(root))).toEqual(["content", "content/sha256", `content/sha256/${configId.encoded}`]);
+    expect(await imagedb.has(blob)).toBe(false);
+  });
+
+  test("create-only writes publish by link and leave one name per file, no temp files", async () => {
+    const backend = createFsBackend({ root });
+    const id = await backend.set(config);
+    await Promise.all(Array.from({ length: 8 }, () => backend.setStream([config], { expected: id })));
+    await Promise.all(Array.from({ length: 8 }, () => backend.setStream([config])));
+    const file = join(root, "content/sha256", id.encoded);
+    expect((await stat(file)).nlink).toBe(1);
+    expect(await readdir(join(root, "content/sha256"))).toEqual([id.encoded]);
+    expect((await readdir(join(root, "content"))).sort()).toEqual(["sha256"]);
   });
 });

@@ -19,9 +19,10 @@ class BufferingFsDriver extends FsDriver {
 
 /** Writes files in place, as a naive writeFile does. */
 class InPlaceFsDriver extends FsDriver {
-  override async write(key: string, data: Uint8Array): Promise<void> {
+  override async write(key: string, data: Uint8Array): Promise<boolean> {
     await mkdir(dirname(this.path(key)), { recursive: true });
     await writeFile(this.path(key), data);
+    return true;
   }
 }
 

@@ -1,1 +1,1 @@
-export { createMemoryBackend } from "./create-memory-backend";
+export { createMemoryBackend, createMemoryDriver } from "./create-memory-backend";

@@ -1,4 +1,9 @@
+import { createBackend } from "@store/backend";
 import { backendConformance } from "@store/conformance";
-import { createMemoryBackend } from "../src/index";
+import { createMemoryDriver } from "../src/index";
 
-backendConformance("memory", () => ({ backend: createMemoryBackend() }));
+// The backend and, for the cases that tamper with what is stored, its own driver.
+backendConformance("memory", () => {
+  const driver = createMemoryDriver();
+  return { backend: createBackend(driver), driver };
+});

@@ -1,8 +1,10 @@
+import { createBackend } from "@store/backend";
 import { imageConformance } from "@store/conformance";
-import { createMemoryBackend } from "../src/index";
+import { createMemoryDriver } from "../src/index";
 
 // The image suites (restore, chain, walk) on the memory backend, with the suite's fake layer store.
 imageConformance("memory", () => {
-  const backend = createMemoryBackend();
-  return { backend, reopen: async () => backend };
+  const driver = createMemoryDriver();
+  const backend = createBackend(driver);
+  return { backend, driver, reopen: async () => backend };
 });

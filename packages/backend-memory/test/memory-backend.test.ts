@@ -1,7 +1,7 @@
-import { BackendErrorCode } from "@store/backend";
+import { BackendErrorCode, createBackend } from "@store/backend";
 import { expectStoreError } from "@store/conformance";
 import { describe, expect, test } from "vitest";
-import { createMemoryBackend } from "../src/index";
+import { createMemoryBackend, createMemoryDriver } from "../src/index";
 
 const encoder = new TextEncoder();
 
@@ -14,22 +14,18 @@ describe("createMemoryBackend", () => {
     await expectStoreError(b.get(id), BackendErrorCode.NotFound, [id.toString()]);
   });
 
-  test("declares itself in memory: named memory, not persistent", () => {
+  test("declares itself in memory: named memory, not persistent, create-only writes enforced", () => {
     const backend = createMemoryBackend();
     expect(backend.name).toBe("memory");
-    expect(backend.capabilities).toEqual({ persistent: false, shared: false, conditionalCreate: false });
+    expect(backend.capabilities).toEqual({ persistent: false, shared: false, conditionalCreate: true });
   });
 
   test("keeps dockerd's layout inside its volume, as the fs backend does on disk", async () => {
-    const backend = createMemoryBackend();
+    const driver = createMemoryDriver();
+    const backend = createBackend(driver);
     const id = await backend.set(encoder.encode("config"));
     await backend.setMetadata(id, "parent", encoder.encode("sha256:x"));
-    const names = async (prefix: string) => {
-      const found: string[] = [];
-      for await (const name of backend.driver.list(prefix)) found.push(name);
-      return found;
-    };
-    expect(await names("content/sha256")).toEqual([id.encoded]);
-    expect(await names(`metadata/sha256/${id.encoded}`)).toEqual(["parent"]);
+    expect(await driver.listAll("content/sha256")).toEqual([id.encoded]);
+    expect(await driver.listAll(`metadata/sha256/${id.encoded}`)).toEqual(["parent"]);
   });
 });

@@ -13,11 +13,20 @@ const minPartSize = 5 * MiB;
 
 /**
  * A StoreBackend on an S3 bucket (AWS, MinIO, R2, Ceph…), safe to share between hosts: content is
- * immutable and named by its digest, written once, published atomically and verified on every
- * read. Async because, unless `conditionalCreate` is given, it probes the server (which also
- * checks the bucket is reachable and writable).
+ * immutable and named by its digest — configs, layer blobs of any size (multipart), manifests —
+ * written once, published atomically and verified on every read. Async because, unless
+ * `conditionalCreate` is given, it probes the server (which also checks the bucket is reachable
+ * and writable).
  */
 export async function createS3Backend(options: S3BackendOptions): Promise<StoreBackend> {
+  return createBackend(await createS3Driver(options));
+}
+
+/**
+ * The driver under {@link createS3Backend}, options checked and the server probed the same way.
+ * Not exported from the package: tests take it to keep raw access beside the backend.
+ */
+export async function createS3Driver(options: S3BackendOptions): Promise<S3Driver> {
   const { bucket } = options;
   if (typeof bucket !== "string" || bucket === "") {
     throw new S3BackendError(S3BackendErrorCode.InvalidOptions, "createS3Backend needs a bucket name", { details: { bucket } });
@@ -36,11 +45,7 @@ export async function createS3Backend(options: S3BackendOptions): Promise<StoreB
   const ownClient = options.client === undefined;
   try {
     const conditionalCreate = options.conditionalCreate ?? (await detectConditionalCreate(client, bucket, layout.prefix));
-    const driver = new S3Driver(
-      { client, bucket, layout, conditionalCreate, partSize, queueSize, readAttempts },
-      ownClient ? () => client.destroy() : undefined,
-    );
-    return createBackend(driver);
+    return new S3Driver({ client, bucket, layout, conditionalCreate, partSize, queueSize, readAttempts }, ownClient ? () => client.destroy() : undefined);
   } catch (e) {
     if (ownClient) client.destroy();
     throw e;

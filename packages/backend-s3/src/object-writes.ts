@@ -17,20 +17,20 @@ const maxSingleCopy = 5 * 1024 ** 3;
 const copyPartSize = 1024 ** 3;
 
 /**
- * PUTs `body` at `objectKey`. With `ifNoneMatch`, an existing object is left alone: the key is
- * a digest, so what is there is these very bytes (reads verify that), and a retried PUT whose
- * first attempt landed answers 412 too. Where the server ignores the header, the overwrite
- * writes the same bytes, atomically, which is just as correct.
+ * PUTs `body` at `objectKey`; resolves to false when `ifNoneMatch` found an object there (412),
+ * which is then left alone. A retried PUT whose first attempt landed answers 412 too: for
+ * content (the only create-only writes) that is the same bytes, so "not created" is still true
+ * of this call's outcome, and nothing is lost.
  */
-export async function putObject(t: S3Target, objectKey: string, body: Uint8Array, ifNoneMatch: boolean): Promise<void> {
+export async function putObject(t: S3Target, objectKey: string, body: Uint8Array, ifNoneMatch: boolean): Promise<boolean> {
   for (let attempt = 1; ; attempt++) {
     try {
       await t.client.send(
         new PutObjectCommand({ Bucket: t.bucket, Key: objectKey, Body: body, ContentLength: body.byteLength, IfNoneMatch: ifNoneMatch ? "*" : undefined }),
       );
-      return;
+      return true;
     } catch (e) {
-      if (ifNoneMatch && isPreconditionFailed(e)) return;
+      if (ifNoneMatch && isPreconditionFailed(e)) return false;
       // AWS answers 409 when conditional writes of one key race; the next attempt settles it.
       if (ifNoneMatch && isConditionalConflict(e) && attempt < 5) {
         await sleep(retryDelayMs(attempt));
@@ -68,9 +68,9 @@ function copySource(bucket: string, objectKey: string): string {
 
 /**
  * Server-side copy of `from` (of `size` bytes) to `to`, with the same conditional-create rule
- * as {@link putObject}. Beyond CopyObject's 5 GiB, copies 1 GiB ranges with UploadPartCopy.
+ * and result as {@link putObject}. Beyond CopyObject's 5 GiB, copies 1 GiB ranges with UploadPartCopy.
  */
-export async function copyObject(t: S3Target, from: string, to: string, size: number, ifNoneMatch: boolean): Promise<void> {
+export async function copyObject(t: S3Target, from: string, to: string, size: number, ifNoneMatch: boolean): Promise<boolean> {
   try {
     if (size <= maxSingleCopy) {
       await t.client.send(
@@ -79,8 +79,9 @@ export async function copyObject(t: S3Target, from: string, to: string, size: nu
     } else {
       await multipartCopy(t, from, to, size, ifNoneMatch);
     }
+    return true;
   } catch (e) {
-    if (ifNoneMatch && isPreconditionFailed(e)) return;
+    if (ifNoneMatch && isPreconditionFailed(e)) return false;
     throw s3IoError("CopyObject", t.bucket, to, e);
   }
 }

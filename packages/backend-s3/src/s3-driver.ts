@@ -1,5 +1,6 @@
 import { DeleteObjectCommand, ListObjectsV2Command, type ListObjectsV2CommandOutput } from "@aws-sdk/client-s3";
-import type { BackendCapabilities, BackendDriver, StageHint, StagedWrite } from "@store/backend";
+import type { BackendCapabilities, BackendDriver, ListOptions, ObjectStat, StageHint, StagedWrite, WriteOptions } from "@store/backend";
+import { createOnlyMode } from "./create-only-mode";
 import { openObjectStream, readObject } from "./object-reads";
 import { objectSize, putObject } from "./object-writes";
 import { s3IoError } from "./s3-errors";
@@ -8,8 +9,9 @@ import { stageUpload } from "./stage-upload";
 
 /**
  * The S3 primitives under {@link createBackend}: one object per key under the prefix, listing by
- * ListObjectsV2 with delimiter "/", staging by multipart upload. Every failure that survives the
- * retries is an ERR_BACKEND_IO naming `s3://bucket/key`.
+ * ListObjectsV2 with delimiter "/", staging by multipart upload. Create-only writes (every
+ * content write) send `If-None-Match: *` where the server honours it, and look first where it
+ * does not. Every failure that survives the retries is an ERR_BACKEND_IO naming `s3://bucket/key`.
  */
 export class S3Driver implements BackendDriver {
   readonly name = "s3";
@@ -30,20 +32,23 @@ export class S3Driver implements BackendDriver {
     return openObjectStream(this.target, this.target.layout.objectKey(key));
   }
 
-  async exists(key: string): Promise<boolean> {
-    return (await objectSize(this.target, this.target.layout.objectKey(key))) !== undefined;
+  async stat(key: string): Promise<ObjectStat | undefined> {
+    const size = await objectSize(this.target, this.target.layout.objectKey(key));
+    return size === undefined ? undefined : { size };
   }
 
-  async write(key: string, data: Uint8Array): Promise<void> {
+  async write(key: string, data: Uint8Array, options?: WriteOptions): Promise<boolean> {
     const t = this.target;
     if (data.byteLength <= t.partSize) {
-      await putObject(t, t.layout.objectKey(key), data, t.conditionalCreate && t.layout.isContentKey(key));
-      return;
+      const objectKey = t.layout.objectKey(key);
+      const mode = await createOnlyMode(t, objectKey, options);
+      if (mode === "exists") return false;
+      return putObject(t, objectKey, data, mode === "server");
     }
     // Large content goes up in parts: faster on real S3, and a retry resends one part, not all.
     const staged = await stageUpload(t, slices(data, 1024 * 1024), { key, size: data.byteLength });
     try {
-      await staged.commit(key);
+      return await staged.commit(key, options);
     } catch (e) {
       await staged.abort();
       throw e;
@@ -83,9 +88,10 @@ export class S3Driver implements BackendDriver {
     for (const key of keys) await this.deleteObject(key);
   }
 
-  async *list(prefix: string): AsyncIterable<string> {
+  async *list(prefix: string, options?: ListOptions): AsyncIterable<string> {
     const listPrefix = `${this.target.layout.objectKey(prefix)}/`;
-    for await (const page of this.pages(listPrefix, "/")) {
+    // A hex prefix narrows the listing on the server: a short-ID lookup reads one page, not all.
+    for await (const page of this.pages(listPrefix + (options?.startsWith ?? ""), "/")) {
       for (const p of page.CommonPrefixes ?? []) {
         const name = p.Prefix?.slice(listPrefix.length, -1);
         if (name) yield name;

@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { contentRoot } from "@store/backend";
 import { S3BackendError, S3BackendErrorCode } from "./s3-errors";
 
 /** Where staged uploads that do not yet know their name live; walk lists only `content/`. */
@@ -32,13 +31,5 @@ export class S3Layout {
   /** A fresh object key in the temp namespace, unique across hosts. */
   tmpKey(label = "upload"): string {
     return `${this.prefix}${tmpRoot}/${label}-${randomUUID()}`;
-  }
-
-  /**
-   * Content objects are immutable and named by their digest, so they alone are written with
-   * `If-None-Match: *`; metadata is overwritten in place.
-   */
-  isContentKey(key: string): boolean {
-    return key.startsWith(`${contentRoot}/`);
   }
 }

@@ -6,7 +6,10 @@ export interface S3Target {
   readonly client: S3Client;
   readonly bucket: string;
   readonly layout: S3Layout;
-  /** Send `If-None-Match: *` on content writes (the server honours it). */
+  /**
+   * The server honours `If-None-Match: *`: create-only writes send it. Without it they look
+   * (HEAD) before they write, which for content is just as correct (the same bytes).
+   */
   readonly conditionalCreate: boolean;
   /** Bytes per multipart part (the first 1,000 parts; see partSizeFor). */
   readonly partSize: number;

@@ -1,4 +1,5 @@
 import type { StageHint, StagedWrite } from "@store/backend";
+import { createOnlyMode } from "./create-only-mode";
 import { MultipartUpload, partSizeFor } from "./multipart-upload";
 import { copyObject, deleteQuietly, putObject } from "./object-writes";
 import type { S3Target } from "./s3-target";
@@ -66,8 +67,11 @@ export async function stageUpload(t: S3Target, source: AsyncIterable<Uint8Array>
 
 function singlePut(t: S3Target, bytes: Uint8Array): StagedWrite {
   return {
-    async commit(key) {
-      await putObject(t, t.layout.objectKey(key), bytes, t.conditionalCreate && t.layout.isContentKey(key));
+    async commit(key, options) {
+      const target = t.layout.objectKey(key);
+      const mode = await createOnlyMode(t, target, options);
+      if (mode === "exists") return false;
+      return putObject(t, target, bytes, mode === "server");
     },
     async abort() {},
   };
@@ -75,32 +79,39 @@ function singlePut(t: S3Target, bytes: Uint8Array): StagedWrite {
 
 function multipart(t: S3Target, upload: MultipartUpload, atDestination: boolean): StagedWrite {
   let state: "staged" | "in-tmp" | "done" = "staged";
+  const abort = async () => {
+    if (state === "staged") await upload.abort();
+    else if (state === "in-tmp") await deleteQuietly(t, upload.objectKey);
+    state = "done";
+  };
   return {
-    async commit(key) {
+    async commit(key, options) {
       const target = t.layout.objectKey(key);
-      const conditional = t.conditionalCreate && t.layout.isContentKey(key);
+      // An upload is bound to its key: completing it elsewhere is impossible, and completing
+      // it here would publish bytes under a name the caller did not choose.
+      if (atDestination && target !== upload.objectKey) {
+        throw new Error(`staged for ${upload.objectKey}, cannot commit to ${target}`);
+      }
+      const mode = await createOnlyMode(t, target, options);
+      if (mode === "exists") {
+        // Taken already: what was staged goes, and nothing is left to abort.
+        await abort();
+        return false;
+      }
       if (atDestination) {
-        // An upload is bound to its key: completing it elsewhere is impossible, and completing
-        // it here would publish bytes under a name the caller did not choose.
-        if (target !== upload.objectKey) {
-          throw new Error(`staged for ${upload.objectKey}, cannot commit to ${target}`);
-        }
-        await upload.complete(conditional);
+        const created = (await upload.complete(mode === "server")) === "created";
         state = "done";
-        return;
+        return created;
       }
       if (state === "staged") {
         await upload.complete(false);
         state = "in-tmp";
       }
-      await copyObject(t, upload.objectKey, target, upload.size, conditional);
+      const created = await copyObject(t, upload.objectKey, target, upload.size, mode === "server");
       state = "done";
       await deleteQuietly(t, upload.objectKey);
+      return created;
     },
-    async abort() {
-      if (state === "staged") await upload.abort();
-      else if (state === "in-tmp") await deleteQuietly(t, upload.objectKey);
-      state = "done";
-    },
+    abort,
   };
 }

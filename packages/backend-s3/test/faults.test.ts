@@ -1,12 +1,13 @@
 import { createHash } from "node:crypto";
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { BackendErrorCode, type StoreBackend, contentKey } from "@store/backend";
+import { BackendErrorCode, type StoreBackend, contentKey, createBackend } from "@store/backend";
 import { expectStoreError, generatedDigest, generatedStream } from "@store/conformance";
 import { type Digest, digestFromBytes } from "@store/digest";
 import { isStoreError } from "@store/errors";
 import { type S3rverPeer, startS3rver } from "@store/test-peers";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import { createS3Backend } from "../src/index";
+import { createS3Driver } from "../src/create-s3-backend";
+import type { S3Driver } from "../src/s3-driver";
 import { type FaultProxy, type FaultProxyOptions, startFaultProxy } from "./fault-proxy";
 import { directClient, freshPrefix, listKeys } from "./s3-fixture";
 
@@ -33,8 +34,13 @@ afterAll(async () => {
 
 /** A backend whose every request goes through a fresh fault proxy. */
 async function throughProxy(prefix: string, faults: FaultProxyOptions, maxAttempts = 5): Promise<StoreBackend> {
+  return (await driverThroughProxy(prefix, faults, maxAttempts)).backend;
+}
+
+/** The same, with the driver under the backend for raw access. */
+async function driverThroughProxy(prefix: string, faults: FaultProxyOptions, maxAttempts = 5): Promise<{ backend: StoreBackend; driver: S3Driver }> {
   proxy = await startFaultProxy(peer.endpoint, faults);
-  const backend = await createS3Backend({
+  const driver = await createS3Driver({
     bucket: peer.bucket,
     prefix,
     clientConfig: { ...peer.clientConfig, endpoint: proxy.endpoint, maxAttempts },
@@ -42,8 +48,9 @@ async function throughProxy(prefix: string, faults: FaultProxyOptions, maxAttemp
     queueSize: 3,
     conditionalCreate: faults.enforceIfNoneMatch ? undefined : false,
   });
+  const backend = createBackend(driver);
   backends.push(backend);
-  return backend;
+  return { backend, driver };
 }
 
 /** Every content object under `prefix`, read straight from s3rver, hashes to its name. */
@@ -181,23 +188,24 @@ describe("through a faulty network (drops, truncated bodies, 500s, 503 SlowDown,
 describe("against a server that honours If-None-Match (the proxy enforces it for s3rver)", () => {
   test("is detected, and creating content that exists is a quiet success that leaves the object alone", async () => {
     const prefix = freshPrefix("inm");
-    const backend = await throughProxy(prefix, { rate: 0, enforceIfNoneMatch: true });
+    const { backend, driver } = await driverThroughProxy(prefix, { rate: 0, enforceIfNoneMatch: true });
     expect(backend.capabilities.conditionalCreate).toBe(true);
     const data = new TextEncoder().encode("written once");
     const id = await backend.set(data);
     const before = proxy!.stats.preconditionFailed;
-    // Bypass the existence check, as a racing host would: the PUT is refused, the write succeeds.
-    await backend.driver.write(contentKey(id), data);
+    // Bypass the backend's read-first, as a racing host would: the create-only PUT is refused
+    // by the server (no HEAD first), and the driver reports it did not create.
+    expect(await driver.write(contentKey(id), data, { ifAbsent: true })).toBe(false);
     expect(proxy!.stats.preconditionFailed).toBe(before + 1);
 
     // Multipart at the content key and through tmp/: completing over an existing object is refused too.
     const shape = { size: 11 * MiB, seed: 12 };
     const expected = await generatedDigest(shape);
-    const atKey = await backend.driver.stage(generatedStream(shape), { key: contentKey(expected) });
-    const inTmp = await backend.driver.stage(generatedStream(shape));
+    const atKey = await driver.stage(generatedStream(shape), { key: contentKey(expected) });
+    const inTmp = await driver.stage(generatedStream(shape));
     expect(await backend.setStream(generatedStream(shape), { expected })).toEqual(expected);
-    await atKey.commit(contentKey(expected));
-    await inTmp.commit(contentKey(expected));
+    expect(await atKey.commit(contentKey(expected), { ifAbsent: true })).toBe(false);
+    expect(await inTmp.commit(contentKey(expected), { ifAbsent: true })).toBe(false);
     expect(proxy!.stats.preconditionFailed).toBe(before + 3);
     expect(await expectOnlyWholeContent(prefix)).toEqual([`${prefix}${contentKey(id)}`, `${prefix}${contentKey(expected)}`].sort());
     // Metadata is overwritten in place: no condition on it.

@@ -2,6 +2,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { imageConformance } from "@store/conformance";
 import { type S3rverPeer, startS3rver } from "@store/test-peers";
 import { afterAll, beforeAll } from "vitest";
+import { createS3Driver } from "../src/create-s3-backend";
 import { createS3Backend } from "../src/index";
 import { directClient, freshPrefix, removeAll } from "./s3-fixture";
 
@@ -21,5 +22,6 @@ afterAll(async () => {
 imageConformance("s3 (s3rver)", async () => {
   const prefix = freshPrefix("image");
   const open = () => createS3Backend({ bucket: peer.bucket, prefix, clientConfig: peer.clientConfig });
-  return { backend: await open(), reopen: open, cleanup: () => removeAll(direct, peer.bucket, prefix) };
+  const driver = await createS3Driver({ bucket: peer.bucket, prefix, client: direct, conditionalCreate: false });
+  return { backend: await open(), driver, reopen: open, cleanup: () => removeAll(direct, peer.bucket, prefix) };
 });

@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { BackendErrorCode, type StoreBackend, contentKey } from "@store/backend";
+import { BackendErrorCode, type StoreBackend, contentKey, createBackend } from "@store/backend";
 import { expectStoreError, generatedDigest, generatedStream } from "@store/conformance";
 import { type Digest, digestFromBytes } from "@store/digest";
 import { type S3rverPeer, startS3rver } from "@store/test-peers";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createS3Driver } from "../src/create-s3-backend";
 import { S3BackendErrorCode, createS3Backend, detectConditionalCreate } from "../src/index";
 import { directClient, freshPrefix, listKeys } from "./s3-fixture";
 
@@ -24,9 +25,15 @@ afterAll(async () => {
 });
 
 async function open(prefix: string, options: { partSize?: number; queueSize?: number } = {}): Promise<StoreBackend> {
-  const backend = await createS3Backend({ bucket: peer.bucket, prefix, clientConfig: peer.clientConfig, partSize: 5 * MiB, ...options });
+  return (await openWithDriver(prefix, options)).backend;
+}
+
+/** A backend and, for raw access beside it, its driver. */
+async function openWithDriver(prefix: string, options: { partSize?: number; queueSize?: number } = {}) {
+  const driver = await createS3Driver({ bucket: peer.bucket, prefix, clientConfig: peer.clientConfig, partSize: 5 * MiB, ...options });
+  const backend = createBackend(driver);
   opened.push(backend);
-  return backend;
+  return { backend, driver };
 }
 
 async function sha256Of(key: string): Promise<string> {
@@ -67,7 +74,7 @@ describe("layout", () => {
 describe("walk", () => {
   test("pages through more than 1,000 entries (ListObjectsV2 continuation)", async () => {
     const prefix = freshPrefix("walk");
-    const backend = await open(prefix);
+    const { backend, driver } = await openWithDriver(prefix);
     const ids: string[] = [];
     const total = 1_100;
     // Written through the driver (one PUT each, no existence check) to keep the setup short.
@@ -75,14 +82,14 @@ describe("walk", () => {
       const batch = Array.from({ length: Math.min(100, total - i) }, async (_, j) => {
         const data = new TextEncoder().encode(`entry ${i + j}`);
         const id = digestFromBytes(data);
-        await backend.driver.write(contentKey(id), data);
+        await driver.write(contentKey(id), data);
         return id;
       });
       for (const id of await Promise.all(batch)) ids.push(id.toString());
     }
     // A stray and a "folder" marker object, as sync tools leave behind: never walked.
-    await backend.driver.write("content/sha256/.tmp-stray", new Uint8Array([1]));
-    await backend.driver.write("content/sha256/", new Uint8Array([1]));
+    await driver.write("content/sha256/.tmp-stray", new Uint8Array([1]));
+    await driver.write("content/sha256/", new Uint8Array([1]));
     const walked: string[] = [];
     await backend.walk((id) => void walked.push(id.toString()));
     expect(walked).toHaveLength(total);
@@ -133,17 +140,17 @@ describe("streams", () => {
 
   test("staged but never committed content is invisible; abort leaves nothing", async () => {
     const prefix = freshPrefix("staged");
-    const backend = await open(prefix);
+    const { backend, driver } = await openWithDriver(prefix);
     const shape = { size: 11 * MiB, seed: 44 };
     const key = contentKey(await generatedDigest(shape));
-    const atKey = await backend.driver.stage(generatedStream(shape), { key });
-    const inTmp = await backend.driver.stage(generatedStream(shape));
-    const small = await backend.driver.stage((async function* () {
+    const atKey = await driver.stage(generatedStream(shape), { key });
+    const inTmp = await driver.stage(generatedStream(shape));
+    const small = await driver.stage((async function* () {
       yield new Uint8Array([1, 2, 3]);
     })());
     // Parts are uploaded, nothing is published.
     expect(await listKeys(direct, peer.bucket, prefix)).toEqual([]);
-    expect(await backend.driver.exists(key)).toBe(false);
+    expect(await driver.stat(key)).toBeUndefined();
     await atKey.abort();
     await inTmp.abort();
     await small.abort();
@@ -152,10 +159,10 @@ describe("streams", () => {
 
   test("a staged upload bound to its hinted key refuses to be committed elsewhere", async () => {
     const prefix = freshPrefix("elsewhere");
-    const backend = await open(prefix);
+    const { backend, driver } = await openWithDriver(prefix);
     const shape = { size: 11 * MiB, seed: 45 };
     const key = contentKey(await generatedDigest(shape));
-    const staged = await backend.driver.stage(generatedStream(shape), { key });
+    const staged = await driver.stage(generatedStream(shape), { key });
     await expect(staged.commit("content/sha256/other")).rejects.toThrow(/cannot commit/);
     await staged.abort();
     expect(await listKeys(direct, peer.bucket, prefix)).toEqual([]);
@@ -206,11 +213,41 @@ describe("configuration and errors", () => {
     await expectStoreError(createS3Backend({ ...base, queueSize: 0 }), S3BackendErrorCode.InvalidOptions, ["queueSize"]);
   });
 
+  test("create-only writes look first where the server ignores If-None-Match, and report what is there", async () => {
+    const prefix = freshPrefix("create-only");
+    const { backend, driver } = await openWithDriver(prefix);
+    expect(backend.capabilities.conditionalCreate).toBe(false);
+    const id = await backend.set(new TextEncoder().encode("original"));
+    // Other bytes under the same key: a create-only write must leave the object alone.
+    expect(await driver.write(contentKey(id), new TextEncoder().encode("intruder"), { ifAbsent: true })).toBe(false);
+    expect(new TextDecoder().decode(await backend.get(id))).toBe("original");
+    // A staged multipart upload committed create-only over an existing object is dropped whole.
+    const shape = { size: 11 * MiB, seed: 45 };
+    const expected = await backend.setStream(generatedStream(shape));
+    const staged = await driver.stage(generatedStream(shape));
+    expect(await staged.commit(contentKey(expected), { ifAbsent: true })).toBe(false);
+    expect((await listKeys(direct, peer.bucket, prefix)).sort()).toEqual([`${prefix}${contentKey(expected)}`, `${prefix}${contentKey(id)}`].sort());
+    // Metadata writes replace: no condition on them.
+    expect(await driver.write(`metadata/sha256/${id.encoded}/parent`, new TextEncoder().encode("a"))).toBe(true);
+    expect(await driver.write(`metadata/sha256/${id.encoded}/parent`, new TextEncoder().encode("b"))).toBe(true);
+  });
+
+  test("a walk by hex prefix lists only that prefix on the server", async () => {
+    const prefix = freshPrefix("short-id");
+    const backend = await open(prefix);
+    const ids: Digest[] = [];
+    for (let i = 0; i < 40; i++) ids.push(await backend.set(new TextEncoder().encode(`short ${i}`)));
+    const wanted = ids[7]!.encoded.slice(0, 2);
+    const seen: string[] = [];
+    await backend.walk((id) => void seen.push(id.toString()), { encodedPrefix: wanted });
+    expect(seen).toEqual(ids.filter((id) => id.encoded.startsWith(wanted)).map(String).sort());
+  });
+
   test("tampered content is refused on read (verification happens above the driver)", async () => {
     const prefix = freshPrefix("tamper");
-    const backend = await open(prefix);
+    const { backend, driver } = await openWithDriver(prefix);
     const id = await backend.set(new TextEncoder().encode("original"));
-    await backend.driver.write(contentKey(id), new TextEncoder().encode("tampered"));
+    await driver.write(contentKey(id), new TextEncoder().encode("tampered"));
     await expectStoreError(backend.get(id), BackendErrorCode.VerificationFailed, [id.toString()]);
   });
 });

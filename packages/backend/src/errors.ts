@@ -8,6 +8,8 @@ export const BackendErrorCode = {
   VerificationFailed: "ERR_BACKEND_VERIFICATION_FAILED",
   /** A metadata key that could escape its directory or is otherwise unusable. */
   InvalidKey: "ERR_BACKEND_INVALID_KEY",
+  /** A walk filter that can match no digest (an encoded prefix that is not lowercase hex, an unknown algorithm). */
+  InvalidFilter: "ERR_BACKEND_INVALID_FILTER",
   /** Content handed to set() was empty, as dockerd refuses. */
   EmptyContent: "ERR_BACKEND_EMPTY_CONTENT",
   /** Content handed to setStream() did not match the digest or size it was said to have. */

@@ -1,5 +1,5 @@
 export { createBackend } from "./create-backend";
-export type { BackendDriver, StageHint, StagedWrite } from "./driver";
+export type { BackendDriver, ListOptions, ObjectStat, StageHint, StagedWrite, WriteOptions } from "./driver";
 export { BackendError, BackendErrorCode } from "./errors";
-export { assertMetadataKey, contentKey, contentRoot, metadataKey, metadataPrefix, metadataRoot } from "./keys";
-export type { BackendCapabilities, SetStreamOptions, StoreBackend } from "./store-backend";
+export { contentKey, contentRoot, metadataKey } from "./keys";
+export type { BackendCapabilities, ContentInfo, SetStreamOptions, StoreBackend, WalkFilter } from "./store-backend";

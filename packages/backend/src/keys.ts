@@ -2,10 +2,12 @@ import type { Digest } from "@store/digest";
 import { BackendError, BackendErrorCode } from "./errors";
 
 // dockerd's imagedb layout, shared by every driver so that a store copied between media
-// (a bucket synced to disk, say) stays valid.
+// (a bucket synced to disk, say) stays valid. Exported: drivers stage beside `contentRoot`, and
+// image restore names the key a problem came from; the rest is the backend's own.
 export const contentRoot = "content";
 export const metadataRoot = "metadata";
 
+/** The driver key of content `id` (`content/sha256/<hex>`): a path relative to an imagedb root. */
 export function contentKey(id: Digest): string {
   return `${contentRoot}/${id.algorithm}/${id.encoded}`;
 }
@@ -14,6 +16,7 @@ export function metadataPrefix(id: Digest): string {
   return `${metadataRoot}/${id.algorithm}/${id.encoded}`;
 }
 
+/** The driver key of metadata `key` of content `id` (`metadata/sha256/<hex>/<key>`). */
 export function metadataKey(id: Digest, key: string): string {
   return `${metadataPrefix(id)}/${key}`;
 }

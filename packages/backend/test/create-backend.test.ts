@@ -1,7 +1,8 @@
-import { digestFromBytes } from "@store/digest";
+import { algorithms, digestFromBytes } from "@store/digest";
 import { StoreError, isStoreError } from "@store/errors";
 import { describe, expect, test } from "vitest";
-import { BackendErrorCode, contentKey, createBackend, metadataKey, metadataPrefix } from "../src/index";
+import { BackendErrorCode, contentKey, createBackend, metadataKey } from "../src/index";
+import { metadataPrefix } from "../src/keys";
 import { RecordingDriver } from "./recording-driver";
 
 const encoder = new TextEncoder();
@@ -75,7 +76,8 @@ describe("createBackend", () => {
 
     test.each([
       ["get", "read"],
-      ["has", "exists"],
+      ["has", "stat"],
+      ["info", "stat"],
     ] as const)("%s: a failing %s names the key and keeps the cause", async (method, primitive) => {
       const { backend, driver } = setup();
       const id = await backend.set(bytes("config"));
@@ -157,6 +159,8 @@ describe("createBackend", () => {
       const attempts: Promise<unknown>[] = [
         backend.get(id),
         backend.has(id),
+        backend.info(id),
+        backend.walkMetadata("parent", () => undefined),
         backend.set(bytes("more")),
         backend.delete(id),
         backend.walk(() => undefined),
@@ -183,8 +187,10 @@ describe("createBackend", () => {
       await backend.set(bytes("config"));
       expect(driver.calls).toEqual([`read ${contentKey(id)}`]);
       driver.objects.set(contentKey(id), bytes("corrupt"));
+      driver.calls.length = 0;
       await backend.set(bytes("config"));
-      expect(driver.calls.at(-1)).toBe(`write ${contentKey(id)}`);
+      // Content writes are create-only, so the corrupted object goes first.
+      expect(driver.calls).toEqual([`read ${contentKey(id)}`, `remove ${contentKey(id)}`, `write ${contentKey(id)} ifAbsent`]);
       expect(Buffer.from(await backend.get(id)).toString()).toBe("config");
     });
 
@@ -200,20 +206,68 @@ describe("createBackend", () => {
       const { backend, driver } = setup();
       const id = digestFromBytes("config");
       await backend.setStream([bytes("config")], { expected: id });
-      expect(driver.calls).toEqual([`exists ${contentKey(id)}`, `stage ${contentKey(id)}`, `exists ${contentKey(id)}`, `commit ${contentKey(id)}`]);
+      expect(driver.calls).toEqual([`stat ${contentKey(id)}`, `stage ${contentKey(id)}`, `commit ${contentKey(id)} ifAbsent`]);
     });
 
-    test("setStream aborts instead of committing when the content appeared meanwhile", async () => {
+    test("setStream commits create-only, so content that appeared meanwhile is kept, not replaced", async () => {
       const { backend, driver } = setup();
       const id = digestFromBytes("config");
+      const theirs = bytes("config");
       async function* racing() {
         yield bytes("con");
-        driver.objects.set(contentKey(id), bytes("config")); // another writer finished first
+        driver.objects.set(contentKey(id), theirs); // another writer finished first
         yield bytes("fig");
       }
       expect((await backend.setStream(racing())).toString()).toBe(id.toString());
-      expect(driver.calls.at(-1)).toBe("abort ");
-      expect(driver.calls.some((c) => c.startsWith("commit"))).toBe(false);
+      expect(driver.calls.at(-1)).toBe(`commit ${contentKey(id)} ifAbsent`);
+      expect(driver.objects.get(contentKey(id))).toBe(theirs);
+    });
+
+    test("content writes are create-only; metadata writes replace", async () => {
+      const { backend, driver } = setup();
+      const id = await backend.set(bytes("config"));
+      await backend.setMetadata(id, "lastUpdated", bytes("now"));
+      expect(driver.calls.filter((c) => c.startsWith("write"))).toEqual([
+        `write ${contentKey(id)} ifAbsent`,
+        `write ${metadataKey(id, "lastUpdated")}`,
+      ]);
+    });
+
+    test("info stats without reading", async () => {
+      const { backend, driver } = setup();
+      const id = await backend.set(bytes("config"));
+      driver.calls.length = 0;
+      expect(await backend.info(id.toString())).toEqual({ digest: id, size: 6 });
+      expect(await backend.info(digestFromBytes("absent"))).toBeUndefined();
+      expect(driver.calls).toEqual([`stat ${contentKey(id)}`, `stat ${contentKey(digestFromBytes("absent"))}`]);
+    });
+
+    test("a walk by encoded prefix hands the prefix to the driver as a listing hint", async () => {
+      const { backend, driver } = setup();
+      const ids = [await backend.set(bytes("b")), await backend.set(bytes("a")), await backend.set(bytes("c"))];
+      const wanted = ids[0]!.encoded.slice(0, 3);
+      driver.calls.length = 0;
+      const seen: string[] = [];
+      await backend.walk((id) => void seen.push(id.toString()), { encodedPrefix: wanted });
+      expect(seen).toEqual(ids.filter((id) => id.encoded.startsWith(wanted)).map(String));
+      expect(driver.calls).toEqual(["list content", `list(${wanted}) content/sha256`]);
+    });
+
+    test("walkMetadata lists once per algorithm and reads only the key asked for, of owners only", async () => {
+      const { backend, driver } = setup();
+      const plain = await backend.set(bytes("plain"));
+      const child = await backend.set(bytes("child"));
+      const other = await backend.set(bytes("other"));
+      await backend.setMetadata(child, "parent", bytes(plain.toString()));
+      await backend.setMetadata(other, "lastUpdated", bytes("now"));
+      driver.calls.length = 0;
+      const seen: [string, string][] = [];
+      await backend.walkMetadata("parent", (id, value) => void seen.push([id.toString(), Buffer.from(value).toString()]));
+      expect(seen).toEqual([[child.toString(), plain.toString()]]);
+      expect(driver.calls.filter((c) => c.startsWith("list"))).toEqual(algorithms.map((a) => `list metadata/${a}`).sort());
+      expect(driver.calls.filter((c) => c.startsWith("read")).sort()).toEqual(
+        [`read ${metadataKey(child, "parent")}`, `read ${metadataKey(other, "parent")}`].sort(),
+      );
     });
 
     test("walk lists only registered algorithms and hands out digests sorted", async () => {

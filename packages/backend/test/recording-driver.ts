@@ -1,4 +1,4 @@
-import type { BackendDriver, StageHint, StagedWrite } from "../src/index";
+import type { BackendDriver, ListOptions, StageHint, StagedWrite, WriteOptions } from "../src/index";
 
 /**
  * A tiny driver over a Map that records each primitive called, and can be told to fail one:
@@ -14,8 +14,9 @@ export class RecordingDriver implements BackendDriver {
 
   constructor(readonly capabilities?: BackendDriver["capabilities"]) {}
 
-  #call(what: string, key: string): void {
-    this.calls.push(`${what} ${key}`);
+  /** Records `<primitive> <key>`, plus " ifAbsent" for a create-only write or commit. */
+  #call(what: string, key: string, options?: WriteOptions): void {
+    this.calls.push(`${what} ${key}${options?.ifAbsent ? " ifAbsent" : ""}`);
     const failure = this.failures.get(what);
     if (failure !== undefined) {
       this.failures.delete(what);
@@ -40,14 +41,17 @@ export class RecordingDriver implements BackendDriver {
     })();
   }
 
-  async exists(key: string) {
-    this.#call("exists", key);
-    return this.objects.has(key);
+  async stat(key: string) {
+    this.#call("stat", key);
+    const data = this.objects.get(key);
+    return data && { size: data.byteLength };
   }
 
-  async write(key: string, data: Uint8Array) {
-    this.#call("write", key);
+  async write(key: string, data: Uint8Array, options?: WriteOptions) {
+    this.#call("write", key, options);
+    if (options?.ifAbsent && this.objects.has(key)) return false;
     this.objects.set(key, data.slice());
+    return true;
   }
 
   async stage(source: AsyncIterable<Uint8Array>, hint?: StageHint): Promise<StagedWrite> {
@@ -55,9 +59,11 @@ export class RecordingDriver implements BackendDriver {
     const chunks: Uint8Array[] = [];
     for await (const chunk of source) chunks.push(chunk);
     return {
-      commit: async (key) => {
-        this.#call("commit", key);
+      commit: async (key, options) => {
+        this.#call("commit", key, options);
+        if (options?.ifAbsent && this.objects.has(key)) return false;
         this.objects.set(key, Buffer.concat(chunks));
+        return true;
       },
       abort: async () => {
         this.#call("abort", hint?.key ?? "");
@@ -75,8 +81,8 @@ export class RecordingDriver implements BackendDriver {
     for (const key of [...this.objects.keys()]) if (key.startsWith(`${prefix}/`)) this.objects.delete(key);
   }
 
-  async *list(prefix: string) {
-    this.#call("list", prefix);
+  async *list(prefix: string, options?: ListOptions) {
+    this.#call(options?.startsWith ? `list(${options.startsWith})` : "list", prefix);
     const names = new Set<string>();
     for (const key of this.objects.keys()) {
       if (key.startsWith(`${prefix}/`)) names.add(key.slice(prefix.length + 1).split("/")[0]!);

@@ -7,5 +7,6 @@ import { MapDriver } from "./map-driver";
 // this package never depends on an implementation it tests.
 imageConformance("map", () => {
   const objects = new Map<string, Uint8Array[]>();
-  return { backend: createBackend(new MapDriver(objects)), reopen: async () => createBackend(new MapDriver(objects)) };
+  const driver = new MapDriver(objects);
+  return { backend: createBackend(driver), driver, reopen: async () => createBackend(new MapDriver(objects)) };
 });

@@ -1,17 +1,22 @@
 import { BackendError, BackendErrorCode, type StoreBackend, contentKey, createBackend, metadataKey } from "@store/backend";
-import { type Digest, digestFromBytes } from "@store/digest";
+import { type Digest, type DigestLike, digestFromBytes, toDigest } from "@store/digest";
 import { describe, expect, test } from "vitest";
 import {
   type BackendCase,
   type BackendFixture,
   backendCases,
   backendHooks,
+  blobCases,
   closeCases,
   concurrencyCases,
+  createOnlyCases,
   defaultBackendSuiteOptions,
+  digestCases,
+  infoCases,
   metadataCases,
   runCases,
   setGetCases,
+  sharedCases,
   streamCases,
   walkCases,
 } from "../src/index";
@@ -20,13 +25,10 @@ import { MapDriver, type MapDriverFaults } from "./map-driver";
 // A suite that passes everything proves nothing: each backend below is broken in one way the
 // contract forbids, and the cases that guard that promise must fail on it.
 
-const options = { ...defaultBackendSuiteOptions, streamSize: 64 << 20 };
+const options = { ...defaultBackendSuiteOptions, streamSize: 64 << 20, blobSize: 8 << 20 };
 
-async function failedCases(cases: readonly BackendCase[], make: () => StoreBackend | BackendFixture): Promise<string[]> {
-  const hooks = backendHooks(async () => {
-    const made = make();
-    return "backend" in made && !("get" in made) ? made : { backend: made as StoreBackend };
-  });
+async function failedCases(cases: readonly BackendCase[], make: () => BackendFixture): Promise<string[]> {
+  const hooks = backendHooks(async () => make());
   const results = await runCases(cases, hooks, options);
   return results.filter((r) => r.status === "failed").map((r) => r.case.name);
 }
@@ -38,13 +40,18 @@ const named = (cases: readonly BackendCase[], ...fragments: string[]) =>
     return found.name;
   });
 
-const faulty = (faults: MapDriverFaults) => () => createBackend(new MapDriver(new Map(), faults));
+/** A backend over a driver with `faults`, and that driver raw beside it. */
+const faulty = (faults: MapDriverFaults) => (): BackendFixture => {
+  const driver = new MapDriver(new Map(), faults);
+  return { backend: createBackend(driver), driver };
+};
 
-/** A hand-written backend: the real one with some of its methods replaced. */
-function patched(patch: (good: StoreBackend) => Partial<StoreBackend>): () => StoreBackend {
+/** A hand-written backend: the real one with some of its methods replaced, its driver beside it. */
+function patched(patch: (good: StoreBackend, driver: MapDriver) => Partial<StoreBackend>): () => BackendFixture {
   return () => {
-    const good = createBackend(new MapDriver());
-    return { ...good, ...patch(good) } as StoreBackend;
+    const driver = new MapDriver();
+    const good = createBackend(driver);
+    return { backend: { ...good, ...patch(good, driver) } as StoreBackend, driver };
   };
 }
 
@@ -52,20 +59,20 @@ const notFound = (id: Digest) => new BackendError(BackendErrorCode.NotFound, `co
 
 describe("the suite fails broken backends", () => {
   test("a correct backend fails none of the cases it runs here", async () => {
-    const cases = [...setGetCases, ...concurrencyCases, ...metadataCases, ...walkCases, ...closeCases];
+    const cases = [...setGetCases, ...digestCases, ...infoCases, ...createOnlyCases, ...concurrencyCases, ...metadataCases, ...walkCases, ...closeCases];
     expect(await failedCases(cases, faulty({}))).toEqual([]);
   });
 
   test("reads that skip verification", async () => {
-    const broken = patched((good) => ({
+    const broken = patched((_, driver) => ({
       async get(id) {
-        const data = await good.driver.read(contentKey(id));
-        if (!data) throw notFound(id);
+        const data = await driver.read(contentKey(toDigest(id)));
+        if (!data) throw notFound(toDigest(id));
         return data;
       },
       async getStream(id) {
-        const stream = await good.driver.readStream(contentKey(id));
-        if (!stream) throw notFound(id);
+        const stream = await driver.readStream(contentKey(toDigest(id)));
+        if (!stream) throw notFound(toDigest(id));
         return stream;
       },
     }));
@@ -79,19 +86,19 @@ describe("the suite fails broken backends", () => {
   });
 
   test("metadata keys that are not checked", async () => {
-    const broken = patched((good) => ({
+    const broken = patched((good, driver) => ({
       async setMetadata(id, key, data) {
-        if (!(await good.has(id))) throw notFound(id);
-        await good.driver.write(metadataKey(id, key), data);
+        if (!(await good.has(id))) throw notFound(toDigest(id));
+        await driver.write(metadataKey(toDigest(id), key), data);
       },
     }));
     expect(await failedCases(metadataCases, broken)).toEqual(named(metadataCases, "invalid keys are refused"));
   });
 
   test("a walk that hands out strays", async () => {
-    const broken = patched((good) => ({
+    const broken = patched((_, driver) => ({
       async walk(fn) {
-        for await (const name of good.driver.list("content/sha256")) {
+        for await (const name of driver.list("content/sha256")) {
           await fn({ toString: () => `sha256:${name}`, algorithm: "sha256", encoded: name } as unknown as Digest);
         }
       },
@@ -100,12 +107,12 @@ describe("the suite fails broken backends", () => {
   });
 
   test("setStream that publishes before verifying", async () => {
-    const broken = patched((good) => ({
+    const broken = patched((good, driver) => ({
       async setStream(source, opts = {}) {
         const chunks: Uint8Array[] = [];
         for await (const chunk of source) chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
         const bytes = Buffer.concat(chunks);
-        await good.driver.write(contentKey(opts.expected ?? digestFromBytes(bytes)), bytes);
+        await driver.write(contentKey(opts.expected === undefined ? digestFromBytes(bytes) : toDigest(opts.expected)), bytes);
         return good.setStream([bytes], opts);
       },
     }));
@@ -124,6 +131,77 @@ describe("the suite fails broken backends", () => {
   test("close that does not close", async () => {
     const broken = patched(() => ({ async close() {} }));
     expect(await failedCases(closeCases, broken)).toEqual(named(closeCases, "refuses every operation"));
+  });
+
+  test("digests taken only as Digest values: their text is not found", async () => {
+    // As before toDigest: a string reached the key builder as is (content/undefined/undefined),
+    // so content that exists was "not found" by its text, and bad text was never refused.
+    const textNotFound = (id: DigestLike) => new BackendError(BackendErrorCode.NotFound, `content ${String(id)}: not found`);
+    const broken = patched((good) => ({
+      get: (id) => (typeof id === "string" ? Promise.reject(textNotFound(id)) : good.get(id)),
+      has: (id) => (typeof id === "string" ? Promise.resolve(false) : good.has(id)),
+    }));
+    expect(await failedCases(digestCases, broken)).toEqual(named(digestCases, "accepts its text", "malformed digest text"));
+  });
+
+  test("info that reads and verifies the content", async () => {
+    const broken = patched((good) => ({
+      async info(id) {
+        const data = await good.get(id).catch(() => undefined);
+        return data && { digest: toDigest(id), size: data.byteLength };
+      },
+    }));
+    expect(await failedCases(infoCases, broken)).toEqual(named(infoCases, "does not read or verify"));
+  });
+
+  test("a walk that ignores its filter, and a walkMetadata that reads every key", async () => {
+    const unfiltered = patched((good) => ({ walk: (fn) => good.walk(fn) }));
+    expect(await failedCases(walkCases, unfiltered)).toEqual(named(walkCases, "walks only the algorithm", "can match no digest"));
+    const everyKey = patched((good, driver) => ({
+      async walkMetadata(key, fn) {
+        await good.walk(async (id) => {
+          for await (const name of driver.list(`metadata/${id.algorithm}/${id.encoded}`)) {
+            if (name !== key) continue;
+            const value = await driver.read(metadataKey(id, name));
+            if (value) await fn(id, value);
+          }
+        });
+      },
+    }));
+    // It reads the right values, but ignores the filter and never refuses a bad key.
+    expect(await failedCases(metadataCases, everyKey)).toEqual(named(metadataCases, "walkMetadata hands out", "walkMetadata sees deletions"));
+  });
+
+  test("create-only writes that replace what is there", async () => {
+    expect(await failedCases(createOnlyCases, faulty({ ignoresIfAbsent: true }))).toEqual(
+      named(createOnlyCases, "leaves an existing object alone", "exactly one reports"),
+    );
+  });
+
+  test("a medium that declares conditional create but only looks before it writes", async () => {
+    expect(await failedCases(createOnlyCases, faulty({ looksBeforeCreate: true }))).toEqual(named(createOnlyCases, "exactly one reports"));
+  });
+
+  test("a driver that fails a create-only commit when the content is there already", async () => {
+    expect(await failedCases(blobCases, faulty({ failsWhenTaken: true }))).toEqual(named(blobCases, "concurrent setStreams of one blob"));
+  });
+
+  test("a stage that publishes while the blob is still streaming in", async () => {
+    expect(await failedCases(blobCases, faulty({ publishesWhileStaging: true }))).toEqual(
+      named(blobCases, "failing after several MiB", "does not match its expected digest"),
+    );
+  });
+
+  test("a backend that says it is shared but does not share its location", async () => {
+    const capabilities = { persistent: true, shared: true, conditionalCreate: true };
+    const unshared = (): BackendFixture => ({
+      backend: createBackend(new MapDriver(new Map(), {}, capabilities)),
+      reopen: async () => createBackend(new MapDriver(new Map(), {}, capabilities)),
+    });
+    expect(await failedCases(sharedCases, unshared)).toEqual(named(sharedCases, "sees what the first publishes", "racing setStreams"));
+    // And the cases are skipped, not passed, where nothing is declared.
+    const results = await runCases(sharedCases, backendHooks(faulty({})), options);
+    expect(results.map((r) => r.status)).toEqual(["skipped", "skipped"]);
   });
 
   test("every case has a unique name within its concern", () => {

@@ -22,7 +22,8 @@ export interface V2Metadata {
  */
 export interface MetadataFiles {
   read(key: string): Promise<Uint8Array | undefined>;
-  write(key: string, data: Uint8Array): Promise<void>;
+  /** Replaces the value at `key` (what it resolves to is ignored: a BackendDriver reports whether it created). */
+  write(key: string, data: Uint8Array): Promise<unknown>;
   remove(key: string): Promise<void>;
 }
 

@@ -1,5 +1,5 @@
 import type { StoreBackend } from "@store/backend";
-import { BackendError, BackendErrorCode, contentKey, metadataKey, metadataRoot } from "@store/backend";
+import { BackendErrorCode, contentKey, metadataKey } from "@store/backend";
 import { type Digest, parseDigest } from "@store/digest";
 import { isStoreError } from "@store/errors";
 import { type Layer, LayerErrorCode, type LayerGetReleaser } from "@store/layer";
@@ -151,20 +151,12 @@ export async function restoreImages(
   // On failure the handles taken so far are not released: releasing the last handle deletes a
   // layer, and a half-open store must never cost a layer. They die with the process.
 
-  // Most images have no metadata at all: one listing of the metadata directories says which do,
-  // instead of a lookup per image (on disk a failed open each; on S3 a GET each).
-  const withMetadata = await metadataOwners(backend, records);
-  await mapLimit(withMetadata, concurrency, async (record) => {
-    // Straight from the driver: the content was read and verified in pass 1, so the existence
-    // check getMetadata makes first would only stat every file again.
-    const key = metadataKey(record.id, "parent");
-    let data: Uint8Array | undefined;
-    try {
-      data = await backend.driver.read(key);
-    } catch (e) {
-      throw ioError(backend, "read", key, e);
-    }
-    if (data === undefined) return;
+  // Read in bulk through the contract: the backend lists which images have metadata at all
+  // (most have none) and reads their `parent` with reads overlapping. The content was read and
+  // verified in pass 1, so no existence check per image is wanted here, and walkMetadata makes none.
+  await backend.walkMetadata("parent", (id, data) => {
+    const record = records.get(id.toString());
+    if (!record) return; // metadata of an image that did not restore, or of content gone
     const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8");
     // A parent in the store is named by the Digest it already has; only others are parsed.
     const parent = records.get(text)?.id ?? parseParent(text);
@@ -172,7 +164,7 @@ export async function restoreImages(
       problems.push({
         kind: "invalid-parent",
         digest: record.id,
-        key,
+        key: metadataKey(record.id, "parent"),
         message: `image ${record.id}: parent metadata ${JSON.stringify(text.slice(0, 100))} is not a digest; ignored`,
       });
       return;
@@ -204,39 +196,4 @@ function parseParent(text: string): Digest | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** The restored images that have a metadata directory, by listing `metadata/<algorithm>` once per algorithm. */
-async function metadataOwners(backend: StoreBackend, records: Map<string, MutableImageRecord>): Promise<MutableImageRecord[]> {
-  const algorithms = new Set<string>();
-  for (const record of records.values()) algorithms.add(record.id.algorithm);
-  const owners: MutableImageRecord[] = [];
-  for (const algorithm of algorithms) {
-    const prefix = `${metadataRoot}/${algorithm}`;
-    try {
-      const { driver } = backend;
-      for (const name of driver.listAll ? await driver.listAll(prefix) : await collect(driver.list(prefix))) {
-        const record = records.get(`${algorithm}:${name}`);
-        if (record) owners.push(record);
-      }
-    } catch (e) {
-      throw ioError(backend, "list", prefix, e);
-    }
-  }
-  return owners;
-}
-
-async function collect(names: AsyncIterable<string>): Promise<string[]> {
-  const out: string[] = [];
-  for await (const name of names) out.push(name);
-  return out;
-}
-
-/** A driver failure as the backend reports its own (ERR_BACKEND_IO naming the key). */
-function ioError(backend: StoreBackend, operation: string, key: string, e: unknown): unknown {
-  if (isStoreError(e)) return e;
-  return new BackendError(BackendErrorCode.Io, `${backend.name}: ${operation} ${key}: ${(e as Error)?.message ?? e}`, {
-    cause: e,
-    details: { key, operation },
-  });
 }

@@ -1,8 +1,9 @@
-import { BackendErrorCode, contentKey } from "@store/backend";
+import { BackendErrorCode } from "@store/backend";
 import { expect } from "vitest";
 import { expectBytes, sample, sortedIds, text, walked } from "../support/content";
 import { expectStoreError } from "../support/expect-store-error";
 import { generatedDigest, generatedStream } from "../support/generated-stream";
+import { contentPath, needsDriver } from "../support/raw-access";
 import type { BackendCase, BackendFixture } from "./backend-fixture";
 
 const concern = "persistence";
@@ -52,12 +53,12 @@ export const persistenceCases: readonly BackendCase[] = [
   {
     concern,
     name: "a reopened backend still refuses content tampered while it was closed",
-    unsupported,
-    async run({ backend, reopen }) {
+    unsupported: (fixture) => unsupported(fixture) ?? needsDriver(fixture),
+    async run({ backend, reopen, driver }) {
       const id = await backend.set(sample("original"));
       await backend.close();
       const again = await reopen!();
-      await again.driver.write(contentKey(id), sample("tampered"));
+      await driver!.write(contentPath(id), sample("tampered"));
       await again.close();
       const third = await reopen!();
       await expectStoreError(third.get(id), BackendErrorCode.VerificationFailed, [id.toString()]);

@@ -1,7 +1,9 @@
-import { contentKey } from "@store/backend";
+import { contentPath, needsDriver } from "../support/raw-access";
+import { BackendErrorCode } from "@store/backend";
 import { type Digest, parseDigest } from "@store/digest";
 import { expect } from "vitest";
 import { expectBytes, sample, sortedIds, text, tick, walked } from "../support/content";
+import { expectStoreError } from "../support/expect-store-error";
 import type { BackendCase } from "./backend-fixture";
 
 const concern = "walk";
@@ -27,10 +29,10 @@ export const walkCases: readonly BackendCase[] = [
   {
     concern,
     name: "skips names that are not digests (temp files, strays, uppercase or short hex)",
-    async run({ backend }) {
+    unsupported: needsDriver,
+    async run({ backend, driver }) {
       const id = await backend.set(sample("real"));
-      const driver = backend.driver;
-      const strays = [
+            const strays = [
         "content/sha256/.tmp-x",
         `content/sha256/.tmp-${id.encoded}123`,
         "content/sha256/not-a-digest",
@@ -39,7 +41,7 @@ export const walkCases: readonly BackendCase[] = [
         `content/sha256/${id.encoded}0`,
         "content/md5/0123456789abcdef0123456789abcdef",
       ];
-      for (const key of strays) await driver.write(key, text("stray"));
+      for (const key of strays) await driver!.write(key, text("stray"));
       expect(await walked(backend)).toEqual([id.toString()]);
       expectBytes(await backend.get(id), sample("real"));
     },
@@ -117,13 +119,48 @@ export const walkCases: readonly BackendCase[] = [
   {
     concern,
     name: "walks content written under dockerd's layout by the driver itself",
-    async run({ backend }) {
+    unsupported: needsDriver,
+    async run({ backend, driver }) {
       // Another writer (dockerd, a sync of the directory) may have put content there directly.
       const config = text('{"comment": "abc", "rootfs": {"type": "layers", "diff_ids": ["2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"]}}');
       const id = parseDigest("sha256:8d25a9c45df515f9d0fe8e4a6b1c64dd3b965a84790ddbcc7954bb9bc89eb993");
-      await backend.driver.write(contentKey(id), config);
+      await driver!.write(contentPath(id), config);
       expect(await walked(backend)).toEqual([id.toString()]);
       expectBytes(await backend.get(id), config);
+    },
+  },
+  {
+    concern,
+    name: "a filter walks only the algorithm and hex prefix asked for, sorted",
+    async run({ backend }) {
+      const ids: Digest[] = [];
+      for (let i = 0; i < 40; i++) ids.push(await backend.set(sample(`filtered ${i}`)));
+      const seen = async (filter: Parameters<typeof backend.walk>[1]) => {
+        const got: string[] = [];
+        await backend.walk((id) => void got.push(id.toString()), filter);
+        return got;
+      };
+      for (const prefix of [ids[3]!.encoded.slice(0, 1), ids[5]!.encoded.slice(0, 2), ids[9]!.encoded]) {
+        expect(await seen({ encodedPrefix: prefix })).toEqual(sortedIds(ids.filter((id) => id.encoded.startsWith(prefix))));
+      }
+      expect(await seen({ algorithm: "sha256" })).toEqual(sortedIds(ids));
+      expect(await seen({ algorithm: "sha256", encodedPrefix: "" })).toEqual(sortedIds(ids));
+      expect(await seen({ encodedPrefix: ids[0]!.encoded.slice(0, 20) })).toEqual([ids[0]!.toString()]);
+      expect(await seen({ algorithm: "sha512" })).toEqual([]);
+    },
+  },
+  {
+    concern,
+    name: "a filter that can match no digest is refused with ERR_BACKEND_INVALID_FILTER, naming it",
+    async run({ backend }) {
+      await backend.set(sample("kept"));
+      const never = () => {
+        throw new Error("called for a refused filter");
+      };
+      await expectStoreError(backend.walk(never, { encodedPrefix: "ABC" }), BackendErrorCode.InvalidFilter, ['"ABC"']);
+      await expectStoreError(backend.walk(never, { encodedPrefix: "../x" }), BackendErrorCode.InvalidFilter, ['"../x"']);
+      await expectStoreError(backend.walk(never, { algorithm: "md5" as never }), BackendErrorCode.InvalidFilter, ['"md5"']);
+      expect(await walked(backend)).toHaveLength(1);
     },
   },
 ];

@@ -1,4 +1,4 @@
-import type { StoreBackend } from "@store/backend";
+import type { BackendDriver, StoreBackend } from "@store/backend";
 import type { ConformanceCase } from "../conformance-case";
 import type { LayerSide, LayerSideFactory } from "./layer-side";
 
@@ -11,6 +11,8 @@ export interface ImageBackendFixture {
    * very same instance for a memory backend. Restore is what these suites test, so it is required.
    */
   reopen(): Promise<StoreBackend>;
+  /** Raw access to the same location, to plant strays beside what the image store writes (optional). */
+  driver?: BackendDriver;
   /** Removes the location (temp dir, objects); called after every case. */
   cleanup?: () => Promise<void>;
 }

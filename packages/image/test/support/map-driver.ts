@@ -18,19 +18,24 @@ export function createMapDriver(data = new Map<string, Uint8Array>()): BackendDr
       const v = data.get(key);
       return v && (async function* () { yield copy(v); })();
     },
-    async exists(key) {
-      return data.has(key);
+    async stat(key) {
+      const v = data.get(key);
+      return v && { size: v.byteLength };
     },
-    async write(key, value) {
+    async write(key, value, options) {
+      if (options?.ifAbsent && data.has(key)) return false;
       data.set(key, copy(value));
+      return true;
     },
     async stage(source) {
       const chunks: Uint8Array[] = [];
       for await (const c of source) chunks.push(c);
       const all = Buffer.concat(chunks);
       return {
-        async commit(key) {
+        async commit(key, options) {
+          if (options?.ifAbsent && data.has(key)) return false;
           data.set(key, new Uint8Array(all));
+          return true;
         },
         async abort() {},
       };
