@@ -39,3 +39,17 @@ function toAsync<T>(iterator: Iterator<T>): AsyncIterator<T> {
     return: async () => iterator.return?.() ?? { done: true, value: undefined },
   };
 }
+
+/**
+ * Runs `work`; once `signal` is aborted, whatever it throws (a store's error wrapping the abort,
+ * or the abort itself) becomes the signal's reason, so a caller sees one cancellation, not an
+ * I/O error of whichever step the abort happened to stop.
+ */
+export async function cancellable<T>(signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    if (signal?.aborted) throw signal.reason;
+    throw e;
+  }
+}

@@ -7,7 +7,7 @@ import { createFsBackend } from "@store/backend-fs";
 import { type ContainerInfo, DistributionMetadata, createFsMetadataFiles, createImageService, createImageStore, createReferenceStore } from "@store/image";
 import { type ProgressListener, progressReader, progressUpdate } from "@store/internal";
 import { createFsLayerMetadataStore, createLayerStore } from "@store/layer";
-import { abortable } from "./abortable";
+import { abortable, cancellable } from "./abortable";
 import { diskUsage } from "./disk-usage";
 import { ServiceError, ServiceErrorCode } from "./errors";
 import { importImage } from "./import-image";
@@ -113,12 +113,14 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreService
       async load(source, opts = {}) {
         writable("load");
         const onProgress = layerProgress(opts.onProgress);
-        return loadArchive(abortable(source, opts.signal), stores, {
-          ...(opts.quiet ? { quiet: true } : {}),
-          ...(onProgress ? { onProgress } : {}),
-          ...(opts.signal ? { signal: opts.signal } : {}),
-          ...(opts.tempDir ? { tempDir: opts.tempDir } : {}),
-        });
+        return cancellable(opts.signal, () =>
+          loadArchive(abortable(source, opts.signal), stores, {
+            ...(opts.quiet ? { quiet: true } : {}),
+            ...(onProgress ? { onProgress } : {}),
+            ...(opts.signal ? { signal: opts.signal } : {}),
+            ...(opts.tempDir ? { tempDir: opts.tempDir } : {}),
+          }),
+        );
       },
       save(names, opts = {}) {
         const chunks = abortable(saveArchive(names, stores, { format: opts.format ?? "docker" }), opts.signal);
@@ -127,7 +129,7 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreService
       },
       async import(source, opts = {}) {
         writable("import");
-        return importImage({ layers, service: imageService }, source, opts);
+        return cancellable(opts.signal, () => importImage({ layers, service: imageService }, source, opts));
       },
       async tag(refOrId, target) {
         writable("tag");
@@ -143,7 +145,7 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreService
       },
 
       diskUsage: () => diskUsage(imageService, layers, mounts),
-      verify: (opts) => verifyStore({ backend, images, layers, references }, opts),
+      verify: (opts) => cancellable(opts?.signal, () => verifyStore({ backend, images, layers, references }, opts)),
 
       async mounts() {
         return Promise.all(mounts.map(async (m) => ({ ...m, merged: await mergedDir(layers, m) })));

@@ -85,7 +85,7 @@ export interface StoreService {
    * `docker load`: a docker-archive or OCI layout (plain, gzip or zstd) into the stores, with
    * "Loading layer" progress per layer. On error or abort the stores are left as they were.
    */
-  load(source: AsyncIterable<Uint8Array>, options?: LoadOptions): Promise<LoadResult>;
+  load(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options?: LoadOptions): Promise<LoadResult>;
   /**
    * `docker save`: the named images as an archive, streamed. Names are resolved and layers held
    * at the first read, so a bad name fails before the first byte. "Saving" progress (bytes out).
