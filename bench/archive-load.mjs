@@ -62,7 +62,7 @@ try {
     const start = process.hrtime.bigint();
     const held = [];
     for (const layer of manifest.Layers) {
-      held.push(await stores.layers.register(createReadStream(join(extracted, layer), { highWaterMark: 1 << 20 }), held.at(-1)?.chainId));
+      held.push((await stores.layers.register(createReadStream(join(extracted, layer), { highWaterMark: 1 << 20 }), held.at(-1)?.chainId)).layer);
     }
     const s = seconds(start);
     // Every register returned a handle: release them all, top first, so the chain goes away.

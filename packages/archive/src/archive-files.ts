@@ -1,11 +1,22 @@
-import { type Digest, chainId, hashingStream, parseDigest } from "@store/digest";
+import { type Digest, chainId, parseDigest } from "@store/digest";
 import { isStoreError } from "@store/errors";
-import { type Layer, type LayerStore, type StagedLayer, decompress, detectCompression, peekHead } from "@store/layer";
+import {
+  type ExpectedLayer,
+  type Layer,
+  type LayerBlob,
+  type LayerStore,
+  type RegisteredLayer,
+  type StagedLayer,
+  decompress,
+  detectCompression,
+  peekHead,
+} from "@store/layer";
 import { parseTar } from "@store/tar-split";
 import { archivePath, linkTarget } from "./archive-path";
 import { type DockerManifestItem, parseDockerManifest } from "./docker-manifest";
 import { ArchiveError, ArchiveErrorCode } from "./errors";
 import { goField, isJsonObject } from "./json-fields";
+import { layerRefusal } from "./layer-refusal";
 import { parseOciDocument } from "./oci-layout";
 import type { Spool } from "./spool";
 
@@ -17,16 +28,16 @@ export type StoredFile =
   | { kind: "spool"; file: string; size: number }
   /**
    * A layer registered straight from the stream (or, for a blob named by the diff ID a config
-   * expects, found already in the store without reading it). `blobDigest` is the sha256 of the
-   * bytes as they were in the archive (compressed, if they were), when they were read.
+   * expects, found already in the store without reading it). `blob` is the digest and size of
+   * the bytes as they were in the archive (compressed, if they were), when they were read.
    */
-  | { kind: "layer"; layer: Layer; size: number; blobDigest?: Digest }
+  | { kind: "layer"; layer: Layer; size: number; blob?: LayerBlob }
   /**
    * A layer file that arrived before the archive said what it goes on, extracted already
    * (`LayerStore.stage`) and stacked once the manifest is read; the alternative, spooling it
    * to disk and reading it back, cost a fifth of a classic `docker save` load.
    */
-  | { kind: "staged"; staged: StagedLayer; size: number; blobDigest?: Digest }
+  | { kind: "staged"; staged: StagedLayer; size: number }
   /**
    * A blob that looked like a layer but did not extract: an error only if a manifest names it
    * (an archive may carry other blobs, and docker load ignores what it does not use).
@@ -35,6 +46,12 @@ export type StoredFile =
 
 type Entry = StoredFile | { kind: "link"; target: string | null };
 
+/** What a layer file must be ({@link ExpectedLayer}, its digests parsed already). */
+interface Expected extends ExpectedLayer {
+  diffId?: Digest;
+  blob?: { digest: Digest; size?: number };
+}
+
 /** Where a layer file probably sits: on top of the layer file at `parent` (null: a base layer). */
 interface Hint {
   parent: string | null;
@@ -42,6 +59,13 @@ interface Hint {
   strength: "manifest" | "guess";
   /** The diff ID this file must have, when the archive names blobs by diff ID (Docker 25+). */
   diffId?: Digest;
+  /**
+   * The image whose manifest lists this file, and where: once its config has arrived, the
+   * config's diff ID at that place is what the file must have.
+   */
+  image?: { config: string; index: number; count: number };
+  /** The blob's size, from its descriptor in an OCI manifest. */
+  size?: number;
 }
 
 export interface LayerProgress {
@@ -97,6 +121,8 @@ export function progressId(path: string): string {
 export class ArchiveFiles {
   private readonly entries = new Map<string, Entry>();
   private readonly hints = new Map<string, Hint>();
+  /** The diff IDs of each config read so far, by path (null: not a config). */
+  private readonly diffIdsByConfig = new Map<string, Digest[] | null>();
   /** Every layer handle taken while reading; the caller releases them. */
   readonly handles: Layer[] = [];
   /** Every layer staged while reading; the caller discards what was not committed. */
@@ -146,9 +172,12 @@ export class ArchiveFiles {
       this.learn(path, bytes);
       return;
     }
-    const parent = this.directParent(path);
-    if (parent !== undefined) {
-      this.entries.set(path, await this.registerDirect(path, size, body, parent === null ? undefined : parent));
+    const expected = this.expectedOf(path);
+    // Committed at once only when it can be verified first: where it goes is known, and what
+    // it must be. Otherwise it is extracted now and committed once the plan says both.
+    const parent = expected.diffId ? this.directParent(path) : undefined;
+    if (parent !== undefined && expected.diffId) {
+      this.entries.set(path, await this.registerDirect(path, size, body, parent === null ? undefined : parent, { ...expected, diffId: expected.diffId }));
       return;
     }
     if (this.options.layers.canStage) {
@@ -156,12 +185,12 @@ export class ArchiveFiles {
       // a file nothing needs can never fail the load.
       const sniffed = await sniffLayer(body);
       if (path.endsWith("/layer.tar")) {
-        this.entries.set(path, await this.stage(path, size, sniffed.body));
+        this.entries.set(path, await this.stage(path, size, sniffed.body, expected));
         return;
       }
       if (sniffed.looksLikeLayer) {
         try {
-          this.entries.set(path, await this.stage(path, size, sniffed.body));
+          this.entries.set(path, await this.stage(path, size, sniffed.body, expected));
         } catch (e) {
           // Interrupted, not unreadable: the load stops here.
           if ((e as Error)?.name === "AbortError" || this.options.signal?.aborted) throw e;
@@ -184,65 +213,60 @@ export class ArchiveFiles {
     return parent?.file.kind === "layer" ? parent.file.layer.chainId : undefined;
   }
 
-  private async registerDirect(path: string, size: number, body: AsyncIterable<Uint8Array>, parent: Digest | undefined): Promise<StoredFile> {
-    const { layers } = this.options;
-    const hint = this.hints.get(path)!;
-    if (hint.diffId) {
-      // Named by its diff ID: when the chain is here already, moby's load skips the file; so do we.
-      const chain = parent ? chainId([parent, hint.diffId])! : hint.diffId;
-      try {
-        const layer = await layers.get(chain);
-        this.handles.push(layer);
-        return { kind: "layer", layer, size };
-      } catch (e) {
-        if (!isStoreError(e, "ERR_LAYER_NOT_FOUND")) throw e;
-      }
-    }
-    const { result: layer, blobDigest } = await this.readLayerFile(path, size, body, (source) => layers.register(source, parent));
-    this.handles.push(layer);
-    return { kind: "layer", layer, size, ...(blobDigest ? { blobDigest } : {}) };
-  }
-
-  private async stage(path: string, size: number, body: AsyncIterable<Uint8Array>): Promise<StoredFile> {
-    const { result: staged, blobDigest } = await this.readLayerFile(path, size, body, (source) => this.options.layers.stage(source));
-    this.staged.push(staged);
-    return { kind: "staged", staged, size, ...(blobDigest ? { blobDigest } : {}) };
-  }
-
-  /**
-   * Feeds a layer file to `use` (register or stage), with progress, hashing the bytes as
-   * stored when it is a blob: a blob's digest (compressed or not) is checked against its
-   * descriptor later; docker-archive layer files have no descriptor, only the diff ID.
-   */
-  private async readLayerFile<T>(
+  private async registerDirect(
     path: string,
     size: number,
     body: AsyncIterable<Uint8Array>,
-    use: (source: AsyncIterable<Uint8Array>) => Promise<T>,
-  ): Promise<{ result: T; blobDigest: Digest | undefined }> {
-    const counted = this.counted(path, size, body);
-    const hashed = path.startsWith("blobs/") ? hashingStream(counted) : undefined;
-    const result = await use(hashed?.stream ?? counted);
-    let blobDigest: Digest | undefined;
+    parent: Digest | undefined,
+    expected: Expected & { diffId: Digest },
+  ): Promise<StoredFile> {
+    const { layers, signal } = this.options;
+    // When the chain is here already, moby's load skips the file; so do we.
+    const chain = parent ? chainId([parent, expected.diffId])! : expected.diffId;
     try {
-      blobDigest = hashed?.result().digest;
-    } catch {
-      blobDigest = undefined; // not read to its end: checked from the layer's own bytes instead
+      const layer = await layers.get(chain);
+      this.handles.push(layer);
+      return { kind: "layer", layer, size };
+    } catch (e) {
+      if (!isStoreError(e, "ERR_LAYER_NOT_FOUND")) throw e;
     }
-    return { result, blobDigest };
+    const { layer, blob } = await this.readLayerFile(path, size, body, (source) => layers.register(source, parent, { expected, signal }));
+    this.handles.push(layer);
+    return { kind: "layer", layer, size, blob };
+  }
+
+  private async stage(path: string, size: number, body: AsyncIterable<Uint8Array>, expected: ExpectedLayer): Promise<StoredFile> {
+    const { layers, signal } = this.options;
+    const staged = await this.readLayerFile(path, size, body, (source) => layers.stage(source, { expected, signal }));
+    this.staged.push(staged);
+    return { kind: "staged", staged, size };
   }
 
   /**
-   * Stacks the staged layer file at `path` on `parent` and makes it an ordinary layer entry
-   * (a later image naming the same file then finds the layer, or rebuilds its bytes from it).
+   * Feeds a layer file to `use` (register or stage), with progress. The layer store hashes the
+   * bytes as they are in the archive in the same pass and checks them against what the archive
+   * said (a blob's name and descriptor, a config's diff ID) before committing anything.
    */
-  async commitStaged(path: string, parent: Digest | undefined): Promise<Layer> {
+  private async readLayerFile<T>(path: string, size: number, body: AsyncIterable<Uint8Array>, use: (source: AsyncIterable<Uint8Array>) => Promise<T>): Promise<T> {
+    try {
+      return await use(this.counted(path, size, body));
+    } catch (e) {
+      throw layerRefusal(`archive entry ${JSON.stringify(path)}`, path, e) ?? e;
+    }
+  }
+
+  /**
+   * Stacks the staged layer file at `path` on `parent`, once `expected` (the config's diff ID,
+   * the descriptor's digest and size) is checked, and makes it an ordinary layer entry (a later
+   * image naming the same file then finds the layer, or rebuilds its bytes from it).
+   */
+  async commitStaged(path: string, parent: Digest | undefined, expected: ExpectedLayer): Promise<RegisteredLayer> {
     const file = this.entries.get(path);
     if (file?.kind !== "staged") throw new Error(`archive entry ${JSON.stringify(path)} is not a staged layer`);
-    const layer = await file.staged.commit(parent);
-    this.handles.push(layer);
-    this.entries.set(path, { kind: "layer", layer, size: file.size, ...(file.blobDigest ? { blobDigest: file.blobDigest } : {}) });
-    return layer;
+    const registered = await file.staged.commit(parent, expected);
+    this.handles.push(registered.layer);
+    this.entries.set(path, { kind: "layer", layer: registered.layer, size: file.size, blob: registered.blob });
+    return registered;
   }
 
   /** Removes every staged layer that was never committed (on the way out of a load). */
@@ -269,15 +293,21 @@ export class ArchiveFiles {
     if (path === "manifest.json") {
       this.manifest = parseDockerManifest(bytes);
       for (const item of this.manifest) {
+        let config: string;
+        try {
+          config = archivePath(item.Config, "manifest.json Config");
+        } catch {
+          continue; // refused with a proper error when the plan is made
+        }
         let parent: string | null = null;
-        for (const layer of item.Layers) {
+        for (const [index, layer] of item.Layers.entries()) {
           let p: string;
           try {
             p = archivePath(layer, "manifest.json layer");
           } catch {
             break; // refused with a proper error when the plan is made
           }
-          if (this.hints.get(p)?.strength !== "manifest") this.hints.set(p, { parent, strength: "manifest" });
+          this.manifestHint(p, { parent, strength: "manifest", image: { config, index, count: item.Layers.length } });
           parent = p;
         }
       }
@@ -300,32 +330,61 @@ export class ArchiveFiles {
       return; // not ours to judge yet: the plan reports it if it is used
     }
     if (doc?.kind === "manifest") {
+      const config = blobPath(doc.config.digest);
       let parent: string | null = null;
-      for (const layer of doc.layers) {
+      for (const [index, layer] of doc.layers.entries()) {
         const p = blobPath(layer.digest);
-        if (!this.hints.has(p) || this.hints.get(p)!.strength !== "manifest") this.hints.set(p, { parent, strength: "manifest" });
+        const size = Number.isSafeInteger(layer.size) && layer.size >= 0 ? layer.size : undefined;
+        this.manifestHint(p, { parent, strength: "manifest", image: { config, index, count: doc.layers.length }, ...(size !== undefined ? { size } : {}) });
         parent = p;
       }
       return;
     }
     if (doc) return;
     // A config: Docker 25+ names each layer blob by its diff ID.
-    const json = tryJson(bytes);
-    const rootfs = json && goField(json, "rootfs");
-    const diffIds = isJsonObject(rootfs) ? goField(rootfs, "diff_ids") : undefined;
-    if (!Array.isArray(diffIds)) return;
+    const diffIds = configDiffIds(bytes);
+    this.diffIdsByConfig.set(path, diffIds);
+    if (!diffIds) return;
     let parent: string | null = null;
-    for (const text of diffIds) {
-      let diffId: Digest;
-      try {
-        diffId = parseDigest(String(text));
-      } catch {
-        return;
-      }
+    for (const diffId of diffIds) {
       const p = blobPath(diffId);
       if (!this.hints.has(p)) this.hints.set(p, { parent, strength: "guess", diffId });
       parent = p;
     }
+  }
+
+  /** Records what a manifest says of a layer file; the first manifest to name it wins, as in the plan. */
+  private manifestHint(path: string, hint: Hint): void {
+    const known = this.hints.get(path);
+    if (known?.strength === "manifest") return;
+    // A diff ID learnt from a blob's name stays: it is the blob's own, whoever names it.
+    this.hints.set(path, known?.diffId ? { ...hint, diffId: known.diffId } : hint);
+  }
+
+  /**
+   * What the layer file at `path` must be, as far as the archive has said so yet: the diff ID its
+   * image's config gives it, and for a blob its digest (its name) and size (its descriptor).
+   */
+  private expectedOf(path: string): Expected {
+    const hint = this.hints.get(path);
+    const diffId = hint?.diffId ?? (hint?.image ? this.configDiffId(hint.image) : undefined);
+    const blob = blobDigestOf(path);
+    return {
+      ...(diffId ? { diffId } : {}),
+      ...(blob ? { blob: { digest: blob, ...(hint?.size !== undefined ? { size: hint.size } : {}) } } : {}),
+    };
+  }
+
+  /** The diff ID a config read already gives a layer, when its layer count is the manifest's (else the plan refuses it). */
+  private configDiffId(image: NonNullable<Hint["image"]>): Digest | undefined {
+    let diffIds = this.diffIdsByConfig.get(image.config);
+    if (diffIds === undefined) {
+      const found = this.resolve(image.config);
+      if (found?.file.kind !== "memory") return undefined; // not arrived yet
+      diffIds = configDiffIds(found.file.bytes);
+      this.diffIdsByConfig.set(image.config, diffIds);
+    }
+    return diffIds?.length === image.count ? diffIds[image.index] : undefined;
   }
 
   private guess(path: string, parent: string | null): void {
@@ -354,6 +413,30 @@ export class ArchiveFiles {
 /** `blobs/<algorithm>/<hex>`: where an OCI layout keeps a blob. */
 export function blobPath(digest: Digest): string {
   return `blobs/${digest.algorithm}/${digest.encoded}`;
+}
+
+/** The digest a file at `blobs/<algorithm>/<hex>` must have (a blob is named by its content); else undefined. */
+function blobDigestOf(path: string): Digest | undefined {
+  const m = /^blobs\/([^/]+)\/([^/]+)$/.exec(path);
+  if (!m) return undefined;
+  try {
+    return parseDigest(`${m[1]}:${m[2]}`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A config's `rootfs.diff_ids`, parsed; null when it is not a config with valid ones. */
+function configDiffIds(bytes: Uint8Array): Digest[] | null {
+  const json = bytes[0] === 0x7b ? tryJson(bytes) : undefined;
+  const rootfs = json && goField(json, "rootfs");
+  const diffIds = isJsonObject(rootfs) ? goField(rootfs, "diff_ids") : undefined;
+  if (!Array.isArray(diffIds)) return null;
+  try {
+    return diffIds.map((text) => parseDigest(String(text)));
+  } catch {
+    return null;
+  }
 }
 
 function tryJson(bytes: Uint8Array): Record<string, unknown> | undefined {

@@ -1,12 +1,13 @@
 import { dirname, join } from "node:path";
 import { tmpdir } from "node:os";
-import { type Digest, chainId, digestFromBytes, digestStream, hashingStream } from "@store/digest";
+import { type Digest, chainId, digestFromBytes, digestStream } from "@store/digest";
 import { isStoreError } from "@store/errors";
 import { type NamedReference, type ParsedImageConfig, parseImageConfig, parseNormalizedNamed, tagNameOnly } from "@store/image";
-import { type Layer, decompress } from "@store/layer";
+import { type ExpectedLayer, type Layer, decompress } from "@store/layer";
 import { ArchiveFiles, type LayerProgress, progressId } from "./archive-files";
 import type { ArchiveStores } from "./archive-stores";
 import { ArchiveError, ArchiveErrorCode } from "./errors";
+import { layerRefusal } from "./layer-refusal";
 import { type LoadPlan, type PlannedImage, type PlannedLayer, makePlan } from "./load-plan";
 import { checkValidParent } from "./parent-links";
 import { Spool } from "./spool";
@@ -58,7 +59,8 @@ interface CheckedImage {
  * layout with manifest.json), or an OCI image layout, plain or gzip/zstd-compressed, into the
  * stores. The archive is streamed: layers whose place is known when they arrive are registered
  * at once; the others are spooled and registered once the manifest says where they go. Every
- * layer's diff ID is checked against its config. On any error the stores are left as they were:
+ * layer's diff ID is checked against its config (and a blob's digest and size against its
+ * descriptor) by the layer store, before the layer is committed. On any error the stores are left as they were:
  * layers registered for the load are released, images it created deleted, tags restored.
  */
 export async function loadArchive(source: AsyncIterable<Uint8Array>, stores: ArchiveStores, options: LoadOptions = {}): Promise<LoadResult> {
@@ -130,7 +132,8 @@ function checkImage(plan: PlannedImage, format: LoadPlan["format"]): CheckedImag
  * Puts every layer of an image in the layer store, bottom up, as moby's Load does: a chain the
  * store has is taken as it is; otherwise the archive's file is registered on its parent. A file
  * registered while streaming is used as is when it landed on the right parent, and re-registered
- * from its own bytes when a guess put it elsewhere. Its diff ID must be the config's.
+ * from its own bytes when a guess put it elsewhere. Its diff ID must be the config's (and a blob
+ * its descriptor's): the layer store checks them before it commits anything.
  */
 async function resolveLayers(
   img: CheckedImage,
@@ -146,31 +149,35 @@ async function resolveLayers(
   let parent: Digest | undefined;
   for (let i = 0; i < diffIds.length; i++) {
     signal?.throwIfAborted();
-    const expected = diffIds[i]!;
+    const diffId = diffIds[i]!;
     const layerPlan = img.plan.layers[i]!;
-    const chain: Digest = parent ? chainId([parent, expected])! : expected;
+    const chain: Digest = parent ? chainId([parent, diffId])! : diffId;
     const what = `${img.plan.what} layer ${i} (${layerPlan.path})`;
     const found = files.resolve(layerPlan.path);
     if (!found) {
       throw new ArchiveError(ArchiveErrorCode.MissingFile, `${what}: the archive has no file ${JSON.stringify(layerPlan.path)}`, {
-        details: { file: layerPlan.path, diffId: expected.toString() },
+        details: { file: layerPlan.path, diffId: diffId.toString() },
       });
     }
     const file = found.file;
     if (file.kind === "unreadable") {
       throw new ArchiveError(ArchiveErrorCode.Invalid, `${what}: ${file.error.message}`, { cause: file.error, details: { file: layerPlan.path } });
     }
+    const expected: ExpectedLayer = { diffId, ...(layerPlan.digest ? { blob: { digest: layerPlan.digest, ...(layerPlan.size !== undefined ? { size: layerPlan.size } : {}) } } : {}) };
     if (file.kind === "staged") {
-      if (!file.staged.diffId.equals(expected)) throw mismatch(what, layerPlan.path, expected, file.staged.diffId);
-      checkBlobDigest(what, layerPlan, file.blobDigest, file.staged.diffId);
-      // Now it is known what the layer goes on: stack it (or take the chain already here).
-      await files.commitStaged(found.path, parent);
+      // Now it is known what the layer goes on and must be: checked, then stacked (or the chain already here taken).
+      try {
+        await files.commitStaged(found.path, parent, expected);
+      } catch (e) {
+        throw layerRefusal(what, layerPlan.path, e) ?? e;
+      }
       parent = chain;
       continue;
     }
     if (file.kind === "layer") {
-      if (!file.layer.diffId.equals(expected)) throw mismatch(what, layerPlan.path, expected, file.layer.diffId);
-      checkBlobDigest(what, layerPlan, file.blobDigest, file.layer.diffId);
+      // Registered while streaming, checked then against what the archive had said so far.
+      if (!file.layer.diffId.equals(diffId)) throw mismatch(what, layerPlan.path, diffId, file.layer.diffId);
+      checkBlobDigest(what, layerPlan, file.blob?.digest, file.layer.diffId);
       if (file.layer.chainId.equals(chain)) {
         parent = chain;
         continue;
@@ -187,7 +194,7 @@ async function resolveLayers(
       // moby takes the chain without looking at the file; we still refuse a file that lies.
       if (file.kind !== "layer") {
         const actual = await digestStream(decompress(file.kind === "memory" ? [file.bytes] : spool.read(file.file)));
-        if (!actual.equals(expected)) throw mismatch(what, layerPlan.path, expected, actual);
+        if (!actual.equals(diffId)) throw mismatch(what, layerPlan.path, diffId, actual);
       }
       parent = chain;
       continue;
@@ -204,37 +211,25 @@ async function resolveLayers(
       source = file.layer.tarStream();
       total = file.size;
     }
-    const verifyBlob = layerPlan.digest && file.kind !== "layer" && !layerPlan.digest.equals(expected);
-    const hashed = verifyBlob ? hashingStream(source) : undefined;
     const id = progressId(layerPlan.path);
     let current = 0;
     const counted = (async function* () {
       onProgress?.({ id, action: "Loading layer", current, total });
-      for await (const chunk of hashed?.stream ?? source) {
-        signal?.throwIfAborted();
+      for await (const chunk of source) {
         current += chunk.byteLength;
         onProgress?.({ id, action: "Loading layer", current, total });
         yield chunk;
       }
     })();
     try {
-      layer = await layers.register(counted, parent);
+      // A layer rebuilt from the store is its tar, not the archive's blob: only its diff ID is checked.
+      const registered = await layers.register(counted, parent, { expected: file.kind === "layer" ? { diffId } : expected, signal });
+      held.push(registered.layer);
     } catch (e) {
-      throw new ArchiveError(ArchiveErrorCode.Invalid, `${what}: ${(e as Error)?.message ?? e}`, { cause: e, details: { file: layerPlan.path } });
+      if (signal?.aborted) throw signal.reason;
+      throw layerRefusal(what, layerPlan.path, e) ?? new ArchiveError(ArchiveErrorCode.Invalid, `${what}: ${(e as Error)?.message ?? e}`, { cause: e, details: { file: layerPlan.path } });
     }
-    held.push(layer);
-    if (!layer.diffId.equals(expected)) throw mismatch(what, layerPlan.path, expected, layer.diffId);
-    if (file.kind !== "layer") checkBlobDigest(what, layerPlan, streamDigest(hashed), layer.diffId);
     parent = chain;
-  }
-}
-
-/** The digest of a hashed stream when it was read to its end (register stops at the tar's end blocks otherwise). */
-function streamDigest(hashed: { result(): { digest: Digest } } | undefined): Digest | undefined {
-  try {
-    return hashed?.result().digest;
-  } catch {
-    return undefined;
   }
 }
 

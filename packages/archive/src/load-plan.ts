@@ -6,10 +6,11 @@ import { ArchiveError, ArchiveErrorCode } from "./errors";
 import { type Descriptor, isLayerMediaType, matchesHost, parseOciDocument, parseOciIndex } from "./oci-layout";
 import { Annotation } from "./oci-types";
 
-/** One layer of a planned image: the archive file holding it, and the blob digest it must have (OCI). */
+/** One layer of a planned image: the archive file holding it, and the blob digest and size it must have (OCI). */
 export interface PlannedLayer {
   path: string;
   digest?: Digest;
+  size?: number;
 }
 
 /** An image the archive holds, as its manifest describes it (nothing checked against the stores yet). */
@@ -106,7 +107,7 @@ export async function makePlan(files: ArchiveFiles): Promise<LoadPlan> {
         what,
         configPath,
         config: await readBlob(files, manifest.config, `${what} config`),
-        layers: layers.map((l) => ({ path: blobPath(l.digest), digest: l.digest })),
+        layers: layers.map((l) => ({ path: blobPath(l.digest), digest: l.digest, ...(Number.isSafeInteger(l.size) && l.size >= 0 ? { size: l.size } : {}) })),
         repoTags: tag ? [tag] : [],
       });
     }

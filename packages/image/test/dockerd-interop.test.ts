@@ -155,7 +155,7 @@ describe.skipIf(skip !== undefined)("a real dockerd's root", () => {
       let parent;
       const handles = [];
       for (const layer of chain) {
-        const mine = await ours.register(layer.tarStream(), parent);
+        const { layer: mine } = await ours.register(layer.tarStream(), parent);
         expect(mine.chainId).toEqual(layer.chainId);
         expect(mine.diffSize, `layerdb size of ${layer.chainId}`).toBe(layer.diffSize);
         handles.push(mine);

@@ -22,8 +22,8 @@ describe.skipIf(!hasRoot())("image store on the real layer store", () => {
 
   /** Registers base and child layers as a pull would, returning their handles. */
   async function pull(layers: Awaited<ReturnType<typeof t.openLayers>>) {
-    const base = await layers.register([await realTar({ "etc/hostname": "base\n", "bin/tool": "x".repeat(3000) })]);
-    const child = await layers.register([await realTar({ "etc/motd": "hello\n" })], base.chainId);
+    const { layer: base } = await layers.register([await realTar({ "etc/hostname": "base\n", "bin/tool": "x".repeat(3000) })]);
+    const { layer: child } = await layers.register([await realTar({ "etc/motd": "hello\n" })], base.chainId);
     return { base, child };
   }
 

@@ -26,9 +26,23 @@ async function* chunksOf(source: ByteSource): AsyncGenerator<Uint8Array> {
  * chunk in flight, no temp copy. Plain tar passes through untouched.
  */
 export async function* decompress(source: ByteSource): AsyncGenerator<Uint8Array> {
+  const { compression, stream } = await sniffCompression(source);
+  yield* decompressAs(compression, stream);
+}
+
+/**
+ * `source` as byte chunks from its first byte, and its compression, seen from the first bytes:
+ * for a caller that must also look at the bytes as they were (a blob's digest) before
+ * {@link decompressAs} undoes the compression.
+ */
+export async function sniffCompression(source: ByteSource): Promise<{ compression: Compression; stream: AsyncIterable<Uint8Array> }> {
   // Enough bytes to see a magic number, even from tiny chunks.
   const { head, stream } = await peekHead(chunksOf(source), 4);
-  const kind = detectCompression(head);
+  return { compression: detectCompression(head), stream };
+}
+
+/** Decompresses a stream whose compression is known (see {@link sniffCompression}). */
+export async function* decompressAs(kind: Compression, stream: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   if (kind === "none") {
     yield* stream;
   } else if (kind === "gzip") {

@@ -10,6 +10,12 @@ export const LayerErrorCode = {
   VerificationFailed: "ERR_LAYER_VERIFICATION_FAILED",
   /** layerdb holds something unreadable for a layer. */
   CorruptMetadata: "ERR_LAYER_CORRUPT_METADATA",
+  /** The layer's uncompressed tar does not hash to the diffID the caller expected (nothing committed). */
+  DiffIdMismatch: "ERR_LAYER_DIFF_ID_MISMATCH",
+  /** The bytes as received do not have the blob digest or size the caller expected (nothing committed). */
+  BlobMismatch: "ERR_LAYER_BLOB_MISMATCH",
+  /** An option handed to register or stage is malformed (e.g. an expected size that is no byte count). */
+  InvalidArgument: "ERR_LAYER_INVALID_ARGUMENT",
   /** The layer data handed to register is not a usable tar (or compressed tar). */
   InvalidData: "ERR_LAYER_INVALID_DATA",
   /** A read-write layer name is taken or unknown. */

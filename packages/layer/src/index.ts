@@ -1,11 +1,12 @@
 export type { Layer, LayerGetReleaser, LayerMetadata } from "./layer";
 export { LayerError, LayerErrorCode } from "./errors";
 export { createLayerStore, MAX_LAYER_DEPTH } from "./layer-store";
-export type { LayerStore, LayerStoreOptions, LayerStoreProblem, RegisterOptions, StagedLayer } from "./layer-store";
+export type { LayerStore, LayerStoreOptions, LayerStoreProblem, RegisteredLayer, RegisterOptions, StagedLayer } from "./layer-store";
+export type { ExpectedLayer, LayerBlob } from "./layer-verification";
 export type { RWLayer, CreateRWLayerOptions } from "./rw-layer";
 export type { LayerMetadataStore, LayerRecord, MountRecord } from "./metadata-store";
 export { createFsLayerMetadataStore } from "./fs-metadata-store";
 export { createMemoryLayerMetadataStore } from "./memory-metadata-store";
-export { decompress, detectCompression } from "./decompress";
+export { decompress, decompressAs, detectCompression, sniffCompression } from "./decompress";
 export { peekHead } from "./peek-head";
 export type { Compression } from "./decompress";

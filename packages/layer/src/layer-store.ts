@@ -1,13 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { type ByteSource, type Digest, chainId as chainIdOf, hashingStream } from "@store/digest";
+import { type ByteSource, type Digest, type DigestLike, Canonical, chainId as chainIdOf, toDigest } from "@store/digest";
 import { isStoreError } from "@store/errors";
 import { type GraphDriver, createDriver } from "@store/graphdriver";
 import { type TarSplitPacket, splitTar } from "@store/tar-split";
 import { AsyncMutex } from "./async-mutex";
-import { decompress } from "./decompress";
+import { type Compression, decompressAs, sniffCompression } from "./decompress";
 import { layerTarStream, readLayerTarSplit } from "./layer-tar";
 import { LayerError, LayerErrorCode } from "./errors";
+import { type Expectation, type ExpectedLayer, type LayerBlob, blobTooLong, checkExpected, parseExpected } from "./layer-verification";
+import { type MeasuredStream, measuredStream } from "./measured-stream";
 import { createFsLayerMetadataStore } from "./fs-metadata-store";
 import type { Layer, LayerGetReleaser, LayerMetadata } from "./layer";
 import type { LayerMetadataStore, LayerRecord } from "./metadata-store";
@@ -18,6 +20,9 @@ interface Extracted {
   cacheId: string;
   diffId: Digest;
   size: number;
+  /** The bytes as received, and their compression. */
+  blob: LayerBlob;
+  compression: Compression;
   /** `tar-split.json.gz`, still being compressed. */
   tarSplit: Promise<Uint8Array>;
   /** Set once the store took it: its cache dir is then a layer's, not the extractor's to remove. */
@@ -37,8 +42,32 @@ export interface LayerStoreOptions {
 }
 
 export interface RegisterOptions {
+  /**
+   * What the layer must turn out to be (its diffID; the digest and size of the bytes as
+   * received). A mismatch is refused before anything is committed: `ERR_LAYER_DIFF_ID_MISMATCH`
+   * or `ERR_LAYER_BLOB_MISMATCH`, naming both values; no layerdb entry, driver dir or handle stays.
+   */
+  expected?: ExpectedLayer;
   /** Called as uncompressed bytes flow, for progress display. */
   onProgress?: (bytes: number) => void;
+  /**
+   * Cancels the extraction, at the next chunk read: it fails with the signal's reason and
+   * nothing of the layer stays. (A source that may stall for long should itself be abortable.)
+   */
+  signal?: AbortSignal;
+}
+
+/** What {@link LayerStore.register} and {@link StagedLayer.commit} give: the layer, and the bytes it came from. */
+export interface RegisteredLayer {
+  /** A handle on the layer; give it back with `release`. */
+  layer: Layer;
+  /**
+   * The digest and size of the bytes as received (compressed, if they were), hashed in the
+   * same pass as the extraction: what a manifest's layer descriptor says of them.
+   */
+  blob: LayerBlob;
+  /** The compression found in those bytes. */
+  compression: Compression;
 }
 
 /** A layer extracted by {@link LayerStore.stage}, waiting to be stacked. */
@@ -46,12 +75,16 @@ export interface StagedLayer {
   readonly diffId: Digest;
   /** The size dockerd records for it. */
   readonly size: number;
+  /** The bytes it was extracted from, as received. */
+  readonly blob: LayerBlob;
+  readonly compression: Compression;
   /**
    * Puts it in the store on `parent` (none: a base layer) and returns a handle, as `register`
    * would have; when that chain is already there, a handle on the existing layer (the staged
-   * files go away). Once only.
+   * files go away). `expected` is checked first, as `register` checks it: on a mismatch nothing
+   * is committed and the staged files are removed. Once only, whatever the outcome.
    */
-  commit(parent?: Digest): Promise<Layer>;
+  commit(parent?: DigestLike, expected?: ExpectedLayer): Promise<RegisteredLayer>;
   /** Removes the extracted files (nothing if already committed or discarded). */
   discard(): Promise<void>;
 }
@@ -69,22 +102,25 @@ export interface LayerStore extends LayerGetReleaser {
   readonly problems: readonly LayerStoreProblem[];
   /**
    * Registers a layer tar (plain, gzip or zstd) on top of `parent` in one streaming pass: the
-   * bytes are decompressed, hashed for the diffID, recorded as tar-split and unpacked through
-   * the driver at once. An existing chain ID gives a new handle on the layer already there.
+   * bytes are hashed as received (the blob digest), decompressed, hashed for the diffID,
+   * recorded as tar-split and unpacked through the driver at once, then checked against
+   * `options.expected` before anything is committed. An existing chain ID gives a new handle on
+   * the layer already there.
    */
-  register(source: ByteSource, parent?: Digest, options?: RegisterOptions): Promise<Layer>;
+  register(source: ByteSource, parent?: DigestLike, options?: RegisterOptions): Promise<RegisteredLayer>;
   /** Whether {@link stage} works with this store's driver (it needs `GraphDriver.setParent`). */
   readonly canStage: boolean;
   /**
    * Extracts a layer tar (one pass, as {@link register}) before knowing what it goes on, e.g.
    * a layer that arrives in an archive before its parent. Nothing is in the store until
-   * `commit(parent)`; `discard()` removes the extracted files. Throws `ERR_LAYER_UNSUPPORTED`
-   * when the driver cannot stack a layer afterwards (see {@link canStage}).
+   * `commit(parent)`; `discard()` removes the extracted files. `options.expected` is checked as
+   * soon as the layer is extracted (what is only known later goes to `commit`). Throws
+   * `ERR_LAYER_UNSUPPORTED` when the driver cannot stack a layer afterwards (see {@link canStage}).
    */
   stage(source: ByteSource, options?: RegisterOptions): Promise<StagedLayer>;
   /** Every layer by chain ID, without taking handles. */
   map(): Map<string, Layer>;
-  createRWLayer(name: string, parent: Digest | undefined, options?: CreateRWLayerOptions): Promise<RWLayer>;
+  createRWLayer(name: string, parent: DigestLike | undefined, options?: CreateRWLayerOptions): Promise<RWLayer>;
   getRWLayer(name: string): Promise<RWLayer>;
   releaseRWLayer(layer: RWLayer): Promise<LayerMetadata[]>;
   /**
@@ -247,43 +283,62 @@ export async function createLayerStore(options: LayerStoreOptions): Promise<Laye
     return p;
   }
 
-  // One streaming pass: decompress, hash for the diffID, record the tar-split and unpack through
-  // the driver into a new cache dir. On failure the cache dir is gone.
-  async function extract(source: ByteSource, parent: Entry | undefined, options: RegisterOptions): Promise<Extracted> {
+  // One streaming pass: hash the bytes as received, decompress, hash for the diffID, record the
+  // tar-split and unpack through the driver into a new cache dir. On failure the cache dir is gone.
+  async function extract(source: ByteSource, parent: Entry | undefined, options: RegisterOptions, expected: Expectation): Promise<Extracted> {
+    const { signal } = options;
     const cacheId = randomId();
     let created = false;
     try {
+      signal?.throwIfAborted();
       await driver.create(cacheId, parent?.record.cacheId);
       created = true;
-      const hashed = hashingStream(
-        (async function* () {
-          for await (const chunk of decompress(source)) {
-            options.onProgress?.(chunk.byteLength);
-            yield chunk;
-          }
-        })(),
-      );
-      const recording = splitTar(hashed.stream);
+      const diffAlgorithm = expected.diffId?.algorithm ?? Canonical;
+      const blobAlgorithm = expected.blobDigest?.algorithm ?? Canonical;
+      const { compression, stream } = await sniffCompression(source);
+      const limit = expected.blobSize === undefined ? undefined : { size: expected.blobSize, tooLong: (n: number) => blobTooLong(expected.blobSize!, n) };
+      // A plain tar is its own blob: one tap and one hash serve both, so an uncompressed layer
+      // costs no more per chunk than before the blob was measured.
+      const blobIsTar = compression === "none" && blobAlgorithm === diffAlgorithm;
+      const received: MeasuredStream = measuredStream(stream, {
+        algorithm: blobIsTar ? diffAlgorithm : blobAlgorithm,
+        limit,
+        signal,
+        onBytes: blobIsTar ? options.onProgress : undefined,
+      });
+      const tar = blobIsTar ? received : measuredStream(decompressAs(compression, received.stream), { algorithm: diffAlgorithm, onBytes: options.onProgress });
+      const recording = splitTar(tar.stream);
       const size = await driver.applyDiff(cacheId, parent?.record.cacheId, recording.entries);
-      const { digest: diffId } = hashed.result();
+      signal?.throwIfAborted();
+      if (!tar.ended) throw new Error("the layer tar was not read to its end");
+      // Decompressors read their input to its end (trailing bytes are an error), so this is
+      // only a guard: a blob digest must cover every byte received.
+      if (!received.ended) throw new Error(`data left after the end of the ${compression} stream`);
+      const diffId = tar.digest()!;
+      const blob: LayerBlob = { digest: blobIsTar ? diffId : received.digest()!, size: received.size };
       // Compressed in the thread pool while the caller goes on; commit waits for it.
       const tarSplit = recording.tarSplit();
       tarSplit.catch(() => undefined); // a discarded layer's never-awaited failure is no crash
-      return { cacheId, diffId, size, tarSplit };
+      return { cacheId, diffId, size, blob, compression, tarSplit };
     } catch (e) {
       if (created) await driver.remove(cacheId).catch(() => undefined);
+      if (signal?.aborted) throw signal.reason;
       if (isStoreError(e)) throw e;
       throw new LayerError(LayerErrorCode.InvalidData, `registering layer: ${(e as Error)?.message ?? e}`, { cause: e });
     }
   }
 
+  const registered = (layer: Layer, extracted: Extracted): RegisteredLayer => ({ layer, blob: extracted.blob, compression: extracted.compression });
+
   // Makes an extracted layer part of the store on `parent` (already stacked there by the
   // driver). An existing chain ID gives a handle on the layer already there, and leaves the
   // extracted copy to the caller to remove.
-  function commit(extracted: Extracted, parent: Entry | undefined, prepare?: () => Promise<void>): Promise<Layer> {
+  function commit(extracted: Extracted, parent: Entry | undefined, prepare?: () => Promise<void>, signal?: AbortSignal): Promise<Layer> {
     // Folding [parent's chain ID, diffID] is exactly sha256(parentChain + " " + diffID).
     const chainId = parent ? chainIdOf([parent.chainId, extracted.diffId])! : extracted.diffId;
     return lock.run(async () => {
+      // The last moment a cancel can still leave nothing: after this the layer is the store's.
+      signal?.throwIfAborted();
       const existing = layers.get(chainId.toString());
       if (existing) return handle(existing);
       // Under the same lock as the check: the chain cannot appear or vanish in between.
@@ -305,15 +360,19 @@ export async function createLayerStore(options: LayerStoreOptions): Promise<Laye
     problems,
 
     async register(source, parentId, registerOptions = {}) {
-      const parent = parentId ? await lock.run(() => holdParent(parentId)) : undefined;
+      // Parsed before any work: a malformed digest or size is refused with nothing started.
+      const expected = parseExpected(registerOptions.expected);
+      const parentDigest = parentId === undefined ? undefined : toDigest(parentId);
+      const parent = parentDigest ? await lock.run(() => holdParent(parentDigest)) : undefined;
       let extracted: Extracted | undefined;
       try {
-        extracted = await extract(source, parent, registerOptions);
-        const layer = await commit(extracted, parent);
+        extracted = await extract(source, parent, registerOptions, expected);
+        checkExpected(extracted, expected);
+        const result = registered(await commit(extracted, parent, undefined, registerOptions.signal), extracted);
         if (extracted.committed) extracted = undefined;
-        return layer;
+        return result;
       } finally {
-        // Not committed (failed, or the chain was already here): nothing of it stays.
+        // Not committed (failed, refused, or the chain was already here): nothing of it stays.
         if (extracted) await driver.remove(extracted.cacheId).catch(() => undefined);
         if (parent) await lock.run(() => releaseEntry(parent));
       }
@@ -325,7 +384,14 @@ export async function createLayerStore(options: LayerStoreOptions): Promise<Laye
       if (!driver.setParent) {
         throw new LayerError(LayerErrorCode.Unsupported, `the ${driver.name} driver cannot stack a layer after extracting it; register it on its parent`);
       }
-      let extracted: Extracted | undefined = await extract(source, undefined, stageOptions);
+      const expected = parseExpected(stageOptions.expected);
+      let extracted: Extracted | undefined = await extract(source, undefined, stageOptions, expected);
+      try {
+        checkExpected(extracted, expected);
+      } catch (e) {
+        await driver.remove(extracted.cacheId).catch(() => undefined);
+        throw e;
+      }
       const { diffId } = extracted;
       let settled = false;
       // Once only, whatever the outcome: a failed commit removes the files too.
@@ -341,16 +407,20 @@ export async function createLayerStore(options: LayerStoreOptions): Promise<Laye
       return {
         diffId: extracted.diffId,
         size: extracted.size,
-        async commit(parentId) {
+        blob: extracted.blob,
+        compression: extracted.compression,
+        async commit(parentId, commitExpected) {
           const mine = settle();
           let parent: Entry | undefined;
           try {
-            parent = parentId ? await lock.run(() => holdParent(parentId)) : undefined;
+            checkExpected(mine, parseExpected(commitExpected));
+            const parentDigest = parentId === undefined ? undefined : toDigest(parentId);
+            parent = parentDigest ? await lock.run(() => holdParent(parentDigest)) : undefined;
             const below = parent;
             // Stacked only when this copy becomes the layer (a chain already here is taken as is).
-            return await commit(mine, below, below ? () => driver.setParent!(mine.cacheId, below.record.cacheId) : undefined);
+            return registered(await commit(mine, below, below ? () => driver.setParent!(mine.cacheId, below.record.cacheId) : undefined), mine);
           } finally {
-            // Not committed (failed, or the chain was already here): nothing of it stays.
+            // Not committed (failed, refused, or the chain was already here): nothing of it stays.
             if (!mine.committed) await driver.remove(mine.cacheId).catch(() => undefined);
             extracted = undefined;
             const held = parent;
@@ -367,7 +437,8 @@ export async function createLayerStore(options: LayerStoreOptions): Promise<Laye
       };
     },
 
-    async get(chainId) {
+    async get(chainIdLike) {
+      const chainId = toDigest(chainIdLike);
       return lock.run(() => {
         const e = layers.get(chainId.toString());
         if (!e) throw notFound(chainId);
@@ -392,7 +463,8 @@ export async function createLayerStore(options: LayerStoreOptions): Promise<Laye
       return new Map([...layers].map(([k, e]) => [k, view(e)]));
     },
 
-    async createRWLayer(name, parentId, rwOptions = {}) {
+    async createRWLayer(name, parentIdLike, rwOptions = {}) {
+      const parentId = parentIdLike === undefined ? undefined : toDigest(parentIdLike);
       return lock.run(async () => {
         if (mounts.has(name)) {
           throw new LayerError(LayerErrorCode.MountExists, `read-write layer ${JSON.stringify(name)} already exists`, { details: { name } });

@@ -1,4 +1,4 @@
-import type { Digest } from "@store/digest";
+import type { Digest, DigestLike } from "@store/digest";
 
 /**
  * A read-only layer: a handle on one entry of the layer store (moby layer.Layer). Handles are
@@ -42,7 +42,7 @@ export interface LayerMetadata {
 /** The part of a layer store that an image store needs (moby layer.LayerGetReleaser). */
 export interface LayerGetReleaser {
   /** A new handle on an existing layer; ERR_LAYER_NOT_FOUND when there is none. */
-  get(chainId: Digest): Promise<Layer>;
+  get(chainId: DigestLike): Promise<Layer>;
   /** Gives a handle back; when no handle and no child holds a layer, it is removed (cascading). */
   release(layer: Layer): Promise<LayerMetadata[]>;
 }

@@ -45,7 +45,7 @@ describe("crafted layer tars are refused with a clear error and leave nothing be
   });
 
   it("an absolute path is kept inside the layer, as dockerd does", async () => {
-    const layer = await t.store.register([await tarBytes([{ name: "/abs", content: "x" }])]);
+    const { layer } = await t.store.register([await tarBytes([{ name: "/abs", content: "x" }])]);
     expect(await readdir(join(t.root, "overlay2", layer.cacheId, "diff"))).toEqual(["abs"]);
   });
 

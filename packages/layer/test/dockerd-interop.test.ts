@@ -75,7 +75,7 @@ describe.skipIf(skip !== undefined)("layers a real dockerd registered", () => {
       let parent;
       for (const [i, path] of (manifest[0].Layers as string[]).entries()) {
         const theirs = await readFile(join(saved, path));
-        const layer = await store.register([theirs], parent);
+        const { layer } = await store.register([theirs], parent);
         expect(layer.diffId.toString()).toBe(diffIds[i]);
         expect((await collect(layer.tarStream())).equals(theirs)).toBe(true);
         // The same tar-split lines dockerd recorded (gzip bytes differ: Go's deflate is not zlib's).

@@ -30,7 +30,7 @@ const base = () =>
 describe("layer store on overlay2", () => {
   it("registers a layer in one pass and records dockerd's layerdb", async () => {
     const tar = await base();
-    const layer = await t.store.register([tar]);
+    const { layer } = await t.store.register([tar]);
     expect(layer.diffId.toString()).toBe(digestFromBytes(tar).toString());
     expect(layer.chainId.toString()).toBe(layer.diffId.toString());
     expect(layer.parent).toBeUndefined();
@@ -42,7 +42,7 @@ describe("layer store on overlay2", () => {
 
   it("rebuilds the original tar byte for byte, and refuses tampered files", async () => {
     const tar = Buffer.concat([await base(), Buffer.alloc(4096)]); // extra zero padding after the end
-    const layer = await t.store.register([tar]);
+    const { layer } = await t.store.register([tar]);
     expect((await collect(layer.tarStream())).equals(tar)).toBe(true);
     expect((await collect(layer.tarStream())).equals(tar)).toBe(true); // stable
     // Size and stream from one read of the tar-split; a second stream reads it again.
@@ -56,9 +56,9 @@ describe("layer store on overlay2", () => {
   });
 
   it("stacks layers: chain IDs, sizes, parents", async () => {
-    const l1 = await t.store.register([await base()]);
+    const { layer: l1 } = await t.store.register([await base()]);
     const tar2 = await tarBytes([{ name: "etc/hostname", content: "child\n" }, { name: "bin/.wh.tool", content: "" }]);
-    const l2 = await t.store.register([tar2], l1.chainId);
+    const { layer: l2 } = await t.store.register([tar2], l1.chainId);
     expect(l2.chainId.toString()).toBe(chainId([l1.diffId, digestFromBytes(tar2)])!.toString());
     expect(l2.parent?.chainId.toString()).toBe(l1.chainId.toString());
     expect(l2.size).toBe(l1.diffSize + l2.diffSize);
@@ -67,8 +67,8 @@ describe("layer store on overlay2", () => {
 
   it("registering an existing layer gives a handle on the same layer and leaves no orphan", async () => {
     const tar = await base();
-    const a = await t.store.register([tar]);
-    const b = await t.store.register([tar]);
+    const { layer: a } = await t.store.register([tar]);
+    const { layer: b } = await t.store.register([tar]);
     expect(b.cacheId).toBe(a.cacheId);
     expect((await readdir(join(t.root, "overlay2"))).filter((n) => n !== "l")).toEqual([a.cacheId]);
     expect(await t.store.release(a)).toEqual([]);
@@ -78,9 +78,9 @@ describe("layer store on overlay2", () => {
   });
 
   it("releases cascade down the chain, top first, and a handle cannot be released twice", async () => {
-    const l1 = await t.store.register([await base()]);
-    const l2 = await t.store.register([await tarBytes([{ name: "a", content: "a" }])], l1.chainId);
-    const l3 = await t.store.register([await tarBytes([{ name: "b", content: "b" }])], l2.chainId);
+    const { layer: l1 } = await t.store.register([await base()]);
+    const { layer: l2 } = await t.store.register([await tarBytes([{ name: "a", content: "a" }])], l1.chainId);
+    const { layer: l3 } = await t.store.register([await tarBytes([{ name: "b", content: "b" }])], l2.chainId);
     const extra = await t.store.get(l1.chainId);
     expect(await t.store.release(l1)).toEqual([]);
     expect(await t.store.release(l2)).toEqual([]);
@@ -95,8 +95,8 @@ describe("layer store on overlay2", () => {
   it("restores after reopening: layers, parents, tar streams", async () => {
     const tar1 = await base();
     const tar2 = await tarBytes([{ name: "x", content: "x" }]);
-    const l1 = await t.store.register([tar1]);
-    const l2 = await t.store.register([tar2], l1.chainId);
+    const { layer: l1 } = await t.store.register([tar1]);
+    const { layer: l2 } = await t.store.register([tar2], l1.chainId);
     await t.store.close();
     const again = await t.reopen();
     expect(again.problems).toEqual([]);
@@ -107,7 +107,7 @@ describe("layer store on overlay2", () => {
   });
 
   it("registers the empty layer", async () => {
-    const layer = await t.store.register([Buffer.alloc(1024)]);
+    const { layer } = await t.store.register([Buffer.alloc(1024)]);
     expect(layer.diffId.toString()).toBe(EMPTY_TAR_DIFF_ID);
     expect(layer.diffSize).toBe(0);
     expect((await collect(layer.tarStream())).equals(Buffer.alloc(1024))).toBe(true);
@@ -115,18 +115,18 @@ describe("layer store on overlay2", () => {
 
   it("takes gzip and zstd input, recording the uncompressed diffID", async () => {
     const tar = await base();
-    const gz = await t.store.register([gzipSync(tar)]);
+    const { layer: gz } = await t.store.register([gzipSync(tar)]);
     expect(gz.diffId.toString()).toBe(digestFromBytes(tar).toString());
     const zst = execFileSync("zstd", ["-q", "-c"], { input: tar });
-    const z = await t.store.register([zst]);
+    const { layer: z } = await t.store.register([zst]);
     expect(z.chainId.toString()).toBe(gz.chainId.toString());
   });
 
   it("refuses a missing parent and too deep a chain", async () => {
     await expect(t.store.register([await base()], digestFromBytes("nope"))).rejects.toMatchObject({ code: LayerErrorCode.NotFound });
-    let parent = undefined as undefined | Awaited<ReturnType<typeof t.store.register>>;
+    let parent = undefined as undefined | Awaited<ReturnType<typeof t.store.register>>["layer"];
     for (let i = 0; i < MAX_LAYER_DEPTH; i++) {
-      parent = await t.store.register([await tarBytes([{ name: `f${i}`, content: `${i}` }])], parent?.chainId);
+      parent = (await t.store.register([await tarBytes([{ name: `f${i}`, content: `${i}` }])], parent?.chainId)).layer;
     }
     await expect(t.store.register([await tarBytes([{ name: "last", content: "!" }])], parent!.chainId)).rejects.toMatchObject({
       code: LayerErrorCode.MaxDepth,
@@ -134,7 +134,7 @@ describe("layer store on overlay2", () => {
   });
 
   it.skipIf(!hasRoot())("read-write layers: init layer, mount, changes, size, release", async () => {
-    const l1 = await t.store.register([await base()]);
+    const { layer: l1 } = await t.store.register([await base()]);
     const rw = await t.store.createRWLayer("ctr", l1.chainId, {
       init: async (path) => writeFile(join(path, "init-file"), "init"),
     });
@@ -154,7 +154,7 @@ describe("layer store on overlay2", () => {
   it("runs over an in-memory metadata store too", async () => {
     const store = await createLayerStore({ root: t.root, driver: t.store.driver, metadata: createMemoryLayerMetadataStore() });
     const tar = await base();
-    const layer = await store.register([tar]);
+    const { layer } = await store.register([tar]);
     expect((await collect(layer.tarStream())).equals(tar)).toBe(true);
     await store.release(layer);
   });
@@ -164,12 +164,12 @@ describe("layer store on overlay2", () => {
 
     it("gives the chain, parent, tar, lower dirs and merged view register gives", async () => {
       expect(t.store.canStage).toBe(true);
-      const l1 = await t.store.register([await base()]);
+      const { layer: l1 } = await t.store.register([await base()]);
       const tar2 = await child();
       const staged = await t.store.stage([tar2]);
       expect(staged.diffId.toString()).toBe(digestFromBytes(tar2).toString());
       expect(t.store.map().size).toBe(1); // not in the store until committed
-      const l2 = await staged.commit(l1.chainId);
+      const { layer: l2 } = await staged.commit(l1.chainId);
       expect(l2.chainId.toString()).toBe(chainId([l1.diffId, staged.diffId])!.toString());
       expect(l2.parent?.chainId.toString()).toBe(l1.chainId.toString());
       expect(l2.diffSize).toBe(staged.size);
@@ -192,13 +192,13 @@ describe("layer store on overlay2", () => {
     });
 
     it("takes a chain already there and removes its own files; discard removes them; a second commit is refused", async () => {
-      const l1 = await t.store.register([await base()]);
-      const l2 = await t.store.register([await child()], l1.chainId);
+      const { layer: l1 } = await t.store.register([await base()]);
+      const { layer: l2 } = await t.store.register([await child()], l1.chainId);
       const dirs = async () => (await readdir(join(t.root, "overlay2"))).filter((d) => d !== "l").sort();
       const before = await dirs();
       const staged = await t.store.stage([await child()]);
       expect((await dirs()).length).toBe(before.length + 1);
-      const same = await staged.commit(l1.chainId);
+      const { layer: same } = await staged.commit(l1.chainId);
       expect(same.cacheId).toBe(l2.cacheId);
       expect(await dirs()).toEqual(before);
       await expect(staged.commit(l1.chainId)).rejects.toMatchObject({ code: LayerErrorCode.StagedLayerGone });
@@ -208,7 +208,7 @@ describe("layer store on overlay2", () => {
       expect(await dirs()).toEqual(before);
       // A base layer is staged and committed without a parent.
       const lone = await t.store.stage([await tarBytes([{ name: "lone", content: "1" }])]);
-      const loneLayer = await lone.commit();
+      const { layer: loneLayer } = await lone.commit();
       expect(loneLayer.parent).toBeUndefined();
       expect(loneLayer.chainId.toString()).toBe(lone.diffId.toString());
     });

@@ -64,7 +64,7 @@ export async function importImage(
     ...(onProgress ? { onProgress } : {}),
     ...(signal ? { signal } : {}),
   });
-  const layer = await layers.register(counted);
+  const { layer } = await layers.register(counted, undefined, signal ? { signal } : {});
   try {
     signal?.throwIfAborted();
     const config = importConfig({ diffId: layer.diffId, comment: options.message || "Imported from -", changes, created: nowGoTime() });

@@ -38,7 +38,7 @@ export function layerStoreSide(location: () => Promise<LayerStoreLocation>): Lay
         let parent: Digest | undefined;
         const diffIds: Digest[] = [];
         for (const name of names) {
-          const layer = await store.register([tinyTar(`layer-${name}`, `conformance layer ${name}\n`)], parent);
+          const { layer } = await store.register([tinyTar(`layer-${name}`, `conformance layer ${name}\n`)], parent);
           registered.push(layer);
           diffIds.push(layer.diffId);
           parent = layer.chainId;
