@@ -1,11 +1,11 @@
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { type LayerProgress, loadArchive, saveArchive } from "@store/archive";
+import { loadArchive, saveArchive } from "@store/archive";
 import type { StoreBackend } from "@store/backend";
 import { createFsBackend } from "@store/backend-fs";
 import { type ContainerInfo, DistributionMetadata, createFsMetadataFiles, createImageService, createImageStore, createReferenceStore } from "@store/image";
-import { type ProgressListener, progressReader, progressUpdate } from "@store/internal";
+import { progressReader } from "@store/internal";
 import { createFsLayerMetadataStore, createLayerStore } from "@store/layer";
 import { abortable, cancellable } from "./abortable";
 import { diskUsage } from "./disk-usage";
@@ -18,11 +18,6 @@ import type { OpenStoreOptions } from "./open-options";
 import type { StoreService } from "./store-service";
 import { verifyStore } from "./verify-store";
 import { type WriterLock, acquireWriterLock } from "./writer-lock";
-
-/** An archive's per-layer counts as progress events (docker's "Loading layer" bars). */
-function layerProgress(onProgress: ProgressListener | undefined): ((p: LayerProgress) => void) | undefined {
-  return onProgress && ((p) => onProgress(progressUpdate(p.action, p.id, p.current, p.total)));
-}
 
 /**
  * Opens (creating on first use, unless `create: false`) the stores under `options.root`, laid
@@ -112,7 +107,7 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreService
 
       async load(source, opts = {}) {
         writable("load");
-        const onProgress = layerProgress(opts.onProgress);
+        const onProgress = opts.onProgress;
         return cancellable(opts.signal, () =>
           loadArchive(abortable(source, opts.signal), stores, {
             ...(opts.quiet ? { quiet: true } : {}),
