@@ -107,11 +107,10 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreService
 
       async load(source, opts = {}) {
         writable("load");
-        const onProgress = opts.onProgress;
         return cancellable(opts.signal, () =>
           loadArchive(abortable(source, opts.signal), stores, {
             ...(opts.quiet ? { quiet: true } : {}),
-            ...(onProgress ? { onProgress } : {}),
+            ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
             ...(opts.signal ? { signal: opts.signal } : {}),
             ...(opts.tempDir ? { tempDir: opts.tempDir } : {}),
           }),
