@@ -177,7 +177,11 @@ export class ArchiveFiles {
       // a file nothing needs can never fail the load.
       const sniffed = await sniffLayer(body);
       if (path.endsWith("/layer.tar")) {
-        this.entries.set(path, await this.stage(path, size, sniffed.body, expected));
+        try {
+          this.entries.set(path, await this.stage(path, size, sniffed.body, expected));
+        } catch (e) {
+          throw layerRefusal(`archive entry ${JSON.stringify(path)}`, path, e) ?? e;
+        }
         return;
       }
       if (sniffed.looksLikeLayer) {
@@ -186,6 +190,7 @@ export class ArchiveFiles {
         } catch (e) {
           // Interrupted, not unreadable: the load stops here.
           if ((e as Error)?.name === "AbortError" || this.options.signal?.aborted) throw e;
+          // A blob that is not what its name says is refused only if a manifest uses it.
           this.entries.set(path, { kind: "unreadable", error: e as Error });
         }
         return;
@@ -205,6 +210,11 @@ export class ArchiveFiles {
     return parent?.file.kind === "layer" ? parent.file.layer.chainId : undefined;
   }
 
+  /**
+   * Registers a layer file as it streams, with progress. The layer store hashes the bytes as they
+   * are in the archive in the same pass, and checks them against what the archive said (a blob's
+   * name and descriptor, a config's diff ID) before it commits anything.
+   */
   private async registerDirect(
     path: string,
     size: number,
@@ -222,29 +232,22 @@ export class ArchiveFiles {
     } catch (e) {
       if (!isStoreError(e, "ERR_LAYER_NOT_FOUND")) throw e;
     }
-    const { layer, blob } = await this.readLayerFile(path, size, body, (source) => layers.register(source, parent, { expected, signal }));
+    let registered: RegisteredLayer;
+    try {
+      registered = await layers.register(this.counted(path, size, body), parent, { expected, signal });
+    } catch (e) {
+      throw layerRefusal(`archive entry ${JSON.stringify(path)}`, path, e) ?? e;
+    }
+    const { layer, blob } = registered;
     this.handles.push(layer);
     return { kind: "layer", layer, size, blob };
   }
 
   private async stage(path: string, size: number, body: AsyncIterable<Uint8Array>, expected: ExpectedLayer): Promise<StoredFile> {
     const { layers, signal } = this.options;
-    const staged = await this.readLayerFile(path, size, body, (source) => layers.stage(source, { expected, signal }));
+    const staged = await layers.stage(this.counted(path, size, body), { expected, signal });
     this.staged.push(staged);
     return { kind: "staged", staged, size };
-  }
-
-  /**
-   * Feeds a layer file to `use` (register or stage), with progress. The layer store hashes the
-   * bytes as they are in the archive in the same pass and checks them against what the archive
-   * said (a blob's name and descriptor, a config's diff ID) before committing anything.
-   */
-  private async readLayerFile<T>(path: string, size: number, body: AsyncIterable<Uint8Array>, use: (source: AsyncIterable<Uint8Array>) => Promise<T>): Promise<T> {
-    try {
-      return await use(this.counted(path, size, body));
-    } catch (e) {
-      throw layerRefusal(`archive entry ${JSON.stringify(path)}`, path, e) ?? e;
-    }
   }
 
   /**

@@ -164,7 +164,10 @@ async function resolveLayers(
     }
     const file = found.file;
     if (file.kind === "unreadable") {
-      throw new ArchiveError(ArchiveErrorCode.Invalid, `${what}: ${file.error.message}`, { cause: file.error, details: { file: layerPlan.path } });
+      throw (
+        layerRefusal(what, layerPlan.path, file.error) ??
+        new ArchiveError(ArchiveErrorCode.Invalid, `${what}: ${file.error.message}`, { cause: file.error, details: { file: layerPlan.path } })
+      );
     }
     const expected: ExpectedLayer = { diffId, ...(layerPlan.digest ? { blob: { digest: layerPlan.digest, ...(layerPlan.size !== undefined ? { size: layerPlan.size } : {}) } } : {}) };
     if (file.kind === "staged") {

@@ -7,6 +7,6 @@ export type { RWLayer, CreateRWLayerOptions } from "./rw-layer";
 export type { LayerMetadataStore, LayerRecord, MountRecord } from "./metadata-store";
 export { createFsLayerMetadataStore } from "./fs-metadata-store";
 export { createMemoryLayerMetadataStore } from "./memory-metadata-store";
-export { decompress, decompressAs, detectCompression, sniffCompression } from "./decompress";
+export { decompress, detectCompression } from "./decompress";
 export { peekHead } from "./peek-head";
 export type { Compression } from "./decompress";
