@@ -26,8 +26,8 @@ describe("progress events", () => {
     expect(seen).toEqual(chunks);
     expect(events[0]).toEqual({ status: "Loading layer", progressDetail: { current: 0, total }, id: "abc" });
     expect(events.at(-1)).toEqual({ status: "Loading layer", progressDetail: { current: total, total }, id: "abc" });
-    // Rate-limited: far fewer events than chunks, and never going backwards.
-    expect(events.length).toBeLessThan(chunks.length);
+    // One per 1 % of the total (655 bytes here), so at most one per 1 KiB chunk; never backwards.
+    expect(events.length).toBe(chunks.length + 1);
     const currents = events.map((e) => e.progressDetail!.current!);
     expect([...currents].sort((a, b) => a - b)).toEqual(currents);
   });
@@ -47,5 +47,12 @@ describe("progress events", () => {
     await expect(read).rejects.toBe("SIGINT");
     expect(n).toBe(5);
     expect(await drain(progressReader([new Uint8Array(3)], { status: "x" }))).toBe(3);
+  });
+
+  it("report a large stream every 512 KiB, not every chunk", async () => {
+    const events: ProgressEvent[] = [];
+    const chunks = Array.from({ length: 1024 }, () => new Uint8Array(64 * 1024)); // 64 MiB: 1 % would be 640 KiB
+    await drain(progressReader(chunks, { status: "Saving", onProgress: (e) => events.push(e) }));
+    expect(events.map((e) => e.progressDetail!.current)).toEqual(Array.from({ length: 129 }, (_, i) => i * 512 * 1024));
   });
 });
