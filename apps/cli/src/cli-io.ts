@@ -20,41 +20,6 @@ export interface CliIO {
   signal?: AbortSignal;
 }
 
-/**
- * `source`, failing with the signal's reason as soon as `signal` is aborted — also while waiting
- * for a chunk that may never come (a pipe left open), which is when Ctrl-C matters most.
- */
-export async function* abortable<T>(source: AsyncIterable<T>, signal: AbortSignal | undefined): AsyncGenerator<T> {
-  if (!signal) {
-    yield* source;
-    return;
-  }
-  signal.throwIfAborted();
-  const iterator = source[Symbol.asyncIterator]();
-  try {
-    for (;;) {
-      // A fresh abort promise per read, its listener removed after: racing one long-lived
-      // promise would keep a handler per chunk alive (millions for a big save).
-      let onAbort: (() => void) | undefined;
-      const aborted = new Promise<never>((_, reject) => {
-        onAbort = () => reject(signal.reason);
-        signal.addEventListener("abort", onAbort, { once: true });
-      });
-      let next: IteratorResult<T>;
-      try {
-        next = await Promise.race([iterator.next(), aborted]);
-      } finally {
-        signal.removeEventListener("abort", onAbort!);
-      }
-      if (next.done) return;
-      yield next.value;
-    }
-  } finally {
-    // Stops the source (a stream is destroyed), which also ends a read still pending.
-    await Promise.race([iterator.return?.(), new Promise((r) => setTimeout(r, 100))]).catch(() => undefined);
-  }
-}
-
 /** Writes `text` and waits for the stream to take it (a huge `save` to a pipe must not buffer whole). */
 export function write(stream: Writable, text: string | Uint8Array): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
+import type { StoreService } from "@store/service";
 import type { CliIO } from "./cli-io";
-import type { StoreContext } from "./store-context";
 import { UsageError } from "./usage-error";
 
 /** One flag of a command, declared once for parsing and for help. */
@@ -21,8 +21,11 @@ export interface OptionSpec {
 /** What a command is given when it runs. */
 export interface CommandContext {
   io: CliIO;
-  /** The store, opened on first call with the global options (commands that need none never open it). */
-  store(): Promise<StoreContext>;
+  /**
+   * The store, opened on first call with the global options (commands that need none never open
+   * it): read-only for a {@link Command.readOnly} command, else holding the root's writer lock.
+   */
+  store(): Promise<StoreService>;
   /** Aborted on Ctrl-C or SIGTERM (see {@link CliIO.signal}). */
   signal?: AbortSignal;
 }

@@ -1,7 +1,5 @@
+import type { BackendKind } from "@store/service";
 import { UsageError } from "./usage-error";
-
-/** The imagedb backends the CLI can compose. */
-export type BackendKind = "fs" | "memory" | "s3";
 
 /** Options given before the command (`store --root /var/lib/docker images`). */
 export interface GlobalOptions {

@@ -1,13 +1,12 @@
-import { mkdir } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { isStoreError } from "@store/errors";
-import { withFileLock } from "@store/image";
+import { type StoreService, openStore } from "@store/service";
 import { type CliIO, write } from "./cli-io";
 import { type Command, type CommandContext, commandHelp, parseCommandArgs } from "./command";
 import { imageSubcommands, topLevelCommands } from "./command-table";
 import { defaultRoot } from "./default-root";
 import { type GlobalOptions, globalOptionHelp, parseGlobalOptions } from "./global-options";
-import { type StoreContext, type StoreOptions, openStore } from "./store-context";
+import type { StoreOptions } from "./store-options";
 import { USAGE_EXIT_CODE, UsageError } from "./usage-error";
 import { STORE_VERSION } from "./version";
 
@@ -94,9 +93,6 @@ function findCommand(rest: readonly string[]): { command?: Command; args: string
 /** The exit code when stdout's reader left early: 128 + SIGPIPE, what docker's CLI exits with. */
 export const BROKEN_PIPE_EXIT_CODE = 141;
 
-/** How long a writing command waits for another to finish with the same root. */
-const WRITER_WAIT_MS = 10 * 60 * 1000;
-
 /** 130 for SIGINT, 143 for SIGTERM (what a shell reports for a process they ended). */
 function interruptedExitCode(reason: unknown): number {
   return reason === "SIGTERM" ? 143 : 130;
@@ -109,7 +105,7 @@ function interruptedExitCode(reason: unknown): number {
  * on stderr.
  */
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
-  let opened: Promise<StoreContext> | undefined;
+  let opened: Promise<StoreService> | undefined;
   try {
     const { options, rest } = parseGlobalOptions(argv);
     if (options.version) {
@@ -135,25 +131,25 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
       io,
       store: () =>
         (opened ??= (async () => {
-          // Only a --root typed on this command line must exist; $STORE_ROOT is a configured
-          // default, created on first use like the embedded one.
-          return openStore(storeOptions(options, io.env), { mustExist: command.readOnly === true && options.root !== undefined });
+          const store = storeOptions(options, io.env);
+          const readOnly = command.readOnly === true;
+          // One writing command at a time per root (the service's writer lock, see @store/service);
+          // readers need no turn. Only a --root typed on this command line must exist for a
+          // reader; $STORE_ROOT is a configured default, created on first use like the embedded one.
+          return openStore({
+            ...store,
+            access: readOnly ? "read" : "write",
+            create: !(readOnly && options.root !== undefined),
+            onLockWait: (owner) =>
+              void write(io.stderr, `store: waiting for another store command${owner ? ` (process ${owner})` : ""} to finish with ${resolve(store.root)}\n`).catch(
+                () => undefined,
+              ),
+            ...(io.signal ? { signal: io.signal } : {}),
+          });
         })()),
       ...(io.signal ? { signal: io.signal } : {}),
     };
-    if (command.readOnly) return (await command.run(ctx, parsed)) ?? 0;
-    // One writing command at a time per root: each process keeps its own view of layer
-    // references, so two loads, or a load and an rmi, side by side could each remove or
-    // overwrite what the other just wrote. Readers need no turn (files change atomically).
-    const root = resolve(storeOptions(options, io.env).root);
-    await mkdir(root, { recursive: true, mode: 0o711 });
-    const waiting = (owner: number | undefined) =>
-      void write(io.stderr, `store: waiting for another store command${owner ? ` (process ${owner})` : ""} to finish with ${root}\n`).catch(() => undefined);
-    const run = async () => {
-      io.signal?.throwIfAborted(); // Ctrl-C while waiting: do not start once the turn comes
-      return (await command.run(ctx, parsed)) ?? 0;
-    };
-    return await withFileLock(join(root, "store.lock"), run, WRITER_WAIT_MS, waiting, io.signal);
+    return (await command.run(ctx, parsed)) ?? 0;
   } catch (e) {
     if ((e as { code?: string })?.code === "EPIPE") return BROKEN_PIPE_EXIT_CODE; // the reader left
     // Interrupted: the command undid its work on the way out; exit as a shell expects (128+N).

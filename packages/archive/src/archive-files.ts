@@ -1,5 +1,6 @@
 import { type Digest, chainId, parseDigest } from "@store/digest";
 import { isStoreError } from "@store/errors";
+import { type ProgressListener, progressReader } from "@store/internal";
 import {
   type ExpectedLayer,
   type Layer,
@@ -68,19 +69,10 @@ interface Hint {
   size?: number;
 }
 
-export interface LayerProgress {
-  /** A short name for the layer: the first 12 characters of its v1 ID or blob digest. */
-  id: string;
-  action: "Loading layer";
-  /** Bytes of the archive entry read so far, and its size. */
-  current: number;
-  total: number;
-}
-
 export interface ArchiveFilesOptions {
   layers: LayerStore;
   spool: Spool;
-  onProgress?: (progress: LayerProgress) => void;
+  onProgress?: ProgressListener;
   signal?: AbortSignal;
 }
 
@@ -277,18 +269,10 @@ export class ArchiveFiles {
     for (const staged of this.staged) await staged.discard().catch(() => undefined);
   }
 
-  /** `body`, reporting progress as it is read. */
-  async *counted(path: string, total: number, body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  /** `body`, reporting "Loading layer" progress as it is read (the archive entry's bytes). */
+  counted(path: string, total: number, body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
     const { onProgress, signal } = this.options;
-    const id = progressId(path);
-    let current = 0;
-    onProgress?.({ id, action: "Loading layer", current, total });
-    for await (const chunk of body) {
-      signal?.throwIfAborted();
-      current += chunk.byteLength;
-      onProgress?.({ id, action: "Loading layer", current, total });
-      yield chunk;
-    }
+    return progressReader(body, { status: "Loading layer", id: progressId(path), total, ...(onProgress ? { onProgress } : {}), ...(signal ? { signal } : {}) });
   }
 
   /** Learns where layers go from a metadata file, as soon as it arrives. */

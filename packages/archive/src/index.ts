@@ -1,5 +1,5 @@
 export { loadArchive } from "./load-archive";
-export type { LayerProgress, LoadedImage, LoadOptions, LoadResult } from "./load-archive";
+export type { LoadedImage, LoadOptions, LoadResult } from "./load-archive";
 export { saveArchive } from "./save-archive";
 export { writeBatched } from "./batched-write";
 export type { SaveOptions } from "./save-archive";

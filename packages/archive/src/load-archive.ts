@@ -2,9 +2,10 @@ import { dirname, join } from "node:path";
 import { tmpdir } from "node:os";
 import { type Digest, chainId, digestFromBytes, digestStream } from "@store/digest";
 import { isStoreError } from "@store/errors";
+import { type ProgressListener, progressReader } from "@store/internal";
 import { type NamedReference, type ParsedImageConfig, parseImageConfig, parseNormalizedNamed, tagNameOnly } from "@store/image";
 import { type ExpectedLayer, type Layer, decompress } from "@store/layer";
-import { ArchiveFiles, type LayerProgress, progressId } from "./archive-files";
+import { ArchiveFiles, progressId } from "./archive-files";
 import type { ArchiveStores } from "./archive-stores";
 import { ArchiveError, ArchiveErrorCode } from "./errors";
 import { layerRefusal } from "./layer-refusal";
@@ -12,11 +13,13 @@ import { type LoadPlan, type PlannedImage, type PlannedLayer, makePlan } from ".
 import { checkValidParent } from "./parent-links";
 import { Spool } from "./spool";
 
-export type { LayerProgress } from "./archive-files";
 
 export interface LoadOptions {
-  /** Called as each layer's bytes are read (dockerd's "Loading layer" progress bars). */
-  onProgress?: (progress: LayerProgress) => void;
+  /**
+   * "Loading layer" progress events as each layer's bytes are read (dockerd's bars; id: the
+   * first 12 characters of the layer's v1 ID or blob digest, total: its size in the archive).
+   */
+  onProgress?: ProgressListener;
   /** No progress reports (`docker load -q`). */
   quiet?: boolean;
   /**
@@ -214,16 +217,7 @@ async function resolveLayers(
       source = file.layer.tarStream();
       total = file.size;
     }
-    const id = progressId(layerPlan.path);
-    let current = 0;
-    const counted = (async function* () {
-      onProgress?.({ id, action: "Loading layer", current, total });
-      for await (const chunk of source) {
-        current += chunk.byteLength;
-        onProgress?.({ id, action: "Loading layer", current, total });
-        yield chunk;
-      }
-    })();
+    const counted = progressReader(source, { status: "Loading layer", id: progressId(layerPlan.path), total, ...(onProgress ? { onProgress } : {}) });
     try {
       // A layer rebuilt from the store is its tar, not the archive's blob: only its diff ID is checked.
       const registered = await layers.register(counted, parent, { expected: file.kind === "layer" ? { diffId } : expected, signal });

@@ -26,7 +26,7 @@ describe.skipIf(skip !== undefined)("loading what a real dockerd saved", () => {
     const stores = await tempStores();
     try {
       const progress: string[] = [];
-      const result = await loadArchive(chunked(saved), stores, { onProgress: (p) => progress.push(p.id) });
+      const result = await loadArchive(chunked(saved), stores, { onProgress: (p) => progress.push(p.id!) });
       expect(result.format).toBe("docker-archive");
       expect(result.images.map((i) => i.id.toString()).sort()).toEqual([fixture.base, fixture.layered].sort());
       expect(result.messages.filter((m) => m.startsWith("Loaded image: ")).sort()).toEqual(["Loaded image: base:1", "Loaded image: layered:1"]);

@@ -6,6 +6,7 @@ import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Digest, digestFromBytes } from "@store/digest";
 import { isStoreError } from "@store/errors";
+import type { ProgressDetail, ProgressEvent } from "@store/internal";
 import { hasRoot } from "@store/test-peers";
 import { loadArchive } from "../src/index";
 import { chunked, tempStores, type TempStores } from "./helpers";
@@ -165,14 +166,14 @@ describe.skipIf(!hasRoot())("load verifies every layer before it is committed", 
           yield chunk;
         }
       })();
-      let last: { current: number; total: number } | undefined;
-      const onProgress = (p: { current: number; total: number }) => {
-        if (!controller.signal.aborted) last = p;
+      let last: ProgressDetail | undefined;
+      const onProgress = (p: ProgressEvent) => {
+        if (!controller.signal.aborted) last = p.progressDetail;
       };
       await expect(loadArchive(source, stores, { signal: controller.signal, onProgress })).rejects.toMatchObject({ name: "AbortError" });
       // It was stopped inside a layer file, not between them.
       expect(last!.current).toBeGreaterThan(0);
-      expect(last!.current).toBeLessThan(last!.total);
+      expect(last!.current).toBeLessThan(last!.total!);
       expect(await tree(stores.root)).toEqual(before);
       expect(stores.images.ids().length).toBe(1);
     }

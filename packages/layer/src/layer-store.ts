@@ -48,8 +48,6 @@ export interface RegisterOptions {
    * or `ERR_LAYER_BLOB_MISMATCH`, naming both values; no layerdb entry, driver dir or handle stays.
    */
   expected?: ExpectedLayer;
-  /** Called as uncompressed bytes flow, for progress display. */
-  onProgress?: (bytes: number) => void;
   /**
    * Cancels the extraction, at the next chunk read: it fails with the signal's reason and
    * nothing of the layer stays. (A source that may stall for long should itself be abortable.)
@@ -304,9 +302,8 @@ export async function createLayerStore(options: LayerStoreOptions): Promise<Laye
         algorithm: blobIsTar ? diffAlgorithm : blobAlgorithm,
         limit,
         signal,
-        onBytes: blobIsTar ? options.onProgress : undefined,
       });
-      const tar = blobIsTar ? received : measuredStream(decompressAs(compression, received.stream), { algorithm: diffAlgorithm, onBytes: options.onProgress });
+      const tar = blobIsTar ? received : measuredStream(decompressAs(compression, received.stream), { algorithm: diffAlgorithm });
       const recording = splitTar(tar.stream);
       const size = await driver.applyDiff(cacheId, parent?.record.cacheId, recording.entries);
       signal?.throwIfAborted();

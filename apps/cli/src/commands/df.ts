@@ -1,4 +1,3 @@
-import type { Layer } from "@store/layer";
 import { type Command, flag, stringValue } from "../command";
 import { writeLines } from "../cli-io";
 import { parseOutputFormat, renderRows } from "../format/go-template";
@@ -42,33 +41,8 @@ export const dfCommand: Command = {
     if (formatText !== undefined && formatText !== "" && flag(args, "verbose")) throw new Error("the verbose and the format options conflict");
     const format = parseOutputFormat(formatText, summaryTable);
     const store = await ctx.store();
-    const summaries = store.service.list({ sharedSize: true, containerCount: true });
-    const layers = [...store.layers.map().values()];
-    const layersSize = layers.reduce((n, l) => n + l.diffSize, 0);
-
-    let used = 0;
-    for (const s of summaries) if (s.Containers > 0) used += s.VirtualSize - s.SharedSize;
-    const activeImages = summaries.filter((s) => s.Containers > 0).length;
-
-    // Layers: which images and mounts stand on each.
-    const imagesOf = new Map<string, number>();
-    for (const r of store.images.records()) {
-      for (let l: Layer | undefined = r.layer; l; l = l.parent) imagesOf.set(l.chainId.toString(), (imagesOf.get(l.chainId.toString()) ?? 0) + 1);
-    }
-    const byMount = new Set<string>();
-    for (const m of store.mounts) {
-      for (let l: Layer | undefined = m.parent ? store.layers.map().get(m.parent.toString()) : undefined; l; l = l.parent) byMount.add(l.chainId.toString());
-    }
-    const activeLayers = layers.filter((l) => imagesOf.has(l.chainId.toString()) || byMount.has(l.chainId.toString()));
-    const unusedLayers = layers.filter((l) => !imagesOf.has(l.chainId.toString()) && !byMount.has(l.chainId.toString()));
-    const unusedSize = unusedLayers.reduce((n, l) => n + l.diffSize, 0);
-
-    const mountSizes = new Map<string, number>();
-    for (const m of store.mounts) {
-      const rw = await store.layers.getRWLayer(m.name);
-      mountSizes.set(m.name, await rw.size().catch(() => 0));
-    }
-    const mountsSize = [...mountSizes.values()].reduce((a, b) => a + b, 0);
+    const usage = await store.diskUsage();
+    const summaries = usage.images;
 
     if (!flag(args, "verbose")) {
       // docker's disk-usage row fields (what `--format` templates and `json` see).
@@ -80,9 +54,9 @@ export const dfCommand: Command = {
         Type,
       });
       const rows = [
-        row("Images", summaries.length, activeImages, humanSize(layersSize, 4), reclaimable(layersSize - used, layersSize)),
-        row("Layers", layers.length, activeLayers.length, humanSize(layersSize, 4), reclaimable(unusedSize, layersSize)),
-        row("Mounts", store.mounts.length, store.mounts.length, humanSize(mountsSize, 4), humanSize(mountsSize, 4)),
+        row("Images", summaries.length, usage.activeImages, humanSize(usage.layersSize, 4), reclaimable(usage.imagesReclaimable, usage.layersSize)),
+        row("Layers", usage.layers.length, usage.activeLayers, humanSize(usage.layersSize, 4), reclaimable(usage.layersReclaimable, usage.layersSize)),
+        row("Mounts", usage.mounts.length, usage.mounts.length, humanSize(usage.mountsSize, 4), humanSize(usage.mountsSize, 4)),
       ];
       await printRows(ctx.io, format, rows, summaryHeaders);
       return;
@@ -96,8 +70,8 @@ export const dfCommand: Command = {
       return imageRows(firstTag, { trunc: true, digests: false, now })[0]!;
     });
     const images = renderRows({ kind: "table", template: verboseImages }, rows, imageHeaders).table!;
-    const layerRows = layers.map((l) => [truncateId(l.chainId.toString()), truncateId(l.diffId.toString()), humanSize(l.diffSize, 4), String(imagesOf.get(l.chainId.toString()) ?? 0)]);
-    const mountRows = store.mounts.map((m) => [m.name, m.parent ? truncateId(m.parent.toString()) : "<none>", humanSize(mountSizes.get(m.name) ?? 0, 4)]);
+    const layerRows = usage.layers.map((l) => [truncateId(l.chainId.toString()), truncateId(l.diffId.toString()), humanSize(l.size, 4), String(l.images)]);
+    const mountRows = usage.mounts.map((m) => [m.name, m.parent ? truncateId(m.parent.toString()) : "<none>", humanSize(m.size, 4)]);
     await writeLines(ctx.io.stdout, [
       "Images space usage:",
       "",

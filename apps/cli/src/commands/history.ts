@@ -37,7 +37,7 @@ export const historyCommand: Command = {
     if (flag(args, "quiet") && (formatText === undefined || formatText === "" || formatText === "table")) formatText = "{{.ID}}";
     const format = parseOutputFormat(formatText, defaultTable);
     const store = await ctx.store();
-    const items = await store.service.history(args.positionals[0]!);
+    const items = await store.history(args.positionals[0]!);
     const now = Date.now();
     const rows = items.map((h) => {
       const createdBy = h.CreatedBy.replace(/\t/g, " ");

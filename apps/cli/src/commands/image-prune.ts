@@ -25,7 +25,7 @@ export const imagePruneCommand: Command = {
       if (!(await confirm(ctx.io, `${warning}\nAre you sure you want to continue?`, "-f"))) return 0;
     }
     const store = await ctx.store();
-    const report = await store.service.prune({ all, filters });
+    const report = await store.prune({ all, filters });
     let output = "";
     if (report.ImagesDeleted.length > 0) {
       output = "Deleted Images:\n";

@@ -40,7 +40,7 @@ export const imagesCommand: Command = {
       format = { kind: "table", template: `${format.template}\t{{.Digest}}` };
     }
     const store = await ctx.store();
-    const summaries = store.service.list({ all: flag(args, "all"), filters });
+    const summaries = store.list({ all: flag(args, "all"), filters });
     const now = Date.now();
     const fields = formatFields(format);
     const rows = summaries.flatMap((s) => imageRows(s, { trunc: !flag(args, "no-trunc"), digests, now, fields }));

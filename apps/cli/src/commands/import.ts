@@ -1,11 +1,9 @@
 import { open } from "node:fs/promises";
-import { nowGoTime, parseNormalizedNamed, tagNameOnly } from "@store/image";
+import { applyChanges, parseNormalizedNamed, tagNameOnly } from "@store/image";
 import { type Command, listValue, stringValue } from "../command";
-import { abortable, write } from "../cli-io";
+import { write } from "../cli-io";
 import { fileError } from "../file-errors";
-import { createProgress } from "../format/progress";
-
-import { applyChanges, importConfig } from "@store/image";
+import { progressRenderer } from "../format/progress";
 import { UsageError } from "../usage-error";
 
 /**
@@ -30,37 +28,28 @@ export const importCommand: Command = {
     if (ref?.isCanonical) throw new UsageError(`refusing to create a tag with a digest reference: ${target}`, "store import");
     const message = stringValue(args, "message");
     const changes = listValue(args, "change");
-    applyChanges({}, changes); // a bad --change is a usage error before any byte is read
+    applyChanges({}, changes); // a bad --change is an error before any file is opened
 
     // Opened first: a missing or unreadable file is one line, not a stream's unhandled error.
     const file = source === "-" ? undefined : await open(source, "r").catch((e: unknown) => Promise.reject(fileError("open", source, e)));
     const total = file ? (await file.stat()).size : undefined;
     const input = file ? file.createReadStream() : ctx.io.stdin;
     const store = await ctx.store();
-    const progress = createProgress("Importing", total, ctx.io.stderr as NodeJS.WriteStream);
-    let layer;
+    const progress = progressRenderer(ctx.io.stderr as NodeJS.WriteStream);
+    let id;
     try {
-      ({ layer } = await store.layers.register(countBytes(abortable(input, ctx.signal), (n) => progress.tick(n)), undefined, { signal: ctx.signal }));
+      ({ id } = await store.import(input, {
+        ...(ref ? { tag: ref } : {}),
+        ...(message !== undefined ? { message } : {}),
+        changes,
+        ...(total !== undefined ? { total } : {}),
+        ...(progress.onProgress ? { onProgress: progress.onProgress } : {}),
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+      }));
     } finally {
       progress.done();
       await file?.close().catch(() => undefined); // the stream closes it when read to the end
     }
-    try {
-      const config = importConfig({ diffId: layer.diffId, comment: message || "Imported from -", changes, created: nowGoTime() });
-      const id = await store.images.create(config);
-      if (ref) await store.service.tag(id.toString(), ref);
-      await write(ctx.io.stdout, `${id}\n`);
-    } finally {
-      // The image holds its own handle on the layer now (or creation failed and nothing should).
-      await store.layers.release(layer);
-    }
+    await write(ctx.io.stdout, `${id}\n`);
   },
 };
-
-/** Passes chunks through, counting the compressed bytes read (what the file size measures). */
-async function* countBytes(source: AsyncIterable<Uint8Array>, onBytes: (n: number) => void): AsyncGenerator<Uint8Array> {
-  for await (const chunk of source) {
-    onBytes(chunk.byteLength);
-    yield chunk;
-  }
-}

@@ -35,7 +35,7 @@ export const inspectCommand: Command = {
     const errors: string[] = [];
     for (const name of args.positionals) {
       try {
-        found.push(await store.service.inspect(name));
+        found.push(await store.inspect(name));
       } catch (e) {
         errors.push((e as Error).message);
       }

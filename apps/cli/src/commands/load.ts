@@ -1,29 +1,9 @@
 import { open } from "node:fs/promises";
-import { type LayerProgress, loadArchive } from "@store/archive";
 import { type Command, flag, stringValue } from "../command";
-import { abortable, writeLines } from "../cli-io";
+import { writeLines } from "../cli-io";
 import { fileError } from "../file-errors";
-import { type Progress, createProgress } from "../format/progress";
+import { progressRenderer } from "../format/progress";
 import { UsageError } from "../usage-error";
-
-/** One progress line per layer, as docker's "Loading layer" bars (terminal only). */
-function layerProgress(stream: NodeJS.WriteStream): { report: (p: LayerProgress) => void; done: () => void } {
-  let current: { id: string; seen: number; bar: Progress } | undefined;
-  return {
-    report(p) {
-      if (current?.id !== p.id) {
-        current?.bar.done();
-        current = { id: p.id, seen: 0, bar: createProgress(`Loading layer ${p.id}`, p.total, stream) };
-      }
-      current.bar.tick(p.current - current.seen);
-      current.seen = p.current;
-    },
-    done() {
-      current?.bar.done();
-      current = undefined;
-    },
-  };
-}
 
 /** `store load`: images from a `docker save` archive (docker-archive or OCI layout), file or stdin. */
 export const loadCommand: Command = {
@@ -46,13 +26,17 @@ export const loadCommand: Command = {
     // Opened first: a missing file is one line (`open X: no such file or directory`), not a
     // stream's unhandled error event.
     const file = input === undefined ? undefined : await open(input, "r").catch((e: unknown) => Promise.reject(fileError("open", input, e)));
-    const source = abortable(file ? file.createReadStream({ highWaterMark: 1 << 20 }) : ctx.io.stdin, ctx.signal);
+    const source = file ? file.createReadStream({ highWaterMark: 1 << 20 }) : ctx.io.stdin;
     const store = await ctx.store();
     const quiet = flag(args, "quiet");
-    const progress = layerProgress(ctx.io.stderr as NodeJS.WriteStream);
+    const progress = progressRenderer(ctx.io.stderr as NodeJS.WriteStream);
     let result;
     try {
-      result = await loadArchive(source, store, { quiet, onProgress: progress.report, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+      result = await store.load(source, {
+        quiet,
+        ...(progress.onProgress ? { onProgress: progress.onProgress } : {}),
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+      });
     } finally {
       progress.done();
       await file?.close().catch(() => undefined); // the stream closes it when read to the end

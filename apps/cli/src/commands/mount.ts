@@ -1,6 +1,3 @@
-import { randomBytes } from "node:crypto";
-import { join } from "node:path";
-import { StoreError } from "@store/errors";
 import { type Command, stringValue } from "../command";
 import { writeLines } from "../cli-io";
 import { formatTable } from "../format/table";
@@ -21,26 +18,13 @@ export const mountCommand: Command = {
     const store = await ctx.store();
     const image = args.positionals[0];
     if (image === undefined) {
-      const rows = await Promise.all(
-        store.mounts.map(async (m) => [m.name, m.parent ? truncateId(m.parent.toString()) : "<none>", join(store.options.root, store.options.driver, m.mountId, "merged")]),
-      );
+      const rows = (await store.mounts()).map((m) => [m.name, m.parent ? truncateId(m.parent.toString()) : "<none>", m.merged]);
       await writeLines(ctx.io.stdout, [formatTable(["NAME", "LAYER ID", "MERGED"], rows)]);
       return;
     }
-    const name = stringValue(args, "name") ?? randomBytes(32).toString("hex");
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
-      throw new StoreError("ERR_CLI_INVALID_NAME", `invalid mount name ${JSON.stringify(name)}: only [A-Za-z0-9][A-Za-z0-9_.-] are allowed`);
-    }
-    const record = store.images.record(store.service.resolve(image))!;
-    const rw = await store.layers.createRWLayer(name, record.chainId);
-    let merged: string;
-    try {
-      merged = await rw.mount();
-    } catch (e) {
-      await store.layers.releaseRWLayer(rw).catch(() => undefined);
-      throw e;
-    }
+    const name = stringValue(args, "name");
+    const { merged, name: made } = await store.mount(image, name === undefined ? {} : { name });
     await writeLines(ctx.io.stdout, [merged]);
-    await writeLines(ctx.io.stderr, [`mounted ${image} as ${name}; 'store unmount ${name}' removes it`]);
+    await writeLines(ctx.io.stderr, [`mounted ${image} as ${made}; 'store unmount ${made}' removes it`]);
   },
 };

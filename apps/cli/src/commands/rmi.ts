@@ -18,7 +18,7 @@ export const rmiCommand: Command = {
     // Like docker: every image is tried; failures are reported and make the exit code non-zero.
     for (const name of args.positionals) {
       try {
-        const deleted = await store.service.remove(name, { force: flag(args, "force"), prune: !flag(args, "no-prune") });
+        const deleted = await store.remove(name, { force: flag(args, "force"), prune: !flag(args, "no-prune") });
         await writeLines(ctx.io.stdout, deleted.map((d) => ("Untagged" in d ? `Untagged: ${d.Untagged}` : `Deleted: ${d.Deleted}`)));
       } catch (e) {
         failed = true;

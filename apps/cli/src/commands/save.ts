@@ -2,17 +2,15 @@ import { once } from "node:events";
 import { open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Writable } from "node:stream";
-import { saveArchive, writeBatched } from "@store/archive";
-import { abortable } from "../cli-io";
+import { writeBatched } from "@store/archive";
 import { fileError } from "../file-errors";
 import { type Command, stringValue } from "../command";
-import { createProgress } from "../format/progress";
+import { progressRenderer } from "../format/progress";
 import { UsageError } from "../usage-error";
 
 /** Copies chunks into `out`, waiting when it is full, so a huge archive never sits in memory. */
-async function pump(chunks: AsyncIterable<Uint8Array>, out: Writable, onBytes: (n: number) => void): Promise<void> {
+async function pump(chunks: AsyncIterable<Uint8Array>, out: Writable): Promise<void> {
   for await (const chunk of chunks) {
-    onBytes(chunk.byteLength);
     if (!out.write(chunk)) await once(out, "drain");
   }
 }
@@ -37,13 +35,17 @@ export const saveCommand: Command = {
       throw new UsageError("cowardly refusing to save to a terminal. Use the -o flag or redirect", "store save");
     }
     const store = await ctx.store();
-    // saveArchive resolves every name and holds the layers before its first chunk, so a bad
+    // The save resolves every name and holds the layers before its first chunk, so a bad
     // name fails here with nothing written.
-    const chunks = abortable(saveArchive(args.positionals, store, { format }), ctx.signal);
-    const progress = createProgress("Saving", undefined, ctx.io.stderr as NodeJS.WriteStream);
+    const progress = progressRenderer(ctx.io.stderr as NodeJS.WriteStream);
+    const chunks = store.save(args.positionals, {
+      format,
+      ...(progress.onProgress ? { onProgress: progress.onProgress } : {}),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
     try {
       if (output === undefined) {
-        await pump(chunks, ctx.io.stdout, (n) => progress.tick(n));
+        await pump(chunks, ctx.io.stdout);
         return;
       }
       // Like docker: write beside the target and rename, so a failed save never leaves a
@@ -53,7 +55,7 @@ export const saveCommand: Command = {
       const file = await open(temp, "w", 0o644).catch((e: unknown) => Promise.reject(fileError("open", output, e)));
       try {
         // Batched writev: an archive is many small pieces, one awaited write each was slow.
-        await writeBatched(file, chunks, (n) => progress.tick(n));
+        await writeBatched(file, chunks);
         await file.close();
         await rename(temp, output);
       } catch (e) {

@@ -10,6 +10,6 @@ export const tagCommand: Command = {
   options: [],
   async run(ctx, args) {
     const store = await ctx.store();
-    await store.service.tag(args.positionals[0]!, args.positionals[1]!);
+    await store.tag(args.positionals[0]!, args.positionals[1]!);
   },
 };

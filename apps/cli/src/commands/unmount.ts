@@ -1,19 +1,5 @@
-import { join } from "node:path";
-import { StoreError } from "@store/errors";
-import { LayerErrorCode } from "@store/layer";
 import type { Command } from "../command";
 import { writeLines } from "../cli-io";
-import type { StoreContext } from "../store-context";
-
-/** The mount a name, a unique prefix of one, or its merged directory names. */
-function findMount(store: StoreContext, term: string): string {
-  const exact = store.mounts.find((m) => m.name === term || join(store.options.root, store.options.driver, m.mountId, "merged") === term.replace(/\/+$/, ""));
-  if (exact) return exact.name;
-  const prefixed = store.mounts.filter((m) => m.name.startsWith(term));
-  if (prefixed.length === 1) return prefixed[0]!.name;
-  if (prefixed.length > 1) throw new StoreError("ERR_CLI_AMBIGUOUS_MOUNT", `mount name prefix ${JSON.stringify(term)} is ambiguous: ${prefixed.map((m) => m.name).join(", ")}`);
-  throw new StoreError(LayerErrorCode.MountNotFound, `No such mount: ${term}`, { details: { name: term } });
-}
 
 /** `store unmount NAME`: unmounts a `store mount` and removes its read-write layer and changes. */
 export const unmountCommand: Command = {
@@ -25,10 +11,7 @@ export const unmountCommand: Command = {
   async run(ctx, args) {
     const store = await ctx.store();
     for (const term of args.positionals) {
-      const name = findMount(store, term);
-      const rw = await store.layers.getRWLayer(name);
-      await rw.unmount();
-      await store.layers.releaseRWLayer(rw);
+      const { name } = await store.unmount(term);
       await writeLines(ctx.io.stdout, [name]);
     }
   },

@@ -1,3 +1,4 @@
+import type { ProgressEvent, ProgressListener } from "@store/service";
 import { humanSize } from "./units";
 
 /** A progress line for long work; silent unless stderr is a terminal, so pipes stay clean. */
@@ -36,5 +37,43 @@ export function createProgress(title: string, total?: number, stream: NodeJS.Wri
       draw(true);
       stream.write(`\r\x1b[2K${summary ? `${summary}\n` : ""}`);
     },
+  };
+}
+
+/** Draws a service's progress events on a terminal; `onProgress` is undefined elsewhere, so no bytes are counted for nobody. */
+export interface ProgressRenderer {
+  onProgress: ProgressListener | undefined;
+  /** Finishes the bar being drawn. */
+  done(): void;
+}
+
+/**
+ * One bar at a time, as docker's CLI draws a load: a bar per status and id ("Loading layer
+ * 0123456789ab"), finished when the next one starts; events without counts are lines of their own.
+ */
+export function progressRenderer(stream: NodeJS.WriteStream): ProgressRenderer {
+  if (!stream.isTTY) return { onProgress: undefined, done() {} };
+  let current: { key: string; seen: number; bar: Progress } | undefined;
+  const done = () => {
+    current?.bar.done();
+    current = undefined;
+  };
+  return {
+    onProgress(event: ProgressEvent) {
+      if (!event.progressDetail) {
+        done();
+        stream.write(`${event.id ? `${event.id}: ` : ""}${event.status}\n`);
+        return;
+      }
+      const key = `${event.status}\0${event.id ?? ""}`;
+      if (current?.key !== key) {
+        done();
+        current = { key, seen: 0, bar: createProgress(event.id ? `${event.status} ${event.id}` : event.status, event.progressDetail.total, stream) };
+      }
+      const now = event.progressDetail.current ?? 0;
+      current.bar.tick(now - current.seen);
+      current.seen = now;
+    },
+    done,
   };
 }

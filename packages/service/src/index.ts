@@ -1,0 +1,18 @@
+export { openStore } from "./open-store";
+export type { StoreService, LoadOptions, SaveOptions } from "./store-service";
+export type { BackendKind, DriverFactorySpec, DriverSpec, OpenStoreOptions, S3Options } from "./open-options";
+export type { WorkOptions } from "./work-options";
+export { ServiceError, ServiceErrorCode } from "./errors";
+export { acquireWriterLock, WRITER_WAIT_MS } from "./writer-lock";
+export type { WriterLock, WriterLockOptions } from "./writer-lock";
+export { abortable } from "./abortable";
+export { importImage, importTag } from "./import-image";
+export type { ImportOptions, ImportResult } from "./import-image";
+export { diskUsage } from "./disk-usage";
+export type { DiskUsage, LayerUsage, MountUsage } from "./disk-usage";
+export { verifyStore } from "./verify-store";
+export type { VerifyProblem, VerifyReport } from "./verify-store";
+export { layerUsers } from "./layer-users";
+export type { MountInfo, MountedLayer } from "./mounts";
+export type { ProgressDetail, ProgressEvent, ProgressListener } from "@store/internal";
+export type { LoadResult, LoadedImage } from "@store/archive";
