@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { isStoreError } from "@store/errors";
-import { withFileLock } from "@store/image";
+import { withFileLock } from "@store/internal";
 import { type CliIO, write } from "./cli-io";
 import { type Command, type CommandContext, commandHelp, parseCommandArgs } from "./command";
 import { imageSubcommands, topLevelCommands } from "./command-table";

@@ -9,7 +9,8 @@ import { isMissing, orIfMissing } from "./fs-errors";
 const plainKey = /^[A-Za-z0-9_][A-Za-z0-9_.-]*(?:\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$/;
 
 const nodeFs: FsApi = { ...nodePromises, readFileSync: (path) => readFileSync(path) };
-import { dirMode, fileMode, syncDirectory, tempName, unlinkIfPresent, writeFully } from "./file-io";
+import { dirMode, fileMode, tempName, unlinkIfPresent, writeFully } from "./file-io";
+import { syncDirectory } from "@store/internal";
 
 export interface FsDriverOptions {
   /** The imagedb directory (`<dockerRoot>/image/overlay2/imagedb`); created on first write. */
@@ -137,7 +138,7 @@ export class FsDriver implements BackendDriver {
           throw e;
         }
         done = true;
-        await syncDirectory(fs, destinationDir);
+        await syncDirectory(destinationDir, fs);
       },
       abort: async () => {
         if (done) return;

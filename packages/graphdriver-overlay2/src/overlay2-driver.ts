@@ -3,9 +3,9 @@ import { chmod, mkdir, readFile, readdir, readlink, rename, rm, rmdir, stat, sym
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { StoreError, isStoreError, systemErrorCode } from "@store/errors";
+import { KeyedLock } from "@store/internal";
 import {
   GraphDriverErrorCodes,
-  KeyedLock,
   applyEntries,
   assertLayerId,
   directorySize,

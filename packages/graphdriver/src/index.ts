@@ -4,7 +4,6 @@ export type { GraphDriverErrorCode } from "./error-codes";
 export { registerDriver, unregisterDriver, registeredDrivers, createDriver } from "./driver-registry";
 export type { DriverConfig, DriverFactory, RegisterOptions, CreateDriverOptions } from "./driver-registry";
 export { assertLayerId } from "./layer-id";
-export { KeyedLock } from "./keyed-lock";
 export { S_IFMT, S_IFSOCK, S_IFLNK, S_IFREG, S_IFBLK, S_IFDIR, S_IFCHR, S_IFIFO } from "./linux-syscalls";
 export type { LinuxSyscalls } from "./linux-syscalls";
 export { cleanPath, entryRelativePath } from "./entry-path";

@@ -3,9 +3,8 @@ import { mkdir, readFile, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { type Digest, isDigest, parseDigest } from "@store/digest";
 import { systemErrorCode } from "@store/errors";
-import { atomicWriteFile } from "./atomic-write";
+import { atomicWriteFile, goJsonString } from "@store/internal";
 import { ImageError, ImageErrorCode } from "./errors";
-import { goJsonString } from "./go-json";
 
 /** Where a layer blob was seen: its compressed digest and the repository it came from. */
 export interface V2Metadata {

@@ -6,7 +6,7 @@ import { ImageError, ImageErrorCode } from "./errors";
 import { type GoTime, formatGoTime, nowGoTime, parseGoTime } from "./go-time";
 import { type Image, parseImageConfig } from "./image";
 import { type ImageRecord, type MutableImageRecord, addChild, newRecord, recordFields, removeChild } from "./image-record";
-import { createLock, mapLimit } from "./lock";
+import { AsyncMutex, mapLimit } from "@store/internal";
 import type { MetadataFiles } from "./distribution-metadata";
 import { type RecordCacheRead, readRecordCache, recordCacheKey, writeRecordCache } from "./record-cache";
 import { type ImageStoreProblem, restoreImages } from "./restore";
@@ -112,7 +112,7 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
   // Built on the first search or short ID: listing needs neither, and it would index every ID again.
   let digestSet: DigestSet | undefined;
   const digests = (): DigestSet => (digestSet ??= new DigestSet([...records.values()].map((r) => r.id)));
-  const lock = createLock();
+  const lock = new AsyncMutex();
   const pending = new Map<string, Promise<Digest>>();
   let closed = false;
 

@@ -1,5 +1,4 @@
 export { ImageError, ImageErrorCode } from "./errors";
-export { withFileLock } from "./file-lock";
 export { compareTime, formatGoTime, isZeroTime, nowGoTime, parseGoTime, unixSeconds, zeroTime, goTimeFromDate } from "./go-time";
 export type { GoTime } from "./go-time";
 export type {
@@ -55,7 +54,6 @@ export { goContainerConfig } from "./image-inspect";
 export type { HistoryItem, ImageInspect } from "./image-inspect";
 export type { DeleteResponse, PruneOptions, PruneReport, RemoveOptions } from "./image-delete";
 export type { ContainerInfo } from "./resolve-image";
-export { compareGoStrings, goJsonMap, goJsonString, goJsonStruct, goJsonValue } from "./go-json";
 export { applyChanges } from "./change-instructions";
 export type { RunConfig } from "./change-instructions";
 export { hostPlatform, importConfig } from "./import-config";

@@ -3,11 +3,8 @@ import { mkdir } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { type Digest, isDigest, parseDigest } from "@store/digest";
 import { systemErrorCode } from "@store/errors";
-import { atomicWriteFile } from "./atomic-write";
 import { ImageError, ImageErrorCode } from "./errors";
-import { goJsonMap, goJsonString } from "./go-json";
-import { withFileLock } from "./file-lock";
-import { createLock } from "./lock";
+import { AsyncMutex, atomicWriteFile, goJsonMap, goJsonString, withFileLock } from "@store/internal";
 import { type NamedReference, parseNormalizedNamed, tagNameOnly, trimNamed, withDigest } from "./reference";
 
 /** A reference and the image it points at. */
@@ -75,7 +72,7 @@ export async function createReferenceStore(options: ReferenceStoreOptions): Prom
   // image ID → its references, sorted (an array: most images have one or two)
   const byId = new Map<string, NamedReference[]>();
   const problems: ReferenceStoreProblem[] = [];
-  const lock = createLock();
+  const lock = new AsyncMutex();
 
   const corrupt = (message: string, cause?: unknown) =>
     new ImageError(ImageErrorCode.ReferenceStoreCorrupt, `${path}: ${message}; the file is left as it is`, {

@@ -5,7 +5,7 @@ import { digestFromString } from "@store/digest";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { spawn, spawnSync } from "node:child_process";
 import { ImageErrorCode, createReferenceStore, parseNormalizedNamed } from "../src/index";
-import { withFileLock } from "../src/file-lock";
+import { InternalErrorCode, withFileLock } from "@store/internal";
 
 const idA = digestFromString("image a");
 const idB = digestFromString("image b");
@@ -123,7 +123,7 @@ describe("reference store", () => {
       expect(await readdir(join(dir, "image", "overlay2"))).not.toContain("repositories.json.lock");
     });
 
-    it("takes over a lock whose process is gone, and gives up on a live one with ERR_IMAGE_LOCKED", async () => {
+    it("takes over a lock whose process is gone, and gives up on a live one with ERR_INTERNAL_LOCKED", async () => {
       const refs = await createReferenceStore({ path });
       const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString();
       await writeFile(`${path}.lock`, `${dead}\n`);
@@ -142,7 +142,7 @@ describe("reference store", () => {
       try {
         await writeFile(`${path}.lock`, `${live.pid}\n`);
         const error = await withFileLock(`${path}.lock`, async () => undefined, 200).catch((e: unknown) => e);
-        expect(error).toMatchObject({ code: ImageErrorCode.Locked, message: expect.stringContaining(`${path}.lock is held by process ${live.pid}`) });
+        expect(error).toMatchObject({ code: InternalErrorCode.Locked, message: expect.stringContaining(`${path}.lock is held by process ${live.pid}`) });
         const controller = new AbortController();
         setTimeout(() => controller.abort("SIGINT"), 50);
         expect(await withFileLock(`${path}.lock`, async () => undefined, 5_000, undefined, controller.signal).catch((e: unknown) => e)).toBe("SIGINT");

@@ -4,7 +4,7 @@ import { type ByteSource, type Digest, chainId as chainIdOf, hashingStream } fro
 import { isStoreError } from "@store/errors";
 import { type GraphDriver, createDriver } from "@store/graphdriver";
 import { type TarSplitPacket, splitTar } from "@store/tar-split";
-import { AsyncMutex } from "./async-mutex";
+import { AsyncMutex } from "@store/internal";
 import { decompress } from "./decompress";
 import { layerTarStream, readLayerTarSplit } from "./layer-tar";
 import { LayerError, LayerErrorCode } from "./errors";

@@ -12,7 +12,6 @@ export {
   decodeTarSplitPacket,
   encodeTarSplitLines,
   encodeTarSplitPacket,
-  goJsonString,
   packetNameBytes,
 } from "./tar-split-packet";
 export type { TarSplitFile, TarSplitPacket, TarSplitSegment } from "./tar-split-packet";

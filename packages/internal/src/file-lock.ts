@@ -1,12 +1,12 @@
 import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { systemErrorCode } from "@store/errors";
-import { ImageError, ImageErrorCode } from "./errors";
+import { InternalError, InternalErrorCode } from "./errors";
 
 /**
  * Runs `fn` holding a lock file shared by every process on the machine: `lockPath` created with
  * O_EXCL and holding the owner's PID, removed afterwards. A lock whose owner is no longer alive
  * (a process killed while holding it) is taken over. Waits up to `timeoutMs`, then throws
- * ERR_IMAGE_LOCKED naming the file and the PID holding it; `onWait` hears once that it waits;
+ * ERR_INTERNAL_LOCKED naming the file and the PID holding it; `onWait` hears once that it waits;
  * an aborted `signal` ends the wait with its reason.
  *
  * Why a lock file: several `store` processes may change one root at once (scripts, `xargs -P`),
@@ -37,7 +37,7 @@ export async function withFileLock<T>(
       onWait(owner);
     }
     if (Date.now() > deadline) {
-      throw new ImageError(ImageErrorCode.Locked, `${lockPath} is held by process ${owner ?? "?"}; gave up after ${timeoutMs / 1000} s`, {
+      throw new InternalError(InternalErrorCode.Locked, `${lockPath} is held by process ${owner ?? "?"}; gave up after ${timeoutMs / 1000} s`, {
         details: { path: lockPath, ...(owner !== undefined ? { pid: owner } : {}) },
       });
     }

@@ -1,11 +1,23 @@
+// What Go escapes (with HTML escaping, the Encoder default), plus surrogates, which need a look.
+const NEEDS_ESCAPE = /[\u0000-\u001f"\\<>&\u2028\u2029\ud800-\udfff]/;
+
 /**
  * JSON text exactly as Go's encoding/json.Marshal writes it, for the files dockerd reads back
  * and compares (repositories.json, distribution metadata). Differences from JSON.stringify that
  * matter: `<`, `>`, `&`, U+2028 and U+2029 are escaped as \u003c…; map keys are sorted by
  * their bytes (JavaScript objects put integer-like keys such as "10" first, so objects are never
- * serialised through JSON.stringify here); lone surrogates become U+FFFD.
+ * serialised through JSON.stringify here); lone surrogates become U+FFFD. Control characters
+ * other than `\n`, `\r`, `\t` are written `\u00XX` (lower-case hex), as Go 1.19 (dockerd 20.10)
+ * does; Go 1.22+ writes `\b` and `\f` short.
+ *
+ * Why U+FFFD: Go strings are bytes, and encoding/json writes invalid UTF-8 as U+FFFD. A lone
+ * surrogate has no UTF-8 form; Node's encoder writes it as U+FFFD, which is what Go would then
+ * keep. Passing it through (as tar-split's own copy once did) gives the same bytes on disk but a
+ * JavaScript string that differs from them, so hashes of the string and of the file disagree.
  */
 export function goJsonString(text: string): string {
+  // Most strings (names, digests, paths) need no escape: one scan, no copy.
+  if (!NEEDS_ESCAPE.test(text)) return `"${text}"`;
   let out = '"';
   let start = 0;
   for (let i = 0; i < text.length; i++) {
