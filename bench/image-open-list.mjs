@@ -36,7 +36,9 @@ async function child(root, imagedb, repositories, reads) {
   const { createOverlay2Driver } = await import("@store/graphdriver-overlay2");
   const { createLayerStore } = await import("@store/layer");
   const { createFsBackend } = await import("@store/backend-fs");
-  const { createFsMetadataFiles, createImageService, createImageStore, createReferenceStore } = await import("@store/image");
+  const { createImageService, createImageStore } = await import("@store/image");
+  const { createFsMetadataFiles } = await import("@store/distribution");
+  const { createReferenceStore } = await import("@store/reference");
   const t0 = performance.now();
   const layers = await createLayerStore({ root, driver: await createOverlay2Driver({ home: join(root, "overlay2") }) });
   const tLayers = performance.now();

@@ -6,17 +6,9 @@ import { createFsBackend } from "@store/backend-fs";
 import type { Digest } from "@store/digest";
 import { StoreError } from "@store/errors";
 import { registerOverlay2 } from "@store/graphdriver-overlay2";
-import {
-  type ContainerInfo,
-  DistributionMetadata,
-  type ImageService,
-  type ImageStore,
-  type ReferenceStore,
-  createImageService,
-  createFsMetadataFiles,
-  createImageStore,
-  createReferenceStore,
-} from "@store/image";
+import { DistributionMetadata, createFsMetadataFiles } from "@store/distribution";
+import { type ContainerInfo, type ImageService, type ImageStore, createImageService, createImageStore } from "@store/image";
+import { type ReferenceStore, createReferenceStore } from "@store/reference";
 import { type LayerMetadataStore, type LayerStore, createFsLayerMetadataStore, createLayerStore } from "@store/layer";
 import type { BackendKind } from "./global-options";
 

@@ -1,6 +1,7 @@
 import type { Digest } from "@store/digest";
 import { isStoreError } from "@store/errors";
-import { type Image, type NamedReference, isNamedReference, parseAnyReference, tagNameOnly } from "@store/image";
+import type { Image } from "@store/image";
+import { type NamedReference, isNamedReference, parseAnyReference, tagNameOnly } from "@store/reference";
 import type { Layer } from "@store/layer";
 import type { ArchiveStores } from "./archive-stores";
 import { ArchiveError, ArchiveErrorCode } from "./errors";

@@ -2,7 +2,7 @@ import { digestFromBytes } from "@store/digest";
 import { StoreError, isStoreError } from "@store/errors";
 import { describe, expect, test } from "vitest";
 import { BackendErrorCode, contentKey, createBackend, metadataKey, metadataPrefix } from "../src/index";
-import { RecordingDriver } from "./recording-driver";
+import { MapDriver, type MapDriverCapabilities } from "@store/test-support";
 
 const encoder = new TextEncoder();
 const bytes = (text: string) => encoder.encode(text);
@@ -16,8 +16,8 @@ async function failure(action: Promise<unknown>): Promise<StoreError> {
   return error;
 }
 
-function setup(capabilities?: ConstructorParameters<typeof RecordingDriver>[0]) {
-  const driver = new RecordingDriver(capabilities);
+function setup(capabilities?: MapDriverCapabilities) {
+  const driver = new MapDriver({ name: "recording", ...(capabilities ? { capabilities } : {}) });
   return { driver, backend: createBackend(driver) };
 }
 
@@ -62,7 +62,7 @@ describe("createBackend", () => {
     test("verification failure names the digest and what the bytes hash to", async () => {
       const { backend, driver } = setup();
       const id = await backend.set(bytes("original"));
-      driver.objects.set(contentKey(id), bytes("tampered"));
+      driver.put(contentKey(id), bytes("tampered"));
       const error = await failure(backend.get(id));
       expect(error.code).toBe(BackendErrorCode.VerificationFailed);
       expect(error.message).toContain(id.toString());
@@ -182,7 +182,7 @@ describe("createBackend", () => {
       driver.calls.length = 0;
       await backend.set(bytes("config"));
       expect(driver.calls).toEqual([`read ${contentKey(id)}`]);
-      driver.objects.set(contentKey(id), bytes("corrupt"));
+      driver.put(contentKey(id), bytes("corrupt"));
       await backend.set(bytes("config"));
       expect(driver.calls.at(-1)).toBe(`write ${contentKey(id)}`);
       expect(Buffer.from(await backend.get(id)).toString()).toBe("config");
@@ -208,7 +208,7 @@ describe("createBackend", () => {
       const id = digestFromBytes("config");
       async function* racing() {
         yield bytes("con");
-        driver.objects.set(contentKey(id), bytes("config")); // another writer finished first
+        driver.put(contentKey(id), bytes("config")); // another writer finished first
         yield bytes("fig");
       }
       expect((await backend.setStream(racing())).toString()).toBe(id.toString());
@@ -219,7 +219,7 @@ describe("createBackend", () => {
     test("walk lists only registered algorithms and hands out digests sorted", async () => {
       const { backend, driver } = setup();
       const ids = [await backend.set(bytes("b")), await backend.set(bytes("a")), await backend.set(bytes("c"))];
-      driver.objects.set("content/md5/0123456789abcdef0123456789abcdef", bytes("stray"));
+      driver.put("content/md5/0123456789abcdef0123456789abcdef", bytes("stray"));
       const seen: string[] = [];
       await backend.walk((id) => void seen.push(id.toString()));
       expect(seen).toEqual(ids.map(String).sort());

@@ -15,7 +15,7 @@ import {
   streamCases,
   walkCases,
 } from "../src/index";
-import { MapDriver, type MapDriverFaults } from "./map-driver";
+import { MapDriver, type MapDriverFaults } from "@store/test-support";
 
 // A suite that passes everything proves nothing: each backend below is broken in one way the
 // contract forbids, and the cases that guard that promise must fail on it.
@@ -38,12 +38,12 @@ const named = (cases: readonly BackendCase[], ...fragments: string[]) =>
     return found.name;
   });
 
-const faulty = (faults: MapDriverFaults) => () => createBackend(new MapDriver(new Map(), faults));
+const faulty = (faults: MapDriverFaults) => () => createBackend(new MapDriver({ faults, capabilities: { persistent: true } }));
 
 /** A hand-written backend: the real one with some of its methods replaced. */
 function patched(patch: (good: StoreBackend) => Partial<StoreBackend>): () => StoreBackend {
   return () => {
-    const good = createBackend(new MapDriver());
+    const good = createBackend(new MapDriver({ capabilities: { persistent: true } }));
     return { ...good, ...patch(good) } as StoreBackend;
   };
 }

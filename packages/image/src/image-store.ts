@@ -7,7 +7,7 @@ import { type GoTime, formatGoTime, nowGoTime, parseGoTime } from "./go-time";
 import { type Image, parseImageConfig } from "./image";
 import { type ImageRecord, type MutableImageRecord, addChild, newRecord, recordFields, removeChild } from "./image-record";
 import { AsyncMutex, mapLimit } from "@store/internal";
-import type { MetadataFiles } from "./distribution-metadata";
+import type { MetadataFiles } from "@store/distribution";
 import { type RecordCacheRead, readRecordCache, recordCacheKey, writeRecordCache } from "./record-cache";
 import { type ImageStoreProblem, restoreImages } from "./restore";
 

@@ -18,33 +18,6 @@ export { createImageStore } from "./image-store";
 export type { ImageStore, ImageStoreOptions } from "./image-store";
 export type { ImageProblem, ImageStoreProblem, RecordCacheProblem } from "./restore";
 export { recordCacheKey } from "./record-cache";
-export {
-  NamedReference,
-  defaultTag,
-  familiarMatch,
-  isNamedReference,
-  parseAnyReference,
-  parseNormalizedNamed,
-  parseReference,
-  repositoryNameTotalLengthMax,
-  tagNameOnly,
-  trimNamed,
-  withDigest,
-  withTag,
-} from "./reference";
-export type { DigestReference } from "./reference";
-export { globMatch } from "./glob-match";
-export { createReferenceStore } from "./reference-store";
-export type { Association, ReferenceStore, ReferenceStoreOptions, ReferenceStoreProblem } from "./reference-store";
-export {
-  DistributionMetadata,
-  checkV2MetadataHmac,
-  computeV2MetadataHmac,
-  createFsMetadataFiles,
-  encodeV2Metadata,
-  maxV2Metadata,
-} from "./distribution-metadata";
-export type { DistributionMetadataOptions, MetadataFiles, V2Metadata } from "./distribution-metadata";
 export { Filters } from "./list-filters";
 export type { FilterInput } from "./list-filters";
 export { createImageService } from "./image-service";

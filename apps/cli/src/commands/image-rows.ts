@@ -1,5 +1,5 @@
 import type { ImageSummary } from "@store/image";
-import { parseNormalizedNamed } from "@store/image";
+import { parseNormalizedNamed } from "@store/reference";
 import { goTimeString } from "../format/go-format";
 import { humanDuration, humanSize } from "../format/units";
 

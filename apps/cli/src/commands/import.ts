@@ -1,5 +1,6 @@
 import { open } from "node:fs/promises";
-import { nowGoTime, parseNormalizedNamed, tagNameOnly } from "@store/image";
+import { nowGoTime } from "@store/image";
+import { parseNormalizedNamed, tagNameOnly } from "@store/reference";
 import { type Command, listValue, stringValue } from "../command";
 import { abortable, write } from "../cli-io";
 import { fileError } from "../file-errors";

@@ -1,8 +1,0 @@
-import { imageConformance } from "@store/conformance";
-import { createMemoryBackend } from "../src/index";
-
-// The image suites (restore, chain, walk) on the memory backend, with the suite's fake layer store.
-imageConformance("memory", () => {
-  const backend = createMemoryBackend();
-  return { backend, reopen: async () => backend };
-});

@@ -1,0 +1,19 @@
+export { ReferenceError, ReferenceErrorCode } from "./errors";
+export {
+  NamedReference,
+  defaultTag,
+  familiarMatch,
+  isNamedReference,
+  parseAnyReference,
+  parseNormalizedNamed,
+  parseReference,
+  repositoryNameTotalLengthMax,
+  tagNameOnly,
+  trimNamed,
+  withDigest,
+  withTag,
+} from "./reference";
+export type { DigestReference } from "./reference";
+export { globMatch } from "./glob-match";
+export { createReferenceStore } from "./reference-store";
+export type { Association, ReferenceStore, ReferenceStoreOptions, ReferenceStoreProblem } from "./reference-store";
