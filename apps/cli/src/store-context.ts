@@ -4,12 +4,12 @@ import { join, resolve } from "node:path";
 import type { StoreBackend } from "@store/backend";
 import { createFsBackend } from "@store/backend-fs";
 import type { Digest } from "@store/digest";
-import { StoreError } from "@store/errors";
 import { registerOverlay2 } from "@store/graphdriver-overlay2";
 import { DistributionMetadata, createFsMetadataFiles } from "@store/distribution";
 import { type ContainerInfo, type ImageService, type ImageStore, createImageService, createImageStore } from "@store/image";
 import { type ReferenceStore, createReferenceStore } from "@store/reference";
 import { type LayerMetadataStore, type LayerStore, createFsLayerMetadataStore, createLayerStore } from "@store/layer";
+import { CliError, CliErrorCode } from "./errors";
 import type { BackendKind } from "./global-options";
 
 /** Where the store is and how to open it: the global options, resolved against the environment. */
@@ -77,7 +77,7 @@ async function openBackend(options: StoreOptions, imageRoot: string): Promise<St
     case "s3": {
       const s3 = options.s3;
       if (!s3?.bucket) {
-        throw new StoreError("ERR_CLI_S3_BUCKET", "--backend s3 needs a bucket: --s3-bucket or STORE_S3_BUCKET");
+        throw new CliError(CliErrorCode.S3Bucket, "--backend s3 needs a bucket: --s3-bucket or STORE_S3_BUCKET");
       }
       const { createS3Backend } = await import("@store/backend-s3");
       return createS3Backend({
@@ -110,7 +110,7 @@ export async function openStore(options: StoreOptions, open: { mustExist?: boole
   registerOverlay2();
   const root = resolve(options.root);
   if (open.mustExist && !existsSync(root)) {
-    throw new StoreError("ERR_CLI_NO_STORE", `no store at ${root}: it does not exist (load or import an image to create one)`, { details: { root } });
+    throw new CliError(CliErrorCode.NoStore, `no store at ${root}: it does not exist (load or import an image to create one)`, { details: { root } });
   }
   const imageRoot = join(root, "image", options.driver);
   // dockerd's modes: the root readable by the daemon only, image/ and image/<driver>/ 0700.

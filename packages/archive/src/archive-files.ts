@@ -1,6 +1,6 @@
 import { type Digest, chainId, hashingStream, parseDigest } from "@store/digest";
 import { isStoreError } from "@store/errors";
-import { type Layer, type LayerStore, type StagedLayer, decompress, detectCompression, peekHead } from "@store/layer";
+import { type Layer, LayerErrorCode, type LayerStore, type StagedLayer, decompress, detectCompression, peekHead } from "@store/layer";
 import { parseTar } from "@store/tar-split";
 import { archivePath, linkTarget } from "./archive-path";
 import { type DockerManifestItem, parseDockerManifest } from "./docker-manifest";
@@ -195,7 +195,7 @@ export class ArchiveFiles {
         this.handles.push(layer);
         return { kind: "layer", layer, size };
       } catch (e) {
-        if (!isStoreError(e, "ERR_LAYER_NOT_FOUND")) throw e;
+        if (!isStoreError(e, LayerErrorCode.NotFound)) throw e;
       }
     }
     const { result: layer, blobDigest } = await this.readLayerFile(path, size, body, (source) => layers.register(source, parent));

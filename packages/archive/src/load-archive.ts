@@ -4,7 +4,7 @@ import { type Digest, chainId, digestFromBytes, digestStream, hashingStream } fr
 import { isStoreError } from "@store/errors";
 import { type ParsedImageConfig, parseImageConfig } from "@store/image";
 import { type NamedReference, parseNormalizedNamed, tagNameOnly } from "@store/reference";
-import { type Layer, decompress } from "@store/layer";
+import { type Layer, LayerErrorCode, decompress } from "@store/layer";
 import { ArchiveFiles, type LayerProgress, progressId } from "./archive-files";
 import type { ArchiveStores } from "./archive-stores";
 import { ArchiveError, ArchiveErrorCode } from "./errors";
@@ -181,7 +181,7 @@ async function resolveLayers(
     try {
       layer = await layers.get(chain);
     } catch (e) {
-      if (!isStoreError(e, "ERR_LAYER_NOT_FOUND")) throw e;
+      if (!isStoreError(e, LayerErrorCode.NotFound)) throw e;
     }
     if (layer) {
       held.push(layer);

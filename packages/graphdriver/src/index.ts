@@ -1,6 +1,5 @@
 export type { GraphDriver, Change, ChangeKind, CreateOptions, GetOptions } from "./graph-driver";
-export { GraphDriverErrorCodes } from "./error-codes";
-export type { GraphDriverErrorCode } from "./error-codes";
+export { GraphDriverError, GraphDriverErrorCode } from "./errors";
 export { registerDriver, unregisterDriver, registeredDrivers, createDriver } from "./driver-registry";
 export type { DriverConfig, DriverFactory, RegisterOptions, CreateDriverOptions } from "./driver-registry";
 export { assertLayerId } from "./layer-id";

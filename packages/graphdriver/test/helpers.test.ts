@@ -3,7 +3,7 @@ import { link, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isStoreError } from "@store/errors";
-import { GraphDriverErrorCodes, assertLayerId, deviceNumbers, directorySize, layerEntries, walkTree } from "../src/index";
+import { GraphDriverErrorCode, assertLayerId, deviceNumbers, directorySize, layerEntries, walkTree } from "../src/index";
 
 let dir: string;
 beforeEach(async () => {
@@ -69,6 +69,6 @@ describe("assertLayerId", () => {
     } catch (e) {
       error = e;
     }
-    expect(isStoreError(error, GraphDriverErrorCodes.invalidId)).toBe(true);
+    expect(isStoreError(error, GraphDriverErrorCode.InvalidId)).toBe(true);
   });
 });

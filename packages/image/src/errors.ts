@@ -16,6 +16,8 @@ export const ImageErrorCode = {
   InvalidChange: "ERR_IMAGE_INVALID_CHANGE",
   /** A filter name or value that listing or pruning does not accept. */
   InvalidFilter: "ERR_IMAGE_INVALID_FILTER",
+  /** The image store was closed; nothing more can be read or written through it. */
+  Closed: "ERR_IMAGE_CLOSED",
 } as const;
 export type ImageErrorCode = (typeof ImageErrorCode)[keyof typeof ImageErrorCode];
 

@@ -120,7 +120,7 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
     new ImageError(ImageErrorCode.NotFound, `No such image: ${term}`, { cause, details: { image: term } });
 
   function must(id: Digest): MutableImageRecord {
-    if (closed) throw new ImageError(ImageErrorCode.NotFound, `image store is closed`);
+    if (closed) throw new ImageError(ImageErrorCode.Closed, "image store is closed");
     const record = records.get(id.toString());
     if (!record) throw notFound(id.toString());
     return record;
@@ -161,7 +161,7 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
           { details: { digest: id.toString() } },
         );
       }
-      if (closed) throw new ImageError(ImageErrorCode.NotFound, `image store is closed`);
+      if (closed) throw new ImageError(ImageErrorCode.Closed, "image store is closed");
       const key = id.toString();
       if (records.has(key)) return id;
       // One flight per ID: concurrent creates of the same config share one layer reference.

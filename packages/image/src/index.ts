@@ -26,6 +26,7 @@ export type { ImageSummary, ListOptions } from "./image-list";
 export { goContainerConfig } from "./image-inspect";
 export type { HistoryItem, ImageInspect } from "./image-inspect";
 export type { DeleteResponse, PruneOptions, PruneReport, RemoveOptions } from "./image-delete";
+export { truncateId } from "./resolve-image";
 export type { ContainerInfo } from "./resolve-image";
 export { applyChanges } from "./change-instructions";
 export type { RunConfig } from "./change-instructions";

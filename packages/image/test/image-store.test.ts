@@ -77,6 +77,18 @@ describe("image store", () => {
     expect(store.len()).toBe(1);
   });
 
+  it("a closed store refuses with ERR_IMAGE_CLOSED (not not-found), and loses nothing", async () => {
+    const layers = new FakeLayerStore();
+    layers.add([parseDigest("sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae")]);
+    const { store, data } = await open(new Map(), layers);
+    const id = await store.create(mobyVector);
+    await store.close();
+    await expect(store.get(id)).rejects.toMatchObject({ code: ImageErrorCode.Closed, kind: "canceled" });
+    await expect(store.create(mobyVector)).rejects.toMatchObject({ code: ImageErrorCode.Closed });
+    const reopened = await createImageStore({ backend: createMapBackend(data), layers });
+    expect((await reopened.get(id)).config.comment).toBe("abc");
+  });
+
   it("refuses a missing layer and too much history, leaving nothing behind", async () => {
     const { store, data } = await open();
     await expect(store.create(config({ diffIds: [diff("a")] }))).rejects.toMatchObject({ code: ImageErrorCode.LayerNotFound });

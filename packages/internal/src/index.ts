@@ -6,3 +6,4 @@ export { KeyedLock } from "./keyed-lock";
 export { withFileLock } from "./file-lock";
 export { mapLimit } from "./map-limit";
 export { compareGoStrings, goJsonMap, goJsonString, goJsonStruct, goJsonValue } from "./go-json";
+export { isSafeName, safeNamePattern } from "./safe-name";

@@ -3,12 +3,11 @@ import { lstat, mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 
 import { join } from "node:path";
 import { type Digest, parseDigest } from "@store/digest";
 import { isStoreError, systemErrorCode } from "@store/errors";
-import { syncDirectory, writeFileSynced } from "@store/internal";
+import { isSafeName, syncDirectory, writeFileSynced } from "@store/internal";
 import { LayerError, LayerErrorCode } from "./errors";
 import type { LayerMetadataStore, LayerRecord, MountRecord } from "./metadata-store";
 
 const hex64 = /^[a-f0-9]{64}$/;
-const mountName = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$/;
 
 async function readTrimmed(path: string): Promise<string | undefined> {
   try {
@@ -22,9 +21,15 @@ async function readTrimmed(path: string): Promise<string | undefined> {
 /** Leftovers of interrupted writes younger than this may belong to a writer still at work. */
 const STALE_AFTER_MS = 10 * 60 * 1000;
 
-function assertMountName(name: string): void {
-  if (!mountName.test(name)) {
-    throw new LayerError(LayerErrorCode.MountNotFound, `invalid mount name ${JSON.stringify(name)}`, { details: { name } });
+/**
+ * Throws ERR_LAYER_INVALID_NAME unless `name` can name a mount (`mounts/<name>`): one path
+ * component of letters, digits, `.`, `_` and `-`, not starting with `.` or `-`, at most 255.
+ */
+export function assertMountName(name: string): void {
+  if (!isSafeName(name)) {
+    throw new LayerError(LayerErrorCode.InvalidName, `invalid mount name ${JSON.stringify(name)}: use letters, digits, '.', '_' and '-', not starting with '.' or '-' (at most 255)`, {
+      details: { name },
+    });
   }
 }
 
@@ -60,7 +65,7 @@ export function createFsLayerMetadataStore({ root, staleAfterMs = STALE_AFTER_MS
       for (const name of await readdir(layersDir).catch(() => [] as string[])) {
         if (hex64.test(name)) layers.push(parseDigest(`sha256:${name}`));
       }
-      const mounts = (await readdir(mountsDir).catch(() => [] as string[])).filter((n) => mountName.test(n));
+      const mounts = (await readdir(mountsDir).catch(() => [] as string[])).filter((n) => isSafeName(n));
       return { layers, mounts };
     },
 

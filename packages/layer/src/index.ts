@@ -4,7 +4,7 @@ export { createLayerStore, MAX_LAYER_DEPTH } from "./layer-store";
 export type { LayerStore, LayerStoreOptions, LayerStoreProblem, RegisterOptions, StagedLayer } from "./layer-store";
 export type { RWLayer, CreateRWLayerOptions } from "./rw-layer";
 export type { LayerMetadataStore, LayerRecord, MountRecord } from "./metadata-store";
-export { createFsLayerMetadataStore } from "./fs-metadata-store";
+export { assertMountName, createFsLayerMetadataStore } from "./fs-metadata-store";
 export { createMemoryLayerMetadataStore } from "./memory-metadata-store";
 export { decompress, detectCompression } from "./decompress";
 export { peekHead } from "./peek-head";

@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { StoreError } from "@store/errors";
+import { assertMountName } from "@store/layer";
 import { type Command, stringValue } from "../command";
 import { writeLines } from "../cli-io";
 import { formatTable } from "../format/table";
-import { truncateId } from "./image-rows";
+import { truncateId } from "@store/image";
 
 /**
  * `store mount IMAGE`: a read-write layer over the image's top layer (a container's layer, as
@@ -28,9 +28,7 @@ export const mountCommand: Command = {
       return;
     }
     const name = stringValue(args, "name") ?? randomBytes(32).toString("hex");
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
-      throw new StoreError("ERR_CLI_INVALID_NAME", `invalid mount name ${JSON.stringify(name)}: only [A-Za-z0-9][A-Za-z0-9_.-] are allowed`);
-    }
+    assertMountName(name); // before anything is resolved or created: ERR_LAYER_INVALID_NAME
     const record = store.images.record(store.service.resolve(image))!;
     const rw = await store.layers.createRWLayer(name, record.chainId);
     let merged: string;

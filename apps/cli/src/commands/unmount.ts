@@ -1,7 +1,7 @@
 import { join } from "node:path";
-import { StoreError } from "@store/errors";
-import { LayerErrorCode } from "@store/layer";
+import { LayerError, LayerErrorCode } from "@store/layer";
 import type { Command } from "../command";
+import { CliError, CliErrorCode } from "../errors";
 import { writeLines } from "../cli-io";
 import type { StoreContext } from "../store-context";
 
@@ -11,8 +11,8 @@ function findMount(store: StoreContext, term: string): string {
   if (exact) return exact.name;
   const prefixed = store.mounts.filter((m) => m.name.startsWith(term));
   if (prefixed.length === 1) return prefixed[0]!.name;
-  if (prefixed.length > 1) throw new StoreError("ERR_CLI_AMBIGUOUS_MOUNT", `mount name prefix ${JSON.stringify(term)} is ambiguous: ${prefixed.map((m) => m.name).join(", ")}`);
-  throw new StoreError(LayerErrorCode.MountNotFound, `No such mount: ${term}`, { details: { name: term } });
+  if (prefixed.length > 1) throw new CliError(CliErrorCode.MountAmbiguous, `mount name prefix ${JSON.stringify(term)} is ambiguous: ${prefixed.map((m) => m.name).join(", ")}`);
+  throw new LayerError(LayerErrorCode.MountNotFound, `No such mount: ${term}`, { details: { name: term } });
 }
 
 /** `store unmount NAME`: unmounts a `store mount` and removes its read-write layer and changes. */

@@ -4,7 +4,7 @@ import type { Command } from "../command";
 import { writeLines } from "../cli-io";
 import { createProgress } from "../format/progress";
 import type { StoreContext } from "../store-context";
-import { truncateId } from "./image-rows";
+import { truncateId } from "@store/image";
 
 /** How an image is named in reports: its tags, else its short ID. */
 function imageName(store: StoreContext, id: Digest): string {

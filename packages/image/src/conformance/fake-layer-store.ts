@@ -1,6 +1,5 @@
 import { type Digest, chainIds, digestFromString } from "@store/digest";
-import { StoreError } from "@store/errors";
-import type { Layer, LayerGetReleaser, LayerMetadata } from "@store/layer";
+import { type Layer, LayerError, LayerErrorCode, type LayerGetReleaser, type LayerMetadata } from "@store/layer";
 
 interface Entry {
   chainId: Digest;
@@ -61,7 +60,7 @@ export class FakeLayerStore implements LayerGetReleaser {
 
   async get(chainId: Digest): Promise<Layer> {
     const e = this.entries.get(chainId.toString());
-    if (!e) throw new StoreError("ERR_LAYER_NOT_FOUND", `layer ${chainId}: layer does not exist`, { details: { chainId: chainId.toString() } });
+    if (!e) throw new LayerError(LayerErrorCode.NotFound, `layer ${chainId}: layer does not exist`, { details: { chainId: chainId.toString() } });
     e.refs++;
     this.gets++;
     return this.#handle(e);
@@ -71,7 +70,7 @@ export class FakeLayerStore implements LayerGetReleaser {
     this.releases++;
     const removed: LayerMetadata[] = [];
     let e = this.entries.get(layer.chainId.toString());
-    if (!e || e.refs === 0) throw new StoreError("ERR_LAYER_NOT_RETAINED", `layer ${layer.chainId} not retained`);
+    if (!e || e.refs === 0) throw new LayerError(LayerErrorCode.NotRetained, `layer ${layer.chainId} not retained`);
     e.refs--;
     while (e && e.refs === 0 && e.childCount === 0) {
       this.entries.delete(e.chainId.toString());
