@@ -5,7 +5,7 @@ import type { StoreBackend } from "@store/backend";
 import { createFsBackend } from "@store/backend-fs";
 import type { Digest } from "@store/digest";
 import { registerOverlay2 } from "@store/graphdriver-overlay2";
-import { DistributionMetadata, createFsMetadataFiles } from "@store/distribution";
+import { createFsMetadataFiles } from "@store/distribution";
 import { type ContainerInfo, type ImageService, type ImageStore, createImageService, createImageStore } from "@store/image";
 import { type ReferenceStore, createReferenceStore } from "@store/reference";
 import { type LayerMetadataStore, type LayerStore, createFsLayerMetadataStore, createLayerStore } from "@store/layer";
@@ -39,7 +39,7 @@ export interface MountInfo {
 
 /**
  * The stores of one root, composed once: layerdb and the driver's home, the imagedb on the
- * chosen backend, repositories.json, distribution metadata, and the image service over them.
+ * chosen backend, repositories.json, and the image service over them.
  * Laid out exactly as dockerd's data root, so dockerd and this CLI can take turns on one root.
  */
 export interface StoreContext {
@@ -51,7 +51,6 @@ export interface StoreContext {
   readonly backend: StoreBackend;
   readonly images: ImageStore;
   readonly references: ReferenceStore;
-  readonly distribution: DistributionMetadata;
   readonly service: ImageService;
   /** The read-write layers (mounts) recorded in layerdb when the store was opened. */
   readonly mounts: MountInfo[];
@@ -126,7 +125,6 @@ export async function openStore(options: StoreOptions, open: { mustExist?: boole
     const recordCache = options.backend === "memory" ? undefined : createFsMetadataFiles(join(imageRoot, "store-cache"));
     const images = await createImageStore({ backend, layers, recordCache });
     const references = await createReferenceStore({ path: join(imageRoot, "repositories.json") });
-    const distribution = new DistributionMetadata({ root: join(imageRoot, "distribution") });
     const mounts: MountInfo[] = [];
     for (const name of (await layerMetadata.list()).mounts) {
       const m = await layerMetadata.getMount(name);
@@ -151,7 +149,6 @@ export async function openStore(options: StoreOptions, open: { mustExist?: boole
       backend,
       images,
       references,
-      distribution,
       service,
       mounts,
       containers,

@@ -7,11 +7,9 @@ export {
   parseAnyReference,
   parseNormalizedNamed,
   parseReference,
-  repositoryNameTotalLengthMax,
   tagNameOnly,
   trimNamed,
   withDigest,
-  withTag,
 } from "./reference";
 export type { DigestReference } from "./reference";
 export { globMatch } from "./glob-match";

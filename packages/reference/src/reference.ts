@@ -17,14 +17,13 @@ const namePat = `(?:${domainAndPort}/)?${remoteName}`;
 
 const referenceRegexp = new RegExp(`^(${namePat})(?::(${tagPat}))?(?:@(${digestPat}))?$`);
 const anchoredNameRegexp = new RegExp(`^(?:(${domainAndPort})/)?(${remoteName})$`);
-const anchoredTagRegexp = new RegExp(`^${tagPat}$`);
 const anchoredIdentifierRegexp = /^[a-f0-9]{64}$/;
 // What repositories.json holds for nearly every tag: a Docker Hub name in familiar form with a
 // tag (`app:1`, `team/app:v2`). See parseNormalizedNamed.
 const hubTaggedRegexp = new RegExp(`^(${pathComponent}(?:/${pathComponent})*):(${tagPat})$`);
 
 /** The longest repository path distribution/reference accepts. */
-export const repositoryNameTotalLengthMax = 255;
+const repositoryNameTotalLengthMax = 255;
 // No valid reference comes near this; refusing longer input keeps the regular expressions cheap.
 const inputLengthMax = 4096;
 
@@ -225,12 +224,6 @@ export function isNamedReference(ref: NamedReference | DigestReference): ref is 
 /** The reference with `:latest` added when it has neither tag nor digest (moby TagNameOnly). */
 export function tagNameOnly(ref: NamedReference): NamedReference {
   return ref.tag === undefined && ref.digest === undefined ? new NamedReference(ref.domain, ref.path, defaultTag) : ref;
-}
-
-/** The reference with a tag (replacing any tag, keeping the digest); the tag is validated. */
-export function withTag(ref: NamedReference, tag: string): NamedReference {
-  if (!anchoredTagRegexp.test(tag)) throw invalid(tag, "invalid tag format");
-  return new NamedReference(ref.domain, ref.path, tag, ref.digest);
 }
 
 /** The reference with a digest (keeping any tag). */

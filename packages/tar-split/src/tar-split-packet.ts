@@ -107,8 +107,3 @@ export function decodeTarSplitPacket(text: string, line: number): TarSplitPacket
   }
   throw invalid(line, `unknown packet type ${JSON.stringify(r.type)}`);
 }
-
-/** The bytes of a file packet's name (`name_raw` when set, else UTF-8 of `name`). */
-export function packetNameBytes(p: TarSplitFile): Uint8Array {
-  return p.nameRaw && p.nameRaw.length > 0 ? p.nameRaw : Buffer.from(p.name, "utf8");
-}
