@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { mkdir, readFile, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { type Digest, isDigest, parseDigest } from "@store/digest";
+import { type Digest, type DigestLike, isDigest, parseDigest, toDigest } from "@store/digest";
 import { systemErrorCode } from "@store/errors";
 import { atomicWriteFile, goJsonString } from "@store/internal";
 import { DistributionError, DistributionErrorCode } from "./errors";
@@ -108,7 +108,8 @@ export class DistributionMetadata {
   }
 
   /** What is known of a diff ID; empty when nothing is. */
-  async getMetadata(diffId: Digest): Promise<V2Metadata[]> {
+  async getMetadata(diffIdLike: DigestLike): Promise<V2Metadata[]> {
+    const diffId = toDigest(diffIdLike);
     const key = `${diffIdNamespace}/${diffId.algorithm}/${diffId.encoded}`;
     const data = await this.files.read(key);
     if (!data) return [];
@@ -116,7 +117,8 @@ export class DistributionMetadata {
   }
 
   /** The diff ID of a blob; ERR_DISTRIBUTION_METADATA_NOT_FOUND when unknown. */
-  async getDiffId(blob: Digest): Promise<Digest> {
+  async getDiffId(blobLike: DigestLike): Promise<Digest> {
+    const blob = toDigest(blobLike);
     const key = `${digestNamespace}/${blob.algorithm}/${blob.encoded}`;
     const data = await this.files.read(key);
     if (!data) {
@@ -132,7 +134,8 @@ export class DistributionMetadata {
   }
 
   /** Records `meta` for a diff ID (moved to the end if known; the oldest dropped past 50) and the blob's diff ID. */
-  async add(diffId: Digest, meta: V2Metadata): Promise<void> {
+  async add(diffIdLike: DigestLike, meta: V2Metadata): Promise<void> {
+    const diffId = toDigest(diffIdLike);
     let old: V2Metadata[];
     try {
       old = await this.getMetadata(diffId);
@@ -145,7 +148,7 @@ export class DistributionMetadata {
   }
 
   /** {@link add} with the HMAC computed under `hmacKey` (moby TagAndAdd). */
-  tagAndAdd(diffId: Digest, hmacKey: Uint8Array | undefined, meta: Omit<V2Metadata, "HMAC">): Promise<void> {
+  tagAndAdd(diffId: DigestLike, hmacKey: Uint8Array | undefined, meta: Omit<V2Metadata, "HMAC">): Promise<void> {
     return this.add(diffId, { ...meta, HMAC: computeV2MetadataHmac(hmacKey, meta) });
   }
 

@@ -48,6 +48,21 @@ describe("distribution metadata", () => {
     await expect(meta.getDiffId(digestFromString("unknown"))).rejects.toMatchObject({ code: DistributionErrorCode.MetadataNotFound });
   });
 
+  it("takes digests as text too; a bad one is refused naming it, with nothing written", async () => {
+    const driver = new MapDriver();
+    const meta = new DistributionMetadata({ files: driver });
+    await meta.add(diffId.toString(), { Digest: blob(1), SourceRepository: "r", HMAC: "" });
+    expect(await meta.getDiffId(blob(1).toString())).toEqual(diffId);
+    expect(await meta.getMetadata(diffId.toString())).toHaveLength(1);
+    const before = new Map(driver.objects);
+    await expect(meta.add("sha256:0xbad", { Digest: blob(2), SourceRepository: "r", HMAC: "" })).rejects.toMatchObject({
+      kind: "invalid",
+      message: expect.stringContaining("sha256:0xbad"),
+    });
+    await expect(meta.getDiffId("nope")).rejects.toMatchObject({ kind: "invalid" });
+    expect(driver.objects).toEqual(before);
+  });
+
   it("tags entries with moby's HMAC and checks it", async () => {
     const meta = new DistributionMetadata({ files: new MapDriver() });
     const key = new TextEncoder().encode("sha256:key");

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { type Digest, isDigest, parseDigest } from "@store/digest";
+import { type Digest, type DigestLike, isDigest, parseDigest, toDigest } from "@store/digest";
 import { systemErrorCode } from "@store/errors";
 import { ReferenceError, ReferenceErrorCode } from "./errors";
 import { AsyncMutex, atomicWriteFile, goJsonMap, goJsonString, withFileLock } from "@store/internal";
@@ -40,13 +40,13 @@ export interface ReferenceStore {
    * with both tag and digest stores the digest only (as moby). Moving a tag needs `force`
    * (ERR_REFERENCE_CONFLICT otherwise); a digest reference is never overwritten.
    */
-  add(ref: NamedReference | string, id: Digest, force?: boolean): Promise<void>;
+  add(ref: NamedReference | string, id: DigestLike, force?: boolean): Promise<void>;
   /** Removes a reference (a name alone means `:latest`); false when there was none. */
   delete(ref: NamedReference | string): Promise<boolean>;
   /** The image a reference points at; ERR_REFERENCE_NOT_FOUND. */
   get(ref: NamedReference | string): Digest;
   /** The references to an image, sorted by their full string (as moby). */
-  references(id: Digest): NamedReference[];
+  references(id: DigestLike): NamedReference[];
   /** The references in the repository named by `ref`, sorted. */
   referencesByName(ref: NamedReference | string): Association[];
   /** Every repository's familiar name, sorted. */
@@ -228,7 +228,8 @@ export async function createReferenceStore(options: ReferenceStoreOptions): Prom
     path,
     problems,
 
-    async add(input, id, force = false) {
+    async add(input, idLike, force = false) {
+      const id = toDigest(idLike);
       const ref = favorDigest(tagNameOnly(parse(input)));
       const repoName = ref.familiarName;
       const refStr = ref.familiar;
@@ -308,7 +309,7 @@ export async function createReferenceStore(options: ReferenceStoreOptions): Prom
     },
 
     references(id) {
-      return byId.get(id.toString())?.slice() ?? [];
+      return byId.get(toDigest(id).toString())?.slice() ?? [];
     },
 
     referencesByName(input) {

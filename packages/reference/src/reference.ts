@@ -1,4 +1,4 @@
-import { type Digest, parseDigest } from "@store/digest";
+import { type Digest, type DigestLike, parseDigest, toDigest } from "@store/digest";
 import { ReferenceError, ReferenceErrorCode } from "./errors";
 import { globMatch } from "./glob-match";
 
@@ -227,8 +227,8 @@ export function tagNameOnly(ref: NamedReference): NamedReference {
 }
 
 /** The reference with a digest (keeping any tag). */
-export function withDigest(ref: NamedReference, digest: Digest): NamedReference {
-  return new NamedReference(ref.domain, ref.path, ref.tag, digest);
+export function withDigest(ref: NamedReference, digest: DigestLike): NamedReference {
+  return new NamedReference(ref.domain, ref.path, ref.tag, toDigest(digest));
 }
 
 /** Only the repository name: no tag, no digest (moby TrimNamed). */

@@ -64,6 +64,17 @@ describe("reference store", () => {
     await expect(refs.add("Bad", idA)).rejects.toMatchObject({ code: ReferenceErrorCode.Invalid });
   });
 
+  it("takes an image ID as a Digest or its text; a bad ID is refused naming it, and nothing is lost", async () => {
+    const refs = await createReferenceStore({ path });
+    await refs.add("app:1", idA.toString());
+    expect(refs.references(idA.toString()).map((r) => r.familiar)).toEqual(["app:1"]);
+    const before = await readFile(path, "utf8");
+    await expect(refs.add("app:2", "sha256:nothex")).rejects.toMatchObject({ kind: "invalid", message: expect.stringContaining("sha256:nothex") });
+    await expect(refs.add("app:1", "nope", true)).rejects.toMatchObject({ kind: "invalid" });
+    expect(await readFile(path, "utf8")).toBe(before);
+    expect((await createReferenceStore({ path })).get("app:1")).toEqual(idA);
+  });
+
   it("lists references sorted by full name, and by repository", async () => {
     const refs = await createReferenceStore({ path });
     await refs.add("zed/x:1", idA);
