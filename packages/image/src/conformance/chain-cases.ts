@@ -1,4 +1,6 @@
+import { BackendErrorCode } from "@store/backend";
 import { chainId } from "@store/digest";
+import { ImageErrorCode } from "../errors";
 import { createImageStore } from "../image-store";
 import { expect } from "vitest";
 import { imageConfig } from "./image-configs";
@@ -46,7 +48,7 @@ export const chainCases: readonly ImageCase[] = [
       await store.delete(two!);
       expect(layers.layers.refs(top)).toBe(0);
       expect(layers.layers.releases).toBe(1);
-      await expect(store.delete(two!)).rejects.toMatchObject({ code: "ERR_IMAGE_NOT_FOUND" });
+      await expect(store.delete(two!)).rejects.toMatchObject({ code: ImageErrorCode.NotFound });
       expect(layers.layers.releases).toBe(1);
     },
   },
@@ -58,7 +60,7 @@ export const chainCases: readonly ImageCase[] = [
       const store = await createImageStore({ backend, layers: layers.layers });
       const missing = chainId([present!, present!])!; // a stack never registered
       const config = imageConfig([present!, present!], "missing");
-      await expect(store.create(config)).rejects.toMatchObject({ code: "ERR_IMAGE_LAYER_NOT_FOUND", message: expect.stringContaining(missing.toString()) });
+      await expect(store.create(config)).rejects.toMatchObject({ code: ImageErrorCode.LayerNotFound, message: expect.stringContaining(missing.toString()) });
       const walked: string[] = [];
       await backend.walk((id) => void walked.push(id.toString()));
       expect(walked).toEqual([]);
@@ -79,11 +81,11 @@ export const chainCases: readonly ImageCase[] = [
       await store.setParent(d!, a!);
       expect(store.children(b!)).toEqual([c]);
       expect(store.children(a!).map(String).sort()).toEqual([b, d].map(String).sort());
-      await expect(store.setParent(a!, c!)).rejects.toMatchObject({ code: "ERR_IMAGE_CONFLICT" });
+      await expect(store.setParent(a!, c!)).rejects.toMatchObject({ code: ImageErrorCode.Conflict });
       await store.delete(b!);
       expect(store.getParent(c!)).toBeUndefined();
       expect(store.children(a!)).toEqual([d]);
-      await expect(backend.getMetadata(c!, "parent")).rejects.toMatchObject({ code: "ERR_BACKEND_NOT_FOUND" });
+      await expect(backend.getMetadata(c!, "parent")).rejects.toMatchObject({ code: BackendErrorCode.NotFound });
       await store.close();
       await layers.reopen();
       const again = await createImageStore({ backend: await reopen(), layers: layers.layers });
