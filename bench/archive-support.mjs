@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createFsBackend } from "@store/backend-fs";
 import { createOverlay2Driver } from "@store/graphdriver-overlay2";
-import { createImageStore, createReferenceStore } from "@store/image";
+import { createImageStore } from "@store/image";
+import { createReferenceStore } from "@store/reference";
 import { createLayerStore } from "@store/layer";
 
 export const arg = (name, def) => {

@@ -11,7 +11,7 @@
 // memory per image of our opened store at 100,000 images.
 //
 // Usage (root, dockerd, after building what it imports:
-//   for p in errors digest backend backend-fs tar-split graphdriver graphdriver-overlay2 layer image; do (cd packages/$p && npx tsup); done):
+//   for p in errors internal digest backend backend-fs tar-split graphdriver graphdriver-overlay2 layer reference distribution image; do (cd packages/$p && npx tsup); done):
 //   node bench/image-open-list.mjs [--images 10000] [--rounds 5] [--memory-images 100000] [--keep]
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -36,7 +36,9 @@ async function child(root, imagedb, repositories, reads) {
   const { createOverlay2Driver } = await import("@store/graphdriver-overlay2");
   const { createLayerStore } = await import("@store/layer");
   const { createFsBackend } = await import("@store/backend-fs");
-  const { createFsMetadataFiles, createImageService, createImageStore, createReferenceStore } = await import("@store/image");
+  const { createImageService, createImageStore } = await import("@store/image");
+  const { createFsMetadataFiles } = await import("@store/distribution");
+  const { createReferenceStore } = await import("@store/reference");
   const t0 = performance.now();
   const layers = await createLayerStore({ root, driver: await createOverlay2Driver({ home: join(root, "overlay2") }) });
   const tLayers = performance.now();

@@ -1,5 +1,5 @@
 import { createInterface } from "node:readline";
-import { StoreError } from "@store/errors";
+import { CliError, CliErrorCode } from "./errors";
 import { type CliIO, write } from "./cli-io";
 
 /**
@@ -8,7 +8,7 @@ import { type CliIO, write } from "./cli-io";
  */
 export async function confirm(io: CliIO, question: string, forceFlag: string): Promise<boolean> {
   if (!io.stdin.isTTY) {
-    throw new StoreError("ERR_CLI_NOT_CONFIRMED", `${question.split("\n")[0]} Refusing without a terminal to confirm on; pass ${forceFlag} to go ahead`);
+    throw new CliError(CliErrorCode.NotConfirmed, `${question.split("\n")[0]} Refusing without a terminal to confirm on; pass ${forceFlag} to go ahead`);
   }
   await write(io.stdout, `${question} [y/N] `);
   const rl = createInterface({ input: io.stdin, terminal: false });

@@ -1,6 +1,6 @@
 import type { GoTime } from "@store/image";
 import { type TarWriteEntry, writeTar } from "@store/tar-split";
-import { compareGoStrings } from "@store/image";
+import { compareGoStrings } from "@store/internal";
 
 /** One entry of an archive being written; a streamed body is opened only when its turn comes. */
 export interface ArchiveEntry {

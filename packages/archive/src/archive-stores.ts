@@ -1,5 +1,6 @@
 import type { LayerStore } from "@store/layer";
-import type { ImageStore, ReferenceStore } from "@store/image";
+import type { ImageStore } from "@store/image";
+import type { ReferenceStore } from "@store/reference";
 
 /**
  * The stores an archive is loaded into or saved from: dockerd's image store (imagedb), layer

@@ -3,8 +3,9 @@ import { tmpdir } from "node:os";
 import { type Digest, chainId, digestFromBytes, digestStream } from "@store/digest";
 import { isStoreError } from "@store/errors";
 import { type ProgressListener, progressReader } from "@store/internal";
-import { type NamedReference, type ParsedImageConfig, parseImageConfig, parseNormalizedNamed, tagNameOnly } from "@store/image";
-import { type ExpectedLayer, type Layer, decompress } from "@store/layer";
+import { type ParsedImageConfig, parseImageConfig } from "@store/image";
+import { type NamedReference, parseNormalizedNamed, tagNameOnly } from "@store/reference";
+import { type ExpectedLayer, type Layer, LayerErrorCode, decompress } from "@store/layer";
 import { ArchiveFiles, progressId } from "./archive-files";
 import type { ArchiveStores } from "./archive-stores";
 import { ArchiveError, ArchiveErrorCode } from "./errors";
@@ -193,7 +194,7 @@ async function resolveLayers(
     try {
       layer = await layers.get(chain);
     } catch (e) {
-      if (!isStoreError(e, "ERR_LAYER_NOT_FOUND")) throw e;
+      if (!isStoreError(e, LayerErrorCode.NotFound)) throw e;
     }
     if (layer) {
       held.push(layer);

@@ -1,7 +1,7 @@
 import { digestFromBytes } from "@store/digest";
 import type { Layer } from "@store/layer";
 import { type ArchiveEntry, dirEntry, epoch, fileEntry, streamEntry } from "./archive-entries";
-import { goJsonMap, goJsonString, goJsonStruct } from "@store/image";
+import { goJsonMap, goJsonString, goJsonStruct } from "@store/internal";
 import { Annotation, MediaType, OCI_LAYOUT } from "./oci-types";
 import { layerChain } from "./save-docker";
 import type { LayerTar } from "./layer-tar";

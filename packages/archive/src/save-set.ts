@@ -1,6 +1,7 @@
 import type { Digest } from "@store/digest";
 import { isStoreError } from "@store/errors";
-import { type Image, type NamedReference, isNamedReference, parseAnyReference, tagNameOnly } from "@store/image";
+import { type Image, ImageErrorCode } from "@store/image";
+import { type NamedReference, isNamedReference, parseAnyReference, tagNameOnly } from "@store/reference";
 import type { Layer } from "@store/layer";
 import type { ArchiveStores } from "./archive-stores";
 import { ArchiveError, ArchiveErrorCode } from "./errors";
@@ -37,7 +38,7 @@ export async function resolveSaveSet(names: readonly string[], stores: ArchiveSt
         try {
           image = await images.get(id);
         } catch (e) {
-          if (isStoreError(e, "ERR_IMAGE_NOT_FOUND")) throw notFound(name, e);
+          if (isStoreError(e, ImageErrorCode.NotFound)) throw notFound(name, e);
           throw e;
         }
         if (image.os !== "linux") {

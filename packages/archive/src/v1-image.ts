@@ -1,6 +1,6 @@
 import { type Digest, digestFromString } from "@store/digest";
 import { formatGoTime, parseGoTime, type GoTime } from "@store/image";
-import { goJsonMap, goJsonString, goJsonStruct } from "@store/image";
+import { goJsonMap, goJsonString, goJsonStruct } from "@store/internal";
 import { goField, isJsonObject } from "./json-fields";
 
 type Json = Record<string, unknown>;

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createFsBackend } from "@store/backend-fs";
 import { createOverlay2Driver } from "@store/graphdriver-overlay2";
-import { createImageStore, createReferenceStore } from "@store/image";
+import { createImageStore } from "@store/image";
+import { createReferenceStore } from "@store/reference";
 import { createLayerStore } from "@store/layer";
 import type { ArchiveStores } from "../src/index";
 

@@ -23,20 +23,6 @@ export async function writeFully(handle: FsFileHandle, data: Uint8Array): Promis
   }
 }
 
-/**
- * fsyncs a directory so that a rename (or new entry) in it survives a crash. dockerd does not
- * do this after its atomic writes; we do, or a crash right after rename could lose the entry
- * that a caller was already told is stored.
- */
-export async function syncDirectory(fs: FsApi, dir: string): Promise<void> {
-  const handle = await fs.open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 /** Unlinks `path`; a missing file is not an error. */
 export async function unlinkIfPresent(fs: FsApi, path: string): Promise<void> {
   try {

@@ -10,9 +10,10 @@ import {
   type WriteOptions,
   contentRoot,
 } from "@store/backend";
+import { syncDirectory } from "@store/internal";
+import { dirMode, fileMode, tempName, unlinkIfPresent, writeFully } from "./file-io";
 import type { FsApi } from "./fs-api";
 import { isLinkUnsupported, isMissing, isTaken, orIfMissing } from "./fs-errors";
-import { dirMode, fileMode, syncDirectory, tempName, unlinkIfPresent, writeFully } from "./file-io";
 
 // One or more components separated by single slashes, none empty or starting with ".".
 const plainKey = /^[A-Za-z0-9_][A-Za-z0-9_.-]*(?:\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$/;
@@ -159,7 +160,7 @@ export class FsDriver implements BackendDriver {
           throw e;
         }
         done = true;
-        await syncDirectory(fs, destinationDir);
+        await syncDirectory(destinationDir, fs);
         return created;
       },
       abort: async () => {

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { backendConformance } from "@store/conformance";
 import { FsDriver, createFsBackend } from "../src/index";
-import { tempDir } from "./temp-dir";
+import { tempDir } from "@store/test-support";
 
 backendConformance("fs", async () => {
   const dir = await tempDir();

@@ -7,7 +7,7 @@ import { digestFromBytes } from "@store/digest";
 import { build } from "esbuild";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { createFsBackend } from "../src/index";
-import { tempDir } from "./temp-dir";
+import { tempDir } from "@store/test-support";
 
 const encoder = new TextEncoder();
 

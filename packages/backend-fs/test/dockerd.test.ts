@@ -5,7 +5,7 @@ import { type Digest, parseDigest } from "@store/digest";
 import { type DockerdPeer, dockerdSkipReason, startDockerd } from "@store/test-peers";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createFsBackend } from "../src/index";
-import { tempDir } from "./temp-dir";
+import { tempDir } from "@store/test-support";
 
 const skip = dockerdSkipReason();
 const decoder = new TextDecoder();

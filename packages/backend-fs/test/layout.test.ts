@@ -5,7 +5,7 @@ import { expectStoreError, generatedDigest, generatedStream } from "@store/confo
 import { digestFromBytes, parseDigest } from "@store/digest";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { createFsBackend } from "../src/index";
-import { tempDir } from "./temp-dir";
+import { tempDir } from "@store/test-support";
 
 const encoder = new TextEncoder();
 // moby's image store test vector.

@@ -4,7 +4,7 @@ import { type StageHint, type StagedWrite, createBackend } from "@store/backend"
 import { backendHooks, concurrencyCases, defaultBackendSuiteOptions, runCases, streamCases } from "@store/conformance";
 import { describe, expect, test } from "vitest";
 import { FsDriver } from "../src/index";
-import { tempDir } from "./temp-dir";
+import { tempDir } from "@store/test-support";
 
 // Drivers broken in ways only a disk shows: the suite's cases must fail them.
 

@@ -1,4 +1,5 @@
 import type { Digest } from "@store/digest";
+import { isSafeName } from "@store/internal";
 import { BackendError, BackendErrorCode } from "./errors";
 
 // dockerd's imagedb layout, shared by every driver so that a store copied between media
@@ -21,14 +22,9 @@ export function metadataKey(id: Digest, key: string): string {
   return `${metadataPrefix(id)}/${key}`;
 }
 
-// dockerd never validates metadata keys; we must, or a key like "../../x" writes outside the
-// store. A leading "." is refused too: it covers "." and "..", and keeps keys clear of the
-// ".tmp-" names of atomic writes.
-const validKey = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$/;
-
 /** Throws ERR_BACKEND_INVALID_KEY unless `key` is a safe single path component. */
 export function assertMetadataKey(key: string): void {
-  if (typeof key !== "string" || !validKey.test(key)) {
+  if (!isSafeName(key)) {
     throw new BackendError(
       BackendErrorCode.InvalidKey,
       `invalid metadata key ${JSON.stringify(key)}: use letters, digits, '.', '_' and '-', not starting with '.' (at most 255)`,

@@ -3,7 +3,7 @@ import { StoreError, isStoreError } from "@store/errors";
 import { describe, expect, test } from "vitest";
 import { BackendErrorCode, contentKey, createBackend, metadataKey } from "../src/index";
 import { metadataPrefix } from "../src/keys";
-import { RecordingDriver } from "./recording-driver";
+import { MapDriver, type MapDriverCapabilities } from "@store/test-support";
 
 const encoder = new TextEncoder();
 const bytes = (text: string) => encoder.encode(text);
@@ -17,8 +17,8 @@ async function failure(action: Promise<unknown>): Promise<StoreError> {
   return error;
 }
 
-function setup(capabilities?: ConstructorParameters<typeof RecordingDriver>[0]) {
-  const driver = new RecordingDriver(capabilities);
+function setup(capabilities?: MapDriverCapabilities) {
+  const driver = new MapDriver({ name: "recording", ...(capabilities ? { capabilities } : {}) });
   return { driver, backend: createBackend(driver) };
 }
 
@@ -63,7 +63,7 @@ describe("createBackend", () => {
     test("verification failure names the digest and what the bytes hash to", async () => {
       const { backend, driver } = setup();
       const id = await backend.set(bytes("original"));
-      driver.objects.set(contentKey(id), bytes("tampered"));
+      driver.put(contentKey(id), bytes("tampered"));
       const error = await failure(backend.get(id));
       expect(error.code).toBe(BackendErrorCode.VerificationFailed);
       expect(error.message).toContain(id.toString());
@@ -186,7 +186,7 @@ describe("createBackend", () => {
       driver.calls.length = 0;
       await backend.set(bytes("config"));
       expect(driver.calls).toEqual([`read ${contentKey(id)}`]);
-      driver.objects.set(contentKey(id), bytes("corrupt"));
+      driver.put(contentKey(id), bytes("corrupt"));
       driver.calls.length = 0;
       await backend.set(bytes("config"));
       // Content writes are create-only, so the corrupted object goes first.
@@ -213,14 +213,16 @@ describe("createBackend", () => {
       const { backend, driver } = setup();
       const id = digestFromBytes("config");
       const theirs = bytes("config");
+      let placed: Uint8Array[] | undefined;
       async function* racing() {
         yield bytes("con");
-        driver.objects.set(contentKey(id), theirs); // another writer finished first
+        driver.put(contentKey(id), theirs); // another writer finished first
+        placed = driver.objects.get(contentKey(id));
         yield bytes("fig");
       }
       expect((await backend.setStream(racing())).toString()).toBe(id.toString());
       expect(driver.calls.at(-1)).toBe(`commit ${contentKey(id)} ifAbsent`);
-      expect(driver.objects.get(contentKey(id))).toBe(theirs);
+      expect(driver.objects.get(contentKey(id))).toBe(placed);
     });
 
     test("content writes are create-only; metadata writes replace", async () => {
@@ -273,7 +275,7 @@ describe("createBackend", () => {
     test("walk lists only registered algorithms and hands out digests sorted", async () => {
       const { backend, driver } = setup();
       const ids = [await backend.set(bytes("b")), await backend.set(bytes("a")), await backend.set(bytes("c"))];
-      driver.objects.set("content/md5/0123456789abcdef0123456789abcdef", bytes("stray"));
+      driver.put("content/md5/0123456789abcdef0123456789abcdef", bytes("stray"));
       const seen: string[] = [];
       await backend.walk((id) => void seen.push(id.toString()));
       expect(seen).toEqual(ids.map(String).sort());

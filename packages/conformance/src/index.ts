@@ -31,19 +31,3 @@ export { generatedDigest, generatedStream } from "./support/generated-stream";
 export type { GeneratedStreamOptions } from "./support/generated-stream";
 export { MemoryProbe } from "./support/memory-probe";
 
-// The image suites (restore, chain, walk): @store/image's image store over any backend.
-export { imageConformance } from "./image/image-conformance";
-export { imageCases } from "./image/image-cases";
-export { imageHooks } from "./image/image-hooks";
-export type { ImageBackendFixture, ImageCase, ImageFactory, ImageFixture, ImageSuiteOptions } from "./image/image-fixture";
-export { restoreCases } from "./image/restore-cases";
-export { chainCases } from "./image/chain-cases";
-export { walkCases as imageWalkCases } from "./image/walk-cases";
-export { imageConfig } from "./image/image-configs";
-export { countingLayers } from "./image/layer-side";
-export type { CountingLayers, LayerSide, LayerSideFactory } from "./image/layer-side";
-export { FakeLayerStore } from "./image/fake-layer-store";
-export { fakeDiffId, fakeLayerSide } from "./image/fake-layer-side";
-export { layerStoreSide } from "./image/layer-store-side";
-export type { LayerStoreLocation } from "./image/layer-store-side";
-export { tinyTar } from "./image/tiny-tar";

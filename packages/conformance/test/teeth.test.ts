@@ -20,7 +20,10 @@ import {
   streamCases,
   walkCases,
 } from "../src/index";
-import { MapDriver, type MapDriverFaults } from "./map-driver";
+import { MapDriver, type MapDriverFaults } from "@store/test-support";
+
+/** What the Map driver declares here: persistent, and create-only enforced by the medium. */
+const mapCapabilities = { persistent: true, conditionalCreate: true };
 
 // A suite that passes everything proves nothing: each backend below is broken in one way the
 // contract forbids, and the cases that guard that promise must fail on it.
@@ -42,14 +45,14 @@ const named = (cases: readonly BackendCase[], ...fragments: string[]) =>
 
 /** A backend over a driver with `faults`, and that driver raw beside it. */
 const faulty = (faults: MapDriverFaults) => (): BackendFixture => {
-  const driver = new MapDriver(new Map(), faults);
+  const driver = new MapDriver({ faults, capabilities: mapCapabilities });
   return { backend: createBackend(driver), driver };
 };
 
 /** A hand-written backend: the real one with some of its methods replaced, its driver beside it. */
 function patched(patch: (good: StoreBackend, driver: MapDriver) => Partial<StoreBackend>): () => BackendFixture {
   return () => {
-    const driver = new MapDriver();
+    const driver = new MapDriver({ capabilities: mapCapabilities });
     const good = createBackend(driver);
     return { backend: { ...good, ...patch(good, driver) } as StoreBackend, driver };
   };
@@ -195,8 +198,8 @@ describe("the suite fails broken backends", () => {
   test("a backend that says it is shared but does not share its location", async () => {
     const capabilities = { persistent: true, shared: true, conditionalCreate: true };
     const unshared = (): BackendFixture => ({
-      backend: createBackend(new MapDriver(new Map(), {}, capabilities)),
-      reopen: async () => createBackend(new MapDriver(new Map(), {}, capabilities)),
+      backend: createBackend(new MapDriver({ capabilities })),
+      reopen: async () => createBackend(new MapDriver({ capabilities })),
     });
     expect(await failedCases(sharedCases, unshared)).toEqual(named(sharedCases, "sees what the first publishes", "racing setStreams"));
     // And the cases are skipped, not passed, where nothing is declared.

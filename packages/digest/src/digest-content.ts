@@ -24,7 +24,7 @@ export async function digestStream(source: ByteSource, algorithm: Algorithm = Ca
 }
 
 /** Throws ERR_DIGEST_MISMATCH when `actual` is not `expected`. */
-export function assertDigest(actual: Digest, expected: Digest, what = "content"): void {
+function assertDigest(actual: Digest, expected: Digest, what = "content"): void {
   if (!actual.equals(expected)) {
     throw new DigestError(DigestErrorCode.Mismatch, `${what} failed to verify: expected ${expected}, got ${actual}`, {
       details: { expected: expected.toString(), actual: actual.toString() },

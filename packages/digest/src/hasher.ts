@@ -43,11 +43,6 @@ function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
 }
 
-/** True when `implementation` can compute `algorithm` here. */
-export function supportsImplementation(algorithm: Algorithm, implementation: Exclude<HashImplementation, "auto">): boolean {
-  return implementation === "noble" || (nodeCrypto !== undefined && nodeNames[algorithm] !== undefined);
-}
-
 /** Starts an incremental hash of `algorithm` (sha256 by default). */
 export function createHasher(algorithm: Algorithm = Canonical, options: HashOptions = {}): Hasher {
   const implementation = options.implementation ?? "auto";

@@ -8,7 +8,7 @@ describe("error kinds", () => {
     ["ERR_LAYER_STAGED_GONE", "notFound"],
     ["ERR_IMAGE_CONFLICT", "conflict"],
     ["ERR_LAYER_IN_USE", "conflict"],
-    ["ERR_IMAGE_LOCKED", "conflict"],
+    ["ERR_INTERNAL_LOCKED", "conflict"],
     ["ERR_DIGEST_AMBIGUOUS", "conflict"],
     ["ERR_GRAPHDRIVER_LAYER_EXISTS", "conflict"],
     ["ERR_DIGEST_INVALID_FORMAT", "invalid"],

@@ -1,6 +1,5 @@
 import koffi, { type TypeObject } from "koffi";
-import { StoreError } from "@store/errors";
-import { GraphDriverErrorCodes, type LinuxSyscalls } from "@store/graphdriver";
+import { GraphDriverError, GraphDriverErrorCode, type LinuxSyscalls } from "@store/graphdriver";
 
 /** The libc functions overlay2 calls, bound once per process with koffi. */
 interface Libc {
@@ -47,7 +46,7 @@ function libc(): Libc {
     } as Libc;
     return bound;
   } catch (error) {
-    throw new StoreError(GraphDriverErrorCodes.unsupported, `overlay2 needs libc.so.6 through koffi: ${(error as Error).message}`, {
+    throw new GraphDriverError(GraphDriverErrorCode.Unsupported, `overlay2 needs libc.so.6 through koffi: ${(error as Error).message}`, {
       cause: error,
     });
   }

@@ -1,8 +1,7 @@
 import { chmod, mkdir, mkdtemp, readFile, readdir, rm, statfs, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { StoreError } from "@store/errors";
-import { GraphDriverErrorCodes } from "@store/graphdriver";
+import { GraphDriverError, GraphDriverErrorCode } from "@store/graphdriver";
 import { direntTypes, mount, unmount } from "./libc";
 
 /** What the support check found out, reported by `status()`. */
@@ -36,8 +35,8 @@ const filesystems = new Map<number, string>([
 // dockerd refuses overlay2 on these: overlay cannot use them as upper layers.
 const unsupportedBacking = new Set(["overlayfs", "aufs", "zfs", "ecryptfs"]);
 
-function unsupported(home: string, why: string, cause?: unknown): StoreError {
-  return new StoreError(GraphDriverErrorCodes.unsupported, `graph driver overlay2 is not supported in ${home}: ${why}`, {
+function unsupported(home: string, why: string, cause?: unknown): GraphDriverError {
+  return new GraphDriverError(GraphDriverErrorCode.Unsupported, `graph driver overlay2 is not supported in ${home}: ${why}`, {
     details: { driver: "overlay2", home },
     cause,
   });

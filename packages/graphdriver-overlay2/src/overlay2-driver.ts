@@ -3,9 +3,10 @@ import { chmod, mkdir, readFile, readdir, readlink, rename, rm, rmdir, stat, sym
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { StoreError, isStoreError, systemErrorCode } from "@store/errors";
+import { KeyedLock } from "@store/internal";
 import {
-  GraphDriverErrorCodes,
-  KeyedLock,
+  GraphDriverError,
+  GraphDriverErrorCode,
   applyEntries,
   assertLayerId,
   directorySize,
@@ -71,7 +72,7 @@ export class Overlay2Driver implements GraphDriver {
       await stat(dir);
     } catch (error) {
       if (systemErrorCode(error) !== "ENOENT") throw error;
-      throw new StoreError(GraphDriverErrorCodes.layerNotFound, `overlay2: ${what} ${id} does not exist in ${this.home}`, {
+      throw new GraphDriverError(GraphDriverErrorCode.LayerNotFound, `overlay2: ${what} ${id} does not exist in ${this.home}`, {
         details: { id, home: this.home },
       });
     }
@@ -92,7 +93,7 @@ export class Overlay2Driver implements GraphDriver {
     const storageOpt = Object.keys(options?.storageOpt ?? {});
     if (storageOpt.length > 0) {
       throw new StoreError(
-        storageOpt.includes("size") ? GraphDriverErrorCodes.unsupported : GraphDriverErrorCodes.invalidOption,
+        storageOpt.includes("size") ? GraphDriverErrorCode.Unsupported : GraphDriverErrorCode.InvalidOption,
         `overlay2: storage options (${storageOpt.join(", ")}) for layer ${id} are not supported (size quotas need xfs with pquota)`,
         { details: { id, storageOpt } },
       );
@@ -105,7 +106,7 @@ export class Overlay2Driver implements GraphDriver {
         await mkdir(dir, 0o710);
       } catch (error) {
         if (systemErrorCode(error) !== "EEXIST") throw error;
-        throw new StoreError(GraphDriverErrorCodes.layerExists, `overlay2: layer ${id} already exists in ${this.home}`, {
+        throw new GraphDriverError(GraphDriverErrorCode.LayerExists, `overlay2: layer ${id} already exists in ${this.home}`, {
           details: { id, home: this.home },
         });
       }
@@ -142,7 +143,7 @@ export class Overlay2Driver implements GraphDriver {
     await this.#locks.run(id, async () => {
       const dir = await this.#requireLayer(id, "layer");
       if ((await readOptional(join(dir, "lower"))) !== undefined) {
-        throw new StoreError(GraphDriverErrorCodes.invalidParent, `overlay2: layer ${id} already has a parent`, { details: { id, parent } });
+        throw new GraphDriverError(GraphDriverErrorCode.InvalidParent, `overlay2: layer ${id} already has a parent`, { details: { id, parent } });
       }
       const lower = await this.#childLower(parent);
       await mkdir(join(dir, "work"), { mode: 0o700, recursive: true });
@@ -160,8 +161,8 @@ export class Overlay2Driver implements GraphDriver {
     const parentLower = await readOptional(join(parentDir, "lower"));
     if (parentLower !== undefined && parentLower !== "") lowers.push(...parentLower.split(":"));
     if (lowers.length > MAX_DEPTH) {
-      throw new StoreError(
-        GraphDriverErrorCodes.maxDepth,
+      throw new GraphDriverError(
+        GraphDriverErrorCode.MaxDepth,
         `overlay2: a child of layer ${parent} would stack ${lowers.length} lower layers (at most ${MAX_DEPTH})`,
         { details: { parent, depth: lowers.length } },
       );
@@ -197,7 +198,7 @@ export class Overlay2Driver implements GraphDriver {
       const dir = this.#dir(id);
       const merged = join(dir, "merged");
       if ((this.#mounts.get(merged)?.count ?? 0) > 0) {
-        throw new StoreError(GraphDriverErrorCodes.layerBusy, `overlay2: layer ${id} is mounted at ${merged}; put it first`, {
+        throw new GraphDriverError(GraphDriverErrorCode.LayerBusy, `overlay2: layer ${id} is mounted at ${merged}; put it first`, {
           details: { id },
         });
       }
@@ -231,8 +232,8 @@ export class Overlay2Driver implements GraphDriver {
       // A layer without parents is not mounted: its diff is its view.
       if (lowers === undefined) return diffDir;
       if (!isRoot()) {
-        throw new StoreError(
-          GraphDriverErrorCodes.permission,
+        throw new GraphDriverError(
+          GraphDriverErrorCode.Permission,
           `overlay2: mounting layer ${id} needs root (running as uid ${process.getuid?.()})`,
           { details: { id } },
         );
@@ -275,7 +276,7 @@ export class Overlay2Driver implements GraphDriver {
         ? `${indexOff}lowerdir=${id}/diff:${lowers}`
         : `${indexOff}lowerdir=${lowers},upperdir=${id}/diff,workdir=${id}/work`;
       if (options.length > pageSize() - 1) {
-        throw new StoreError(GraphDriverErrorCodes.mountFailed, `overlay2: cannot mount layer ${id}: mount options too long (${options.length} bytes)`, {
+        throw new GraphDriverError(GraphDriverErrorCode.MountFailed, `overlay2: cannot mount layer ${id}: mount options too long (${options.length} bytes)`, {
           details: { id },
         });
       }
@@ -283,7 +284,7 @@ export class Overlay2Driver implements GraphDriver {
         await execFileAsync("mount", ["-t", "overlay", "-o", options, "overlay", `${id}/merged`], { cwd: this.home });
       } catch (error) {
         const stderr = (error as { stderr?: string }).stderr?.trim();
-        throw new StoreError(GraphDriverErrorCodes.mountFailed, `overlay2: error creating overlay mount to ${merged}: ${stderr || (error as Error).message}`, {
+        throw new GraphDriverError(GraphDriverErrorCode.MountFailed, `overlay2: error creating overlay mount to ${merged}: ${stderr || (error as Error).message}`, {
           details: { id },
           cause: error,
         });
@@ -293,7 +294,7 @@ export class Overlay2Driver implements GraphDriver {
     try {
       mount("overlay", merged, "overlay", 0, options);
     } catch (error) {
-      throw new StoreError(GraphDriverErrorCodes.mountFailed, `overlay2: error creating overlay mount to ${merged}: ${(error as Error).message}`, {
+      throw new GraphDriverError(GraphDriverErrorCode.MountFailed, `overlay2: error creating overlay mount to ${merged}: ${(error as Error).message}`, {
         details: { id },
         cause: error,
       });
@@ -396,15 +397,15 @@ export class Overlay2Driver implements GraphDriver {
     const asked = parent ? this.#dir(parent) : undefined;
     if (actual !== asked) {
       const actualId = actual === undefined ? "none" : actual.slice(this.home.length + 1);
-      throw new StoreError(
-        GraphDriverErrorCodes.invalidParent,
+      throw new GraphDriverError(
+        GraphDriverErrorCode.InvalidParent,
         `overlay2: layer ${id} has parent ${actualId}, not ${parent || "none"}; diffs against other layers are not supported`,
         { details: { id, parent, actual: actualId } },
       );
     }
     if (!this.#support.nativeDiff) {
-      throw new StoreError(
-        GraphDriverErrorCodes.unsupported,
+      throw new GraphDriverError(
+        GraphDriverErrorCode.Unsupported,
         "overlay2: the kernel's overlay redirect_dir/metacopy is on, so diffing upper dirs would miss renames",
       );
     }
@@ -436,7 +437,7 @@ export class Overlay2Driver implements GraphDriver {
     return this.#locks.run(id, async () => {
       const diffDir = join(dir, "diff");
       if ((await readdir(diffDir)).length > 0) {
-        throw new StoreError(GraphDriverErrorCodes.notEmpty, `overlay2: layer ${id} already has content in ${diffDir}; a diff is applied once`, {
+        throw new GraphDriverError(GraphDriverErrorCode.NotEmpty, `overlay2: layer ${id} already has content in ${diffDir}; a diff is applied once`, {
           details: { id },
         });
       }

@@ -1,5 +1,4 @@
-import { StoreError } from "@store/errors";
-import { GraphDriverErrorCodes, registerDriver, type DriverConfig } from "@store/graphdriver";
+import { GraphDriverError, GraphDriverErrorCode, registerDriver, type DriverConfig } from "@store/graphdriver";
 import { checkOverlaySupport } from "./overlay-support";
 import { Overlay2Driver } from "./overlay2-driver";
 
@@ -12,8 +11,8 @@ const knownUnsupported = new Set(["overlay2.size", "overlay2.override_kernel_che
  */
 export async function createOverlay2Driver({ home, options = {} }: { home: string; options?: Record<string, string> }): Promise<Overlay2Driver> {
   for (const key of Object.keys(options)) {
-    throw new StoreError(
-      GraphDriverErrorCodes.invalidOption,
+    throw new GraphDriverError(
+      GraphDriverErrorCode.InvalidOption,
       knownUnsupported.has(key)
         ? `overlay2: option ${key} is not supported by this implementation`
         : `overlay2: unknown option ${key}`,

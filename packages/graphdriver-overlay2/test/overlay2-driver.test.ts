@@ -3,7 +3,7 @@ import { lstat, mkdtemp, readFile, readdir, readlink, rm, stat, writeFile, acces
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isStoreError } from "@store/errors";
-import { GraphDriverErrorCodes, createDriver, layerEntries, type GraphDriver } from "@store/graphdriver";
+import { GraphDriverErrorCode, createDriver, layerEntries, type GraphDriver } from "@store/graphdriver";
 import type { TarEntry } from "@store/tar-split";
 import { hasRoot, tarEntries, type EntrySpec } from "@store/test-peers";
 import { createOverlay2Driver, linuxSyscalls, overlayExportHooks, registerOverlay2, type Overlay2Driver } from "../src/index";
@@ -100,7 +100,7 @@ describe.skipIf(!hasRoot())("overlay2 driver", () => {
     expect(await driver.get("rw")).toBe(merged);
     await driver.put("rw");
     expect(await isMountPoint(merged)).toBe(true);
-    expect((await refusal(driver.remove("rw"))).code).toBe(GraphDriverErrorCodes.layerBusy);
+    expect((await refusal(driver.remove("rw"))).code).toBe(GraphDriverErrorCode.LayerBusy);
     await driver.put("rw");
     expect(await isMountPoint(merged)).toBe(false);
     await expect(access(merged)).rejects.toThrow();
@@ -149,7 +149,7 @@ describe.skipIf(!hasRoot())("overlay2 driver", () => {
     expect(await isMountPoint(merged)).toBe(false);
 
     const tooDeep = await refusal(driver.create("layer-129", parent));
-    expect(tooDeep.code).toBe(GraphDriverErrorCodes.maxDepth);
+    expect(tooDeep.code).toBe(GraphDriverErrorCode.MaxDepth);
     expect(tooDeep.message).toContain(parent!);
     expect(await driver.exists("layer-129")).toBe(false);
   });
@@ -272,18 +272,18 @@ describe.skipIf(!hasRoot())("overlay2 driver", () => {
       { path: "/tmp", kind: "add" },
     ]);
     expect(await driver.diffSize("next", "base")).toBe("root\nuser".length + 1);
-    expect((await refusal(driver.changes("next", "other"))).code).toBe(GraphDriverErrorCodes.invalidParent);
-    expect((await refusal(driver.diffSize("next"))).code).toBe(GraphDriverErrorCodes.invalidParent);
+    expect((await refusal(driver.changes("next", "other"))).code).toBe(GraphDriverErrorCode.InvalidParent);
+    expect((await refusal(driver.diffSize("next"))).code).toBe(GraphDriverErrorCode.InvalidParent);
   });
 
   describe("refuses crafted layers and leaves the layer empty", () => {
     const cases: Array<[string, EntrySpec[], string, string]> = [
-      ["path traversal", [{ name: "../x", content: "evil" }], GraphDriverErrorCodes.breakout, "../x"],
-      ["a symlink to / then a path through it", [{ name: "a", type: "symlink", linkname: "/" }, { name: "a/etc/passwd", content: "evil" }], GraphDriverErrorCodes.breakout, "a/etc/passwd"],
-      ["a symlink to ..", [{ name: "d/f", content: "ok" }, { name: "up", type: "symlink", linkname: ".." }, { name: "up/x", content: "evil" }], GraphDriverErrorCodes.breakout, "up/x"],
-      ["a hardlink out", [{ name: "f", content: "ok" }, { name: "pw", type: "hardlink", linkname: "../../etc/passwd" }], GraphDriverErrorCodes.breakout, "pw"],
-      ["a duplicate path", [{ name: "f", content: "1" }, { name: "./f", content: "2" }], GraphDriverErrorCodes.duplicateEntry, "./f"],
-      ["a whiteout of an existing entry", [{ name: "f", content: "1" }, { name: ".wh.f" }], GraphDriverErrorCodes.applyFailed, ".wh.f"],
+      ["path traversal", [{ name: "../x", content: "evil" }], GraphDriverErrorCode.Breakout, "../x"],
+      ["a symlink to / then a path through it", [{ name: "a", type: "symlink", linkname: "/" }, { name: "a/etc/passwd", content: "evil" }], GraphDriverErrorCode.Breakout, "a/etc/passwd"],
+      ["a symlink to ..", [{ name: "d/f", content: "ok" }, { name: "up", type: "symlink", linkname: ".." }, { name: "up/x", content: "evil" }], GraphDriverErrorCode.Breakout, "up/x"],
+      ["a hardlink out", [{ name: "f", content: "ok" }, { name: "pw", type: "hardlink", linkname: "../../etc/passwd" }], GraphDriverErrorCode.Breakout, "pw"],
+      ["a duplicate path", [{ name: "f", content: "1" }, { name: "./f", content: "2" }], GraphDriverErrorCode.DuplicateEntry, "./f"],
+      ["a whiteout of an existing entry", [{ name: "f", content: "1" }, { name: ".wh.f" }], GraphDriverErrorCode.ApplyFailed, ".wh.f"],
     ];
     it.each(cases)("%s", async (_, specs, code, entry) => {
       await driver.create("bad");
@@ -307,23 +307,23 @@ describe.skipIf(!hasRoot())("overlay2 driver", () => {
 
   it("refuses bad ids, missing parents, existing layers, storage options and a second apply", async () => {
     for (const id of ["", ".", "..", "a/b", "x\0"]) {
-      expect((await refusal(driver.create(id))).code).toBe(GraphDriverErrorCodes.invalidId);
+      expect((await refusal(driver.create(id))).code).toBe(GraphDriverErrorCode.InvalidId);
     }
     const missing = await refusal(driver.create("c", "nope"));
-    expect(missing.code).toBe(GraphDriverErrorCodes.layerNotFound);
+    expect(missing.code).toBe(GraphDriverErrorCode.LayerNotFound);
     expect(missing.message).toContain("nope");
     expect(await driver.exists("c")).toBe(false);
 
     await layer("base", undefined, [{ name: "f", content: "1" }]);
-    expect((await refusal(driver.create("base"))).code).toBe(GraphDriverErrorCodes.layerExists);
+    expect((await refusal(driver.create("base"))).code).toBe(GraphDriverErrorCode.LayerExists);
     expect(await readFile(join(driver.home, "base", "diff", "f"), "utf8")).toBe("1");
-    expect((await refusal(driver.create("q", undefined, { storageOpt: { size: "1G" } }))).code).toBe(GraphDriverErrorCodes.unsupported);
+    expect((await refusal(driver.create("q", undefined, { storageOpt: { size: "1G" } }))).code).toBe(GraphDriverErrorCode.Unsupported);
     const again = await refusal(driver.applyDiff("base", undefined, tarEntries([{ name: "g", content: "2" }])));
-    expect(again.code).toBe(GraphDriverErrorCodes.notEmpty);
+    expect(again.code).toBe(GraphDriverErrorCode.NotEmpty);
     expect(await readdir(join(driver.home, "base", "diff"))).toEqual(["f"]);
-    expect((await refusal(driver.get("nope"))).code).toBe(GraphDriverErrorCodes.layerNotFound);
+    expect((await refusal(driver.get("nope"))).code).toBe(GraphDriverErrorCode.LayerNotFound);
     expect((await refusal(createOverlay2Driver({ home: join(tmp, "x"), options: { "overlay2.size": "1G" } }))).code).toBe(
-      GraphDriverErrorCodes.invalidOption,
+      GraphDriverErrorCode.InvalidOption,
     );
   });
 
@@ -346,7 +346,7 @@ describe.skipIf(!hasRoot())("overlay2 driver", () => {
     const merged = await driver.get("rw");
     try {
       const error = await refusal(createOverlay2Driver({ home: join(merged, "d", "nested") }));
-      expect(error.code).toBe(GraphDriverErrorCodes.unsupported);
+      expect(error.code).toBe(GraphDriverErrorCode.Unsupported);
       expect(error.message).toContain(join(merged, "d", "nested"));
       expect(error.message).toMatch(/backing filesystem overlayfs/);
     } finally {

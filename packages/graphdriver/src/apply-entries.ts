@@ -26,7 +26,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { StoreError, isStoreError, systemErrorCode } from "@store/errors";
 import type { TarBody, TarEntry, TarHeader } from "@store/tar-split";
-import { GraphDriverErrorCodes } from "./error-codes";
+import { GraphDriverError, GraphDriverErrorCode } from "./errors";
 import { entryRelativePath, parentOf } from "./entry-path";
 import { S_IFBLK, S_IFCHR, S_IFIFO, type LinuxSyscalls } from "./linux-syscalls";
 import { SmallFileWriter } from "./small-file-writer";
@@ -127,7 +127,7 @@ function describeFailure(error: unknown, name: string, root: string): StoreError
     return wrapped;
   }
   const message = error instanceof Error ? error.message : String(error);
-  const wrapped = new StoreError(GraphDriverErrorCodes.applyFailed, `${where}: ${message}`, {
+  const wrapped = new GraphDriverError(GraphDriverErrorCode.ApplyFailed, `${where}: ${message}`, {
     details: { entry: name, root, errno: systemErrorCode(error) },
     cause: error,
   });
@@ -136,7 +136,7 @@ function describeFailure(error: unknown, name: string, root: string): StoreError
 }
 
 function breakout(message: string): StoreError {
-  return new StoreError(GraphDriverErrorCodes.breakout, message);
+  return new GraphDriverError(GraphDriverErrorCode.Breakout, message);
 }
 
 // Metadata calls are synchronous on purpose: each takes microseconds, while a round trip through
@@ -188,12 +188,12 @@ class EntryApplier {
   async apply(entry: TarEntry): Promise<void> {
     const header = entry.header;
     if (header.nameRaw !== undefined || header.linknameRaw !== undefined) {
-      throw new StoreError(GraphDriverErrorCodes.unsupported, "names and link targets that are not valid UTF-8 are not supported");
+      throw new GraphDriverError(GraphDriverErrorCode.Unsupported, "names and link targets that are not valid UTF-8 are not supported");
     }
     const rel = entryRelativePath(header.name);
     if (rel === undefined) throw breakout(`the path climbs out of the layer root`);
     if (this.#seen.has(rel)) {
-      throw new StoreError(GraphDriverErrorCodes.duplicateEntry, `the layer names ${JSON.stringify(rel)} twice`, {
+      throw new GraphDriverError(GraphDriverErrorCode.DuplicateEntry, `the layer names ${JSON.stringify(rel)} twice`, {
         details: { path: rel },
       });
     }
@@ -275,8 +275,8 @@ class EntryApplier {
       case "char":
       case "block":
         if (!this.#privileged) {
-          throw new StoreError(
-            GraphDriverErrorCodes.permission,
+          throw new GraphDriverError(
+            GraphDriverErrorCode.Permission,
             `creating a ${header.type} device (${header.devmajor}:${header.devminor}) needs root`,
           );
         }
@@ -291,7 +291,7 @@ class EntryApplier {
         this.#requireSyscalls("a fifo").mknod(path, S_IFIFO | (header.mode & 0o7777), 0, 0);
         break;
       default:
-        throw new StoreError(GraphDriverErrorCodes.unsupported, `entries of type ${String(header.type)} are not supported`);
+        throw new GraphDriverError(GraphDriverErrorCode.Unsupported, `entries of type ${String(header.type)} are not supported`);
     }
 
     await this.#applyMetadata(path, header, linkTarget);
@@ -410,10 +410,10 @@ class EntryApplier {
     const target = join(this.#root, targetRel);
     const stats = lstatOrUndefined(target);
     if (stats === undefined) {
-      throw new StoreError(GraphDriverErrorCodes.applyFailed, `hardlink target ${JSON.stringify(linkname)} does not exist in the layer`);
+      throw new GraphDriverError(GraphDriverErrorCode.ApplyFailed, `hardlink target ${JSON.stringify(linkname)} does not exist in the layer`);
     }
     if (stats.isDirectory()) {
-      throw new StoreError(GraphDriverErrorCodes.applyFailed, `hardlink target ${JSON.stringify(linkname)} is a directory`);
+      throw new GraphDriverError(GraphDriverErrorCode.ApplyFailed, `hardlink target ${JSON.stringify(linkname)} is a directory`);
     }
     // link(2) does not follow a symlink target: the new name links the symlink itself.
     link(target, path);
@@ -460,14 +460,14 @@ class EntryApplier {
     const stats = lstatOrUndefined(abs);
     if (stats === undefined) {
       if (!create) {
-        throw new StoreError(GraphDriverErrorCodes.applyFailed, `directory ${JSON.stringify(rel)} does not exist in the layer`);
+        throw new GraphDriverError(GraphDriverErrorCode.ApplyFailed, `directory ${JSON.stringify(rel)} does not exist in the layer`);
       }
       mkdir(abs, 0o755);
       chmod(abs, 0o755);
     } else if (stats.isSymbolicLink()) {
       throw breakout(`${JSON.stringify(rel)} on the way is a symlink; refusing to write through it`);
     } else if (!stats.isDirectory()) {
-      throw new StoreError(GraphDriverErrorCodes.applyFailed, `${JSON.stringify(rel)} on the way is not a directory`);
+      throw new GraphDriverError(GraphDriverErrorCode.ApplyFailed, `${JSON.stringify(rel)} on the way is not a directory`);
     }
     this.#realDirs.add(rel);
   }
@@ -480,7 +480,7 @@ class EntryApplier {
 
   #requireSyscalls(what: string): LinuxSyscalls {
     if (this.#options.syscalls === undefined) {
-      throw new StoreError(GraphDriverErrorCodes.unsupported, `applying ${what} needs system calls Node lacks; no syscalls were given`);
+      throw new GraphDriverError(GraphDriverErrorCode.Unsupported, `applying ${what} needs system calls Node lacks; no syscalls were given`);
     }
     return this.#options.syscalls;
   }

@@ -1,7 +1,7 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { StoreError, isStoreError } from "@store/errors";
-import { GraphDriverErrorCodes } from "./error-codes";
+import { isStoreError } from "@store/errors";
+import { GraphDriverError, GraphDriverErrorCode } from "./errors";
 import type { GraphDriver } from "./graph-driver";
 
 /** What a driver factory is given. */
@@ -51,7 +51,7 @@ function registry(): Map<string, Registration> {
 /** Registers (or replaces) the driver `name`. */
 export function registerDriver(name: string, factory: DriverFactory, options: RegisterOptions = {}): void {
   if (name === "" || name.includes("/") || name === "." || name === "..") {
-    throw new StoreError(GraphDriverErrorCodes.invalidOption, `invalid graph driver name ${JSON.stringify(name)}`);
+    throw new GraphDriverError(GraphDriverErrorCode.InvalidOption, `invalid graph driver name ${JSON.stringify(name)}`);
   }
   const drivers = registry();
   const order = drivers.get(name)?.order ?? drivers.size;
@@ -86,8 +86,8 @@ async function start(registration: Registration, root: string, options: Record<s
     return await registration.factory({ home, options });
   } catch (error) {
     if (isStoreError(error)) throw error;
-    throw new StoreError(
-      GraphDriverErrorCodes.unsupported,
+    throw new GraphDriverError(
+      GraphDriverErrorCode.Unsupported,
       `graph driver ${registration.name} failed to start in ${home}: ${error instanceof Error ? error.message : String(error)}`,
       { details: { driver: registration.name, home }, cause: error },
     );
@@ -105,8 +105,8 @@ export async function createDriver({ root, name, options = {} }: CreateDriverOpt
   if (name !== undefined) {
     const registration = drivers.get(name);
     if (registration === undefined) {
-      throw new StoreError(
-        GraphDriverErrorCodes.notFound,
+      throw new GraphDriverError(
+        GraphDriverErrorCode.NotFound,
         `graph driver ${JSON.stringify(name)} is not registered (registered: ${[...drivers.keys()].join(", ") || "none"})`,
         { details: { driver: name } },
       );
@@ -126,12 +126,12 @@ export async function createDriver({ root, name, options = {} }: CreateDriverOpt
     try {
       return await start(registration, root, options);
     } catch (error) {
-      if (!isStoreError(error, GraphDriverErrorCodes.unsupported)) throw error;
+      if (!isStoreError(error, GraphDriverErrorCode.Unsupported)) throw error;
       reasons.push(`${registration.name}: ${error.message}`);
     }
   }
-  throw new StoreError(
-    GraphDriverErrorCodes.unsupported,
+  throw new GraphDriverError(
+    GraphDriverErrorCode.Unsupported,
     reasons.length === 0
       ? `no graph driver is registered (root ${root})`
       : `no supported graph driver for ${root}: ${reasons.join("; ")}`,

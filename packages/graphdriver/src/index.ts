@@ -1,10 +1,8 @@
 export type { GraphDriver, Change, ChangeKind, CreateOptions, GetOptions } from "./graph-driver";
-export { GraphDriverErrorCodes } from "./error-codes";
-export type { GraphDriverErrorCode } from "./error-codes";
+export { GraphDriverError, GraphDriverErrorCode } from "./errors";
 export { registerDriver, unregisterDriver, registeredDrivers, createDriver } from "./driver-registry";
 export type { DriverConfig, DriverFactory, RegisterOptions, CreateDriverOptions } from "./driver-registry";
 export { assertLayerId } from "./layer-id";
-export { KeyedLock } from "./keyed-lock";
 export { S_IFMT, S_IFSOCK, S_IFLNK, S_IFREG, S_IFBLK, S_IFDIR, S_IFCHR, S_IFIFO } from "./linux-syscalls";
 export type { LinuxSyscalls } from "./linux-syscalls";
 export { cleanPath, entryRelativePath } from "./entry-path";

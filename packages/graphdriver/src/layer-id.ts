@@ -1,5 +1,4 @@
-import { StoreError } from "@store/errors";
-import { GraphDriverErrorCodes } from "./error-codes";
+import { GraphDriverError, GraphDriverErrorCode } from "./errors";
 
 /**
  * Throws unless `id` can name a directory under a driver's home: one path component, not `.`
@@ -15,7 +14,7 @@ export function assertLayerId(id: string, what = "layer id"): void {
     id.includes("\0") ||
     id.length > 255
   ) {
-    throw new StoreError(GraphDriverErrorCodes.invalidId, `invalid ${what} ${JSON.stringify(id)}: must be one path component`, {
+    throw new GraphDriverError(GraphDriverErrorCode.InvalidId, `invalid ${what} ${JSON.stringify(id)}: must be one path component`, {
       details: { id },
     });
   }

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isStoreError } from "@store/errors";
 import { hasRoot, tarEntries, type EntrySpec } from "@store/test-peers";
-import { applyEntries, directorySize, GraphDriverErrorCodes, type ApplyOptions } from "../src/index";
+import { applyEntries, directorySize, GraphDriverErrorCode, type ApplyOptions } from "../src/index";
 
 let tmp: string;
 let root: string;
@@ -86,8 +86,8 @@ describe("applyEntries", () => {
   });
 
   it("refuses a name that climbs out of the root", async () => {
-    await expectRefused([{ name: "../x", content: "evil" }], GraphDriverErrorCodes.breakout, "../x");
-    await expectRefused([{ name: "a/../../x", content: "evil" }], GraphDriverErrorCodes.breakout, "a/../../x");
+    await expectRefused([{ name: "../x", content: "evil" }], GraphDriverErrorCode.Breakout, "../x");
+    await expectRefused([{ name: "a/../../x", content: "evil" }], GraphDriverErrorCode.Breakout, "a/../../x");
   });
 
   it("refuses to write through a symlink planted by an earlier entry", async () => {
@@ -96,7 +96,7 @@ describe("applyEntries", () => {
         { name: "a", type: "symlink", linkname: "/" },
         { name: "a/etc/passwd", content: "root::0:0::/:/bin/sh\n" },
       ],
-      GraphDriverErrorCodes.breakout,
+      GraphDriverErrorCode.Breakout,
       "a/etc/passwd",
     );
     expect(error.message).toMatch(/symlink/);
@@ -118,7 +118,7 @@ describe("applyEntries", () => {
         { name: "d/up", type: "symlink", linkname: "../.." },
         { name: "d/up/x", content: "through" },
       ],
-      GraphDriverErrorCodes.breakout,
+      GraphDriverErrorCode.Breakout,
       "d/up/x",
     );
   });
@@ -130,7 +130,7 @@ describe("applyEntries", () => {
         { name: "a", type: "symlink", linkname: "/" },
         { name: "a/c", content: "2" },
       ],
-      GraphDriverErrorCodes.breakout,
+      GraphDriverErrorCode.Breakout,
       "a/c",
     );
   });
@@ -138,17 +138,17 @@ describe("applyEntries", () => {
   it("refuses hardlinks to anything outside the root", async () => {
     await expectRefused(
       [{ name: "pw", type: "hardlink", linkname: "../../etc/passwd" }],
-      GraphDriverErrorCodes.breakout,
+      GraphDriverErrorCode.Breakout,
       "pw",
     );
     // Absolute targets are inside the root (and /etc/passwd is not in this layer).
-    await expectRefused([{ name: "pw", type: "hardlink", linkname: "/etc/passwd" }], GraphDriverErrorCodes.applyFailed, "pw");
+    await expectRefused([{ name: "pw", type: "hardlink", linkname: "/etc/passwd" }], GraphDriverErrorCode.ApplyFailed, "pw");
     await expectRefused(
       [
         { name: "s", type: "symlink", linkname: "/etc" },
         { name: "pw2", type: "hardlink", linkname: "s/passwd" },
       ],
-      GraphDriverErrorCodes.breakout,
+      GraphDriverErrorCode.Breakout,
       "pw2",
     );
   });
@@ -156,30 +156,30 @@ describe("applyEntries", () => {
   it("refuses the same cleaned path twice", async () => {
     await expectRefused(
       [{ name: "a/b", content: "1" }, { name: "./a//b/", type: "directory" }],
-      GraphDriverErrorCodes.duplicateEntry,
+      GraphDriverErrorCode.DuplicateEntry,
       "./a//b/",
     );
   });
 
   it("refuses device nodes when not privileged, and without syscalls", async () => {
     const dev: EntrySpec = { name: "dev/null", type: "char", devmajor: 1, devminor: 3, mode: 0o666 };
-    const error = await expectRefused([dev], GraphDriverErrorCodes.permission, "dev/null", { privileged: false });
+    const error = await expectRefused([dev], GraphDriverErrorCode.Permission, "dev/null", { privileged: false });
     expect(error.message).toMatch(/needs root/);
     await rm(root, { recursive: true });
     await mkdir(root);
-    await expectRefused([dev], GraphDriverErrorCodes.unsupported, "dev/null", { privileged: true });
+    await expectRefused([dev], GraphDriverErrorCode.Unsupported, "dev/null", { privileged: true });
   });
 
   it("refuses xattrs it cannot apply rather than dropping them", async () => {
     await expectRefused(
       [{ name: "f", content: "x", xattrs: { "user.k": Buffer.from("v") } }],
-      GraphDriverErrorCodes.unsupported,
+      GraphDriverErrorCode.Unsupported,
       "f",
     );
   });
 
   it("refuses to replace the root with a non-directory", async () => {
-    await expectRefused([{ name: "./", type: "symlink", linkname: "/" }], GraphDriverErrorCodes.breakout, "./");
+    await expectRefused([{ name: "./", type: "symlink", linkname: "/" }], GraphDriverErrorCode.Breakout, "./");
   });
 
   it("applies ownership only when privileged", async () => {
@@ -231,7 +231,7 @@ describe("applyEntries", () => {
     it("names the file the writer thread failed on, and writes nothing after the error returns", async () => {
       const specs = many(300);
       specs.splice(200, 0, { name: `d1/${"n".repeat(300)}`, content: "too long a name" });
-      const error = await expectRefused(specs, GraphDriverErrorCodes.applyFailed, `d1/${"n".repeat(300)}`, { emptyRoot: true });
+      const error = await expectRefused(specs, GraphDriverErrorCode.ApplyFailed, `d1/${"n".repeat(300)}`, { emptyRoot: true });
       expect(error.message).toMatch(/ENAMETOOLONG/);
       // Whatever was in flight has landed: the caller may remove the root at once.
       const before = (await readdir(join(root, "d1"))).length;

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { StoreError, isStoreError } from "@store/errors";
 import {
-  GraphDriverErrorCodes,
+  GraphDriverError,
+  GraphDriverErrorCode,
   createDriver,
   registerDriver,
   registeredDrivers,
@@ -30,7 +31,7 @@ afterEach(async () => {
 });
 
 function unsupported(name: string, why: string): never {
-  throw new StoreError(GraphDriverErrorCodes.unsupported, `${name}: ${why}`);
+  throw new GraphDriverError(GraphDriverErrorCode.Unsupported, `${name}: ${why}`);
 }
 
 describe("driver registry", () => {
@@ -48,7 +49,7 @@ describe("driver registry", () => {
   it("names the unknown driver and the registered ones", async () => {
     registerDriver("test-a", async (c) => stub("test-a", c));
     const error = await createDriver({ root, name: "zfs-nope" }).catch((e: unknown) => e);
-    expect(isStoreError(error, GraphDriverErrorCodes.notFound)).toBe(true);
+    expect(isStoreError(error, GraphDriverErrorCode.NotFound)).toBe(true);
     expect((error as Error).message).toMatch(/"zfs-nope" is not registered \(registered: .*test-a/);
   });
 
@@ -76,7 +77,7 @@ describe("driver registry", () => {
     registerDriver("test-b", async () => unsupported("test-b", "needs root"), { priority: 9_999 });
     if (others.length > 0) return; // another driver registered in this process could be chosen
     const error = await createDriver({ root }).catch((e: unknown) => e);
-    expect(isStoreError(error, GraphDriverErrorCodes.unsupported)).toBe(true);
+    expect(isStoreError(error, GraphDriverErrorCode.Unsupported)).toBe(true);
     expect((error as Error).message).toContain("test-a: test-a: needs xfs");
     expect((error as Error).message).toContain("test-b: test-b: needs root");
   });
@@ -86,7 +87,7 @@ describe("driver registry", () => {
       throw new Error("EACCES: permission denied");
     }, { priority: 10_000 });
     const named = await createDriver({ root, name: "test-a" }).catch((e: unknown) => e);
-    expect(isStoreError(named, GraphDriverErrorCodes.unsupported)).toBe(true);
+    expect(isStoreError(named, GraphDriverErrorCode.Unsupported)).toBe(true);
     expect((named as Error).message).toMatch(/graph driver test-a failed to start in .*test-a: EACCES/);
 
     registerDriver("test-a", async () => {

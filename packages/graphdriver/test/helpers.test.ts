@@ -3,7 +3,7 @@ import { link, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isStoreError } from "@store/errors";
-import { GraphDriverErrorCodes, KeyedLock, assertLayerId, deviceNumbers, directorySize, layerEntries, walkTree } from "../src/index";
+import { GraphDriverErrorCode, assertLayerId, deviceNumbers, directorySize, layerEntries, walkTree } from "../src/index";
 
 let dir: string;
 beforeEach(async () => {
@@ -69,25 +69,6 @@ describe("assertLayerId", () => {
     } catch (e) {
       error = e;
     }
-    expect(isStoreError(error, GraphDriverErrorCodes.invalidId)).toBe(true);
-  });
-});
-
-describe("KeyedLock", () => {
-  it("serialises one key and lets other keys run alongside", async () => {
-    const lock = new KeyedLock();
-    const log: string[] = [];
-    const step = (tag: string, ms: number) => async () => {
-      log.push(`${tag}+`);
-      await new Promise((r) => setTimeout(r, ms));
-      log.push(`${tag}-`);
-      return tag;
-    };
-    const results = await Promise.all([lock.run("a", step("a1", 20)), lock.run("a", step("a2", 1)), lock.run("b", step("b1", 5))]);
-    expect(results).toEqual(["a1", "a2", "b1"]);
-    expect(log.indexOf("a2+")).toBeGreaterThan(log.indexOf("a1-"));
-    expect(log.indexOf("b1+")).toBeLessThan(log.indexOf("a1-"));
-    await expect(lock.run("a", async () => { throw new Error("boom"); })).rejects.toThrow("boom");
-    expect(await lock.run("a", async () => "after")).toBe("after");
+    expect(isStoreError(error, GraphDriverErrorCode.InvalidId)).toBe(true);
   });
 });

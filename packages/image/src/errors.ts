@@ -16,20 +16,8 @@ export const ImageErrorCode = {
   InvalidChange: "ERR_IMAGE_INVALID_CHANGE",
   /** A filter name or value that listing or pruning does not accept. */
   InvalidFilter: "ERR_IMAGE_INVALID_FILTER",
-  /** A string that is not a valid reference (name, tag or digest) by distribution/reference. */
-  ReferenceInvalid: "ERR_REFERENCE_INVALID",
-  /** A tag already points at another image (needs force), or a digest reference exists. */
-  ReferenceConflict: "ERR_REFERENCE_CONFLICT",
-  /** No such reference in the reference store. */
-  ReferenceNotFound: "ERR_REFERENCE_NOT_FOUND",
-  /** repositories.json cannot be read as dockerd's format; the file is left untouched. */
-  ReferenceStoreCorrupt: "ERR_REFERENCE_STORE_CORRUPT",
-  /** Distribution metadata that cannot be read (bad JSON, bad digest). */
-  MetadataCorrupt: "ERR_DISTRIBUTION_METADATA_CORRUPT",
-  /** No distribution metadata under that digest or diff ID. */
-  MetadataNotFound: "ERR_DISTRIBUTION_METADATA_NOT_FOUND",
-  /** Another process held a store's lock file for too long. */
-  Locked: "ERR_IMAGE_LOCKED",
+  /** The image store was closed; nothing more can be read or written through it. */
+  Closed: "ERR_IMAGE_CLOSED",
 } as const;
 export type ImageErrorCode = (typeof ImageErrorCode)[keyof typeof ImageErrorCode];
 

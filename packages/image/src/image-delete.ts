@@ -4,7 +4,7 @@ import type { LayerMetadata } from "@store/layer";
 import { ImageError, ImageErrorCode } from "./errors";
 import { compareTime, parseGoTime } from "./go-time";
 import { type FilterInput, Filters } from "./list-filters";
-import { type NamedReference, parseNormalizedNamed, tagNameOnly } from "./reference";
+import { type NamedReference, parseNormalizedNamed, tagNameOnly } from "@store/reference";
 import { type ServiceContext, resolveImageId, truncateId } from "./resolve-image";
 
 /** One entry of `DELETE /images/{name}`'s answer. */

@@ -2,7 +2,7 @@ import type { Layer } from "@store/layer";
 import { type FilterInput, Filters } from "./list-filters";
 import { type GoTime, compareTime, unixSeconds } from "./go-time";
 import type { ImageRecord } from "./image-record";
-import { familiarMatch } from "./reference";
+import { familiarMatch } from "@store/reference";
 import { type ServiceContext, resolveImageId } from "./resolve-image";
 
 export interface ListOptions {

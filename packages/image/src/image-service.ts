@@ -1,12 +1,11 @@
 import type { Digest } from "@store/digest";
-import { ImageError, ImageErrorCode } from "./errors";
 import type { Image } from "./image";
 import { type DeleteResponse, type PruneOptions, type PruneReport, type RemoveOptions, pruneImages, removeImage } from "./image-delete";
 import { type HistoryItem, type ImageInspect, imageHistory, inspectImage } from "./image-inspect";
 import { type ImageSummary, type ListOptions, listImages } from "./image-list";
 import type { ImageStore } from "./image-store";
-import { type NamedReference, parseNormalizedNamed, tagNameOnly } from "./reference";
-import type { ReferenceStore } from "./reference-store";
+import { type NamedReference, parseNormalizedNamed, tagNameOnly } from "@store/reference";
+import { type ReferenceStore, ReferenceError, ReferenceErrorCode } from "@store/reference";
 import { type ContainerInfo, type ServiceContext, resolveImageId } from "./resolve-image";
 
 export interface ImageServiceOptions {
@@ -58,7 +57,7 @@ export function createImageService(options: ImageServiceOptions): ImageService {
       const id = resolveImageId(ctx, refOrId);
       const ref = typeof target === "string" ? parseNormalizedNamed(target) : target;
       if (ref.isCanonical) {
-        throw new ImageError(ImageErrorCode.ReferenceInvalid, `refusing to create a tag with a digest reference: ${ref.familiar}`, {
+        throw new ReferenceError(ReferenceErrorCode.Invalid, `refusing to create a tag with a digest reference: ${ref.familiar}`, {
           details: { reference: ref.familiar },
         });
       }

@@ -6,8 +6,8 @@ import { ImageError, ImageErrorCode } from "./errors";
 import { type GoTime, formatGoTime, nowGoTime, parseGoTime } from "./go-time";
 import { type Image, parseImageConfig } from "./image";
 import { type ImageRecord, type MutableImageRecord, addChild, newRecord, recordFields, removeChild } from "./image-record";
-import { createLock, mapLimit } from "./lock";
-import type { MetadataFiles } from "./distribution-metadata";
+import { AsyncMutex, mapLimit } from "@store/internal";
+import type { MetadataFiles } from "@store/distribution";
 import { type RecordCacheRead, readRecordCache, recordCacheKey, writeRecordCache } from "./record-cache";
 import { type ImageStoreProblem, restoreImages } from "./restore";
 
@@ -112,7 +112,7 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
   // Built on the first search or short ID: listing needs neither, and it would index every ID again.
   let digestSet: DigestSet | undefined;
   const digests = (): DigestSet => (digestSet ??= new DigestSet([...records.values()].map((r) => r.id)));
-  const lock = createLock();
+  const lock = new AsyncMutex();
   const pending = new Map<string, Promise<Digest>>();
   let closed = false;
 
@@ -120,7 +120,7 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
     new ImageError(ImageErrorCode.NotFound, `No such image: ${term}`, { cause, details: { image: term } });
 
   function must(id: Digest): MutableImageRecord {
-    if (closed) throw new ImageError(ImageErrorCode.NotFound, `image store is closed`);
+    if (closed) throw new ImageError(ImageErrorCode.Closed, "image store is closed");
     const record = records.get(id.toString());
     if (!record) throw notFound(id.toString());
     return record;
@@ -161,7 +161,7 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
           { details: { digest: id.toString() } },
         );
       }
-      if (closed) throw new ImageError(ImageErrorCode.NotFound, `image store is closed`);
+      if (closed) throw new ImageError(ImageErrorCode.Closed, "image store is closed");
       const key = id.toString();
       if (records.has(key)) return id;
       // One flight per ID: concurrent creates of the same config share one layer reference.

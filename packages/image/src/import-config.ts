@@ -2,7 +2,7 @@ import type { Digest } from "@store/digest";
 import { type GoTime, formatGoTime } from "./go-time";
 import { goContainerConfig } from "./image-inspect";
 import { type RunConfig, applyChanges } from "./change-instructions";
-import { goJsonValue } from "./go-json";
+import { goJsonValue } from "@store/internal";
 
 /** The host's platform in Go's names, as dockerd's import records it (containerd platforms.DefaultSpec). */
 export function hostPlatform(): { architecture: string; variant?: string; os: string } {

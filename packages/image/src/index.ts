@@ -1,5 +1,4 @@
 export { ImageError, ImageErrorCode } from "./errors";
-export { withFileLock } from "./file-lock";
 export { compareTime, formatGoTime, isZeroTime, nowGoTime, parseGoTime, unixSeconds, zeroTime, goTimeFromDate } from "./go-time";
 export type { GoTime } from "./go-time";
 export type {
@@ -19,33 +18,6 @@ export { createImageStore } from "./image-store";
 export type { ImageStore, ImageStoreOptions } from "./image-store";
 export type { ImageProblem, ImageStoreProblem, RecordCacheProblem } from "./restore";
 export { recordCacheKey } from "./record-cache";
-export {
-  NamedReference,
-  defaultTag,
-  familiarMatch,
-  isNamedReference,
-  parseAnyReference,
-  parseNormalizedNamed,
-  parseReference,
-  repositoryNameTotalLengthMax,
-  tagNameOnly,
-  trimNamed,
-  withDigest,
-  withTag,
-} from "./reference";
-export type { DigestReference } from "./reference";
-export { globMatch } from "./glob-match";
-export { createReferenceStore } from "./reference-store";
-export type { Association, ReferenceStore, ReferenceStoreOptions, ReferenceStoreProblem } from "./reference-store";
-export {
-  DistributionMetadata,
-  checkV2MetadataHmac,
-  computeV2MetadataHmac,
-  createFsMetadataFiles,
-  encodeV2Metadata,
-  maxV2Metadata,
-} from "./distribution-metadata";
-export type { DistributionMetadataOptions, MetadataFiles, V2Metadata } from "./distribution-metadata";
 export { Filters } from "./list-filters";
 export type { FilterInput } from "./list-filters";
 export { createImageService } from "./image-service";
@@ -54,8 +26,8 @@ export type { ImageSummary, ListOptions } from "./image-list";
 export { goContainerConfig } from "./image-inspect";
 export type { HistoryItem, ImageInspect } from "./image-inspect";
 export type { DeleteResponse, PruneOptions, PruneReport, RemoveOptions } from "./image-delete";
+export { truncateId } from "./resolve-image";
 export type { ContainerInfo } from "./resolve-image";
-export { compareGoStrings, goJsonMap, goJsonString, goJsonStruct, goJsonValue } from "./go-json";
 export { applyChanges } from "./change-instructions";
 export type { RunConfig } from "./change-instructions";
 export { hostPlatform, importConfig } from "./import-config";

@@ -1,5 +1,5 @@
 import { type Digest, digestFromBytes, isDigest, parseDigest } from "@store/digest";
-import type { MetadataFiles } from "./distribution-metadata";
+import type { MetadataFiles } from "@store/distribution";
 import type { RecordFields } from "./image-record";
 
 /** The key of the record cache in its {@link MetadataFiles}. */

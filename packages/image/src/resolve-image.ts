@@ -2,8 +2,8 @@ import type { Digest } from "@store/digest";
 import { isStoreError } from "@store/errors";
 import { ImageError, ImageErrorCode } from "./errors";
 import type { ImageStore } from "./image-store";
-import { isNamedReference, parseAnyReference, tagNameOnly } from "./reference";
-import type { ReferenceStore } from "./reference-store";
+import { isNamedReference, parseAnyReference, tagNameOnly } from "@store/reference";
+import { type ReferenceStore, ReferenceErrorCode } from "@store/reference";
 
 /** A container as far as image deletion and listing care (moby's container view). */
 export interface ContainerInfo {
@@ -39,7 +39,7 @@ export function resolveImageId(ctx: ServiceContext, refOrId: string): Digest {
     const id = ctx.references.get(ref);
     if (ctx.images.has(id)) return id;
   } catch (e) {
-    if (!isStoreError(e, ImageErrorCode.ReferenceNotFound)) throw e;
+    if (!isStoreError(e, ReferenceErrorCode.NotFound)) throw e;
   }
   try {
     return ctx.images.search(refOrId);

@@ -6,7 +6,7 @@ import { type Layer, LayerErrorCode, type LayerGetReleaser } from "@store/layer"
 import { decodeImageConfig } from "./image";
 import { type MutableImageRecord, type RecordFields, addChild, newRecord, recordFields } from "./image-record";
 import { LayerHolds } from "./layer-holds";
-import { mapLimit } from "./lock";
+import { mapLimit } from "@store/internal";
 import type { CachedRecords } from "./record-cache";
 
 /** Something restore could not load; the rest of the store loads regardless. */

@@ -8,7 +8,8 @@ import { createOverlay2Driver } from "@store/graphdriver-overlay2";
 import { type LayerStore, createLayerStore } from "@store/layer";
 import { type DockerdPeer, buildImage, busyboxSkipReason, dockerdSkipReason, importBusyboxBase, startDockerd } from "@store/test-peers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ImageStore, type ReferenceStore, createImageService, createImageStore, createReferenceStore } from "../src/index";
+import { type ReferenceStore, createReferenceStore } from "@store/reference";
+import { type ImageStore, createImageService, createImageStore } from "../src/index";
 
 const skip = dockerdSkipReason() ?? busyboxSkipReason();
 

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { formatGoTime, nowGoTime, parseGoTime, zeroTime } from "../src/index";
-import { goJsonMap, goJsonString } from "../src/go-json";
 
 describe("Go time formats (time.RFC3339Nano)", () => {
   it.each([
@@ -32,13 +31,5 @@ describe("Go time formats (time.RFC3339Nano)", () => {
     const now = nowGoTime();
     expect(parseGoTime(formatGoTime(now))).toEqual(now);
     expect(Math.abs(now.seconds - Date.now() / 1000)).toBeLessThan(5);
-  });
-});
-
-describe("Go JSON encoding", () => {
-  it("escapes like encoding/json and sorts map keys by bytes", () => {
-    expect(goJsonString(`a"b\\c\n\t<>&\u2028\u0001é😀`)).toBe('"a\\"b\\\\c\\n\\t\\u003c\\u003e\\u0026\\u2028\\u0001é😀"');
-    expect(goJsonString("\ud800x")).toBe('"\ufffdx"');
-    expect(goJsonMap([["b", 1], ["10", 2], ["9", 3], ["a", 4]], String)).toBe('{"10":2,"9":3,"a":4,"b":1}');
   });
 });

@@ -10,10 +10,10 @@ import {
   ImageErrorCode,
   createImageService,
   createImageStore,
-  createReferenceStore,
 } from "../src/index";
+import { ReferenceErrorCode, createReferenceStore } from "@store/reference";
 import { config, diff } from "./support/configs";
-import { FakeLayerStore } from "./support/fake-layer-store";
+import { FakeLayerStore } from "../src/conformance/index";
 
 let dir: string;
 let layers: FakeLayerStore;
@@ -250,7 +250,7 @@ describe("image service: remove and prune", () => {
     await svc.tag("app:1", "base:1");
     expect(svc.references.get("base:1")).toEqual(app);
     expect(await svc.images.getLastUpdated(app)).toBeDefined();
-    await expect(svc.tag("app:1", `x@${digestFromString("m")}`)).rejects.toMatchObject({ code: ImageErrorCode.ReferenceInvalid });
+    await expect(svc.tag("app:1", `x@${digestFromString("m")}`)).rejects.toMatchObject({ code: ReferenceErrorCode.Invalid });
     void base;
   });
 

@@ -4,8 +4,11 @@ import { isStoreError } from "@store/errors";
 import { describe, expect, it } from "vitest";
 import { ImageErrorCode, createImageStore, imageIdOf, parseImageConfig } from "../src/index";
 import { config, diff, utf8 } from "./support/configs";
-import { FakeLayerStore } from "./support/fake-layer-store";
-import { createMapBackend, createMapDriver } from "./support/map-driver";
+import { FakeLayerStore } from "../src/conformance/index";
+import { MapDriver } from "@store/test-support";
+
+const mapDriver = (objects = new Map<string, Uint8Array[]>()) => new MapDriver({ objects, capabilities: { persistent: true } });
+const createMapBackend = (objects?: Map<string, Uint8Array[]>) => createBackend(mapDriver(objects));
 import { createBackend } from "@store/backend";
 
 const mobyVector = utf8(
@@ -13,8 +16,8 @@ const mobyVector = utf8(
 );
 const mobyId = "sha256:8d25a9c45df515f9d0fe8e4a6b1c64dd3b965a84790ddbcc7954bb9bc89eb993";
 
-async function open(data = new Map<string, Uint8Array>(), layers = new FakeLayerStore()) {
-  const backend = createBackend(createMapDriver(data));
+async function open(data = new Map<string, Uint8Array[]>(), layers = new FakeLayerStore()) {
+  const backend = createBackend(mapDriver(data));
   return { store: await createImageStore({ backend, layers }), layers, data, backend };
 }
 
@@ -69,9 +72,21 @@ describe("image store", () => {
     expect(await store.create(mobyVector)).toEqual(id);
     expect(layers.refs(top)).toBe(1);
     // verbatim bytes, never re-serialised
-    expect(Buffer.from(data.get(contentKey(id))!).toString()).toBe(Buffer.from(mobyVector).toString());
+    expect(Buffer.concat(data.get(contentKey(id))!).toString()).toBe(Buffer.from(mobyVector).toString());
     expect((await store.get(id)).config.comment).toBe("abc");
     expect(store.len()).toBe(1);
+  });
+
+  it("a closed store refuses with ERR_IMAGE_CLOSED (not not-found), and loses nothing", async () => {
+    const layers = new FakeLayerStore();
+    layers.add([parseDigest("sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae")]);
+    const { store, data } = await open(new Map(), layers);
+    const id = await store.create(mobyVector);
+    await store.close();
+    await expect(store.get(id)).rejects.toMatchObject({ code: ImageErrorCode.Closed, kind: "canceled" });
+    await expect(store.create(mobyVector)).rejects.toMatchObject({ code: ImageErrorCode.Closed });
+    const reopened = await createImageStore({ backend: createMapBackend(data), layers });
+    expect((await reopened.get(id)).config.comment).toBe("abc");
   });
 
   it("refuses a missing layer and too much history, leaving nothing behind", async () => {
@@ -156,13 +171,13 @@ describe("image store", () => {
 
   it("reports a corrupt config, a tampered one, a missing layer and a bad parent, and restores the rest", async () => {
     const layers = new FakeLayerStore();
-    const data = new Map<string, Uint8Array>();
+    const data = new Map<string, Uint8Array[]>();
     const backend = createMapBackend(data);
     const good = await backend.set(config({ comment: "good" }));
     const junk = await backend.set(utf8("invalid"));
     const noLayer = await backend.set(config({ diffIds: [diff("gone")] }));
     const tampered = await backend.set(config({ comment: "tampered" }));
-    data.set(contentKey(tampered), utf8(`{"rootfs":{"type":"layers"},"comment":"evil"}`));
+    data.set(contentKey(tampered), [utf8(`{"rootfs":{"type":"layers"},"comment":"evil"}`)]);
     const orphan = await backend.set(config({ comment: "orphan" }));
     await backend.setMetadata(orphan, "parent", utf8("garbage"));
     const store = await createImageStore({ backend, layers });

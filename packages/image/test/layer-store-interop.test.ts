@@ -5,7 +5,8 @@ import { contentKey } from "@store/backend";
 import { chainId } from "@store/digest";
 import { hasRoot } from "@store/test-peers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ImageErrorCode, createImageService, createReferenceStore } from "../src/index";
+import { createReferenceStore } from "@store/reference";
+import { ImageErrorCode, createImageService } from "../src/index";
 import { config } from "./support/configs";
 import { realRoot, realTar } from "./support/real-layers";
 

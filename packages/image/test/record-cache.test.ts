@@ -1,11 +1,16 @@
 import { type StoreBackend, contentKey } from "@store/backend";
 import { describe, expect, it } from "vitest";
 import { chainId, digestFromString } from "@store/digest";
-import { type MetadataFiles, createImageService, createImageStore, createReferenceStore, recordCacheKey } from "../src/index";
+import type { MetadataFiles } from "@store/distribution";
+import { createReferenceStore } from "@store/reference";
+import { createImageService, createImageStore, recordCacheKey } from "../src/index";
 import { readRecordCache } from "../src/record-cache";
 import { config, diff, utf8 } from "./support/configs";
-import { FakeLayerStore } from "./support/fake-layer-store";
-import { createMapBackend, createMapDriver } from "./support/map-driver";
+import { FakeLayerStore } from "../src/conformance/index";
+import { MapDriver } from "@store/test-support";
+
+const mapDriver = (objects = new Map<string, Uint8Array[]>()) => new MapDriver({ objects, capabilities: { persistent: true } });
+const createMapBackend = (objects?: Map<string, Uint8Array[]>) => createBackend(mapDriver(objects));
 import { createBackend } from "@store/backend";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -39,7 +44,7 @@ function counted(backend: StoreBackend): StoreBackend & { gets: number } {
 }
 
 async function seed() {
-  const data = new Map<string, Uint8Array>();
+  const data = new Map<string, Uint8Array[]>();
   const layers = new FakeLayerStore();
   layers.add([diff("a"), diff("b")]);
   const store = await createImageStore({ backend: createMapBackend(data), layers });
@@ -196,8 +201,8 @@ describe("record cache", () => {
     const layers = new FakeLayerStore();
     layers.add([diff("a"), diff("b")]);
     await createImageStore({ backend: createMapBackend(data), layers, recordCache: files });
-    data.set(contentKey(ids[2]!), utf8('{"rootfs":{"type":"layers","diff_ids":[]},"comment":"tampered"}'));
-    const cached = await createImageStore({ backend: createBackend(createMapDriver(data)), layers, recordCache: files });
+    data.set(contentKey(ids[2]!), [utf8('{"rootfs":{"type":"layers","diff_ids":[]},"comment":"tampered"}')]);
+    const cached = await createImageStore({ backend: createBackend(mapDriver(data)), layers, recordCache: files });
     expect(cached.has(ids[2]!)).toBe(true);
     await expect(cached.get(ids[2]!)).rejects.toMatchObject({ code: "ERR_BACKEND_VERIFICATION_FAILED" });
     // without the cache, open reports it as moby skips it

@@ -21,6 +21,8 @@ export const LayerErrorCode = {
   /** A read-write layer name is taken or unknown. */
   MountExists: "ERR_LAYER_MOUNT_EXISTS",
   MountNotFound: "ERR_LAYER_MOUNT_NOT_FOUND",
+  /** A mount name that cannot name a directory under mounts/ (see `assertMountName`). */
+  InvalidName: "ERR_LAYER_INVALID_NAME",
   /** A layer or mount is still in use. */
   InUse: "ERR_LAYER_IN_USE",
   /** A layer handle was released more often than it was taken. */

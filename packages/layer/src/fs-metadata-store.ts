@@ -1,34 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { constants } from "node:fs";
-import { lstat, mkdir, mkdtemp, open, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type Digest, parseDigest } from "@store/digest";
 import { isStoreError, systemErrorCode } from "@store/errors";
+import { isSafeName, syncDirectory, writeFileSynced } from "@store/internal";
 import { LayerError, LayerErrorCode } from "./errors";
 import type { LayerMetadataStore, LayerRecord, MountRecord } from "./metadata-store";
 
 const hex64 = /^[a-f0-9]{64}$/;
-const mountName = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$/;
-
-async function fsyncPath(path: string, flags = constants.O_RDONLY): Promise<void> {
-  const handle = await open(path, flags);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function writeSynced(path: string, data: Uint8Array | string, mode: number): Promise<void> {
-  const handle = await open(path, "w", mode);
-  try {
-    await handle.writeFile(data);
-    await handle.chmod(mode); // umask must not change what dockerd expects
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 async function readTrimmed(path: string): Promise<string | undefined> {
   try {
@@ -42,9 +21,15 @@ async function readTrimmed(path: string): Promise<string | undefined> {
 /** Leftovers of interrupted writes younger than this may belong to a writer still at work. */
 const STALE_AFTER_MS = 10 * 60 * 1000;
 
-function assertMountName(name: string): void {
-  if (!mountName.test(name)) {
-    throw new LayerError(LayerErrorCode.MountNotFound, `invalid mount name ${JSON.stringify(name)}`, { details: { name } });
+/**
+ * Throws ERR_LAYER_INVALID_NAME unless `name` can name a mount (`mounts/<name>`): one path
+ * component of letters, digits, `.`, `_` and `-`, not starting with `.` or `-`, at most 255.
+ */
+export function assertMountName(name: string): void {
+  if (!isSafeName(name)) {
+    throw new LayerError(LayerErrorCode.InvalidName, `invalid mount name ${JSON.stringify(name)}: use letters, digits, '.', '_' and '-', not starting with '.' or '-' (at most 255)`, {
+      details: { name },
+    });
   }
 }
 
@@ -80,7 +65,7 @@ export function createFsLayerMetadataStore({ root, staleAfterMs = STALE_AFTER_MS
       for (const name of await readdir(layersDir).catch(() => [] as string[])) {
         if (hex64.test(name)) layers.push(parseDigest(`sha256:${name}`));
       }
-      const mounts = (await readdir(mountsDir).catch(() => [] as string[])).filter((n) => mountName.test(n));
+      const mounts = (await readdir(mountsDir).catch(() => [] as string[])).filter((n) => isSafeName(n));
       return { layers, mounts };
     },
 
@@ -115,12 +100,12 @@ export function createFsLayerMetadataStore({ root, staleAfterMs = STALE_AFTER_MS
       await mkdir(tmpDir, { recursive: true, mode: 0o700 });
       const staging = await mkdtemp(join(tmpDir, "write-set-"));
       try {
-        await writeSynced(join(staging, "diff"), record.diffId.toString(), 0o644);
-        await writeSynced(join(staging, "size"), String(record.size), 0o644);
-        await writeSynced(join(staging, "cache-id"), record.cacheId, 0o644);
-        if (record.parent) await writeSynced(join(staging, "parent"), record.parent.toString(), 0o644);
-        await writeSynced(join(staging, "tar-split.json.gz"), tarSplitGz, 0o644);
-        await fsyncPath(staging);
+        await writeFileSynced(join(staging, "diff"), record.diffId.toString(), 0o644);
+        await writeFileSynced(join(staging, "size"), String(record.size), 0o644);
+        await writeFileSynced(join(staging, "cache-id"), record.cacheId, 0o644);
+        if (record.parent) await writeFileSynced(join(staging, "parent"), record.parent.toString(), 0o644);
+        await writeFileSynced(join(staging, "tar-split.json.gz"), tarSplitGz, 0o644);
+        await syncDirectory(staging);
         await mkdir(layersDir, { recursive: true, mode: 0o755 });
         try {
           await rename(staging, layerDir(chainId));
@@ -131,7 +116,7 @@ export function createFsLayerMetadataStore({ root, staleAfterMs = STALE_AFTER_MS
           return;
         }
         // dockerd does not fsync the parent; we do, so a crash after the rename keeps the layer.
-        await fsyncPath(layersDir);
+        await syncDirectory(layersDir);
       } catch (e) {
         await rm(staging, { recursive: true, force: true });
         throw e;
@@ -176,10 +161,10 @@ export function createFsLayerMetadataStore({ root, staleAfterMs = STALE_AFTER_MS
       for (const [file, value] of files) {
         if (value === undefined) continue;
         const tmp = join(dir, `.tmp-${file}-${randomBytes(6).toString("hex")}`);
-        await writeSynced(tmp, value, 0o644);
+        await writeFileSynced(tmp, value, 0o644);
         await rename(tmp, join(dir, file));
       }
-      await fsyncPath(dir);
+      await syncDirectory(dir);
     },
 
     async removeMount(name) {

@@ -5,7 +5,7 @@ export type { LayerStore, LayerStoreOptions, LayerStoreProblem, RegisteredLayer,
 export type { ExpectedLayer, LayerBlob } from "./layer-verification";
 export type { RWLayer, CreateRWLayerOptions } from "./rw-layer";
 export type { LayerMetadataStore, LayerRecord, MountRecord } from "./metadata-store";
-export { createFsLayerMetadataStore } from "./fs-metadata-store";
+export { assertMountName, createFsLayerMetadataStore } from "./fs-metadata-store";
 export { createMemoryLayerMetadataStore } from "./memory-metadata-store";
 export { decompress, detectCompression } from "./decompress";
 export { peekHead } from "./peek-head";

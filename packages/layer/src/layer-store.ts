@@ -4,7 +4,7 @@ import { type ByteSource, type Digest, type DigestLike, Canonical, chainId as ch
 import { isStoreError } from "@store/errors";
 import { type GraphDriver, createDriver } from "@store/graphdriver";
 import { type TarSplitPacket, splitTar } from "@store/tar-split";
-import { AsyncMutex } from "./async-mutex";
+import { AsyncMutex } from "@store/internal";
 import { type Compression, decompressAs, sniffCompression } from "./decompress";
 import { layerTarStream, readLayerTarSplit } from "./layer-tar";
 import { LayerError, LayerErrorCode } from "./errors";

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { closeSync, constants, createReadStream, openSync, readSync } from "node:fs";
 import type { Digest } from "@store/digest";
-import { verifyStream } from "@store/digest";
+import { DigestErrorCode, verifyStream } from "@store/digest";
 import { isStoreError } from "@store/errors";
 import type { GraphDriver } from "@store/graphdriver";
 import { type TarSplitPacket, assembleTar, readTarSplit } from "@store/tar-split";
@@ -53,7 +53,7 @@ export async function* layerTarStream(driver: GraphDriver, layer: LayerTarSource
       try {
         yield* verifyStream(assembleTar(packets, (name) => files.open(name)), layer.diffId, { what: `layer ${layer.chainId}` });
       } catch (e) {
-        if (isStoreError(e, "ERR_DIGEST_MISMATCH")) throw verificationFailed(layer, e.message, e);
+        if (isStoreError(e, DigestErrorCode.Mismatch)) throw verificationFailed(layer, e.message, e);
         throw e;
       }
       return;

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { digestFromBytes, parseDigest } from "@store/digest";
+import { LayerErrorCode } from "../src/errors";
 import { createFsLayerMetadataStore } from "../src/fs-metadata-store";
 import { createMemoryLayerMetadataStore } from "../src/memory-metadata-store";
 import type { LayerMetadataStore } from "../src/metadata-store";
@@ -100,10 +101,14 @@ describe("fs layer metadata store: dockerd's layout", () => {
     expect(await readdir(join(dir, "sha256"))).toEqual([`${chain.encoded}-${"e".repeat(64)}-removing`]);
   });
 
-  it("refuses mount names that could escape", async () => {
+  it("refuses mount names that could escape with ERR_LAYER_INVALID_NAME, writing nothing", async () => {
     const s = createFsLayerMetadataStore({ root: dir });
-    for (const bad of ["../x", "a/b", "", ".."]) {
-      await expect(s.putMount(bad, { mountId: "x" })).rejects.toMatchObject({ code: "ERR_LAYER_MOUNT_NOT_FOUND" });
+    for (const bad of ["../x", "a/b", "", "..", "-rf", "x".repeat(256)]) {
+      await expect(s.putMount(bad, { mountId: "x" })).rejects.toMatchObject({ code: LayerErrorCode.InvalidName, kind: "invalid" });
+      await expect(s.getMount(bad)).rejects.toMatchObject({ code: LayerErrorCode.InvalidName });
     }
+    expect(await readdir(dir).catch(() => [])).not.toContain("mounts");
+    await s.putMount("_ok.1-2", { mountId: "x" }); // the one rule: "_" first is fine
+    expect((await s.getMount("_ok.1-2"))?.mountId).toBe("x");
   });
 });

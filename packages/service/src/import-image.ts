@@ -1,15 +1,11 @@
 import { type Digest, digestFromBytes } from "@store/digest";
 import {
-  ImageError,
-  ImageErrorCode,
   type ImageService,
-  type NamedReference,
   applyChanges,
   importConfig,
   nowGoTime,
-  parseNormalizedNamed,
-  tagNameOnly,
 } from "@store/image";
+import { type NamedReference, ReferenceError, ReferenceErrorCode, parseNormalizedNamed, tagNameOnly } from "@store/reference";
 import { progressReader } from "@store/internal";
 import type { LayerStore } from "@store/layer";
 import { abortable } from "./abortable";
@@ -36,7 +32,7 @@ export interface ImportResult {
 export function importTag(tag: string | NamedReference): NamedReference {
   const ref = tagNameOnly(typeof tag === "string" ? parseNormalizedNamed(tag) : tag);
   if (ref.isCanonical) {
-    throw new ImageError(ImageErrorCode.ReferenceInvalid, `refusing to create a tag with a digest reference: ${ref.familiar}`, { details: { reference: ref.familiar } });
+    throw new ReferenceError(ReferenceErrorCode.Invalid, `refusing to create a tag with a digest reference: ${ref.familiar}`, { details: { reference: ref.familiar } });
   }
   return ref;
 }

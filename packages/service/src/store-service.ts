@@ -3,19 +3,18 @@ import type { StoreBackend } from "@store/backend";
 import type { Digest } from "@store/digest";
 import type {
   DeleteResponse,
-  DistributionMetadata,
   HistoryItem,
   ImageInspect,
   ImageService,
   ImageStore,
   ImageSummary,
   ListOptions,
-  NamedReference,
   PruneOptions,
   PruneReport,
-  ReferenceStore,
   RemoveOptions,
 } from "@store/image";
+import type { DistributionMetadata } from "@store/distribution";
+import type { NamedReference, ReferenceStore } from "@store/reference";
 import type { LayerMetadataStore, LayerStore } from "@store/layer";
 import type { DiskUsage } from "./disk-usage";
 import type { ImportOptions, ImportResult } from "./import-image";

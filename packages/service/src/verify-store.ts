@@ -1,6 +1,7 @@
 import type { StoreBackend } from "@store/backend";
 import type { Digest } from "@store/digest";
-import type { ImageStore, ReferenceStore } from "@store/image";
+import type { ImageStore } from "@store/image";
+import type { ReferenceStore } from "@store/reference";
 import { progressReader } from "@store/internal";
 import type { LayerStore } from "@store/layer";
 import { layerUsers } from "./layer-users";

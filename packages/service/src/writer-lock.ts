@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { withFileLock } from "@store/image";
+import { withFileLock } from "@store/internal";
 
 /** What a writer lock is given: how long to wait, who to tell, what ends the wait. */
 export interface WriterLockOptions {

@@ -5,18 +5,16 @@ export type { ByteSource } from "./byte-reader";
 export { parseTar } from "./parse-tar";
 export type { ParseTarOptions } from "./parse-tar";
 export type { TarReaderOptions } from "./tar-reader";
-export { splitTar, TRAILING_SEGMENT_SIZE } from "./split-tar";
+export { splitTar } from "./split-tar";
 export type { SplitTarOptions, TarSplitRecording } from "./split-tar";
 export {
   TarSplitPacketType,
   decodeTarSplitPacket,
   encodeTarSplitLines,
   encodeTarSplitPacket,
-  goJsonString,
-  packetNameBytes,
 } from "./tar-split-packet";
 export type { TarSplitFile, TarSplitPacket, TarSplitSegment } from "./tar-split-packet";
-export { encodeTarSplit, readTarSplit, writeTarSplit } from "./tar-split-io";
+export { encodeTarSplit, readTarSplit } from "./tar-split-io";
 export { assembleTar } from "./assemble-tar";
 export type { OpenFile } from "./assemble-tar";
 export { encodeTarHeader, writeTar } from "./write-tar";

@@ -9,7 +9,7 @@ import type { TarSplitPacket } from "./tar-split-packet";
 import { encodeTarSplit } from "./tar-split-io";
 
 /** Go's disassembler reads what follows the archive in pieces of at most this much. */
-export const TRAILING_SEGMENT_SIZE = 1 << 20;
+const TRAILING_SEGMENT_SIZE = 1 << 20;
 
 export interface SplitTarOptions extends TarReaderOptions {
   /** Each packet as soon as it is complete (e.g. to stream it into a gzip file). */

@@ -24,7 +24,7 @@ async function* jsonLines(packets: Iterable<TarSplitPacket> | AsyncIterable<TarS
 }
 
 /** Streams `packets` as `tar-split.json.gz` (gzip of newline-terminated JSON lines). */
-export async function* writeTarSplit(
+async function* writeTarSplit(
   packets: Iterable<TarSplitPacket> | AsyncIterable<TarSplitPacket>,
   options: { level?: number } = {},
 ): AsyncGenerator<Uint8Array> {

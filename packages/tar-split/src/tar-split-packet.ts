@@ -1,3 +1,4 @@
+import { goJsonString } from "@store/internal";
 import { TarError, TarErrorCode } from "./errors";
 
 /**
@@ -33,32 +34,6 @@ export interface TarSplitFile {
 }
 
 export type TarSplitPacket = TarSplitSegment | TarSplitFile;
-
-const HEX = "0123456789abcdef";
-// What Go's encoding/json (with HTML escaping, the Encoder default) escapes in a valid UTF-8 string.
-const NEEDS_ESCAPE = /[\u0000-\u001f"\\<>&\u2028\u2029]/;
-
-/**
- * A JSON string exactly as Go 1.19's encoding/json writes it: `\n`, `\r`, `\t` short, other
- * control characters and `<`, `>`, `&`, U+2028, U+2029 as `\u00XX` (lower-case hex). Go 1.22+
- * writes `\b` and `\f` short; the dockerd we match (20.10, Go 1.19) does not.
- */
-export function goJsonString(s: string): string {
-  if (!NEEDS_ESCAPE.test(s)) return `"${s}"`;
-  let out = '"';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0x22) out += '\\"';
-    else if (c === 0x5c) out += "\\\\";
-    else if (c === 0x0a) out += "\\n";
-    else if (c === 0x0d) out += "\\r";
-    else if (c === 0x09) out += "\\t";
-    else if (c < 0x20 || c === 0x3c || c === 0x3e || c === 0x26) out += `\\u00${HEX[c >> 4]}${HEX[c & 15]}`;
-    else if (c === 0x2028 || c === 0x2029) out += `\\u${c.toString(16)}`;
-    else out += s[i];
-  }
-  return out + '"';
-}
 
 function base64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
@@ -131,9 +106,4 @@ export function decodeTarSplitPacket(text: string, line: number): TarSplitPacket
     return p;
   }
   throw invalid(line, `unknown packet type ${JSON.stringify(r.type)}`);
-}
-
-/** The bytes of a file packet's name (`name_raw` when set, else UTF-8 of `name`). */
-export function packetNameBytes(p: TarSplitFile): Uint8Array {
-  return p.nameRaw && p.nameRaw.length > 0 ? p.nameRaw : Buffer.from(p.name, "utf8");
 }

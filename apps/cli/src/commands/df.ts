@@ -4,7 +4,8 @@ import { parseOutputFormat, renderRows } from "../format/go-template";
 import { printRows } from "../format/print-rows";
 import { formatTable } from "../format/table";
 import { humanSize } from "../format/units";
-import { imageHeaders, imageRows, truncateId } from "./image-rows";
+import { truncateId } from "@store/image";
+import { imageHeaders, imageRows } from "./image-rows";
 
 const summaryTable = "{{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}";
 const summaryHeaders: Record<string, string> = { Active: "ACTIVE", Reclaimable: "RECLAIMABLE", Size: "SIZE", TotalCount: "TOTAL", Type: "TYPE" };

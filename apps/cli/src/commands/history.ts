@@ -2,7 +2,8 @@ import { type Command, flag, stringValue } from "../command";
 import { parseOutputFormat } from "../format/go-template";
 import { printRows } from "../format/print-rows";
 import { humanSize } from "../format/units";
-import { createdSince, truncateId } from "./image-rows";
+import { truncateId } from "@store/image";
+import { createdSince } from "./image-rows";
 
 const defaultTable = "{{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
 const headers = { ID: "IMAGE", CreatedSince: "CREATED", CreatedAt: "CREATED AT", CreatedBy: "CREATED BY", Size: "SIZE", Comment: "COMMENT" };

@@ -1,5 +1,5 @@
-import type { ImageSummary } from "@store/image";
-import { parseNormalizedNamed } from "@store/image";
+import { type ImageSummary, truncateId } from "@store/image";
+import { parseNormalizedNamed } from "@store/reference";
 import { goTimeString } from "../format/go-format";
 import { humanDuration, humanSize } from "../format/units";
 
@@ -32,12 +32,6 @@ export const imageHeaders: Record<string, string> = {
   UniqueSize: "UNIQUE SIZE",
   VirtualSize: "VIRTUAL SIZE",
 };
-
-/** moby's stringid.TruncateID. */
-export function truncateId(id: string): string {
-  const colon = id.indexOf(":");
-  return (colon >= 0 ? id.slice(colon + 1) : id).slice(0, 12);
-}
 
 export function createdSince(unixSeconds: number, now = Date.now()): string {
   return `${humanDuration(now - unixSeconds * 1000)} ago`;

@@ -1,5 +1,6 @@
 import { open } from "node:fs/promises";
-import { applyChanges, parseNormalizedNamed, tagNameOnly } from "@store/image";
+import { applyChanges } from "@store/image";
+import { parseNormalizedNamed, tagNameOnly } from "@store/reference";
 import { type Command, listValue, stringValue } from "../command";
 import { write } from "../cli-io";
 import { fileError } from "../file-errors";

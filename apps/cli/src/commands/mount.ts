@@ -1,7 +1,7 @@
 import { type Command, stringValue } from "../command";
 import { writeLines } from "../cli-io";
 import { formatTable } from "../format/table";
-import { truncateId } from "./image-rows";
+import { truncateId } from "@store/image";
 
 /**
  * `store mount IMAGE`: a read-write layer over the image's top layer (a container's layer, as

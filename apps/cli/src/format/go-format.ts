@@ -31,4 +31,4 @@ export function goTimeString(date: Date): string {
  * A value as Go's json.Marshal writes it (keys sorted, `<` as \u003c): docker's JSON output.
  * Written once in @store/image, which also writes dockerd's JSON files.
  */
-export { goJsonValue as goJson } from "@store/image";
+export { goJsonValue as goJson } from "@store/internal";

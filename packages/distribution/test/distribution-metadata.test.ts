@@ -1,0 +1,89 @@
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createBackend } from "@store/backend";
+import { digestFromString } from "@store/digest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { DistributionErrorCode, DistributionMetadata, checkV2MetadataHmac } from "../src/index";
+import { MapDriver } from "@store/test-support";
+
+const diffId = digestFromString("diff");
+const blob = (n: number) => digestFromString(`blob ${n}`);
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "distmeta-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("distribution metadata", () => {
+  it("writes dockerd's files: JSON array with Go field order, raw diff ID, 0644 files", async () => {
+    const root = join(dir, "distribution");
+    const meta = new DistributionMetadata({ root });
+    await meta.add(diffId, { Digest: blob(1), SourceRepository: "docker.io/library/busybox", HMAC: "" });
+    const byDiff = join(root, "v2metadata-by-diffid", "sha256", diffId.encoded);
+    const byBlob = join(root, "diffid-by-digest", "sha256", blob(1).encoded);
+    expect(await readFile(byDiff, "utf8")).toBe(`[{"Digest":"${blob(1)}","SourceRepository":"docker.io/library/busybox","HMAC":""}]`);
+    expect(await readFile(byBlob, "utf8")).toBe(diffId.toString());
+    expect((await stat(byDiff)).mode & 0o777).toBe(0o644);
+    expect((await stat(root)).mode & 0o777).toBe(0o700);
+    expect(await meta.getDiffId(blob(1))).toEqual(diffId);
+    expect(await meta.getMetadata(diffId)).toEqual([{ Digest: blob(1), SourceRepository: "docker.io/library/busybox", HMAC: "" }]);
+  });
+
+  it("keeps the last 50, moves a re-added entry to the end, removes entries and the file", async () => {
+    const meta = new DistributionMetadata({ files: new MapDriver() });
+    for (let i = 0; i < 55; i++) await meta.add(diffId, { Digest: blob(i), SourceRepository: "r", HMAC: "" });
+    let list = await meta.getMetadata(diffId);
+    expect(list).toHaveLength(50);
+    expect(list[0]!.Digest).toEqual(blob(5));
+    await meta.add(diffId, { Digest: blob(10), SourceRepository: "r", HMAC: "" });
+    list = await meta.getMetadata(diffId);
+    expect(list.at(-1)!.Digest).toEqual(blob(10));
+    expect(list).toHaveLength(50);
+    for (const m of list) await meta.remove(m);
+    expect(await meta.getMetadata(diffId)).toEqual([]);
+    await expect(meta.getDiffId(digestFromString("unknown"))).rejects.toMatchObject({ code: DistributionErrorCode.MetadataNotFound });
+  });
+
+  it("takes digests as text too; a bad one is refused naming it, with nothing written", async () => {
+    const driver = new MapDriver();
+    const meta = new DistributionMetadata({ files: driver });
+    await meta.add(diffId.toString(), { Digest: blob(1), SourceRepository: "r", HMAC: "" });
+    expect(await meta.getDiffId(blob(1).toString())).toEqual(diffId);
+    expect(await meta.getMetadata(diffId.toString())).toHaveLength(1);
+    const before = new Map(driver.objects);
+    await expect(meta.add("sha256:0xbad", { Digest: blob(2), SourceRepository: "r", HMAC: "" })).rejects.toMatchObject({
+      kind: "invalid",
+      message: expect.stringContaining("sha256:0xbad"),
+    });
+    await expect(meta.getDiffId("nope")).rejects.toMatchObject({ kind: "invalid" });
+    expect(driver.objects).toEqual(before);
+  });
+
+  it("tags entries with moby's HMAC and checks it", async () => {
+    const meta = new DistributionMetadata({ files: new MapDriver() });
+    const key = new TextEncoder().encode("sha256:key");
+    await meta.tagAndAdd(diffId, key, { Digest: blob(1), SourceRepository: "r" });
+    const [m] = await meta.getMetadata(diffId);
+    expect(m!.HMAC).toMatch(/^[0-9a-f]{64}$/);
+    expect(checkV2MetadataHmac(m!, key)).toBe(true);
+    expect(checkV2MetadataHmac(m!, new TextEncoder().encode("other"))).toBe(false);
+    expect(checkV2MetadataHmac({ ...m!, HMAC: "" }, undefined)).toBe(true);
+  });
+
+  it("reports corrupt files naming the key, and runs over a backend driver", async () => {
+    const driver = new MapDriver();
+    createBackend(driver); // the same driver a StoreBackend uses
+    const meta = new DistributionMetadata({ files: driver });
+    await driver.write(`v2metadata-by-diffid/sha256/${diffId.encoded}`, new TextEncoder().encode("[{"));
+    await expect(meta.getMetadata(diffId)).rejects.toThrow(`v2metadata-by-diffid/sha256/${diffId.encoded}: not JSON`);
+    await driver.write(`diffid-by-digest/sha256/${blob(1).encoded}`, new TextEncoder().encode("junk"));
+    await expect(meta.getDiffId(blob(1))).rejects.toMatchObject({ code: DistributionErrorCode.MetadataCorrupt });
+    // an add over unreadable metadata starts afresh, as moby
+    await meta.add(diffId, { Digest: blob(2), SourceRepository: "r", HMAC: "" });
+    expect(await meta.getMetadata(diffId)).toHaveLength(1);
+  });
+});

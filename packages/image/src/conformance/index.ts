@@ -1,0 +1,15 @@
+export { imageConformance } from "./image-conformance";
+export { imageCases } from "./image-cases";
+export { imageHooks } from "./image-hooks";
+export type { ImageBackendFixture, ImageCase, ImageFactory, ImageFixture, ImageSuiteOptions } from "./image-fixture";
+export { restoreCases } from "./restore-cases";
+export { chainCases } from "./chain-cases";
+export { walkCases as imageWalkCases } from "./walk-cases";
+export { imageConfig } from "./image-configs";
+export { countingLayers } from "./layer-side";
+export type { CountingLayers, LayerSide, LayerSideFactory } from "./layer-side";
+export { FakeLayerStore } from "./fake-layer-store";
+export { fakeDiffId, fakeLayerSide } from "./fake-layer-side";
+export { layerStoreSide } from "./layer-store-side";
+export type { LayerStoreLocation } from "./layer-store-side";
+export { tinyTar } from "./tiny-tar";

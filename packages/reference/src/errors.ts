@@ -1,0 +1,19 @@
+import { StoreError } from "@store/errors";
+
+/** Stable codes of the errors this package throws. */
+export const ReferenceErrorCode = {
+  /** A string that is not a valid reference (name, tag or digest) by distribution/reference. */
+  Invalid: "ERR_REFERENCE_INVALID",
+  /** A glob pattern (`docker images --filter reference=…`) that path.Match refuses. */
+  InvalidPattern: "ERR_REFERENCE_INVALID_PATTERN",
+  /** A tag already points at another image (needs force), or a digest reference exists. */
+  Conflict: "ERR_REFERENCE_CONFLICT",
+  /** No such reference in the reference store. */
+  NotFound: "ERR_REFERENCE_NOT_FOUND",
+  /** repositories.json cannot be read as dockerd's format; the file is left untouched. */
+  StoreCorrupt: "ERR_REFERENCE_STORE_CORRUPT",
+} as const;
+export type ReferenceErrorCode = (typeof ReferenceErrorCode)[keyof typeof ReferenceErrorCode];
+
+/** Every error this package throws; branch on `code`. */
+export class ReferenceError extends StoreError<ReferenceErrorCode> {}
