@@ -2,21 +2,13 @@ import { type ErrorKind, StoreError, type StoreErrorOptions } from "@store/error
 
 /** Stable codes of the errors the CLI itself throws (the packages' errors pass through as they are). */
 export const CliErrorCode = {
-  /** `--backend s3` without a bucket (`--s3-bucket` or `STORE_S3_BUCKET`). */
-  S3Bucket: "ERR_CLI_S3_BUCKET",
-  /** A command that only reads named a root that does not exist. */
-  NoStore: "ERR_CLI_NO_STORE",
   /** A destructive command without a terminal to confirm on and without `--force`. */
   NotConfirmed: "ERR_CLI_NOT_CONFIRMED",
-  /** A mount name prefix that matches more than one mount. */
-  MountAmbiguous: "ERR_CLI_MOUNT_AMBIGUOUS",
 } as const;
 export type CliErrorCode = (typeof CliErrorCode)[keyof typeof CliErrorCode];
 
 /** The kind of each code whose suffix does not say it (see `kindOfCode` in @store/errors). */
-export const CliErrorKind: Partial<Record<CliErrorCode, ErrorKind>> = {
-  [CliErrorCode.S3Bucket]: "invalid",
-};
+export const CliErrorKind: Partial<Record<CliErrorCode, ErrorKind>> = {};
 
 /** Every error the CLI itself throws; branch on `code`. */
 export class CliError extends StoreError<CliErrorCode> {

@@ -47,7 +47,7 @@ const internalByDesign: Record<string, string> = {
 describe("every package's error codes", () => {
   it("finds the tables (one per package that throws)", async () => {
     const tables = new Set((await allCodes()).map((c) => c.table));
-    for (const t of ["DigestErrorCode", "BackendErrorCode", "LayerErrorCode", "ImageErrorCode", "ReferenceErrorCode", "DistributionErrorCode", "GraphDriverErrorCode", "TarErrorCode", "ArchiveErrorCode", "InternalErrorCode", "CliErrorCode", "S3BackendErrorCode"]) {
+    for (const t of ["DigestErrorCode", "BackendErrorCode", "LayerErrorCode", "ImageErrorCode", "ReferenceErrorCode", "DistributionErrorCode", "GraphDriverErrorCode", "TarErrorCode", "ArchiveErrorCode", "InternalErrorCode", "CliErrorCode", "S3BackendErrorCode", "ServiceErrorCode", "MetadataErrorCode"]) {
       expect(tables, t).toContain(t);
     }
   });
@@ -82,8 +82,8 @@ describe("every package's error codes", () => {
 
   it("kinds that the name alone does not give are the ones intended", async () => {
     const byCode = new Map((await allCodes()).map((c) => [c.code, c.kind]));
-    expect(byCode.get("ERR_CLI_S3_BUCKET")).toBe("invalid"); // a required option left out
-    expect(byCode.get("ERR_CLI_NO_STORE")).toBe("invalid");
+    expect(byCode.get("ERR_SERVICE_S3_BUCKET")).toBe("invalid"); // a required option left out
+    expect(byCode.get("ERR_SERVICE_NO_STORE")).toBe("invalid");
     expect(byCode.get("ERR_INTERNAL_LOCKED")).toBe("conflict");
     expect(byCode.get("ERR_IMAGE_CLOSED")).toBe("canceled");
     expect(byCode.get("ERR_LAYER_INVALID_NAME")).toBe("invalid");

@@ -1,4 +1,4 @@
-import { StoreError } from "@store/errors";
+import { type ErrorKind, StoreError, type StoreErrorOptions } from "@store/errors";
 
 /** Stable codes of the errors the store service throws (the stores below throw their own). */
 export const ServiceErrorCode = {
@@ -8,11 +8,22 @@ export const ServiceErrorCode = {
   ReadOnly: "ERR_SERVICE_READ_ONLY",
   /** The S3 backend was chosen without a bucket. */
   S3Bucket: "ERR_SERVICE_S3_BUCKET",
-  /** A mount name outside `[A-Za-z0-9][A-Za-z0-9_.-]*`. */
-  InvalidName: "ERR_SERVICE_INVALID_NAME",
   /** A mount name prefix that fits several mounts. */
-  AmbiguousMount: "ERR_SERVICE_AMBIGUOUS_MOUNT",
+  MountAmbiguous: "ERR_SERVICE_MOUNT_AMBIGUOUS",
 } as const;
 export type ServiceErrorCode = (typeof ServiceErrorCode)[keyof typeof ServiceErrorCode];
 
-export class ServiceError extends StoreError<ServiceErrorCode> {}
+/** The kind of each code whose suffix does not say it (see `kindOfCode` in @store/errors). */
+export const ServiceErrorKind: Partial<Record<ServiceErrorCode, ErrorKind>> = {
+  [ServiceErrorCode.NoStore]: "invalid",
+  [ServiceErrorCode.ReadOnly]: "invalid",
+  [ServiceErrorCode.S3Bucket]: "invalid",
+};
+
+/** Every error the service itself throws; branch on `code`. */
+export class ServiceError extends StoreError<ServiceErrorCode> {
+  constructor(code: ServiceErrorCode, message: string, options: StoreErrorOptions = {}) {
+    const kind = options.kind ?? ServiceErrorKind[code];
+    super(code, message, kind === undefined ? options : { ...options, kind });
+  }
+}

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { Digest } from "@store/digest";
 import { StoreError } from "@store/errors";
 import type { ImageService } from "@store/image";
-import { type LayerMetadataStore, type LayerStore, LayerErrorCode } from "@store/layer";
+import { type LayerMetadataStore, type LayerStore, LayerErrorCode, assertMountName } from "@store/layer";
 import { ServiceError, ServiceErrorCode } from "./errors";
 
 /** A read-write layer made by `mount` (dockerd: a container's layer), as layerdb records it. */
@@ -50,15 +50,9 @@ export async function mountSize(layers: LayerStore, m: MountInfo): Promise<numbe
   return layers.driver.diffSize(m.mountId, below).catch(() => 0);
 }
 
-const mountName = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-
 /** Makes a read-write layer named `name` (default: a random ID) over the image's top layer and mounts it. */
 export async function mountImage(layers: LayerStore, service: ImageService, image: string, name = randomBytes(32).toString("hex")): Promise<MountedLayer> {
-  if (!mountName.test(name)) {
-    throw new ServiceError(ServiceErrorCode.InvalidName, `invalid mount name ${JSON.stringify(name)}: only [A-Za-z0-9][A-Za-z0-9_.-] are allowed`, {
-      details: { name },
-    });
-  }
+  assertMountName(name); // before anything is resolved or created: ERR_LAYER_INVALID_NAME
   const record = service.images.record(service.resolve(image))!;
   const rw = await layers.createRWLayer(name, record.chainId);
   let merged: string;
@@ -78,7 +72,7 @@ export async function findMount(layers: LayerStore, mounts: readonly MountInfo[]
   const prefixed = mounts.filter((m) => m.name.startsWith(term));
   if (prefixed.length === 1) return prefixed[0]!;
   if (prefixed.length > 1) {
-    throw new ServiceError(ServiceErrorCode.AmbiguousMount, `mount name prefix ${JSON.stringify(term)} is ambiguous: ${prefixed.map((m) => m.name).join(", ")}`, {
+    throw new ServiceError(ServiceErrorCode.MountAmbiguous, `mount name prefix ${JSON.stringify(term)} is ambiguous: ${prefixed.map((m) => m.name).join(", ")}`, {
       details: { name: term },
     });
   }

@@ -49,7 +49,7 @@ export interface OpenStoreOptions {
   access?: "read" | "write";
   /** false: a root that does not exist is ERR_SERVICE_NO_STORE instead of a new empty store. */
   create?: boolean;
-  /** How long a writer waits for the lock before ERR_IMAGE_LOCKED (default 10 minutes). */
+  /** How long a writer waits for the lock before ERR_INTERNAL_LOCKED (default 10 minutes). */
   lockTimeoutMs?: number;
   /** Told once when the writer lock is held by another process (its PID when known). */
   onLockWait?: (owner: number | undefined) => void;

@@ -87,7 +87,7 @@ describe.skipIf(!hasRoot())("opening a root", () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(told).toBe(process.pid);
     const timedOut = await openStore({ root, lockTimeoutMs: 50 }).catch((e: unknown) => e);
-    expect(isStoreError(timedOut, "ERR_IMAGE_LOCKED")).toBe(true);
+    expect(isStoreError(timedOut, "ERR_INTERNAL_LOCKED")).toBe(true);
     const controller = new AbortController();
     const aborted = openStore({ root, signal: controller.signal });
     controller.abort("SIGINT");
