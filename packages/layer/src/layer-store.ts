@@ -6,7 +6,7 @@ import { type GraphDriver, createDriver } from "@store/graphdriver";
 import { type TarSplitPacket, splitTar } from "@store/tar-split";
 import { AsyncMutex } from "./async-mutex";
 import { decompress } from "./decompress";
-import { layerTarStream, readLayerTarSplit } from "./layer-tar";
+import { layerTarStream, readLayerTarSplit } from "./tar-rebuild";
 import { LayerError, LayerErrorCode } from "./errors";
 import { createFsLayerMetadataStore } from "./fs-metadata-store";
 import type { Layer, LayerGetReleaser, LayerMetadata } from "./layer";
