@@ -28,7 +28,29 @@ export type ChunkResult =
 export async function readChunk(parts: readonly ChunkPart[]): Promise<ChunkResult> {
   let total = 0;
   for (const part of parts) total += part instanceof Uint8Array ? part.byteLength : part.size;
-  const reply = await readerThread.run({ total, parts }, []);
+  // The literal bytes are copied into place here and the buffer is transferred, not cloned: a
+  // tar-split payload is a view into an 8 KiB pool slab, which postMessage would copy whole.
+  const out = new Uint8Array(total);
+  const paths: string[] = [];
+  const files = new Float64Array(parts.length * 3);
+  let at = 0;
+  let n = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!;
+    if (part instanceof Uint8Array) {
+      out.set(part, at);
+      at += part.byteLength;
+    } else {
+      paths.push(part.path);
+      files[n * 3] = i;
+      files[n * 3 + 1] = at;
+      files[n * 3 + 2] = part.size;
+      n++;
+      at += part.size;
+    }
+  }
+  const bytes = out.buffer;
+  const reply = await readerThread.run({ bytes, paths, files }, [bytes, files.buffer]);
   if (reply.failedAt === undefined) return { ok: true, data: new Uint8Array(reply.bytes!) };
   const error = Object.assign(new Error(reply.message ?? "read failed"), {
     code: reply.code,
@@ -58,39 +80,31 @@ const { parentPort } = require("node:worker_threads");
 const fs = require("node:fs");
 const FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW;
 const probe = new Uint8Array(1);
-parentPort.on("message", ({ id, total, parts }) => {
-  const bytes = new ArrayBuffer(total);
+parentPort.on("message", ({ id, bytes, paths, files }) => {
   const out = new Uint8Array(bytes);
-  let at = 0;
   let i = 0;
   try {
-    for (; i < parts.length; i++) {
-      const part = parts[i];
-      if (part instanceof Uint8Array) {
-        out.set(part, at);
-        at += part.byteLength;
-        continue;
-      }
-      const fd = fs.openSync(part.path, FLAGS);
+    for (; i < paths.length; i++) {
+      const at = files[i * 3 + 1], size = files[i * 3 + 2];
+      const fd = fs.openSync(paths[i], FLAGS);
       try {
         let done = 0;
-        while (done < part.size) {
-          const n = fs.readSync(fd, out, at + done, part.size - done, null);
+        while (done < size) {
+          const n = fs.readSync(fd, out, at + done, size - done, null);
           if (n === 0) break;
           done += n;
         }
-        if (done !== part.size || fs.readSync(fd, probe, 0, 1, null) !== 0) {
-          parentPort.postMessage({ id, failedAt: i, short: true, message: "the file does not have the recorded " + part.size + " bytes" });
+        if (done !== size || fs.readSync(fd, probe, 0, 1, null) !== 0) {
+          parentPort.postMessage({ id, failedAt: files[i * 3], short: true, message: "the file does not have the recorded " + size + " bytes" });
           return;
         }
-        at += part.size;
       } finally {
         fs.closeSync(fd);
       }
     }
     parentPort.postMessage({ id, bytes }, [bytes]);
   } catch (e) {
-    parentPort.postMessage({ id, failedAt: i, message: e.message, code: e.code, errno: e.errno, syscall: e.syscall, path: e.path });
+    parentPort.postMessage({ id, failedAt: files[i * 3], message: e.message, code: e.code, errno: e.errno, syscall: e.syscall, path: e.path });
   }
 });
 `;

@@ -160,6 +160,8 @@ async function readSegment(layer: LayerTarSource, segment: { parts: ChunkPart[];
   const result = await readChunk(segment.parts);
   if (result.ok) return Buffer.from(result.data.buffer, result.data.byteOffset, result.data.byteLength);
   const name = JSON.stringify(segment.names[result.index]);
+  // The reader thread itself failed (it died): no one file is to blame.
+  if (!segment.names[result.index]) throw verificationFailed(layer, `reading its files failed: ${result.error.message}`, result.error);
   if (result.reason === "size") throw verificationFailed(layer, `file ${name} does not have the recorded ${(segment.parts[result.index] as { size: number }).size} bytes`);
   throw verificationFailed(layer, `file ${name} cannot be read: ${result.error.message}`, result.error);
 }
