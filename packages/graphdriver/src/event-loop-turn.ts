@@ -6,7 +6,7 @@ import { setImmediate as nextTurn } from "node:timers/promises";
  * daemon's timers and requests wait at most about this long (plus one step of the loop), and
  * yielding costs one `setImmediate` (~microseconds) per few milliseconds of work.
  */
-export const TURN_BUDGET_MS = 4;
+export const TURN_BUDGET_MS = 2;
 
 /**
  * Returns a function to call between steps of a long loop: it resolves at once while the loop

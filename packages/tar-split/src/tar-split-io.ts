@@ -11,7 +11,7 @@ const gzipAsync = promisify(gzip);
 // zlib does one call per write: batch many small JSON lines into one write.
 const BATCH = 256 * 1024;
 /** How long encoding runs before it lets the event loop take a turn, and the text turned into bytes at once. */
-const TURN_MS = 4;
+const TURN_MS = 2;
 const PIECE = 64 * 1024;
 
 async function* jsonLines(packets: Iterable<TarSplitPacket> | AsyncIterable<TarSplitPacket>): AsyncGenerator<string> {
