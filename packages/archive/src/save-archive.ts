@@ -1,7 +1,7 @@
 import type { Layer } from "@store/layer";
 import { writeEntries } from "./archive-entries";
 import type { ArchiveStores } from "./archive-stores";
-import { type LayerTar, prepareLayerTar } from "./layer-tar";
+import { type LayerTar, prepareLayerTar } from "./save-layer-tar";
 import { dockerArchiveEntries } from "./save-docker";
 import { ociLayoutEntries } from "./save-oci";
 import { resolveSaveSet } from "./save-set";

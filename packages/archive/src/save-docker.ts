@@ -4,7 +4,7 @@ import type { Layer } from "@store/layer";
 import { type ArchiveEntry, dirEntry, epoch, fileEntry, streamEntry, symlinkEntry, walkOrder } from "./archive-entries";
 import { ArchiveError, ArchiveErrorCode } from "./errors";
 import { goJsonMap, goJsonString, goJsonStruct } from "@store/internal";
-import type { LayerTar } from "./layer-tar";
+import type { LayerTar } from "./save-layer-tar";
 import type { SaveImage } from "./save-set";
 import { createV1Id, emptyV1Image, encodeV1Image, v1ImageOf } from "./v1-image";
 

@@ -4,7 +4,7 @@ import { type ArchiveEntry, dirEntry, epoch, fileEntry, streamEntry } from "./ar
 import { goJsonMap, goJsonString, goJsonStruct } from "@store/internal";
 import { Annotation, MediaType, OCI_LAYOUT } from "./oci-types";
 import { layerChain } from "./save-docker";
-import type { LayerTar } from "./layer-tar";
+import type { LayerTar } from "./save-layer-tar";
 import type { SaveImage } from "./save-set";
 
 const descriptor = (mediaType: string, digest: string, size: number, annotations?: Map<string, string>) =>

@@ -11,7 +11,7 @@ import {
   assertLayerId,
   directorySize,
   layerChanges,
-  layerTar,
+  directoryTar,
   type Change,
   type CreateOptions,
   type GetOptions,
@@ -358,6 +358,12 @@ export class Overlay2Driver implements GraphDriver {
     return metadata;
   }
 
+  /** The layer's own files, as they sit in its `diff/` dir (whiteouts in overlay's form). */
+  async diffDir(id: string): Promise<string> {
+    assertLayerId(id);
+    return join(await this.#requireLayer(id), "diff");
+  }
+
   /** The absolute diff dirs below `id`, top first, resolved through the `l/` links. */
   async #lowerDirs(id: string): Promise<string[]> {
     const lower = await readOptional(join(this.#dir(id), "lower"));
@@ -414,7 +420,7 @@ export class Overlay2Driver implements GraphDriver {
 
   async *diff(id: string, parent?: string): AsyncGenerator<Uint8Array> {
     const dir = await this.#requireOwnParent(id, parent);
-    yield* layerTar(join(dir, "diff"), { hooks: overlayExportHooks(linuxSyscalls), syscalls: linuxSyscalls });
+    yield* directoryTar(join(dir, "diff"), { hooks: overlayExportHooks(linuxSyscalls), syscalls: linuxSyscalls });
   }
 
   async changes(id: string, parent?: string): Promise<Change[]> {

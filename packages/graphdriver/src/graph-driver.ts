@@ -73,4 +73,11 @@ export interface GraphDriver {
    * streams by and decide where it goes later, instead of spooling it to disk first.
    */
   setParent?(id: string, parent: string): Promise<void>;
+  /**
+   * Optional (moby's `DiffGetter`): a directory where each file of the layer's own diff can be
+   * read by its tar name, without mounting (overlay2: the layer's `diff/`). Rebuilding a
+   * layer's tar from tar-split reads its files from there; without it the layer is mounted
+   * with {@link get} for the duration.
+   */
+  diffDir?(id: string): Promise<string>;
 }

@@ -18,7 +18,7 @@ export type {
 export { applyEntries } from "./apply-entries";
 export type { ApplyOptions, ApplyResult } from "./apply-entries";
 export { layerEntries, deviceNumbers } from "./layer-entries";
-export { layerTar } from "./layer-tar";
+export { directoryTar } from "./directory-tar";
 export { hostOwnerNames, noOwnerNames } from "./owner-names";
 export type { OwnerNames } from "./owner-names";
 export type { ExportOptions } from "./layer-entries";
@@ -27,3 +27,6 @@ export type { DeletionDetector } from "./layer-changes";
 export { directorySize } from "./directory-size";
 export { walkTree } from "./walk-tree";
 export type { WalkedFile } from "./walk-tree";
+export { eventLoopTurns, TURN_BUDGET_MS } from "./event-loop-turn";
+export { readChunk } from "./chunk-reader";
+export type { ChunkPart, ChunkResult } from "./chunk-reader";

@@ -1,4 +1,4 @@
-import { Worker } from "node:worker_threads";
+import { SharedWorkerThread } from "./worker-thread";
 
 /** One small regular file to create (the parent directory exists; the path does not). */
 export interface SmallFile {
@@ -77,8 +77,7 @@ export class SmallFileWriter {
     this.#batch = undefined;
     // Bounded memory: a writer never has more than a few batches waiting for the worker.
     while (this.#inFlight.size >= MAX_IN_FLIGHT) await Promise.race(this.#inFlight);
-    const p: Promise<void> = sharedWorker()
-      .run(batch)
+    const p: Promise<void> = runBatch(batch)
       .then((failure) => {
         if (failure && !this.#failure) this.#failure = this.#describe(failure.error, batch.names[failure.index]!);
       })
@@ -138,7 +137,7 @@ interface BatchFailure {
   error: Error;
 }
 
-interface WorkerReply {
+interface WriteReply {
   id: number;
   failedAt?: number;
   message?: string;
@@ -148,60 +147,19 @@ interface WorkerReply {
   path?: string;
 }
 
-/** The process's one writer thread, and the batches waiting for its reply. */
-class WriterThread {
-  readonly #worker: Worker;
-  readonly #waiting = new Map<number, (reply: WorkerReply) => void>();
-  #nextId = 0;
-
-  constructor() {
-    this.#worker = new Worker(WORKER_SOURCE, { eval: true, name: "store small-file writer" });
-    this.#worker.unref();
-    this.#worker.on("message", (reply: WorkerReply) => {
-      const done = this.#waiting.get(reply.id);
-      this.#waiting.delete(reply.id);
-      if (this.#waiting.size === 0) this.#worker.unref();
-      done?.(reply);
-    });
-    this.#worker.on("error", (error) => this.#failAll(error));
-    this.#worker.on("exit", (code) => this.#failAll(new Error(`the small-file writer thread exited with code ${code}`)));
-  }
-
-  run(batch: Batch): Promise<BatchFailure | undefined> {
-    const id = this.#nextId++;
-    const count = batch.count;
-    const meta = batch.meta.slice(0, count * FIELDS);
-    const bytes = batch.bytes.buffer as ArrayBuffer;
-    return new Promise((resolve) => {
-      this.#waiting.set(id, (reply) => {
-        if (reply.failedAt === undefined) return resolve(undefined);
-        const error = Object.assign(new Error(reply.message ?? "write failed"), {
-          code: reply.code,
-          errno: reply.errno,
-          syscall: reply.syscall,
-          path: reply.path,
-        });
-        resolve({ index: Math.min(reply.failedAt, count - 1), error });
-      });
-      // Kept alive only while a batch is out, so an idle writer never holds the process open.
-      this.#worker.ref();
-      this.#worker.postMessage({ id, bytes, paths: batch.paths, meta }, [bytes, meta.buffer]);
-    });
-  }
-
-  #failAll(error: Error): void {
-    if (thread === this) thread = undefined;
-    const waiting = [...this.#waiting.values()];
-    this.#waiting.clear();
-    for (const done of waiting) done({ id: -1, failedAt: 0, message: error.message });
-  }
-}
-
-let thread: WriterThread | undefined;
-
-function sharedWorker(): WriterThread {
-  thread ??= new WriterThread();
-  return thread;
+async function runBatch(batch: Batch): Promise<BatchFailure | undefined> {
+  const count = batch.count;
+  const meta = batch.meta.slice(0, count * FIELDS);
+  const bytes = batch.bytes.buffer as ArrayBuffer;
+  const reply = await writerThread.run({ bytes, paths: batch.paths, meta }, [bytes, meta.buffer]);
+  if (reply.failedAt === undefined) return undefined;
+  const error = Object.assign(new Error(reply.message ?? "write failed"), {
+    code: reply.code,
+    errno: reply.errno,
+    syscall: reply.syscall,
+    path: reply.path,
+  });
+  return { index: Math.min(reply.failedAt, count - 1), error };
 }
 
 // Plain CommonJS so it runs the same from sources, tsup's ESM and CJS builds and the CLI bundle.
@@ -233,3 +191,10 @@ parentPort.on("message", ({ id, bytes, paths, meta }) => {
   }
 });
 `;
+
+/** The process's one writer thread (started on first use). */
+const writerThread = new SharedWorkerThread<WriteReply>(WORKER_SOURCE, "store small-file writer", (id, error) => ({
+  id,
+  failedAt: 0,
+  message: error.message,
+}));

@@ -1,5 +1,6 @@
 import { lstatSync, readdirSync, type Stats } from "node:fs";
 import { join } from "node:path";
+import { eventLoopTurns } from "./event-loop-turn";
 
 /** One file met by {@link walkTree}. */
 export interface WalkedFile {
@@ -19,18 +20,20 @@ function compareNames(a: string, b: string): number {
  * its contents), yielding everything below the root with its lstat. Symlinks are not followed.
  */
 export async function* walkTree(root: string): AsyncGenerator<WalkedFile> {
-  yield* walkDir(root, "");
+  yield* walkDir(root, "", eventLoopTurns());
 }
 
 // lstat and readdir are synchronous on purpose: microseconds each, where a thread-pool round trip
-// costs tens, over thousands of files. The generator still yields between files.
-async function* walkDir(dir: string, prefix: string): AsyncGenerator<WalkedFile> {
+// costs tens, over thousands of files. A consumer that does not wait on I/O resumes the
+// generator as a microtask, so it also lets the event loop take a turn every few milliseconds.
+async function* walkDir(dir: string, prefix: string, turn: () => Promise<void>): AsyncGenerator<WalkedFile> {
   const names = readdirSync(dir).sort(compareNames);
   for (const name of names) {
     const path = join(dir, name);
     const relativePath = prefix === "" ? name : `${prefix}/${name}`;
     const stats = lstatSync(path);
     yield { relativePath, path, stats };
-    if (stats.isDirectory()) yield* walkDir(path, relativePath);
+    await turn();
+    if (stats.isDirectory()) yield* walkDir(path, relativePath, turn);
   }
 }

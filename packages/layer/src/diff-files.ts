@@ -4,9 +4,9 @@ import { entryRelativePath, type GraphDriver } from "@store/graphdriver";
 import { LayerError, LayerErrorCode } from "./errors";
 
 /**
- * Opens files of one layer's own content by their tar names, to rebuild its tar from tar-split
- * (moby's DiffGetter). Overlay-style drivers keep them in the dir their metadata names UpperDir,
- * readable without a mount; other drivers are mounted for the duration.
+ * Opens files of one layer's own content by their tar names, to rebuild its tar from tar-split.
+ * A driver with `diffDir` (moby's DiffGetter; overlay2's `diff/`) serves them without a mount;
+ * other drivers' layers are mounted for the duration.
  */
 export async function openDiffFiles(driver: GraphDriver, cacheId: string): Promise<{
   /** The path of a tar name's file; refuses a name that leads outside the layer. */
@@ -14,16 +14,8 @@ export async function openDiffFiles(driver: GraphDriver, cacheId: string): Promi
   open(name: string): AsyncIterable<Uint8Array>;
   close(): Promise<void>;
 }> {
-  let dir: string;
-  let mounted = false;
-  // UpperDir is where overlay-style drivers keep the layer's own files (moby's metadata key).
-  const meta = await driver.metadata(cacheId);
-  if (meta.UpperDir) {
-    dir = meta.UpperDir;
-  } else {
-    dir = await driver.get(cacheId);
-    mounted = true;
-  }
+  const mounted = driver.diffDir === undefined;
+  const dir = mounted ? await driver.get(cacheId) : await driver.diffDir!(cacheId);
   const path = (name: string) => {
     // tar-split names come from a file on disk: never let one lead outside the layer.
     const rel = entryRelativePath(name);

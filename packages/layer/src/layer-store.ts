@@ -6,7 +6,7 @@ import { type GraphDriver, createDriver } from "@store/graphdriver";
 import { type TarSplitPacket, splitTar } from "@store/tar-split";
 import { AsyncMutex } from "@store/internal";
 import { type Compression, decompressAs, sniffCompression } from "./decompress";
-import { layerTarStream, readLayerTarSplit } from "./layer-tar";
+import { layerTarStream, readLayerTarSplit } from "./tar-rebuild";
 import { LayerError, LayerErrorCode } from "./errors";
 import { type Expectation, type ExpectedLayer, type LayerBlob, blobTooLong, checkExpected, parseExpected } from "./layer-verification";
 import { type MeasuredStream, measuredStream } from "./measured-stream";

@@ -10,6 +10,9 @@ const gzipAsync = promisify(gzip);
 
 // zlib does one call per write: batch many small JSON lines into one write.
 const BATCH = 256 * 1024;
+/** How long encoding runs before it lets the event loop take a turn, and the text turned into bytes at once. */
+const TURN_MS = 2;
+const PIECE = 64 * 1024;
 
 async function* jsonLines(packets: Iterable<TarSplitPacket> | AsyncIterable<TarSplitPacket>): AsyncGenerator<string> {
   let batch = "";
@@ -39,10 +42,26 @@ async function* writeTarSplit(
 /** `packets` as `tar-split.json.gz` bytes. */
 export async function encodeTarSplit(packets: Iterable<TarSplitPacket> | AsyncIterable<TarSplitPacket>): Promise<Uint8Array> {
   if (Array.isArray(packets)) {
+    // A layer of 13,000 files is tens of milliseconds of encoding, and turning one string of
+    // megabytes into bytes is another ten: encode in pieces, and let the event loop take a turn
+    // every few milliseconds, so a daemon's timers and requests are not held up meanwhile.
+    const parts: Buffer[] = [];
     let text = "";
-    for (const p of packets as TarSplitPacket[]) text += encodeTarSplitPacket(p);
+    let since = performance.now();
+    for (const p of packets as TarSplitPacket[]) {
+      text += encodeTarSplitPacket(p);
+      if (text.length >= PIECE) {
+        parts.push(Buffer.from(text));
+        text = "";
+        if (performance.now() - since > TURN_MS) {
+          await new Promise((resolve) => setImmediate(resolve));
+          since = performance.now();
+        }
+      }
+    }
+    parts.push(Buffer.from(text));
     // In the thread pool: the caller's thread goes on (a layer store extracts the next layer).
-    return gzipAsync(text);
+    return gzipAsync(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
   }
   const parts: Buffer[] = [];
   for await (const chunk of writeTarSplit(packets)) parts.push(asBuffer(chunk));
