@@ -2,9 +2,10 @@ import { randomBytes } from "node:crypto";
 import { mkdir, open, readFile, readdir, rename, unlink } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { digestFromBytes } from "@store/digest";
-import { systemErrorCode } from "@store/errors";
+import { isStoreError, systemErrorCode } from "@store/errors";
+import { InternalErrorCode, syncDirectory, withFileLock } from "@store/internal";
+import { MetadataError, MetadataErrorCode } from "./errors";
 import { isMetadataKey } from "./keys";
-import { withLockFile } from "./lock-file";
 import type { MetadataDriver } from "./metadata-driver";
 import type { MetadataCapabilities, MetadataRecord } from "./metadata-store";
 
@@ -34,13 +35,13 @@ export class FsMetadataDriver implements MetadataDriver {
   readonly root: string;
   private readonly fileMode: number;
   private readonly dirMode: number;
-  private readonly lockTimeoutMs: number | undefined;
+  private readonly lockTimeoutMs: number;
 
   constructor(options: FsMetadataStoreOptions) {
     this.root = options.root;
     this.fileMode = options.fileMode ?? 0o600;
     this.dirMode = options.dirMode ?? 0o700;
-    this.lockTimeoutMs = options.lockTimeoutMs;
+    this.lockTimeoutMs = options.lockTimeoutMs ?? 30_000;
   }
 
   async read(key: string): Promise<MetadataRecord | undefined> {
@@ -126,9 +127,11 @@ export class FsMetadataDriver implements MetadataDriver {
    */
   private async locked<T>(path: string, fn: () => Promise<T>): Promise<T | undefined> {
     try {
-      return await withLockFile(`${path}.lock`, fn, { timeoutMs: this.lockTimeoutMs });
+      return await withFileLock(`${path}.lock`, fn, this.lockTimeoutMs);
     } catch (e) {
       if (systemErrorCode(e) === "ENOENT" && !(await exists(dirname(path)))) return undefined;
+      // The store's callers branch on its own codes; the lock routine's error stays the cause.
+      if (isStoreError(e, InternalErrorCode.Locked)) throw new MetadataError(MetadataErrorCode.Locked, e.message, { cause: e, details: { ...e.details } });
       throw e;
     }
   }
@@ -190,14 +193,4 @@ async function exists(path: string): Promise<boolean> {
     },
     () => false,
   );
-}
-
-/** fsyncs a directory so a rename or unlink in it survives a crash. */
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
