@@ -42,9 +42,10 @@ export async function withFileLock<T>(
   // this one gave up waiting (abort, timeout) before its turn.
   const tail = previous.then(() => done);
   queues.set(lockPath, tail);
+  const wait: Wait = { lockPath, deadline: Date.now() + timeoutMs, timeoutMs, onWait, signal, told: false };
   try {
-    await untilAborted(previous, signal);
-    await acquire(lockPath, timeoutMs, onWait, signal);
+    await turn(previous, wait);
+    await acquire(wait);
     held.add(lockPath);
     try {
       return await fn();
@@ -58,24 +59,57 @@ export async function withFileLock<T>(
   }
 }
 
-/** `promise` (which never rejects), or the signal's reason as soon as it is aborted. */
-function untilAborted(promise: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
-  if (!signal) return promise;
-  signal.throwIfAborted();
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    void promise.then(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    });
+/** One caller's wait for a lock: one deadline and one `onWait` across the queue and the file. */
+interface Wait {
+  lockPath: string;
+  deadline: number;
+  timeoutMs: number;
+  onWait: ((owner: number | undefined) => void) | undefined;
+  signal: AbortSignal | undefined;
+  told: boolean;
+}
+
+function tell(wait: Wait, owner: number | undefined): void {
+  if (wait.told || !wait.onWait) return;
+  wait.told = true;
+  wait.onWait(owner);
+}
+
+function locked(wait: Wait, owner: number | undefined): InternalError {
+  return new InternalError(InternalErrorCode.Locked, `${wait.lockPath} is held by process ${owner ?? "?"}; gave up after ${wait.timeoutMs / 1000} s`, {
+    details: { path: wait.lockPath, ...(owner !== undefined ? { pid: owner } : {}) },
   });
 }
 
-async function acquire(lockPath: string, timeoutMs: number, onWait: ((owner: number | undefined) => void) | undefined, signal: AbortSignal | undefined): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let wait = 1;
-  let told = false;
+/**
+ * Waits for this process's earlier callers (`previous`, which never rejects) to be done: they
+ * hold the lock, so the wait is for this very process, told to `onWait` and bounded by the same
+ * deadline and signal as a wait for another process.
+ */
+async function turn(previous: Promise<void>, wait: Wait): Promise<void> {
+  wait.signal?.throwIfAborted();
+  let settled = false;
+  void previous.then(() => (settled = true));
+  await Promise.resolve(); // an already-settled previous is not a wait
+  if (settled) return;
+  tell(wait, process.pid);
+  await new Promise<void>((resolve, reject) => {
+    const finish = (error?: unknown) => {
+      clearTimeout(timer);
+      wait.signal?.removeEventListener("abort", onAbort);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const onAbort = () => finish(wait.signal!.reason);
+    const timer = setTimeout(() => finish(locked(wait, process.pid)), Math.max(0, wait.deadline - Date.now()));
+    wait.signal?.addEventListener("abort", onAbort, { once: true });
+    void previous.then(() => finish());
+  });
+}
+
+async function acquire(wait: Wait): Promise<void> {
+  const { lockPath, signal } = wait;
+  let pause = 1;
   for (;;) {
     signal?.throwIfAborted(); // Ctrl-C while waiting for the lock gives up the wait
     if (await tryCreate(lockPath)) return;
@@ -85,17 +119,10 @@ async function acquire(lockPath: string, timeoutMs: number, onWait: ((owner: num
       continue;
     }
     const pid = ownerPid(text);
-    if (!told && onWait) {
-      told = true;
-      onWait(pid);
-    }
-    if (Date.now() > deadline) {
-      throw new InternalError(InternalErrorCode.Locked, `${lockPath} is held by process ${pid ?? "?"}; gave up after ${timeoutMs / 1000} s`, {
-        details: { path: lockPath, ...(pid !== undefined ? { pid } : {}) },
-      });
-    }
-    await sleep(wait, signal);
-    wait = Math.min(wait * 2, 50);
+    tell(wait, pid);
+    if (Date.now() > wait.deadline) throw locked(wait, pid);
+    await sleep(pause, signal);
+    pause = Math.min(pause * 2, 50);
   }
 }
 

@@ -113,6 +113,15 @@ describe("withFileLock", () => {
     expect(await gaveUp).toBe("SIGINT");
     await Promise.all([first, third]);
     expect(log).toEqual(["first+", "first-", "third+", "third-"]);
+    // Waiting behind this process's own holder is told (its PID) and bounded like any other wait.
+    let release!: () => void;
+    const holding = withFileLock(path, () => new Promise<void>((r) => (release = r)));
+    let told: number | undefined;
+    const timedOut = await withFileLock(path, async () => undefined, 50, (owner) => (told = owner)).catch((e: unknown) => e);
+    expect(isStoreError(timedOut, InternalErrorCode.Locked)).toBe(true);
+    expect(told).toBe(process.pid);
+    release();
+    await holding;
     // The holder is named by PID and thread, so a worker thread's lock is not taken for a leftover.
     await withFileLock(path, async () => expect((await import("node:fs")).readFileSync(path, "utf8")).toMatch(new RegExp(`^${process.pid} \\d+\n$`)));
     expect(await readdir(dir)).toEqual([]);
