@@ -37,7 +37,7 @@ async function child(root, imagedb, repositories, reads) {
   const { createLayerStore } = await import("@store/layer");
   const { createFsBackend } = await import("@store/backend-fs");
   const { createImageService, createImageStore } = await import("@store/image");
-  const { createFsMetadataFiles } = await import("@store/distribution");
+  const { createFsMetadataStore } = await import("@store/metadata");
   const { createReferenceStore } = await import("@store/reference");
   const t0 = performance.now();
   const layers = await createLayerStore({ root, driver: await createOverlay2Driver({ home: join(root, "overlay2") }) });
@@ -52,8 +52,8 @@ async function child(root, imagedb, repositories, reads) {
   const fs = reads === "sync" || reads === "cache" ? { ...(await import("node:fs/promises")), readFile: async (path) => readFileSync(path) } : undefined;
   // `cache`: synchronous small reads, plus the image store's opt-in record cache beside imagedb
   // (written by the warm-up run; later opens read it instead of every config).
-  const recordCache = reads === "cache" ? createFsMetadataFiles(join(imagedb, "..", "store-cache")) : undefined;
-  const images = await createImageStore({ backend: createFsBackend({ root: imagedb, fs }), layers, recordCache });
+  const recordCache = reads === "cache" ? createFsMetadataStore({ root: join(imagedb, "..") }) : undefined;
+  const images = await createImageStore({ backend: createFsBackend({ root: imagedb, fs }), layers, recordCache, recordCacheKey: "store-cache/image-records.json" });
   const tImages = performance.now();
   const cpu = process.cpuUsage(cpu0);
   const references = await createReferenceStore({ path: repositories });

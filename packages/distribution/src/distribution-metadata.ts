@@ -1,9 +1,8 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { mkdir, readFile, unlink } from "node:fs/promises";
-import { dirname, join } from "node:path";
 import { type Digest, type DigestLike, isDigest, parseDigest, toDigest } from "@store/digest";
-import { systemErrorCode } from "@store/errors";
-import { atomicWriteFile, goJsonString } from "@store/internal";
+import { isStoreError } from "@store/errors";
+import { goJsonString } from "@store/internal";
+import { type MetadataStore, MetadataErrorCode, createFsMetadataStore, update } from "@store/metadata";
 import { DistributionError, DistributionErrorCode } from "./errors";
 
 /** Where a layer blob was seen: its compressed digest and the repository it came from. */
@@ -15,61 +14,40 @@ export interface V2Metadata {
 }
 
 /**
- * Where the metadata lives: a key-value medium with `/`-separated keys. A {@link BackendDriver}
- * of @store/backend fits as it is (so the metadata can sit on S3 beside a shared store); `{ root }`
- * gives dockerd's own files.
+ * Where the metadata lives: dockerd's directory `root` (`<root>/image/<driver>/distribution`),
+ * or the records under `prefix` of any metadata store, keyed by dockerd's relative paths
+ * (`<prefix>/v2metadata-by-diffid/sha256/<hex>`). A StoreBackend would not do: these records are
+ * named by another digest than their content's, and rewritten in place.
  */
-export interface MetadataFiles {
-  read(key: string): Promise<Uint8Array | undefined>;
-  /** Replaces the value at `key` (what it resolves to is ignored: a BackendDriver reports whether it created). */
-  write(key: string, data: Uint8Array): Promise<unknown>;
-  remove(key: string): Promise<void>;
-}
-
-export type DistributionMetadataOptions = { root: string } | { files: MetadataFiles };
+export type DistributionMetadataOptions =
+  | { root: string }
+  | {
+      store: MetadataStore;
+      /**
+       * The directory of the records in the store (default `distribution`: dockerd's layout in a
+       * store rooted at `<root>/image/<driver>`); "" for a store of their own.
+       */
+      prefix?: string;
+    };
 
 /** The number of entries kept per diff ID (moby maxMetadata); the oldest go first. */
 export const maxV2Metadata = 50;
+
+/** The mode of dockerd's metadata files (moby's FSMetadataStore writes them 0644). */
+export const distributionFileMode = 0o644;
+/**
+ * The mode of a directory of dockerd's distribution metadata, by its path relative to the
+ * metadata's root (""): the root itself 0700, the namespaces and algorithms in it 0755, as moby's
+ * FSMetadataStore makes them.
+ */
+export const distributionDirMode = (dir: string): number => (dir === "" ? 0o700 : 0o755);
 
 const diffIdNamespace = "v2metadata-by-diffid";
 const digestNamespace = "diffid-by-digest";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/**
- * dockerd's files, as moby's FSMetadataStore writes them: namespace dirs 0755 under a 0700
- * root, each value an atomic 0644 file. A StoreBackend would not do: it names content by its
- * own digest, and these files are named by another digest and rewritten in place.
- */
-export function createFsMetadataFiles(root: string): MetadataFiles {
-  let made = false;
-  return {
-    async read(key) {
-      try {
-        return new Uint8Array(await readFile(join(root, key)));
-      } catch (e) {
-        if (systemErrorCode(e) === "ENOENT") return undefined;
-        throw e;
-      }
-    },
-    async write(key, data) {
-      const path = join(root, key);
-      if (!made) {
-        await mkdir(root, { recursive: true, mode: 0o700 });
-        made = true;
-      }
-      await mkdir(dirname(path), { recursive: true, mode: 0o755 });
-      await atomicWriteFile(path, data, 0o644);
-    },
-    async remove(key) {
-      try {
-        await unlink(join(root, key));
-      } catch (e) {
-        if (systemErrorCode(e) !== "ENOENT") throw e;
-      }
-    },
-  };
-}
+// Each lost round means another writer's change went through: enough for a busy root.
+const updateRetries = 100;
 
 /** The HMAC moby tags metadata with (ComputeV2MetadataHMAC); "" without a key. */
 export function computeV2MetadataHmac(key: Uint8Array | undefined, meta: Pick<V2Metadata, "Digest" | "SourceRepository">): string {
@@ -102,17 +80,26 @@ export function encodeV2Metadata(list: readonly V2Metadata[]): string {
  * so a push can skip blobs a registry already has and a pull can skip layers already here.
  */
 export class DistributionMetadata {
-  readonly files: MetadataFiles;
+  /** The metadata store holding the records. */
+  readonly store: MetadataStore;
+  /** Their directory in it ("" when they are at its top). */
+  readonly prefix: string;
 
   constructor(options: DistributionMetadataOptions) {
-    this.files = "files" in options ? options.files : createFsMetadataFiles(options.root);
+    if ("store" in options) {
+      this.store = options.store;
+      this.prefix = options.prefix ?? "distribution";
+    } else {
+      this.store = createFsMetadataStore({ root: options.root, fileMode: distributionFileMode, dirMode: distributionDirMode });
+      this.prefix = "";
+    }
   }
 
   /** What is known of a diff ID; empty when nothing is. */
   async getMetadata(diffIdLike: DigestLike): Promise<V2Metadata[]> {
     const diffId = toDigest(diffIdLike);
-    const key = `${diffIdNamespace}/${diffId.algorithm}/${diffId.encoded}`;
-    const data = await this.files.read(key);
+    const key = this.#key(diffIdNamespace, diffId);
+    const data = (await this.store.get(key))?.data;
     if (!data) return [];
     return this.#decode(key, data);
   }
@@ -120,8 +107,8 @@ export class DistributionMetadata {
   /** The diff ID of a blob; ERR_DISTRIBUTION_METADATA_NOT_FOUND when unknown. */
   async getDiffId(blobLike: DigestLike): Promise<Digest> {
     const blob = toDigest(blobLike);
-    const key = `${digestNamespace}/${blob.algorithm}/${blob.encoded}`;
-    const data = await this.files.read(key);
+    const key = this.#key(digestNamespace, blob);
+    const data = (await this.store.get(key))?.data;
     if (!data) {
       throw new DistributionError(DistributionErrorCode.MetadataNotFound, `no diff ID known for blob ${blob}`, { details: { digest: blob.toString(), key } });
     }
@@ -134,18 +121,27 @@ export class DistributionMetadata {
     return parseDigest(text);
   }
 
-  /** Records `meta` for a diff ID (moved to the end if known; the oldest dropped past 50) and the blob's diff ID. */
+  /**
+   * Records `meta` for a diff ID (moved to the end if known; the oldest dropped past 50) and the
+   * blob's diff ID. Each record is changed by compare-and-swap, redone on fresh contents when
+   * another writer got in between, so concurrent adds lose no entry.
+   */
   async add(diffIdLike: DigestLike, meta: V2Metadata): Promise<void> {
     const diffId = toDigest(diffIdLike);
-    let old: V2Metadata[];
-    try {
-      old = await this.getMetadata(diffId);
-    } catch {
-      old = []; // moby starts afresh over unreadable metadata
-    }
-    const list = [...old.filter((m) => !same(m, meta)), meta].slice(-maxV2Metadata);
-    await this.files.write(`${diffIdNamespace}/${diffId.algorithm}/${diffId.encoded}`, encoder.encode(encodeV2Metadata(list)));
-    await this.files.write(`${digestNamespace}/${meta.Digest.algorithm}/${meta.Digest.encoded}`, encoder.encode(diffId.toString()));
+    const key = this.#key(diffIdNamespace, diffId);
+    await update(
+      this.store,
+      key,
+      (data) => {
+        const old = this.#decodeOrEmpty(key, data);
+        return encoder.encode(encodeV2Metadata([...old.filter((m) => !same(m, meta)), meta].slice(-maxV2Metadata)));
+      },
+      { retries: updateRetries },
+    );
+    const diffIdBytes = encoder.encode(diffId.toString());
+    await update(this.store, this.#key(digestNamespace, meta.Digest), (data) => (data && sameBytes(data, diffIdBytes) ? undefined : diffIdBytes), {
+      retries: updateRetries,
+    });
   }
 
   /** {@link add} with the HMAC computed under `hmacKey` (moby TagAndAdd). */
@@ -153,19 +149,39 @@ export class DistributionMetadata {
     return this.add(diffId, { ...meta, HMAC: computeV2MetadataHmac(hmacKey, meta) });
   }
 
-  /** Forgets one metadata entry; the file goes when it was the last. The blob's diff ID stays, as in moby. */
+  /** Forgets one metadata entry; the record goes when it was the last. The blob's diff ID stays, as in moby. */
   async remove(meta: V2Metadata): Promise<void> {
     const diffId = await this.getDiffId(meta.Digest);
-    let old: V2Metadata[];
-    try {
-      old = await this.getMetadata(diffId);
-    } catch {
-      old = [];
+    const key = this.#key(diffIdNamespace, diffId);
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.store.get(key);
+      if (!current) return;
+      const old = this.#decodeOrEmpty(key, current.data);
+      const list = old.filter((m) => !same(m, meta));
+      try {
+        if (list.length === 0) await this.store.delete(key, { ifVersion: current.version });
+        else if (list.length !== old.length) await this.store.putIfVersion(key, encoder.encode(encodeV2Metadata(list)), current.version);
+        return;
+      } catch (e) {
+        if (!isStoreError(e, MetadataErrorCode.Conflict) || attempt >= updateRetries) throw e;
+      }
     }
-    const list = old.filter((m) => !same(m, meta));
-    const key = `${diffIdNamespace}/${diffId.algorithm}/${diffId.encoded}`;
-    if (list.length === 0) await this.files.remove(key);
-    else await this.files.write(key, encoder.encode(encodeV2Metadata(list)));
+  }
+
+  /** dockerd's relative path of the record for `digest` in `namespace`. */
+  #key(namespace: string, digest: Digest): string {
+    const key = `${namespace}/${digest.algorithm}/${digest.encoded}`;
+    return this.prefix === "" ? key : `${this.prefix}/${key}`;
+  }
+
+  /** moby starts afresh over unreadable metadata when it changes it. */
+  #decodeOrEmpty(key: string, data: Uint8Array | undefined): V2Metadata[] {
+    if (!data) return [];
+    try {
+      return this.#decode(key, data);
+    } catch {
+      return [];
+    }
   }
 
   #decode(key: string, data: Uint8Array): V2Metadata[] {
@@ -193,4 +209,8 @@ export class DistributionMetadata {
       return { Digest: parseDigest(digest), SourceRepository: get("sourcerepository"), HMAC: get("hmac") };
     });
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && Buffer.compare(a, b) === 0;
 }

@@ -3,8 +3,9 @@ export {
   DistributionMetadata,
   checkV2MetadataHmac,
   computeV2MetadataHmac,
-  createFsMetadataFiles,
+  distributionDirMode,
+  distributionFileMode,
   encodeV2Metadata,
   maxV2Metadata,
 } from "./distribution-metadata";
-export type { DistributionMetadataOptions, MetadataFiles, V2Metadata } from "./distribution-metadata";
+export type { DistributionMetadataOptions, V2Metadata } from "./distribution-metadata";

@@ -1,11 +1,10 @@
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createBackend } from "@store/backend";
 import { digestFromString } from "@store/digest";
+import { createFsMetadataStore, createMemoryMetadataStore } from "@store/metadata";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DistributionErrorCode, DistributionMetadata, checkV2MetadataHmac } from "../src/index";
-import { MapDriver } from "@store/test-support";
+import { DistributionErrorCode, DistributionMetadata, checkV2MetadataHmac, distributionDirMode, distributionFileMode } from "../src/index";
 
 const diffId = digestFromString("diff");
 const blob = (n: number) => digestFromString(`blob ${n}`);
@@ -29,12 +28,16 @@ describe("distribution metadata", () => {
     expect(await readFile(byBlob, "utf8")).toBe(diffId.toString());
     expect((await stat(byDiff)).mode & 0o777).toBe(0o644);
     expect((await stat(root)).mode & 0o777).toBe(0o700);
+    expect((await stat(join(root, "v2metadata-by-diffid"))).mode & 0o777).toBe(0o755);
+    expect((await stat(join(root, "diffid-by-digest", "sha256"))).mode & 0o777).toBe(0o755);
+    expect((await stat(byBlob)).mode & 0o777).toBe(0o644);
+    expect(await readdir(join(root, "v2metadata-by-diffid", "sha256"))).toEqual([diffId.encoded]); // no lock or temp file left
     expect(await meta.getDiffId(blob(1))).toEqual(diffId);
     expect(await meta.getMetadata(diffId)).toEqual([{ Digest: blob(1), SourceRepository: "docker.io/library/busybox", HMAC: "" }]);
   });
 
   it("keeps the last 50, moves a re-added entry to the end, removes entries and the file", async () => {
-    const meta = new DistributionMetadata({ files: new MapDriver() });
+    const meta = new DistributionMetadata({ store: createMemoryMetadataStore() });
     for (let i = 0; i < 55; i++) await meta.add(diffId, { Digest: blob(i), SourceRepository: "r", HMAC: "" });
     let list = await meta.getMetadata(diffId);
     expect(list).toHaveLength(50);
@@ -49,22 +52,23 @@ describe("distribution metadata", () => {
   });
 
   it("takes digests as text too; a bad one is refused naming it, with nothing written", async () => {
-    const driver = new MapDriver();
-    const meta = new DistributionMetadata({ files: driver });
+    const store = createMemoryMetadataStore();
+    const meta = new DistributionMetadata({ store });
     await meta.add(diffId.toString(), { Digest: blob(1), SourceRepository: "r", HMAC: "" });
     expect(await meta.getDiffId(blob(1).toString())).toEqual(diffId);
     expect(await meta.getMetadata(diffId.toString())).toHaveLength(1);
-    const before = new Map(driver.objects);
+    const snapshot = async () => Promise.all((await store.list("")).map(async (k) => [k, (await store.get(k))!.version]));
+    const before = await snapshot();
     await expect(meta.add("sha256:0xbad", { Digest: blob(2), SourceRepository: "r", HMAC: "" })).rejects.toMatchObject({
       kind: "invalid",
       message: expect.stringContaining("sha256:0xbad"),
     });
     await expect(meta.getDiffId("nope")).rejects.toMatchObject({ kind: "invalid" });
-    expect(driver.objects).toEqual(before);
+    expect(await snapshot()).toEqual(before);
   });
 
   it("tags entries with moby's HMAC and checks it", async () => {
-    const meta = new DistributionMetadata({ files: new MapDriver() });
+    const meta = new DistributionMetadata({ store: createMemoryMetadataStore() });
     const key = new TextEncoder().encode("sha256:key");
     await meta.tagAndAdd(diffId, key, { Digest: blob(1), SourceRepository: "r" });
     const [m] = await meta.getMetadata(diffId);
@@ -74,16 +78,29 @@ describe("distribution metadata", () => {
     expect(checkV2MetadataHmac({ ...m!, HMAC: "" }, undefined)).toBe(true);
   });
 
-  it("reports corrupt files naming the key, and runs over a backend driver", async () => {
-    const driver = new MapDriver();
-    createBackend(driver); // the same driver a StoreBackend uses
-    const meta = new DistributionMetadata({ files: driver });
-    await driver.write(`v2metadata-by-diffid/sha256/${diffId.encoded}`, new TextEncoder().encode("[{"));
-    await expect(meta.getMetadata(diffId)).rejects.toThrow(`v2metadata-by-diffid/sha256/${diffId.encoded}: not JSON`);
-    await driver.write(`diffid-by-digest/sha256/${blob(1).encoded}`, new TextEncoder().encode("junk"));
+  it("reports corrupt records naming the key, over a shared store under dockerd's prefix", async () => {
+    const store = createMemoryMetadataStore();
+    const meta = new DistributionMetadata({ store });
+    const byDiff = `distribution/v2metadata-by-diffid/sha256/${diffId.encoded}`;
+    await store.putIfAbsent(byDiff, new TextEncoder().encode("[{"));
+    await expect(meta.getMetadata(diffId)).rejects.toThrow(`${byDiff}: not JSON`);
+    await store.putIfAbsent(`distribution/diffid-by-digest/sha256/${blob(1).encoded}`, new TextEncoder().encode("junk"));
     await expect(meta.getDiffId(blob(1))).rejects.toMatchObject({ code: DistributionErrorCode.MetadataCorrupt });
     // an add over unreadable metadata starts afresh, as moby
     await meta.add(diffId, { Digest: blob(2), SourceRepository: "r", HMAC: "" });
     expect(await meta.getMetadata(diffId)).toHaveLength(1);
+    expect(await store.list("")).toEqual([`distribution/diffid-by-digest/sha256/${blob(1).encoded}`, `distribution/diffid-by-digest/sha256/${blob(2).encoded}`, byDiff]);
+  });
+
+  it("loses no entry when several writers add to one diff ID at once, through one fs store or several", async () => {
+    const root = join(dir, "image", "overlay2");
+    const open = () => createFsMetadataStore({ root, fileMode: (k) => (k.startsWith("distribution/") ? distributionFileMode : 0o600), dirMode: distributionDirMode });
+    const writers = [new DistributionMetadata({ store: open() }), new DistributionMetadata({ store: open() })];
+    await Promise.all(Array.from({ length: 20 }, (_, i) => writers[i % 2]!.add(diffId, { Digest: blob(i), SourceRepository: "r", HMAC: "" })));
+    const list = await new DistributionMetadata({ root: join(root, "distribution") }).getMetadata(diffId);
+    expect(list.map((m) => m.Digest.toString()).sort()).toEqual(Array.from({ length: 20 }, (_, i) => blob(i).toString()).sort());
+    await Promise.all(list.map((m, i) => writers[i % 2]!.remove(m)));
+    expect(await writers[0]!.getMetadata(diffId)).toEqual([]);
+    expect(await writers[1]!.getDiffId(blob(3))).toEqual(diffId); // stays, as in moby
   });
 });

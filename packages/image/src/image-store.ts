@@ -7,7 +7,7 @@ import { type GoTime, formatGoTime, nowGoTime, parseGoTime } from "./go-time";
 import { type Image, parseImageConfig } from "./image";
 import { type ImageRecord, type MutableImageRecord, addChild, newRecord, recordFields, removeChild } from "./image-record";
 import { AsyncMutex, mapLimit } from "@store/internal";
-import type { MetadataFiles } from "@store/distribution";
+import type { MetadataStore } from "@store/metadata";
 import { type RecordCacheRead, readRecordCache, recordCacheKey, writeRecordCache } from "./record-cache";
 import { type ImageStoreProblem, restoreImages } from "./restore";
 
@@ -17,12 +17,14 @@ export interface ImageStoreOptions {
   /** The layer store: each image keeps a handle on its top layer. */
   layers: LayerGetReleaser;
   /**
-   * Where to keep a record cache (`image-records.json`): what restore keeps of each config, so
-   * that the next open reads one file instead of every config. Opt-in, because it makes
-   * verification lazy: a cached image's config is verified when read (`get`, `map`, inspect…),
-   * not at open. See the README ("Opening fast") for why that is safe.
+   * Where to keep a record cache: what restore keeps of each config, so that the next open reads
+   * one record instead of every config. Opt-in, because it makes verification lazy: a cached
+   * image's config is verified when read (`get`, `map`, inspect…), not at open. See the README
+   * ("Opening fast") for why that is safe.
    */
-  recordCache?: MetadataFiles;
+  recordCache?: MetadataStore;
+  /** The record cache's key in `recordCache` (default `image-records.json`). */
+  recordCacheKey?: string;
 }
 
 /**
@@ -87,19 +89,20 @@ const decoder = new TextDecoder();
  * Restores the store, through the record cache when there is one, and keeps the cache current.
  * Apart from createImageStore so that the store's methods do not keep the cache alive.
  */
-async function restore({ backend, layers, recordCache }: ImageStoreOptions) {
+async function restore({ backend, layers, recordCache, recordCacheKey: key = recordCacheKey }: ImageStoreOptions) {
   let cache: RecordCacheRead = {};
-  const cacheRead = recordCache ? readRecordCache(recordCache).then((read) => (cache = read).records) : undefined;
+  const cacheRead = recordCache ? readRecordCache(recordCache, key).then((read) => (cache = read).records) : undefined;
   const restored = await restoreImages(backend, layers, cacheRead);
   // Best effort: the cache only saves the next open some reads. A store that cannot write it (a
-  // read-only copy of a root, a full disk) still opens, from the configs themselves.
-  if (recordCache && restored.cacheStale) await writeRecordCache(recordCache, restored.cacheEntries()).catch(() => undefined);
+  // read-only copy of a root, a full disk, a medium without compare-and-swap), or another
+  // process that rewrote it first (its cache is as good), still opens, from the configs themselves.
+  if (recordCache && restored.cacheStale) await writeRecordCache(recordCache, restored.cacheEntries(), cache.version, key).catch(() => undefined);
   const problems: ImageStoreProblem[] = restored.problems;
   if (cache.problem) {
     problems.unshift({
       kind: "invalid-record-cache",
-      key: recordCacheKey,
-      message: `record cache ${recordCacheKey}: ${cache.problem}; ignored (every config read and verified instead) and rewritten`,
+      key,
+      message: `record cache ${key}: ${cache.problem}; ignored (every config read and verified instead) and rewritten`,
     });
   }
   return { records: restored.records, holds: restored.holds, problems };

@@ -1,8 +1,8 @@
 import { type Digest, digestFromBytes, isDigest, parseDigest } from "@store/digest";
-import type { MetadataFiles } from "@store/distribution";
+import type { MetadataStore } from "@store/metadata";
 import type { RecordFields } from "./image-record";
 
-/** The key of the record cache in its {@link MetadataFiles}. */
+/** The default key of the record cache in its {@link MetadataStore}. */
 export const recordCacheKey = "image-records.json";
 
 /**
@@ -104,6 +104,8 @@ export class CachedRecords {
 /** The record cache read, or why it was not used. */
 export interface RecordCacheRead {
   records?: CachedRecords;
+  /** The version of the record read (whatever its contents), for the compare-and-swap that replaces it. */
+  version?: string;
   /** Set when a file was there but is damaged: what is wrong with it. */
   problem?: string;
 }
@@ -114,32 +116,33 @@ export interface RecordCacheRead {
  * does not verify or decode is not used at all, never trusted in part, and reported. A missing
  * file, or one of another format version, is simply not used.
  */
-export async function readRecordCache(files: MetadataFiles): Promise<RecordCacheRead> {
-  const data = await files.read(recordCacheKey);
-  if (!data) return {};
+export async function readRecordCache(store: MetadataStore, key = recordCacheKey): Promise<RecordCacheRead> {
+  const record = await store.get(key);
+  if (!record) return {};
+  const { data, version: recordVersion } = record;
   const newline = data.indexOf(10);
   const sum = newline < 0 ? "" : decoder.decode(data.subarray(0, newline));
-  if (!isDigest(sum)) return { problem: "no checksum line" };
+  if (!isDigest(sum)) return { version: recordVersion, problem: "no checksum line" };
   const body = data.subarray(newline + 1);
   const actual = digestFromBytes(body, parseDigest(sum).algorithm);
-  if (!actual.equals(sum)) return { problem: `its body hashes to ${actual}, not to the ${sum} it opens with` };
+  if (!actual.equals(sum)) return { version: recordVersion, problem: `its body hashes to ${actual}, not to the ${sum} it opens with` };
   let json: unknown;
   try {
     json = JSON.parse(decoder.decode(body));
   } catch (e) {
-    return { problem: `not JSON (${(e as Error).message})` };
+    return { version: recordVersion, problem: `not JSON (${(e as Error).message})` };
   }
-  if (typeof json !== "object" || json === null) return { problem: "not a JSON object" };
-  if ((json as { v?: unknown }).v !== version) return {};
+  if (typeof json !== "object" || json === null) return { version: recordVersion, problem: "not a JSON object" };
+  if ((json as { v?: unknown }).v !== version) return { version: recordVersion };
   const problem = checkBody(json as Record<string, unknown>);
-  if (problem) return { problem };
+  if (problem) return { version: recordVersion, problem };
   const cache = json as CacheBody;
   const chains: Digest[] = [];
   for (const c of cache.chains) {
-    if (!isDigest(c)) return { problem: `chain ID ${JSON.stringify(c.slice(0, 100))} is not a digest` };
+    if (!isDigest(c)) return { version: recordVersion, problem: `chain ID ${JSON.stringify(c.slice(0, 100))} is not a digest` };
     chains.push(parseDigest(c));
   }
-  return { records: new CachedRecords(cache, chains) };
+  return { version: recordVersion, records: new CachedRecords(cache, chains) };
 }
 
 /** What is wrong with a version-2 body, if anything: the shape, the numbers and every index. */
@@ -172,8 +175,17 @@ function isLabels(value: unknown): value is Record<string, string> {
 const walkOrder = ([a]: [Digest, RecordFields], [b]: [Digest, RecordFields]) =>
   a.algorithm !== b.algorithm ? (a.algorithm < b.algorithm ? -1 : 1) : a.encoded < b.encoded ? -1 : a.encoded > b.encoded ? 1 : 0;
 
-/** Writes the record cache for `records` (image ID → fields), whole and atomically. */
-export async function writeRecordCache(files: MetadataFiles, records: Iterable<[Digest, RecordFields]>): Promise<void> {
+/**
+ * Writes the record cache for `records` (image ID → fields), whole and atomically: created when
+ * there was none, else replaced if still at `previous` (the version read). When another process
+ * replaced it first, that ERR_METADATA_CONFLICT is thrown; its cache is as good as this one.
+ */
+export async function writeRecordCache(
+  store: MetadataStore,
+  records: Iterable<[Digest, RecordFields]>,
+  previous: string | undefined,
+  key = recordCacheKey,
+): Promise<void> {
   // In the backend's walk order, which the next restore follows.
   const sorted = [...records].sort(walkOrder);
   const chains = new Map<string, number>();
@@ -203,5 +215,6 @@ export async function writeRecordCache(files: MetadataFiles, records: Iterable<[
   const file = new Uint8Array(head.byteLength + body.byteLength);
   file.set(head);
   file.set(body, head.byteLength);
-  await files.write(recordCacheKey, file);
+  if (previous === undefined) await store.putIfAbsent(key, file);
+  else await store.putIfVersion(key, file, previous);
 }

@@ -1,7 +1,8 @@
 import { type StoreBackend, contentKey } from "@store/backend";
 import { describe, expect, it } from "vitest";
 import { chainId, digestFromString } from "@store/digest";
-import type { MetadataFiles } from "@store/distribution";
+import { type MetadataStore, createFsMetadataStore, createMetadataStore } from "@store/metadata";
+import { readFile } from "node:fs/promises";
 import { createReferenceStore } from "@store/reference";
 import { createImageService, createImageStore, recordCacheKey } from "../src/index";
 import { readRecordCache } from "../src/record-cache";
@@ -16,21 +17,45 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-/** Metadata files in a Map. */
-function memoryFiles(): MetadataFiles & { data: Map<string, Uint8Array> } {
+/** A metadata store whose records the test can see and plant in a Map (versions: the arrays' identity). */
+function memoryFiles(): MetadataStore & { data: Map<string, Uint8Array> } {
   const data = new Map<string, Uint8Array>();
-  return {
-    data,
+  const versions = new WeakMap<Uint8Array, string>();
+  let writes = 0;
+  const versionOf = (value: Uint8Array) => versions.get(value) ?? (versions.set(value, `v${++writes}`), versions.get(value)!);
+  const put = (key: string, value: Uint8Array) => {
+    const copy = new Uint8Array(value);
+    data.set(key, copy);
+    return versionOf(copy);
+  };
+  const store = createMetadataStore({
+    name: "test",
+    capabilities: { conditional: true, persistent: true, shared: false },
     async read(key) {
-      return data.get(key);
+      const value = data.get(key);
+      return value && { data: value, version: versionOf(value) };
+    },
+    async create(key, value) {
+      return data.has(key) ? undefined : put(key, value);
+    },
+    async replace(key, value, version) {
+      const current = data.get(key);
+      return current && versionOf(current) === version ? put(key, value) : undefined;
     },
     async write(key, value) {
-      data.set(key, new Uint8Array(value));
+      return put(key, value);
     },
-    async remove(key) {
+    async remove(key, version) {
+      const current = data.get(key);
+      if (version !== undefined && (!current || versionOf(current) !== version)) return false;
       data.delete(key);
+      return true;
     },
-  };
+    async list(prefix) {
+      return [...data.keys()].filter((k) => prefix === "" || k.startsWith(`${prefix}/`));
+    },
+  });
+  return Object.assign(store, { data });
 }
 
 /** The backend with its config reads counted. */
@@ -209,5 +234,34 @@ describe("record cache", () => {
     const strict = await createImageStore({ backend: createMapBackend(data), layers });
     expect(strict.has(ids[2]!)).toBe(false);
     expect(strict.problems.map((p) => p.kind)).toEqual(["invalid-config"]);
+  });
+  it("lives as one record of a shared fs metadata store; a cache another process rewrote first is kept, not fought over", async () => {
+    const { data } = await seed();
+    const root = await mkdtemp(join(tmpdir(), "record-cache-"));
+    try {
+      const key = "store-cache/image-records.json";
+      const layers = new FakeLayerStore();
+      layers.add([diff("a"), diff("b")]);
+      const store = createFsMetadataStore({ root });
+      await createImageStore({ backend: createMapBackend(data), layers, recordCache: store, recordCacheKey: key });
+      const file = await readFile(join(root, "store-cache", "image-records.json"));
+      expect((await readRecordCache(store, key)).records?.size).toBe(5);
+
+      // Damaged, then replaced by someone else between this open's read and its write.
+      await store.putIfVersion(key, utf8("junk"), (await store.get(key))!.version);
+      const racing: MetadataStore = {
+        ...store,
+        async putIfVersion(k, bytes, version) {
+          await store.putIfVersion(k, file, (await store.get(k))!.version); // the other process
+          return store.putIfVersion(k, bytes, version);
+        },
+      };
+      const opened = await createImageStore({ backend: createMapBackend(data), layers, recordCache: racing, recordCacheKey: key });
+      expect(opened.len()).toBe(5);
+      expect(opened.problems.map((p) => p.kind)).toEqual(["invalid-record-cache"]);
+      expect(Buffer.from(await readFile(join(root, "store-cache", "image-records.json"))).equals(file)).toBe(true);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

@@ -102,4 +102,28 @@ describe("withFileLock", () => {
       live.kill();
     }
   });
+  it("queues callers of one process on a promise; one that gives up while queued lets the next through", async () => {
+    const path = join(dir, "queue.lock");
+    const log: string[] = [];
+    const controller = new AbortController();
+    const first = withFileLock(path, step(log, "first", 40));
+    const gaveUp = withFileLock(path, step(log, "never", 1), 5_000, undefined, controller.signal).catch((e: unknown) => e);
+    const third = withFileLock(path, step(log, "third", 1));
+    setTimeout(() => controller.abort("SIGINT"), 5);
+    expect(await gaveUp).toBe("SIGINT");
+    await Promise.all([first, third]);
+    expect(log).toEqual(["first+", "first-", "third+", "third-"]);
+    // Waiting behind this process's own holder is told (its PID) and bounded like any other wait.
+    let release!: () => void;
+    const holding = withFileLock(path, () => new Promise<void>((r) => (release = r)));
+    let told: number | undefined;
+    const timedOut = await withFileLock(path, async () => undefined, 50, (owner) => (told = owner)).catch((e: unknown) => e);
+    expect(isStoreError(timedOut, InternalErrorCode.Locked)).toBe(true);
+    expect(told).toBe(process.pid);
+    release();
+    await holding;
+    // The holder is named by PID and thread, so a worker thread's lock is not taken for a leftover.
+    await withFileLock(path, async () => expect((await import("node:fs")).readFileSync(path, "utf8")).toMatch(new RegExp(`^${process.pid} \\d+\n$`)));
+    expect(await readdir(dir)).toEqual([]);
+  });
 });

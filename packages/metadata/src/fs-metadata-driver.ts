@@ -2,9 +2,10 @@ import { randomBytes } from "node:crypto";
 import { mkdir, open, readFile, readdir, rename, unlink } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { digestFromBytes } from "@store/digest";
-import { systemErrorCode } from "@store/errors";
+import { isStoreError, systemErrorCode } from "@store/errors";
+import { InternalErrorCode, syncDirectory, withFileLock } from "@store/internal";
+import { MetadataError, MetadataErrorCode } from "./errors";
 import { isMetadataKey } from "./keys";
-import { withLockFile } from "./lock-file";
 import type { MetadataDriver } from "./metadata-driver";
 import type { MetadataCapabilities, MetadataRecord } from "./metadata-store";
 
@@ -12,10 +13,18 @@ import type { MetadataCapabilities, MetadataRecord } from "./metadata-store";
 export interface FsMetadataStoreOptions {
   /** The directory records live under; created on the first write. dockerd's tags: `<root>/image/overlay2`. */
   root: string;
-  /** Mode of record files (default 0600, as dockerd writes repositories.json). */
-  fileMode?: number;
-  /** Mode of directories the store creates (default 0700, as dockerd's). */
-  dirMode?: number;
+  /**
+   * Mode of record files (default 0600, as dockerd writes repositories.json), or a function of
+   * the key: one root holds files dockerd writes with different modes (repositories.json 0600,
+   * distribution metadata 0644).
+   */
+  fileMode?: number | ((key: string) => number);
+  /**
+   * Mode of directories the store creates (default 0700, as dockerd's), or a function of the
+   * directory's path relative to the root ("" for the root itself, `distribution/diffid-by-digest`
+   * below it): dockerd makes `distribution` 0700 and the directories inside it 0755.
+   */
+  dirMode?: number | ((dir: string) => number);
   /** How long a write waits for another process's lock on the same record (default 30 s). */
   lockTimeoutMs?: number;
 }
@@ -32,15 +41,16 @@ export class FsMetadataDriver implements MetadataDriver {
   readonly name = "fs";
   readonly capabilities: MetadataCapabilities = { conditional: true, persistent: true, shared: true };
   readonly root: string;
-  private readonly fileMode: number;
-  private readonly dirMode: number;
-  private readonly lockTimeoutMs: number | undefined;
+  private readonly fileMode: (key: string) => number;
+  private readonly dirMode: (dir: string) => number;
+  private readonly lockTimeoutMs: number;
 
   constructor(options: FsMetadataStoreOptions) {
     this.root = options.root;
-    this.fileMode = options.fileMode ?? 0o600;
-    this.dirMode = options.dirMode ?? 0o700;
-    this.lockTimeoutMs = options.lockTimeoutMs;
+    const { fileMode = 0o600, dirMode = 0o700 } = options;
+    this.fileMode = typeof fileMode === "number" ? () => fileMode : fileMode;
+    this.dirMode = typeof dirMode === "number" ? () => dirMode : dirMode;
+    this.lockTimeoutMs = options.lockTimeoutMs ?? 30_000;
   }
 
   async read(key: string): Promise<MetadataRecord | undefined> {
@@ -50,10 +60,10 @@ export class FsMetadataDriver implements MetadataDriver {
 
   async create(key: string, data: Uint8Array): Promise<string | undefined> {
     const path = this.path(key);
-    await this.makeParents(path);
+    await this.makeParents(key);
     return this.locked(path, async () => {
       if ((await readIfPresent(path)) !== undefined) return undefined;
-      return this.publish(path, data);
+      return this.publish(key, path, data);
     });
   }
 
@@ -62,15 +72,15 @@ export class FsMetadataDriver implements MetadataDriver {
     return this.locked(path, async () => {
       const current = await readIfPresent(path);
       if (current === undefined || versionOf(current) !== version) return undefined;
-      return this.publish(path, data);
+      return this.publish(key, path, data);
     });
   }
 
   async write(key: string, data: Uint8Array): Promise<string> {
     const path = this.path(key);
-    await this.makeParents(path);
+    await this.makeParents(key);
     // Locked too: a compare-and-swap between its check and its rename must not overwrite this.
-    return (await this.locked(path, () => this.publish(path, data)))!;
+    return (await this.locked(path, () => this.publish(key, path, data)))!;
   }
 
   async remove(key: string, version?: string): Promise<boolean> {
@@ -126,22 +136,25 @@ export class FsMetadataDriver implements MetadataDriver {
    */
   private async locked<T>(path: string, fn: () => Promise<T>): Promise<T | undefined> {
     try {
-      return await withLockFile(`${path}.lock`, fn, { timeoutMs: this.lockTimeoutMs });
+      return await withFileLock(`${path}.lock`, fn, this.lockTimeoutMs);
     } catch (e) {
       if (systemErrorCode(e) === "ENOENT" && !(await exists(dirname(path)))) return undefined;
+      // The store's callers branch on its own codes; the lock routine's error stays the cause.
+      if (isStoreError(e, InternalErrorCode.Locked)) throw new MetadataError(MetadataErrorCode.Locked, e.message, { cause: e, details: { ...e.details } });
       throw e;
     }
   }
 
   /** moby's AtomicWriteFile, plus the directory fsync dockerd leaves out (a crash after the rename keeps the record). */
-  private async publish(path: string, data: Uint8Array): Promise<string> {
+  private async publish(key: string, path: string, data: Uint8Array): Promise<string> {
     const dir = dirname(path);
+    const mode = this.fileMode(key);
     const tmp = join(dir, `.tmp-${path.slice(dir.length + 1)}${randomBytes(6).toString("hex")}`);
-    const handle = await open(tmp, "wx", this.fileMode);
+    const handle = await open(tmp, "wx", mode);
     try {
       try {
         await handle.writeFile(data);
-        await handle.chmod(this.fileMode); // the umask may have narrowed the mode
+        await handle.chmod(mode); // the umask may have narrowed the mode
         await handle.sync();
       } finally {
         await handle.close();
@@ -155,10 +168,20 @@ export class FsMetadataDriver implements MetadataDriver {
     return versionOf(data);
   }
 
-  /** Creates the record's parent directories, and fsyncs the directory above each one created. */
-  private async makeParents(path: string): Promise<void> {
-    const dir = dirname(path);
-    const first = await mkdir(dir, { recursive: true, mode: this.dirMode });
+  /**
+   * Creates the record's missing parent directories one by one, each with its own mode (a
+   * recursive mkdir gives every level one mode), and fsyncs the directory above each one created.
+   */
+  private async makeParents(key: string): Promise<void> {
+    const segments = key.split("/").slice(0, -1);
+    if (await exists(join(this.root, ...segments))) return;
+    for (let i = 0; i <= segments.length; i++) await this.makeDir(segments.slice(0, i).join("/"));
+  }
+
+  /** Creates the directory `rel` of the root ("" is the root itself, whose parents are made as needed). */
+  private async makeDir(rel: string): Promise<void> {
+    const dir = rel === "" ? this.root : join(this.root, ...rel.split("/"));
+    const first = await mkdir(dir, { recursive: true, mode: this.dirMode(rel) });
     if (first === undefined) return;
     for (let d = dir; ; d = dirname(d)) {
       await syncDirectory(dirname(d));
@@ -190,14 +213,4 @@ async function exists(path: string): Promise<boolean> {
     },
     () => false,
   );
-}
-
-/** fsyncs a directory so a rename or unlink in it survives a crash. */
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }

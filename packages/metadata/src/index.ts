@@ -11,5 +11,3 @@ export { FsMetadataDriver } from "./fs-metadata-driver";
 export type { FsMetadataStoreOptions } from "./fs-metadata-driver";
 export { createMemoryMetadataStore } from "./create-memory-metadata-store";
 export { MemoryMetadataDriver } from "./memory-metadata-driver";
-export { withLockFile } from "./lock-file";
-export type { LockFileOptions } from "./lock-file";

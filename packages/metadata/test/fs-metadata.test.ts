@@ -51,6 +51,23 @@ describe("fs metadata store", () => {
     expect(await readFile(join(root, "repositories.json"), "utf8")).toBe("{}");
   });
 
+  test("modes per key and per directory, as dockerd writes one root's files with several", async () => {
+    const store = createFsMetadataStore({
+      root,
+      fileMode: (key) => (key === "repositories.json" ? 0o600 : 0o644),
+      dirMode: (dir) => (dir.includes("/") ? 0o755 : 0o700),
+    });
+    await store.putIfAbsent("repositories.json", encoder.encode("{}"));
+    await store.putIfAbsent("distribution/diffid-by-digest/sha256/abc", encoder.encode("sha256:def"));
+    const mode = async (path: string) => (await stat(join(root, path))).mode & 0o777;
+    expect(await mode("")).toBe(0o700);
+    expect(await mode("repositories.json")).toBe(0o600);
+    expect(await mode("distribution")).toBe(0o700);
+    expect(await mode("distribution/diffid-by-digest")).toBe(0o755);
+    expect(await mode("distribution/diffid-by-digest/sha256")).toBe(0o755);
+    expect(await mode("distribution/diffid-by-digest/sha256/abc")).toBe(0o644);
+  });
+
   test("a file someone else wrote is a record, and its version is the digest of its bytes", async () => {
     await mkdir(root, { recursive: true });
     await writeFile(join(root, "repositories.json"), '{"Repositories":{}}');

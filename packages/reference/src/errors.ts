@@ -12,6 +12,11 @@ export const ReferenceErrorCode = {
   NotFound: "ERR_REFERENCE_NOT_FOUND",
   /** repositories.json cannot be read as dockerd's format; the file is left untouched. */
   StoreCorrupt: "ERR_REFERENCE_STORE_CORRUPT",
+  /**
+   * A change through a metadata store that does not honour conditional writes, without
+   * `allowUnconditional`: it could silently lose another process's tags.
+   */
+  WriteUnsupported: "ERR_REFERENCE_WRITE_UNSUPPORTED",
 } as const;
 export type ReferenceErrorCode = (typeof ReferenceErrorCode)[keyof typeof ReferenceErrorCode];
 

@@ -13,5 +13,6 @@ export {
 } from "./reference";
 export type { DigestReference } from "./reference";
 export { globMatch } from "./glob-match";
-export { createReferenceStore } from "./reference-store";
-export type { Association, ReferenceStore, ReferenceStoreOptions, ReferenceStoreProblem } from "./reference-store";
+export { createReferenceStore, repositoriesKey } from "./reference-store";
+export type { Association, ReferenceStore, ReferenceStoreOptions } from "./reference-store";
+export type { ReferenceStoreProblem } from "./repositories-file";

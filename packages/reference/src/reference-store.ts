@@ -1,38 +1,68 @@
-import { readFileSync, statSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import { type Digest, type DigestLike, isDigest, parseDigest, toDigest } from "@store/digest";
-import { systemErrorCode } from "@store/errors";
+import { isStoreError } from "@store/errors";
+import { AsyncMutex } from "@store/internal";
+import { type MetadataStore, MetadataErrorCode, createFsMetadataStore, update } from "@store/metadata";
 import { ReferenceError, ReferenceErrorCode } from "./errors";
-import { AsyncMutex, atomicWriteFile, goJsonMap, goJsonString, withFileLock } from "@store/internal";
 import { type NamedReference, parseNormalizedNamed, tagNameOnly, trimNamed, withDigest } from "./reference";
-
+import {
+  type ReferenceStoreProblem,
+  type RepositoriesState,
+  decodeRepositories,
+  emptyRepositories,
+  encodeRepositories,
+  indexReference,
+  sameBytes,
+  unindexReference,
+} from "./repositories-file";
 /** A reference and the image it points at. */
 export interface Association {
   ref: NamedReference;
   id: Digest;
 }
 
-/** An entry of repositories.json that could not be read; it is kept, untouched, on save. */
-export interface ReferenceStoreProblem {
-  repository: string;
-  reference: string;
-  id: string;
-  message: string;
-}
+/** dockerd's file, as a record of the metadata store rooted at `<root>/image/<driver>`. */
+export const repositoriesKey = "repositories.json";
 
-export interface ReferenceStoreOptions {
-  /** The repositories.json file (dockerd: `<root>/image/<driver>/repositories.json`). */
-  path: string;
-}
+/**
+ * Where the tags live: dockerd's file at `path` (an fs metadata store rooted at its directory,
+ * the record named by its file name), or the record `key` of any metadata store (an S3 one for a
+ * shared store).
+ */
+export type ReferenceStoreOptions =
+  | {
+      /** The repositories.json file (dockerd: `<root>/image/<driver>/repositories.json`). */
+      path: string;
+      /** How long a change waits for another process's lock on the file (default 30 s). */
+      lockTimeoutMs?: number;
+    }
+  | {
+      /** The metadata store holding the tags. */
+      store: MetadataStore;
+      /** The record holding them (default `repositories.json`, as dockerd names it). */
+      key?: string;
+      /**
+       * Write through a store that does not honour conditional writes (`capabilities.conditional`
+       * false). Concurrent changes from other processes or hosts may then be lost; the store itself
+       * must also have been opened with `allowUnconditional`. Without this option such a store is
+       * refused for writing (ERR_REFERENCE_WRITE_UNSUPPORTED); reading works either way.
+       */
+      allowUnconditional?: boolean;
+    };
 
 /**
  * dockerd's reference (tag) store (moby reference/store.go) over `repositories.json`:
  * `{"Repositories":{"busybox":{"busybox:latest":"sha256:…"}}}`, familiar names, written whole
- * and atomically (0600) on every change, byte for byte as Go's json.Marshal writes it.
+ * on every change, byte for byte as Go's json.Marshal writes it. Reads are answered from memory;
+ * each change is a compare-and-swap of the whole record on the metadata store, redone on the
+ * fresh contents when another process or host changed it first, so no tag is lost.
  */
 export interface ReferenceStore {
-  readonly path: string;
+  /** The file, when the store was opened with `path`. */
+  readonly path: string | undefined;
+  /** The metadata store the tags live in, and their record's key there. */
+  readonly metadata: MetadataStore;
+  readonly key: string;
   /** Entries of the file that are not valid references or IDs (kept as they are). */
   readonly problems: readonly ReferenceStoreProblem[];
   /**
@@ -64,172 +94,114 @@ function compareRefs(a: NamedReference, b: NamedReference): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/** Opens (creating when absent) the reference store at `path`. */
+
+/** What a change computed on one state of the record, applied to memory once it is written. */
+interface Plan {
+  base: RepositoriesState;
+  repos: Map<string, Map<string, string>>;
+  /** Updates `byId` of `base` for the change (memory changes only after the write succeeded). */
+  reindex(byId: Map<string, NamedReference[]>): void;
+}
+
+// Enough for every writer of a busy root to get its turn: each lost round means another writer's
+// change went through.
+const updateRetries = 100;
+
+/**
+ * Opens the reference store: dockerd's `repositories.json` at `path`, or the record `key` of a
+ * metadata store. An absent record is created empty, as dockerd does on first start (unless the
+ * store is refused for writing); a corrupt one is refused with ERR_REFERENCE_STORE_CORRUPT and
+ * left as it is.
+ */
 export async function createReferenceStore(options: ReferenceStoreOptions): Promise<ReferenceStore> {
-  const path = resolve(options.path);
-  // repository (familiar name) → reference (familiar string) → image ID as written
-  const repos = new Map<string, Map<string, string>>();
-  // image ID → its references, sorted (an array: most images have one or two)
-  const byId = new Map<string, NamedReference[]>();
-  const problems: ReferenceStoreProblem[] = [];
+  const path = "path" in options ? resolve(options.path) : undefined;
+  const store =
+    "store" in options
+      ? options.store
+      : createFsMetadataStore({ root: dirname(path!), ...(options.lockTimeoutMs !== undefined ? { lockTimeoutMs: options.lockTimeoutMs } : {}) });
+  const key = "store" in options ? (options.key ?? repositoriesKey) : basename(path!);
+  const where = path ?? `${store.name} metadata ${JSON.stringify(key)}`;
+  // A compare-and-swap the medium cannot honour would lose other writers' tags silently.
+  const writable = store.capabilities.conditional || ("store" in options && options.allowUnconditional === true);
+  // One change at a time within this process: they would only lose rounds to each other.
   const lock = new AsyncMutex();
 
-  const corrupt = (message: string, cause?: unknown) =>
-    new ReferenceError(ReferenceErrorCode.StoreCorrupt, `${path}: ${message}; the file is left as it is`, {
-      cause,
-      details: { path },
-    });
-
-  // Changes take `<path>.lock` and re-read the file when another process wrote it since: several
-  // `store` processes on one root must not lose each other's tags (dockerd, a single process,
-  // never needed this). The stamp tells whether the file on disk is the one in memory.
-  const lockPath = `${path}.lock`;
-  let stamp: string | undefined;
-  const currentStamp = (): string | undefined => {
+  let state = decodeRepositories((await store.get(key))?.data, where);
+  if (state.bytes === undefined && writable) {
     try {
-      const st = statSync(path);
-      return `${st.ino}:${st.size}:${st.mtimeMs}`;
+      await store.putIfAbsent(key, emptyRepositories);
+      state = decodeRepositories(emptyRepositories, where);
     } catch (e) {
-      if (systemErrorCode(e) === "ENOENT") return undefined;
-      throw e;
-    }
-  };
-
-  const opened = readIfPresent();
-  if (opened === undefined) {
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    await withFileLock(lockPath, async () => {
-      // Another process may have created it meanwhile: theirs wins, ours was empty anyway.
-      const raced = readIfPresent();
-      if (raced === undefined) await save();
-      else load(raced);
-    });
-  } else {
-    load(opened);
-  }
-
-  // Synchronously: one file, read once at open; the promise API costs several thread-pool round
-  // trips, and a process that lists images is waiting for nothing else.
-  function readIfPresent(): string | undefined {
-    try {
-      const before = currentStamp();
-      const text = readFileSync(path, "utf8");
-      stamp = before;
-      return text;
-    } catch (e) {
-      if (systemErrorCode(e) !== "ENOENT") throw e;
-      return undefined;
+      // Another process created it meanwhile: theirs wins, ours was empty anyway.
+      if (!isStoreError(e, MetadataErrorCode.Conflict)) throw e;
+      state = decodeRepositories((await store.get(key))?.data, where);
     }
   }
 
-  /** Under the file lock: picks up what other processes wrote since this one last read or wrote. */
-  function refresh(): void {
-    if (currentStamp() === stamp) return;
-    const text = readIfPresent();
-    repos.clear();
-    byId.clear();
-    problems.length = 0;
-    if (text !== undefined) load(text);
-  }
+  /** The state the record's current bytes are: memory's when they are the same, else read afresh. */
+  const stateOf = (bytes: Uint8Array | undefined): RepositoriesState => (sameBytes(bytes, state.bytes) ? state : decodeRepositories(bytes, where));
 
-  // References are told apart by their familiar string: what repositories.json is keyed by.
-  function index(ref: NamedReference, id: string): void {
-    const refs = byId.get(id);
-    if (!refs) {
-      byId.set(id, [ref]);
-      return;
+  /**
+   * A change: read the record, plan on its contents (`plan` returns undefined when nothing is to
+   * change, or throws to refuse), write it back if still at the version read, and redo all that
+   * when another writer got in between. Memory takes the result only once it is written.
+   */
+  function change(plan: (base: RepositoriesState) => Plan | undefined): Promise<boolean> {
+    if (!writable) {
+      return Promise.reject(
+        new ReferenceError(
+          ReferenceErrorCode.WriteUnsupported,
+          `${where}: refusing to change tags through the ${store.name} metadata store: it does not honour conditional writes, so a ` +
+            "concurrent change by another process could be lost (open the reference store with allowUnconditional to accept that)",
+          { details: { key, store: store.name } },
+        ),
+      );
     }
-    const key = ref.toString();
-    let i = refs.length;
-    while (i > 0 && refs[i - 1]!.toString() > key) i--;
-    if (i > 0 && refs[i - 1]!.familiar === ref.familiar) return;
-    refs.splice(i, 0, ref);
-  }
-
-  function unindex(refStr: string, id: string): void {
-    const refs = byId.get(id);
-    if (!refs) return;
-    const i = refs.findIndex((r) => r.familiar === refStr);
-    if (i >= 0) refs.splice(i, 1);
-    if (refs.length === 0) byId.delete(id);
-  }
-
-  function load(source: string): void {
-    let json: unknown;
-    try {
-      json = JSON.parse(source);
-    } catch (e) {
-      throw corrupt(`not JSON (${(e as Error).message})`, e);
-    }
-    if (typeof json !== "object" || json === null || Array.isArray(json)) throw corrupt("not a JSON object");
-    // Go decodes "Repositories" case-insensitively, the last matching key winning.
-    let top: unknown;
-    for (const key of Object.keys(json)) if (key.toLowerCase() === "repositories") top = (json as Record<string, unknown>)[key];
-    if (top === undefined || top === null) return;
-    if (typeof top !== "object" || Array.isArray(top)) throw corrupt("Repositories is not an object");
-    for (const [repo, entries] of Object.entries(top)) {
-      if (entries === null) continue;
-      if (typeof entries !== "object" || Array.isArray(entries)) throw corrupt(`repository ${JSON.stringify(repo)} is not an object`);
-      const map = new Map<string, string>();
-      for (const refStr of Object.keys(entries)) {
-        const id = (entries as Record<string, unknown>)[refStr];
-        if (typeof id !== "string") throw corrupt(`${JSON.stringify(refStr)} does not map to a string`);
-        map.set(refStr, id);
-        let ref: NamedReference;
-        try {
-          ref = parseNormalizedNamed(refStr);
-        } catch (e) {
-          problems.push({ repository: repo, reference: refStr, id, message: (e as Error).message });
-          continue;
-        }
-        if (!isDigest(id)) {
-          problems.push({ repository: repo, reference: refStr, id, message: `${JSON.stringify(id)} is not an image ID` });
-          continue;
-        }
-        index(ref, id);
+    return lock.run(async () => {
+      let planned: Plan | undefined;
+      let seen: RepositoriesState | undefined;
+      const record = await update(
+        store,
+        key,
+        (current) => {
+          seen = stateOf(current);
+          planned = plan(seen);
+          return planned && encodeRepositories(planned.repos);
+        },
+        { retries: updateRetries },
+      ).catch((e: unknown) => {
+        // A refusal computed on fresh contents: memory catches up with them all the same.
+        if (seen) state = seen;
+        throw e;
+      });
+      if (!planned) {
+        if (seen) state = seen;
+        return false;
       }
-      repos.set(repo, map);
-    }
-  }
-
-  async function save(): Promise<void> {
-    const body = goJsonMap(repos, (repo) => goJsonMap(repo, goJsonString));
-    await atomicWriteFile(path, `{"Repositories":${body}}`, 0o600);
-    stamp = currentStamp();
-  }
-
-  /** Applies a change, saves, and undoes the change in memory when the save fails. */
-  async function commit(apply: () => () => void): Promise<void> {
-    const undo = apply();
-    try {
-      await save();
-    } catch (e) {
-      undo();
-      throw e;
-    }
-  }
-
-  /** A change: this process's turn (mutex), then the machine's (lock file), on fresh contents. */
-  function change<T>(fn: () => Promise<T>): Promise<T> {
-    return lock.run(() =>
-      withFileLock(lockPath, async () => {
-        refresh();
-        return fn();
-      }),
-    );
+      const next = planned.base;
+      next.repos = planned.repos;
+      planned.reindex(next.byId);
+      next.bytes = record!.data;
+      state = next;
+      return true;
+    });
   }
 
   function lookup(ref: NamedReference): string | undefined {
-    const key = ref.digest ? favorDigest(ref) : tagNameOnly(ref);
-    return repos.get(key.familiarName)?.get(key.familiar);
+    const k = ref.digest ? favorDigest(ref) : tagNameOnly(ref);
+    return state.repos.get(k.familiarName)?.get(k.familiar);
   }
 
   return {
     path,
-    problems,
+    metadata: store,
+    key,
+    get problems() {
+      return state.problems;
+    },
 
     async add(input, idLike, force = false) {
-      const id = toDigest(idLike);
+      const id = toDigest(idLike).toString();
       const ref = favorDigest(tagNameOnly(parse(input)));
       const repoName = ref.familiarName;
       const refStr = ref.familiar;
@@ -238,62 +210,51 @@ export async function createReferenceStore(options: ReferenceStoreOptions): Prom
           details: { reference: refStr },
         });
       }
-      return change(async () => {
-        const repo = repos.get(repoName);
+      await change((base) => {
+        const repo = base.repos.get(repoName);
         const old = repo?.get(refStr);
         if (old !== undefined) {
-          if (old === id.toString()) return; // nothing changes; moby rewrites the file regardless
+          if (old === id) return undefined; // nothing changes; moby rewrites the file regardless
           if (ref.digest) {
             throw new ReferenceError(ReferenceErrorCode.Conflict, `Cannot overwrite digest ${ref.digest} (${refStr} points at ${old})`, {
-              details: { reference: refStr, current: old, requested: id.toString() },
+              details: { reference: refStr, current: old, requested: id },
             });
           }
           if (!force) {
             throw new ReferenceError(
               ReferenceErrorCode.Conflict,
               `Conflict: Tag ${refStr} is already set to image ${old}, if you want to replace it, please use the force option`,
-              { details: { reference: refStr, current: old, requested: id.toString() } },
+              { details: { reference: refStr, current: old, requested: id } },
             );
           }
         }
-        await commit(() => {
-          const created = !repo;
-          const map = repo ?? new Map<string, string>();
-          if (created) repos.set(repoName, map);
-          if (old !== undefined) unindex(refStr, old);
-          map.set(refStr, id.toString());
-          index(ref, id.toString());
-          return () => {
-            unindex(refStr, id.toString());
-            if (old !== undefined) {
-              map.set(refStr, old);
-              index(ref, old);
-            } else map.delete(refStr);
-            if (created) repos.delete(repoName);
-          };
-        });
+        const repos = new Map(base.repos);
+        repos.set(repoName, new Map(repo ?? []).set(refStr, id));
+        return {
+          base,
+          repos,
+          reindex(byId) {
+            if (old !== undefined) unindexReference(byId, refStr, old);
+            indexReference(byId, ref, id);
+          },
+        };
       });
     },
 
     async delete(input) {
       const ref = favorDigest(tagNameOnly(parse(input)));
-      return change(async () => {
-        const repoName = ref.familiarName;
-        const refStr = ref.familiar;
-        const repo = repos.get(repoName);
+      const repoName = ref.familiarName;
+      const refStr = ref.familiar;
+      return change((base) => {
+        const repo = base.repos.get(repoName);
         const id = repo?.get(refStr);
-        if (!repo || id === undefined) return false;
-        await commit(() => {
-          repo.delete(refStr);
-          if (repo.size === 0) repos.delete(repoName);
-          unindex(refStr, id);
-          return () => {
-            repo.set(refStr, id);
-            repos.set(repoName, repo);
-            index(ref, id);
-          };
-        });
-        return true;
+        if (!repo || id === undefined) return undefined;
+        const repos = new Map(base.repos);
+        const rest = new Map(repo);
+        rest.delete(refStr);
+        if (rest.size === 0) repos.delete(repoName);
+        else repos.set(repoName, rest);
+        return { base, repos, reindex: (byId) => unindexReference(byId, refStr, id) };
       });
     },
 
@@ -309,11 +270,11 @@ export async function createReferenceStore(options: ReferenceStoreOptions): Prom
     },
 
     references(id) {
-      return byId.get(toDigest(id).toString())?.slice() ?? [];
+      return state.byId.get(toDigest(id).toString())?.slice() ?? [];
     },
 
     referencesByName(input) {
-      const repo = repos.get(parse(input).familiarName);
+      const repo = state.repos.get(parse(input).familiarName);
       if (!repo) return [];
       const out: Association[] = [];
       for (const [refStr, id] of repo) {
@@ -328,7 +289,7 @@ export async function createReferenceStore(options: ReferenceStoreOptions): Prom
     },
 
     repositories() {
-      return [...repos.keys()].sort();
+      return [...state.repos.keys()].sort();
     },
   };
 }

@@ -6,6 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { spawn, spawnSync } from "node:child_process";
 import { ReferenceErrorCode, createReferenceStore, parseNormalizedNamed } from "../src/index";
 import { InternalErrorCode, withFileLock } from "@store/internal";
+import { MemoryMetadataDriver, MetadataErrorCode, createFsMetadataStore, createMemoryMetadataStore, createMetadataStore } from "@store/metadata";
+import { build } from "esbuild";
 
 const idA = digestFromString("image a");
 const idB = digestFromString("image b");
@@ -161,6 +163,100 @@ describe("reference store", () => {
         live.kill();
         await rm(`${path}.lock`);
       }
+    });
+    it("loses no tag when several processes tag through the metadata store at once", { timeout: 120_000 }, async () => {
+      const script = join(dir, "tag-worker.mjs");
+      await build({
+        entryPoints: [new URL("./fixtures/tag-worker.ts", import.meta.url).pathname],
+        outfile: script,
+        bundle: true,
+        platform: "node",
+        format: "esm",
+        target: "node20",
+        conditions: ["source"],
+        logLevel: "silent",
+      });
+      const run = (repo: string, id: string) =>
+        new Promise<number | null>((resolve) => {
+          const child = spawn(process.execPath, [script, path, repo, "8", id], { stdio: ["ignore", "ignore", "inherit"] });
+          child.once("exit", resolve);
+        });
+      // Four processes, and this one through a store of its own on the same directory.
+      const children = ["p0", "p1", "p2", "p3"].map((repo) => run(repo, idA.toString()));
+      const mine = await createReferenceStore({ store: createFsMetadataStore({ root: join(dir, "image", "overlay2") }) });
+      for (let i = 0; i < 8; i++) await mine.add(`mine:${i}`, idB);
+      expect(await Promise.all(children)).toEqual([0, 0, 0, 0]);
+      const fresh = await createReferenceStore({ path });
+      expect(fresh.repositories()).toEqual(["mine", "p0", "p1", "p2", "p3"]);
+      for (const repo of fresh.repositories()) expect(fresh.referencesByName(repo)).toHaveLength(8);
+      expect(fresh.references(idA)).toHaveLength(32);
+      // The bytes are dockerd's, whoever wrote last, and no lock or temp file is left.
+      const expected = (repo: string, id: string) =>
+        `"${repo}":{${Array.from({ length: 8 }, (_, i) => `"${repo}:${i}":"${id}"`).join(",")}}`;
+      expect(await readFile(path, "utf8")).toBe(
+        `{"Repositories":{${[expected("mine", idB.toString()), ...["p0", "p1", "p2", "p3"].map((r) => expected(r, idA.toString()))].join(",")}}}`,
+      );
+      expect(await readdir(join(dir, "image", "overlay2"))).toEqual(["repositories.json"]);
+    });
+  });
+
+  describe("over any metadata store", () => {
+    it("keeps the tags as the record `key`, and a change made elsewhere is picked up on the next change", async () => {
+      const store = createMemoryMetadataStore();
+      const one = await createReferenceStore({ store, key: "tags/repositories.json" });
+      const two = await createReferenceStore({ store, key: "tags/repositories.json" });
+      await one.add("a", idA);
+      await two.add("b", idB); // two's memory did not have a: the compare-and-swap makes it re-read
+      expect(new TextDecoder().decode((await store.get("tags/repositories.json"))!.data)).toBe(
+        `{"Repositories":{"a":{"a:latest":"${idA}"},"b":{"b:latest":"${idB}"}}}`,
+      );
+      expect(two.get("a")).toEqual(idA);
+      // A refusal computed on fresh contents still brings memory up to date.
+      await expect(one.add("b", idA)).rejects.toMatchObject({ code: ReferenceErrorCode.Conflict });
+      expect(one.get("b")).toEqual(idB);
+    });
+
+    it("refuses to write through a store without compare-and-swap unless told to, and loses nothing", async () => {
+      class Unconditional extends MemoryMetadataDriver {
+        override readonly capabilities = { conditional: false, persistent: false, shared: false };
+      }
+      const driver = new Unconditional();
+      const seeded = createMetadataStore(driver, { allowUnconditional: true });
+      await seeded.putIfAbsent("repositories.json", new TextEncoder().encode(`{"Repositories":{"a":{"a:latest":"${idA}"}}}`));
+      const before = (await seeded.get("repositories.json"))!;
+
+      const refs = await createReferenceStore({ store: createMetadataStore(driver) });
+      expect(refs.get("a")).toEqual(idA); // reading is fine
+      const error = await refs.add("b", idB).catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        code: ReferenceErrorCode.WriteUnsupported,
+        kind: "unsupported",
+        message: expect.stringContaining("does not honour conditional writes"),
+      });
+      expect((error as Error).message).toContain("repositories.json");
+      await expect(refs.delete("a")).rejects.toMatchObject({ code: ReferenceErrorCode.WriteUnsupported });
+      expect((await seeded.get("repositories.json"))!.data).toEqual(before.data);
+      expect(refs.get("a")).toEqual(idA);
+
+      // Opting in on the reference store alone is not enough: the metadata store refuses too.
+      const half = await createReferenceStore({ store: createMetadataStore(driver), allowUnconditional: true });
+      await expect(half.add("b", idB)).rejects.toMatchObject({ code: MetadataErrorCode.Unsupported });
+      // Both opted in: written (racy, as asked).
+      const racy = await createReferenceStore({ store: seeded, allowUnconditional: true });
+      await racy.add("b", idB);
+      expect(new TextDecoder().decode((await seeded.get("repositories.json"))!.data)).toBe(
+        `{"Repositories":{"a":{"a:latest":"${idA}"},"b":{"b:latest":"${idB}"}}}`,
+      );
+    });
+
+    it("refuses a change over a record someone corrupted, leaving it as it is and memory as it was", async () => {
+      const refs = await createReferenceStore({ path });
+      await refs.add("a", idA);
+      await writeFile(path, "{broken");
+      await expect(refs.add("b", idB)).rejects.toMatchObject({ code: ReferenceErrorCode.StoreCorrupt, message: expect.stringContaining(path) });
+      expect(await readFile(path, "utf8")).toBe("{broken");
+      expect(refs.get("a")).toEqual(idA);
+      expect(() => refs.get("b")).toThrow(expect.objectContaining({ code: ReferenceErrorCode.NotFound }));
     });
   });
 });

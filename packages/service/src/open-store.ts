@@ -4,9 +4,10 @@ import { join, resolve } from "node:path";
 import { loadArchive, saveArchive } from "@store/archive";
 import type { StoreBackend } from "@store/backend";
 import { createFsBackend } from "@store/backend-fs";
-import { DistributionMetadata, createFsMetadataFiles } from "@store/distribution";
+import { DistributionMetadata } from "@store/distribution";
 import { type ContainerInfo, createImageService, createImageStore } from "@store/image";
-import { createReferenceStore } from "@store/reference";
+import { createFsMetadataStore } from "@store/metadata";
+import { createReferenceStore, repositoriesKey } from "@store/reference";
 import { progressReader } from "@store/internal";
 import { createFsLayerMetadataStore, createLayerStore } from "@store/layer";
 import { abortable, cancellable } from "./abortable";
@@ -62,13 +63,22 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreService
     opened.push(backend);
     const blobs = createFsBackend({ root: join(imageRoot, "blobs") });
     opened.push(blobs);
+    // The mutable records of image/<driver> — tags, distribution metadata, the record cache — in
+    // one metadata store, each changed by compare-and-swap, with dockerd's modes: repositories.json
+    // 0600, the other files 0644; directories at the top (distribution/, store-cache/) 0700, the
+    // ones inside them 0755.
+    const metadata = createFsMetadataStore({
+      root: imageRoot,
+      fileMode: (key) => (key === repositoriesKey ? 0o600 : 0o644),
+      dirMode: (dir) => (dir.includes("/") ? 0o755 : 0o700),
+    });
     // A local cache of the few config fields listing needs, beside (not inside) dockerd's files,
     // so opening thousands of images reads one file instead of every config. Content-addressed
     // configs never change under their ID; `verify` still re-hashes every one.
-    const recordCache = backendKind === "fs" || backendKind === "s3" ? createFsMetadataFiles(join(imageRoot, "store-cache")) : undefined;
-    const images = await createImageStore({ backend, layers, recordCache });
-    const references = await createReferenceStore({ path: join(imageRoot, "repositories.json") });
-    const distribution = new DistributionMetadata({ root: join(imageRoot, "distribution") });
+    const recordCache = backendKind === "fs" || backendKind === "s3" ? metadata : undefined;
+    const images = await createImageStore({ backend, layers, recordCache, recordCacheKey: "store-cache/image-records.json" });
+    const references = await createReferenceStore({ store: metadata, key: repositoriesKey });
+    const distribution = new DistributionMetadata({ store: metadata, prefix: "distribution" });
     const mounts: MountInfo[] = await readMounts(layerMetadata);
     const containers = (): ContainerInfo[] => {
       const out: ContainerInfo[] = [];
