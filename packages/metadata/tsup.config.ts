@@ -1,4 +1,5 @@
 import { defineConfig } from "tsup";
 import { packageConfig } from "../../tsup.config.base.ts";
 
-export default defineConfig(packageConfig());
+// Two entries: the package, and its conformance suite (`@store/metadata/conformance`).
+export default defineConfig(packageConfig({ entry: { index: "src/index.ts", "conformance/index": "src/conformance/index.ts" } }));

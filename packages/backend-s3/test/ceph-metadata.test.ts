@@ -1,5 +1,5 @@
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { metadataConformance } from "@store/conformance";
+import { metadataConformance } from "@store/metadata/conformance";
 import { type CephRgwPeer, cephRgwSkipReason, startCephRgw } from "@store/test-peers";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createS3MetadataStore, detectConditionalCreate, probeConditionalWrites } from "../src/index";

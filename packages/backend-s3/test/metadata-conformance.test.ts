@@ -1,5 +1,5 @@
 import type { S3Client } from "@aws-sdk/client-s3";
-import { metadataConformance } from "@store/conformance";
+import { metadataConformance } from "@store/metadata/conformance";
 import { type S3rverPeer, startS3rver } from "@store/test-peers";
 import { afterAll, beforeAll } from "vitest";
 import { createS3MetadataStore } from "../src/index";

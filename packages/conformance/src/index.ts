@@ -17,9 +17,6 @@ export { concurrencyCases } from "./backend/concurrency-cases";
 export { persistenceCases } from "./backend/persistence-cases";
 export { closeCases } from "./backend/close-cases";
 
-// The MetadataStore suite.
-export * from "./metadata/index";
-
 // The machinery every suite shares.
 export { registerSuite } from "./register-suite";
 export { runCase, runCases } from "./run-cases";

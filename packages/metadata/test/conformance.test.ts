@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { metadataConformance } from "@store/conformance";
+import { metadataConformance } from "../src/conformance/index";
 import { createFsMetadataStore, createMemoryMetadataStore } from "../src/index";
 import { tempDir } from "./temp-dir";
 

@@ -1,6 +1,6 @@
-import { MetadataErrorCode, maxKeyLength, maxSegmentLength } from "@store/metadata";
+import { MetadataErrorCode, maxKeyLength, maxSegmentLength } from "../index";
 import { expect } from "vitest";
-import { expectStoreError } from "../support/expect-store-error";
+import { expectStoreError } from "@store/conformance";
 import type { MetadataCase } from "./metadata-fixture";
 import { bytes, textAt } from "./metadata-support";
 

@@ -1,4 +1,4 @@
-import { registerSuite } from "../register-suite";
+import { registerSuite } from "@store/conformance";
 import { metadataStoreCases } from "./metadata-cases";
 import { type MetadataFactory, type MetadataSuiteOptions, defaultMetadataSuiteOptions } from "./metadata-fixture";
 import { metadataHooks } from "./metadata-hooks";

@@ -1,5 +1,5 @@
-import type { MetadataStore } from "@store/metadata";
-import type { ConformanceCase } from "../conformance-case";
+import type { MetadataStore } from "../index";
+import type { ConformanceCase } from "@store/conformance";
 
 /** What a metadata store factory returns for one test. */
 export interface MetadataFixture {

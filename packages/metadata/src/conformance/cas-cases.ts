@@ -1,4 +1,4 @@
-import { MetadataErrorCode, update } from "@store/metadata";
+import { MetadataErrorCode, update } from "../index";
 import { isStoreError } from "@store/errors";
 import { expect } from "vitest";
 import { type MetadataCase, needsConditional } from "./metadata-fixture";

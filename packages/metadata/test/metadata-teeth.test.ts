@@ -1,4 +1,5 @@
-import { MemoryMetadataDriver, type MetadataStore, createMetadataStore } from "@store/metadata";
+import { runCases } from "@store/conformance";
+import { MemoryMetadataDriver, type MetadataStore, createMetadataStore } from "../src/index";
 import { describe, expect, test } from "vitest";
 import {
   type MetadataCase,
@@ -11,8 +12,7 @@ import {
   metadataPersistenceCases,
   metadataStoreCases,
   recordCases,
-  runCases,
-} from "../src/index";
+} from "../src/conformance/index";
 
 // A suite that passes everything proves nothing: each store below breaks one promise of the
 // MetadataStore contract, and the cases that guard that promise must fail on it.

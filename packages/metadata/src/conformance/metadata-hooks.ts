@@ -1,5 +1,5 @@
-import type { MetadataStore } from "@store/metadata";
-import type { SuiteFixtureHooks } from "../conformance-case";
+import type { MetadataStore } from "../index";
+import type { SuiteFixtureHooks } from "@store/conformance";
 import type { MetadataFactory, MetadataFixture } from "./metadata-fixture";
 
 /**

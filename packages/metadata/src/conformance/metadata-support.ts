@@ -1,4 +1,4 @@
-import type { MetadataStore } from "@store/metadata";
+import type { MetadataStore } from "../index";
 import { expect } from "vitest";
 
 const encoder = new TextEncoder();

@@ -1,5 +1,5 @@
-import { MetadataErrorCode } from "@store/metadata";
-import { expectStoreError } from "../support/expect-store-error";
+import { MetadataErrorCode } from "../index";
+import { expectStoreError } from "@store/conformance";
 import type { MetadataCase } from "./metadata-fixture";
 import { bytes } from "./metadata-support";
 
