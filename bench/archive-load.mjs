@@ -10,7 +10,7 @@
 // graphdriver, graphdriver-overlay2, layer, image and archive (tsup).
 import { createReadStream, readdirSync } from "node:fs";
 import { spawnSync } from "node:child_process";
-import { mkdir, readFile, readdir, rm, stat } from "node:fs/promises";
+import { mkdir, readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { loadArchive } from "@store/archive";
 import { createImageService } from "@store/image";
@@ -45,7 +45,8 @@ try {
     if (result.images[0].id.toString() !== id) throw new Error(`we loaded ${result.images[0].id}, dockerd built ${id}`);
     await service.remove("bench:1");
     if (stores.layers.map().size !== 0) {
-      for (const [k, l] of stores.layers.map()) console.error("left", k.slice(7, 19), "parent", l.parent?.chainId.toString().slice(7, 19), "diff", l.diffId.toString().slice(7, 19));
+      for (const [k, l] of stores.layers.map())
+        console.error("left", k.slice(7, 19), "parent", l.parent?.chainId.toString().slice(7, 19), "diff", l.diffId.toString().slice(7, 19));
       console.error("images left", stores.images.len());
       throw new Error(`rmi left ${stores.layers.map().size} layers in our store`);
     }
@@ -121,10 +122,16 @@ try {
   console.log(`archive: ${(size / 1e6).toFixed(0)} MB docker save of bench:1 (5 layers); ${rounds} rounds, alternating, on ${workDir.fs}`);
   console.log(`loadArchive : median ${fmt(median(a))}; best ${fmt(Math.min(...a))}; all ${a.map((s) => s.toFixed(2)).join(" ")}`);
   console.log(`docker load : median ${fmt(median(b))}; best ${fmt(Math.min(...b))}; all ${b.map((s) => s.toFixed(2)).join(" ")}`);
-  console.log(`register x5 : median ${fmt(median(c))}; best ${fmt(Math.min(...c))}; all ${c.map((s) => s.toFixed(2)).join(" ")} (layer store alone, from extracted tars)`);
-  console.log(`store load  : median ${fmt(median(d))}; best ${fmt(Math.min(...d))}; all ${d.map((s) => s.toFixed(2)).join(" ")} (the CLI, a fresh process each time)`);
+  console.log(
+    `register x5 : median ${fmt(median(c))}; best ${fmt(Math.min(...c))}; all ${c.map((s) => s.toFixed(2)).join(" ")} (layer store alone, from extracted tars)`,
+  );
+  console.log(
+    `store load  : median ${fmt(median(d))}; best ${fmt(Math.min(...d))}; all ${d.map((s) => s.toFixed(2)).join(" ")} (the CLI, a fresh process each time)`,
+  );
   console.log(`ratio (loadArchive / docker load): median ${(median(a) / median(b)).toFixed(2)}x, best ${(Math.min(...a) / Math.min(...b)).toFixed(2)}x`);
-  console.log(`ratio (store load / docker load): median ${(median(d) / median(b)).toFixed(2)}x, best ${(Math.min(...d) / Math.min(...b)).toFixed(2)}x (goal <= 0.7x)`);
+  console.log(
+    `ratio (store load / docker load): median ${(median(d) / median(b)).toFixed(2)}x, best ${(Math.min(...d) / Math.min(...b)).toFixed(2)}x (goal <= 0.7x)`,
+  );
 } finally {
   await dockerd?.stop();
   await workDir.dispose();

@@ -73,12 +73,18 @@ try {
     for (const r of [x, y, z]) await rm(r.out);
   }
   const fmt = (s) => `${s.toFixed(3)} s (${(size / 1e6 / s).toFixed(0)} MB/s)`;
-  console.log(`archive: ${(size / 1e6).toFixed(0)} MB, bench:1 (5 layers); byte-identical to docker save: ${same}; ${rounds} rounds, alternating, on ${workDir.fs}`);
+  console.log(
+    `archive: ${(size / 1e6).toFixed(0)} MB, bench:1 (5 layers); byte-identical to docker save: ${same}; ${rounds} rounds, alternating, on ${workDir.fs}`,
+  );
   console.log(`saveArchive : median ${fmt(median(a))}; best ${fmt(Math.min(...a))}; all ${a.map((s) => s.toFixed(2)).join(" ")}`);
   console.log(`docker save : median ${fmt(median(b))}; best ${fmt(Math.min(...b))}; all ${b.map((s) => s.toFixed(2)).join(" ")}`);
-  console.log(`store save  : median ${fmt(median(c))}; best ${fmt(Math.min(...c))}; all ${c.map((s) => s.toFixed(2)).join(" ")} (the CLI, a fresh process each time)`);
+  console.log(
+    `store save  : median ${fmt(median(c))}; best ${fmt(Math.min(...c))}; all ${c.map((s) => s.toFixed(2)).join(" ")} (the CLI, a fresh process each time)`,
+  );
   console.log(`ratio (saveArchive / docker save): median ${(median(a) / median(b)).toFixed(2)}x, best ${(Math.min(...a) / Math.min(...b)).toFixed(2)}x`);
-  console.log(`ratio (store save / docker save): median ${(median(c) / median(b)).toFixed(2)}x, best ${(Math.min(...c) / Math.min(...b)).toFixed(2)}x (goal <= 0.7x)`);
+  console.log(
+    `ratio (store save / docker save): median ${(median(c) / median(b)).toFixed(2)}x, best ${(Math.min(...c) / Math.min(...b)).toFixed(2)}x (goal <= 0.7x)`,
+  );
 } finally {
   await stores?.close();
   await dockerd?.stop();

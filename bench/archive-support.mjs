@@ -23,7 +23,14 @@ export const seconds = (start) => Number(process.hrtime.bigint() - start) / 1e9;
 
 // Registry traffic goes to a dead proxy: nothing leaves the machine.
 const DEAD_PROXY = "http://127.0.0.1:9";
-const proxyEnv = { HTTP_PROXY: DEAD_PROXY, HTTPS_PROXY: DEAD_PROXY, http_proxy: DEAD_PROXY, https_proxy: DEAD_PROXY, NO_PROXY: "localhost,127.0.0.1", no_proxy: "localhost,127.0.0.1" };
+const proxyEnv = {
+  HTTP_PROXY: DEAD_PROXY,
+  HTTPS_PROXY: DEAD_PROXY,
+  http_proxy: DEAD_PROXY,
+  https_proxy: DEAD_PROXY,
+  NO_PROXY: "localhost,127.0.0.1",
+  no_proxy: "localhost,127.0.0.1",
+};
 
 function alive(pid) {
   try {
@@ -43,8 +50,21 @@ export async function startDockerd(work) {
   const log = openSync(join(dir, "dockerd.log"), "a");
   const child = spawn(
     "dockerd",
-    ["--data-root", join(dir, "root"), "--exec-root", join(dir, "exec"), "--pidfile", join(dir, "dockerd.pid"), "--host", `unix://${sock}`,
-      "--storage-driver", "overlay2", "--iptables=false", "--bridge=none", "--ip-forward=false"],
+    [
+      "--data-root",
+      join(dir, "root"),
+      "--exec-root",
+      join(dir, "exec"),
+      "--pidfile",
+      join(dir, "dockerd.pid"),
+      "--host",
+      `unix://${sock}`,
+      "--storage-driver",
+      "overlay2",
+      "--iptables=false",
+      "--bridge=none",
+      "--ip-forward=false",
+    ],
     { stdio: ["ignore", log, log], env: { ...process.env, ...proxyEnv } },
   );
   closeSync(log);
@@ -57,7 +77,10 @@ export async function startDockerd(work) {
     if (alive(child.pid)) process.kill(child.pid, "SIGTERM");
     for (let i = 0; i < 300 && alive(child.pid); i++) await new Promise((r) => setTimeout(r, 100));
     if (alive(child.pid)) process.kill(child.pid, "SIGKILL");
-    const mounts = readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ")[4]).filter((m) => m && m.startsWith(dir + "/"));
+    const mounts = readFileSync("/proc/self/mountinfo", "utf8")
+      .split("\n")
+      .map((l) => l.split(" ")[4])
+      .filter((m) => m?.startsWith(`${dir}/`));
     for (const m of mounts.sort((a, b) => b.length - a.length)) spawnSync("umount", ["-l", m]);
   };
   process.once("exit", () => alive(child.pid) && process.kill(child.pid, "SIGTERM"));
@@ -87,11 +110,12 @@ export async function buildBenchImage(work, docker, { mib = 190, files = 13000, 
     }
     for (let d = 0; d < 26; d++) {
       await mkdir(join(base, "small", `d${d}`), { recursive: true });
-      for (let f = 0; f < perLayerFiles / 26; f++) await writeFile(join(base, "small", `d${d}`, `f${f}.txt`), `layer ${l} file ${d}/${f}\n`.repeat(1 + (f % 30)));
+      for (let f = 0; f < perLayerFiles / 26; f++)
+        await writeFile(join(base, "small", `d${d}`, `f${f}.txt`), `layer ${l} file ${d}/${f}\n`.repeat(1 + (f % 30)));
     }
     steps.push(`COPY l${l} /layer${l}/`);
   }
-  await writeFile(join(ctx, "Dockerfile"), steps.join("\n") + "\n");
+  await writeFile(join(ctx, "Dockerfile"), `${steps.join("\n")}\n`);
   docker(["build", "--network", "none", "-q", "-t", "bench:1", ctx], { env: { DOCKER_BUILDKIT: "0" } });
   await rm(ctx, { recursive: true, force: true });
   return docker(["image", "inspect", "-f", "{{.Id}}", "bench:1"]).stdout.toString().trim();

@@ -3,7 +3,7 @@
 // same run, alternating; prints each side's best and median throughput and the ratio.
 // Usage: node bench/digest-stream.mjs [--mib 512] [--rounds 5]
 import { spawnSync } from "node:child_process";
-import { createReadStream, mkdirSync, rmSync, writeFileSync, openSync, closeSync, writeSync } from "node:fs";
+import { createReadStream, mkdirSync, rmSync, openSync, closeSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomFillSync } from "node:crypto";
@@ -52,7 +52,9 @@ try {
   const mbps = (s) => (bytes / 1e6 / s).toFixed(0);
   console.log(`digestStream(sha256)  ${mib} MiB: best ${mbps(Math.min(...a))} MB/s, median ${mbps(med(a))} MB/s`);
   console.log(`openssl dgst -sha256  ${mib} MiB: best ${mbps(Math.min(...b))} MB/s, median ${mbps(med(b))} MB/s`);
-  console.log(`ratio (ours/openssl throughput): best ${(Math.min(...b) / Math.min(...a)).toFixed(2)}x, median ${(med(b) / med(a)).toFixed(2)}x (goal >= 0.95x)`);
+  console.log(
+    `ratio (ours/openssl throughput): best ${(Math.min(...b) / Math.min(...a)).toFixed(2)}x, median ${(med(b) / med(a)).toFixed(2)}x (goal >= 0.95x)`,
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

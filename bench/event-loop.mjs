@@ -27,7 +27,10 @@ import { arg, buildBenchImage, makeWorkDir, median, openStores, seconds, startDo
 const rounds = arg("rounds", 5);
 const tickMs = arg("tick", 10);
 const resolution = arg("resolution", 2);
-const load1 = () => loadavg().map((l) => l.toFixed(2)).join(" ");
+const load1 = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
 const loadBefore = load1();
 
 const workDir = await makeWorkDir("event-loop");
@@ -142,7 +145,9 @@ try {
   const fmtS = (v) => `median ${median(v).toFixed(3)} s (all ${v.map((s) => s.toFixed(2)).join(" ")})`;
   const fmtMs = (v) => `${median(v).toFixed(1)} ms (all ${v.map((x) => x.toFixed(1)).join(" ")})`;
   console.log(`event loop under load: bench:1 (5 layers, ~190 MB, 13,000 files); ${rounds} rounds, alternating; on ${workDir.fs}`);
-  console.log(`timer: list + inspect every ${tickMs} ms; monitorEventLoopDelay resolution ${resolution} ms (delays below include it); loadavg before ${loadBefore}, after ${load1()}`);
+  console.log(
+    `timer: list + inspect every ${tickMs} ms; monitorEventLoopDelay resolution ${resolution} ms (delays below include it); loadavg before ${loadBefore}, after ${load1()}`,
+  );
   for (const phase of ["load", "save"]) {
     const what = phase === "load" ? "loadArchive" : "saveArchive";
     const withTimer = col(busy, phase, "s");

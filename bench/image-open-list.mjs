@@ -53,7 +53,12 @@ async function child(root, imagedb, repositories, reads) {
   // `cache`: synchronous small reads, plus the image store's opt-in record cache beside imagedb
   // (written by the warm-up run; later opens read it instead of every config).
   const recordCache = reads === "cache" ? createFsMetadataStore({ root: join(imagedb, "..") }) : undefined;
-  const images = await createImageStore({ backend: createFsBackend({ root: imagedb, fs }), layers, recordCache, recordCacheKey: "store-cache/image-records.json" });
+  const images = await createImageStore({
+    backend: createFsBackend({ root: imagedb, fs }),
+    layers,
+    recordCache,
+    recordCacheKey: "store-cache/image-records.json",
+  });
   const tImages = performance.now();
   const cpu = process.cpuUsage(cpu0);
   const references = await createReferenceStore({ path: repositories });
@@ -94,7 +99,12 @@ function ours(root, imagedb, repositories, reads, extra = []) {
   const r = spawnSync(process.execPath, [...extra, self, "--child", root, imagedb, repositories, reads], { encoding: "utf8", maxBuffer: 1 << 28 });
   const wall = performance.now() - t;
   if (r.status !== 0) throw new Error(`our child failed: ${r.stderr}`);
-  const stats = JSON.parse(r.stderr.split("\n").find((l) => l.startsWith("#stats ")).slice(7));
+  const stats = JSON.parse(
+    r.stderr
+      .split("\n")
+      .find((l) => l.startsWith("#stats "))
+      .slice(7),
+  );
   return { wall, ...stats };
 }
 
@@ -116,14 +126,34 @@ function ping(socket) {
 
 async function startDockerd(dir) {
   const socket = join(dir, "docker.sock");
-  const env = { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: join(dir, "client"), HTTP_PROXY: DEAD_PROXY, HTTPS_PROXY: DEAD_PROXY, NO_PROXY: "localhost,127.0.0.1" };
+  const env = {
+    ...process.env,
+    DOCKER_HOST: `unix://${socket}`,
+    DOCKER_CONFIG: join(dir, "client"),
+    HTTP_PROXY: DEAD_PROXY,
+    HTTPS_PROXY: DEAD_PROXY,
+    NO_PROXY: "localhost,127.0.0.1",
+  };
   mkdirSync(join(dir, "client"), { recursive: true });
   const log = openSync(join(dir, "dockerd.log"), "a");
   const t = performance.now();
   const p = spawn(
     "dockerd",
-    ["--data-root", join(dir, "root"), "--exec-root", join(dir, "exec"), "--pidfile", join(dir, "dockerd.pid"), "--host", env.DOCKER_HOST,
-      "--storage-driver", "overlay2", "--iptables=false", "--bridge=none", "--ip-forward=false"],
+    [
+      "--data-root",
+      join(dir, "root"),
+      "--exec-root",
+      join(dir, "exec"),
+      "--pidfile",
+      join(dir, "dockerd.pid"),
+      "--host",
+      env.DOCKER_HOST,
+      "--storage-driver",
+      "overlay2",
+      "--iptables=false",
+      "--bridge=none",
+      "--ip-forward=false",
+    ],
     { stdio: ["ignore", log, log], env },
   );
   closeSync(log);
@@ -145,7 +175,7 @@ async function startDockerd(dir) {
     await exited;
     for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
       const m = line.split(" ")[4];
-      if (m && m.startsWith(`${dir}/`)) spawnSync("umount", ["-l", m]);
+      if (m?.startsWith(`${dir}/`)) spawnSync("umount", ["-l", m]);
     }
   };
   return { startMs, docker, stop, env };
@@ -181,11 +211,19 @@ function configFor(i, stacks) {
   return Buffer.from(
     JSON.stringify({
       architecture: "amd64",
-      config: { Cmd: ["/bin/sh", "-c", `run ${i}`], Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Labels: i % 3 ? { app: `a${i % 50}` } : null, WorkingDir: "/" },
+      config: {
+        Cmd: ["/bin/sh", "-c", `run ${i}`],
+        Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+        Labels: i % 3 ? { app: `a${i % 50}` } : null,
+        WorkingDir: "/",
+      },
       container: createHash("sha256").update(`c${i}`).digest("hex"),
       created,
       docker_version: "20.10.24",
-      history: [{ created, created_by: "/bin/sh -c #(nop) ADD file:abc in / " }, { created, created_by: `/bin/sh -c #(nop)  CMD [\"run ${i}\"]`, empty_layer: true }],
+      history: [
+        { created, created_by: "/bin/sh -c #(nop) ADD file:abc in / " },
+        { created, created_by: `/bin/sh -c #(nop)  CMD ["run ${i}"]`, empty_layer: true },
+      ],
       os: "linux",
       rootfs: { type: "layers", diff_ids: stacks[i % stacks.length] },
     }),
@@ -214,7 +252,11 @@ function writeImages(imagedb, repositoriesPath, n, stacks) {
     const repo = `team${i % 40}/app${i % 500}`;
     (repos[repo] ??= {})[`${repo}:v${i}`] = `sha256:${ids[i]}`;
   }
-  const sorted = (o, f) => `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${f(o[k])}`).join(",")}}`;
+  const sorted = (o, f) =>
+    `{${Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${f(o[k])}`)
+      .join(",")}}`;
   writeFileSync(repositoriesPath, `{"Repositories":${sorted(repos, (r) => sorted(r, JSON.stringify))}}`, { mode: 0o600 });
 }
 
@@ -285,7 +327,9 @@ async function main() {
     const docker = median(sides.docker.map((r) => r.wall));
     const dockerBest = Math.min(...sides.docker.map((r) => r.wall));
     console.log(`${n} images, ${wd.lines} lines listed by both; ${rounds} rounds alternating, medians (best):`);
-    console.log(`  dockerd: \`docker images\` ${ms(docker)} (${ms(dockerBest)}) wall; dockerd startup on this root ${ms(median(starts))} (${starts.map((s) => s.toFixed(0)).join(", ")} ms)`);
+    console.log(
+      `  dockerd: \`docker images\` ${ms(docker)} (${ms(dockerBest)}) wall; dockerd startup on this root ${ms(median(starts))} (${starts.map((s) => s.toFixed(0)).join(", ")} ms)`,
+    );
     for (const [reads, label] of [
       ["async", "fs backend as is (its default fs reads small files with readFileSync), every config read and verified"],
       ["sync", "fs backend given fs/promises with readFile done by readFileSync, every config read and verified"],
@@ -294,13 +338,19 @@ async function main() {
       const runs = sides[reads];
       const pick = (k) => median(runs.map((r) => r[k]));
       const best = Math.min(...runs.map((r) => r.wall));
-      console.log(`  ours, fresh process, open + list, ${label}: ${ms(pick("wall"))} (${ms(best)}) wall; ratio to docker images ${(pick("wall") / docker).toFixed(2)}x median, ${(best / dockerBest).toFixed(2)}x best (goal <= 0.5x)`);
-      console.log(`    node start ${ms(pick("startMs"))}, module load ${ms(pick("loadMs"))}, layer store ${ms(pick("layersMs"))}, image store (restore) ${ms(pick("imagesMs"))} (${ms(pick("imagesCpuMs"))} of CPU), references ${ms(pick("refsMs"))}, list + print ${ms(pick("listMs"))}`);
+      console.log(
+        `  ours, fresh process, open + list, ${label}: ${ms(pick("wall"))} (${ms(best)}) wall; ratio to docker images ${(pick("wall") / docker).toFixed(2)}x median, ${(best / dockerBest).toFixed(2)}x best (goal <= 0.5x)`,
+      );
+      console.log(
+        `    node start ${ms(pick("startMs"))}, module load ${ms(pick("loadMs"))}, layer store ${ms(pick("layersMs"))}, image store (restore) ${ms(pick("imagesMs"))} (${ms(pick("imagesCpuMs"))} of CPU), references ${ms(pick("refsMs"))}, list + print ${ms(pick("listMs"))}`,
+      );
     }
 
     const cli = median(sides.cli.map((r) => r.wall));
     const cliBest = Math.min(...sides.cli.map((r) => r.wall));
-    console.log(`  \`store images\` (the CLI, a fresh process, record cache on by default): ${ms(cli)} (${ms(cliBest)}) wall; ratio to docker images ${(cli / docker).toFixed(2)}x median, ${(cliBest / dockerBest).toFixed(2)}x best (goal <= 0.5x)`);
+    console.log(
+      `  \`store images\` (the CLI, a fresh process, record cache on by default): ${ms(cli)} (${ms(cliBest)}) wall; ratio to docker images ${(cli / docker).toFixed(2)}x median, ${(cliBest / dockerBest).toFixed(2)}x best (goal <= 0.5x)`,
+    );
 
     if (m > 0) {
       const big = join(image, "imagedb-memory");
@@ -314,11 +364,16 @@ async function main() {
       const base = ours(root, emptyDb, join(image, "repositories-empty.json"), "sync", ["--expose-gc"]);
       const loaded = ours(root, big, bigRepos, "sync", ["--expose-gc"]);
       console.log(`  fresh process, ${m} images: open + list ${ms(loaded.wall)} wall (restore ${ms(loaded.imagesMs)}, list ${ms(loaded.listMs)})`);
-      console.log(`  resident ${(loaded.rss / 2 ** 20).toFixed(0)} MiB vs ${(base.rss / 2 ** 20).toFixed(0)} MiB with an empty store: ${((loaded.rss - base.rss) / m).toFixed(0)} B per image (${((loaded.heapUsed - base.heapUsed) / m).toFixed(0)} B of JS heap after GC)`);
+      console.log(
+        `  resident ${(loaded.rss / 2 ** 20).toFixed(0)} MiB vs ${(base.rss / 2 ** 20).toFixed(0)} MiB with an empty store: ${((loaded.rss - base.rss) / m).toFixed(0)} B per image (${((loaded.heapUsed - base.heapUsed) / m).toFixed(0)} B of JS heap after GC)`,
+      );
     }
   } finally {
     if (d) await d.stop().catch(() => undefined);
-    if (process.argv.includes("--keep")) console.log(`kept ${work} (profile a child: node --cpu-prof ${self} --child ${work}/root ${work}/root/image/overlay2/imagedb ${work}/root/image/overlay2/repositories.json)`);
+    if (process.argv.includes("--keep"))
+      console.log(
+        `kept ${work} (profile a child: node --cpu-prof ${self} --child ${work}/root ${work}/root/image/overlay2/imagedb ${work}/root/image/overlay2/repositories.json)`,
+      );
     else await rm(work, { recursive: true, force: true });
   }
 }

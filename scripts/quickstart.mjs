@@ -29,7 +29,8 @@ if (ids.stdout.trim() === "") {
       yield { header: { name: "etc/", type: "directory", mtime } };
       yield { header: { name: "etc/hello.txt", type: "file", mtime }, body: Buffer.from("hello from store\n") };
     })(),
-  )) chunks.push(c);
+  ))
+    chunks.push(c);
   store(["import", "-m", "quickstart demo", "-", "hello:latest"], Buffer.concat(chunks));
 }
 store(["images"]);

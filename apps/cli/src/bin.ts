@@ -19,7 +19,13 @@ for (const name of ["SIGINT", "SIGTERM"] as const) {
     interrupt.abort(name);
   });
 }
-const code = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, signal: interrupt.signal });
+const code = await runCli(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  stdin: process.stdin,
+  env: process.env,
+  signal: interrupt.signal,
+});
 // Exit explicitly: S3 keep-alive agents and FFI handles must not keep a finished command alive.
 // stdout to a pipe or file is written synchronously on Linux, so nothing is lost.
 process.exit(code);

@@ -54,6 +54,7 @@ export interface Command {
    */
   readOnly?: boolean;
   /** Runs the command; resolves to the exit code (0 when nothing is returned). */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a command that succeeds may return nothing (exit 0)
   run(ctx: CommandContext, args: ParsedArgs): Promise<number | void>;
 }
 

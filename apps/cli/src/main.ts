@@ -21,7 +21,11 @@ export function storeOptions(options: GlobalOptions, env: CliIO["env"]): StoreOp
   // Read from the CLI's environment (not the SDK's process.env), so in-process runs see theirs.
   const credentials =
     env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-      ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) }
+      ? {
+          accessKeyId: env.AWS_ACCESS_KEY_ID,
+          secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+          ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+        }
       : undefined;
   return {
     root: options.root ?? defaultRoot(env),
@@ -71,7 +75,17 @@ function imageGroupHelp(): string {
   for (const [sub, c] of [...imageSubcommands].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (c.name === `image ${sub}`) rows.push(`  ${sub.padEnd(10)}  ${c.summary}`); // aliases (list, remove) are not listed
   }
-  return ["Usage:  store image COMMAND", "", "Manage images", "", "Commands:", ...rows, "", "Run 'store image COMMAND --help' for more information on a command.", ""].join("\n");
+  return [
+    "Usage:  store image COMMAND",
+    "",
+    "Manage images",
+    "",
+    "Commands:",
+    ...rows,
+    "",
+    "Run 'store image COMMAND --help' for more information on a command.",
+    "",
+  ].join("\n");
 }
 
 /** Finds the command `rest` names: the command and the arguments left for it. */
@@ -141,9 +155,10 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
             access: readOnly ? "read" : "write",
             create: !(readOnly && options.root !== undefined),
             onLockWait: (owner) =>
-              void write(io.stderr, `store: waiting for another store command${owner ? ` (process ${owner})` : ""} to finish with ${resolve(store.root)}\n`).catch(
-                () => undefined,
-              ),
+              void write(
+                io.stderr,
+                `store: waiting for another store command${owner ? ` (process ${owner})` : ""} to finish with ${resolve(store.root)}\n`,
+              ).catch(() => undefined),
             ...(io.signal ? { signal: io.signal } : {}),
           });
         })()),

@@ -56,7 +56,9 @@ describe("command arguments", () => {
 
   it("print help shaped like docker's", () => {
     const help = commandHelp(imagesCommand);
-    expect(help).toMatch(/^Usage: {2}store images \[OPTIONS\] \[REPOSITORY\[:TAG\]\]\n\nList images\n\nAliases:\n {2}store image ls, store image list, store images\n\nOptions:\n/);
+    expect(help).toMatch(
+      /^Usage: {2}store images \[OPTIONS\] \[REPOSITORY\[:TAG\]\]\n\nList images\n\nAliases:\n {2}store image ls, store image list, store images\n\nOptions:\n/,
+    );
     expect(help).toContain("  -a, --all ");
     expect(help).toContain("  -f, --filter filter ");
     expect(help).toContain("      --no-trunc ");
@@ -69,7 +71,9 @@ describe("templates", () => {
     // docker's json func leaves HTML alone; a listing row's own JSON (rowJson) escapes it.
     expect(compileTemplate("{{json .}}")({ B: "<x>", A: "1" })).toBe('{"B":"<x>","A":"1"}');
     expect(compileTemplate("{{json .}} {{json .B}}", { rowJson: true })({ B: "<x>" })).toBe('{"B":"\\u003cx\\u003e"} "<x>"');
-    expect(compileTemplate("{{.Config.Cmd}} {{json .Config.Cmd}} {{.L}}")({ Config: { Cmd: ["sh", "-c"] }, L: { b: "2", a: "1" } })).toBe('[sh -c] ["sh","-c"] map[a:1 b:2]');
+    expect(compileTemplate("{{.Config.Cmd}} {{json .Config.Cmd}} {{.L}}")({ Config: { Cmd: ["sh", "-c"] }, L: { b: "2", a: "1" } })).toBe(
+      '[sh -c] ["sh","-c"] map[a:1 b:2]',
+    );
     expect(compileTemplate("{{upper .A}}")({ A: "x" })).toBe("X");
   });
 
@@ -81,7 +85,9 @@ describe("templates", () => {
     expect(compileTemplate("{{range .RepoDigests}}x{{else}}none{{end}}|{{range .Config.Env}}x{{else}}nil{{end}}")(img)).toBe("none|nil");
     expect(compileTemplate('{{index .Config.Labels "z"}}|{{index .Config.Labels "missing"}}|{{index .RepoTags 1}}')(img)).toBe("26||b:2");
     expect(compileTemplate('{{join .RepoTags ", "}} {{len .RepoTags}} {{len .Config.Labels}}')(img)).toBe("a:1, b:2 2 2");
-    expect(compileTemplate("{{if .RepoDigests}}yes{{else}}no{{end}} {{if .RepoTags}}tagged{{end}} {{if .Size}}big{{else}}empty{{end}}")(img)).toBe("no tagged empty");
+    expect(compileTemplate("{{if .RepoDigests}}yes{{else}}no{{end}} {{if .RepoTags}}tagged{{end}} {{if .Size}}big{{else}}empty{{end}}")(img)).toBe(
+      "no tagged empty",
+    );
     expect(compileTemplate("{{title .A}} {{print .N 2}} {{print .A .A}}")({ A: "hello world", N: 1 })).toBe("Hello World 1 2 hello worldhello world");
     expect(compileTemplate("{{range .RepoTags -}}\n  {{.}}\n{{- end}}")(img)).toBe("a:1b:2");
     expect(compileTemplate("{{range .RepoTags}}{{range .}}{{end}}{{end}}")({ RepoTags: [["x"]] })).toBe("");
@@ -120,7 +126,7 @@ describe("the store command line", () => {
     }
     expect((await store([])).stdout).toBe(top.stdout);
     const image = await store(["image"]);
-    expect(image.stdout).toMatch(/Usage: {2}store image COMMAND[\s\S]*  ls +List images[\s\S]*  prune +Remove unused images/);
+    expect(image.stdout).toMatch(/Usage: {2}store image COMMAND[\s\S]* {2}ls +List images[\s\S]* {2}prune +Remove unused images/);
     for (const c of ["images", "image ls", "image prune", "rmi", "save", "load", "mount"]) {
       const r = await store([...c.split(" "), "--help"]);
       expect(r.code, c).toBe(0);

@@ -95,7 +95,10 @@ describe("the built store binary", () => {
       const root = join(dir, `interrupted-${args[0]}`);
       const r = await interrupted([...args], root, head, signal);
       expect([r.code, r.stderr], args[0]).toEqual([code, ""]);
-      expect((await readdir(join(root, "overlay2"))).filter((n) => n !== "l"), args[0]).toEqual([]);
+      expect(
+        (await readdir(join(root, "overlay2"))).filter((n) => n !== "l"),
+        args[0],
+      ).toEqual([]);
       expect(await readdir(join(root, "overlay2", "l")).catch(() => []), args[0]).toEqual([]);
     }
   });
@@ -149,7 +152,10 @@ describe("the built store binary", () => {
       AWS_ACCESS_KEY_ID: s3.clientConfig.credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: s3.clientConfig.credentials.secretAccessKey,
     };
-    const imported = await bin(["--root", root, "--backend", "s3", "--s3-prefix", "host-a", "import", "-", "ons3:1"], { env, stdin: await makeTar({ "f": "x\n" }) });
+    const imported = await bin(["--root", root, "--backend", "s3", "--s3-prefix", "host-a", "import", "-", "ons3:1"], {
+      env,
+      stdin: await makeTar({ f: "x\n" }),
+    });
     expect([imported.code, imported.stderr]).toEqual([0, ""]);
     const listed = await bin(["--root", root, "--backend", "s3", "--s3-prefix", "host-a", "images", "--format", "{{.Repository}}:{{.Tag}}"], { env });
     expect(listed.stdout.toString()).toBe("ons3:1\n");

@@ -53,7 +53,23 @@ describe.skipIf(!isRoot)("store commands on a temp root", () => {
     expect(config.config.Cmd).toBeNull();
     expect(config.rootfs.diff_ids).toHaveLength(1);
 
-    const fromFile = await ok(["import", "-m", "second", "-c", 'CMD ["sh"]', "-c", "ENV A=1 B=two", "--change", "LABEL x=y", "-c", "EXPOSE 80", "-c", "WORKDIR /srv", join(dir, "rootfs.tar"), "app:2"]);
+    const fromFile = await ok([
+      "import",
+      "-m",
+      "second",
+      "-c",
+      'CMD ["sh"]',
+      "-c",
+      "ENV A=1 B=two",
+      "--change",
+      "LABEL x=y",
+      "-c",
+      "EXPOSE 80",
+      "-c",
+      "WORKDIR /srv",
+      join(dir, "rootfs.tar"),
+      "app:2",
+    ]);
     const inspect = JSON.parse((await ok(["inspect", "app:2"])).stdout)[0];
     expect(inspect.Id).toBe(fromFile.stdout.trim());
     expect(inspect.Comment).toBe("second");
@@ -107,8 +123,23 @@ describe.skipIf(!isRoot)("store commands on a temp root", () => {
     expect(quiet).toHaveLength(2);
     for (const q of quiet) expect(q).toMatch(/^[0-9a-f]{12}$/);
     expect((await ok(["images", "-q", "--no-trunc"])).stdout).toMatch(/^sha256:[0-9a-f]{64}\n/);
-    const rows = (await ok(["images", "--format", "json"])).stdout.trim().split("\n").map((l) => JSON.parse(l));
-    expect(Object.keys(rows[0])).toEqual(["Containers", "CreatedAt", "CreatedSince", "Digest", "ID", "Repository", "SharedSize", "Size", "Tag", "UniqueSize", "VirtualSize"]);
+    const rows = (await ok(["images", "--format", "json"])).stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(Object.keys(rows[0])).toEqual([
+      "Containers",
+      "CreatedAt",
+      "CreatedSince",
+      "Digest",
+      "ID",
+      "Repository",
+      "SharedSize",
+      "Size",
+      "Tag",
+      "UniqueSize",
+      "VirtualSize",
+    ]);
     expect(rows[0]).toMatchObject({ Containers: "N/A", Digest: "<none>", Repository: "app", SharedSize: "N/A", UniqueSize: "N/A" });
     expect(rows[0].CreatedSince).toMatch(/ago$/);
     expect(rows[0].CreatedAt).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0000 UTC$/);
@@ -171,7 +202,9 @@ describe.skipIf(!isRoot)("store commands on a temp root", () => {
     try {
       const r = await run(["verify"]);
       expect(r.code).toBe(1);
-      expect(r.stdout).toMatch(new RegExp(`^corrupt: layer sha256:${chain} \\(diff sha256:[0-9a-f]+, used by .*app:1, other/name:v1, localhost:5000/x:latest \\([0-9a-f]{12}\\)`, "m"));
+      expect(r.stdout).toMatch(
+        new RegExp(`^corrupt: layer sha256:${chain} \\(diff sha256:[0-9a-f]+, used by .*app:1, other/name:v1, localhost:5000/x:latest \\([0-9a-f]{12}\\)`, "m"),
+      );
       expect(r.stdout).toMatch(/1 problem\n$/);
     } finally {
       await writeFile(motd, original);

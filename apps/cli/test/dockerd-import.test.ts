@@ -32,7 +32,10 @@ async function outOfOrderArchive(dir: string, base: Buffer): Promise<Buffer> {
     created: "2024-05-06T07:08:09Z",
     config: { Cmd: ["sh"] },
     rootfs: { type: "layers", diff_ids: [sha(base), sha(top)] },
-    history: [{ created: "2024-05-06T07:08:09Z", created_by: "base" }, { created: "2024-05-06T07:08:09Z", created_by: "top" }],
+    history: [
+      { created: "2024-05-06T07:08:09Z", created_by: "base" },
+      { created: "2024-05-06T07:08:09Z", created_by: "top" },
+    ],
   });
   const archive = join(dir, "archive");
   await mkdir(join(archive, "aaaa"), { recursive: true }); // the top layer: sorts first
@@ -41,7 +44,10 @@ async function outOfOrderArchive(dir: string, base: Buffer): Promise<Buffer> {
   await writeFile(join(archive, "bbbb/layer.tar"), base);
   const configName = `${createHash("sha256").update(config).digest("hex")}.json`;
   await writeFile(join(archive, configName), config);
-  await writeFile(join(archive, "manifest.json"), JSON.stringify([{ Config: configName, RepoTags: ["stacked:1"], Layers: ["bbbb/layer.tar", "aaaa/layer.tar"] }]));
+  await writeFile(
+    join(archive, "manifest.json"),
+    JSON.stringify([{ Config: configName, RepoTags: ["stacked:1"], Layers: ["bbbb/layer.tar", "aaaa/layer.tar"] }]),
+  );
   return execFileSync("tar", ["-C", archive, "--sort=name", "-c", "."], { maxBuffer: 64 << 20 });
 }
 
@@ -73,8 +79,15 @@ describe.skipIf(skip)("store import into a fresh root, then dockerd on it", () =
   });
 
   it("docker images lists the imported image with its ID, tags and size", async () => {
-    const rows = (await peer!.docker(["images", "--no-trunc", "--format", "{{.ID}} {{.Repository}}:{{.Tag}} {{.Size}}"])).stdout.toString().trim().split("\n").sort();
-    const ours = (await store(["--root", root, "images", "--no-trunc", "--format", "{{.ID}} {{.Repository}}:{{.Tag}} {{.Size}}"])).stdout.trim().split("\n").sort();
+    const rows = (await peer!.docker(["images", "--no-trunc", "--format", "{{.ID}} {{.Repository}}:{{.Tag}} {{.Size}}"])).stdout
+      .toString()
+      .trim()
+      .split("\n")
+      .sort();
+    const ours = (await store(["--root", root, "images", "--no-trunc", "--format", "{{.ID}} {{.Repository}}:{{.Tag}} {{.Size}}"])).stdout
+      .trim()
+      .split("\n")
+      .sort();
     expect(rows).toEqual(ours);
     const size = ours.find((r) => r.includes(" imported:1 "))!.split(" ")[2];
     expect(rows).toContain(`${id} imported:1 ${size}`);
@@ -89,8 +102,25 @@ describe.skipIf(skip)("store import into a fresh root, then dockerd on it", () =
   });
 
   it("docker runs the image whose top layer store loaded before its base (stacked afterwards)", async () => {
-    const out = await peer!.docker(["run", "--pull", "never", "--rm", "--network", "none", "stacked:1", "sh", "-c", "wc -c < /data/big.txt && cat /etc/greeting"]);
-    expect(out.stdout.toString().trim().split("\n").map((l) => l.trim())).toEqual(["2097152", "imported by store"]);
+    const out = await peer!.docker([
+      "run",
+      "--pull",
+      "never",
+      "--rm",
+      "--network",
+      "none",
+      "stacked:1",
+      "sh",
+      "-c",
+      "wc -c < /data/big.txt && cat /etc/greeting",
+    ]);
+    expect(
+      out.stdout
+        .toString()
+        .trim()
+        .split("\n")
+        .map((l) => l.trim()),
+    ).toEqual(["2097152", "imported by store"]);
     const [inspect] = JSON.parse((await peer!.docker(["image", "inspect", "stacked:1"])).stdout.toString());
     expect(inspect.RootFS.Layers).toHaveLength(2);
   });

@@ -1,5 +1,14 @@
 import { join } from "node:path";
-import { type DockerdPeer, buildImage, busyboxSkipReason, dockerdSkipReason, importBusyboxBase, registrySkipReason, startDockerd, startRegistry } from "@store/test-peers";
+import {
+  type DockerdPeer,
+  buildImage,
+  busyboxSkipReason,
+  dockerdSkipReason,
+  importBusyboxBase,
+  registrySkipReason,
+  startDockerd,
+  startRegistry,
+} from "@store/test-peers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunResult, store, tempDir } from "./helpers";
 
@@ -22,7 +31,10 @@ const sortedLines = (text: string) => text.trimEnd().split("\n").sort();
  * changes the column's width), rows sorted. Exact alignment is compared with stable columns.
  */
 const tableCells = (text: string) => {
-  const [header, ...rows] = text.trimEnd().split("\n").map((l) => l.split(/ {2,}/));
+  const [header, ...rows] = text
+    .trimEnd()
+    .split("\n")
+    .map((l) => l.split(/ {2,}/));
   const created = header!.indexOf("CREATED");
   const drop = (cells: string[]) => (created < 0 ? cells : cells.filter((_, i) => i !== created)).join(" | ");
   return [drop(header!), ...rows.map(drop).sort()];
@@ -87,7 +99,11 @@ describe.skipIf(skip)("store on dockerd's own root", () => {
   });
 
   it("prints the same --format json rows and templates", async () => {
-    for (const args of [["images", "--format", "json"], ["images", "-a", "--digests", "--format", "json"], ["images", "--format", "{{json .}}"]]) {
+    for (const args of [
+      ["images", "--format", "json"],
+      ["images", "-a", "--digests", "--format", "json"],
+      ["images", "--format", "{{json .}}"],
+    ]) {
       expect(jsonRows(await ours(args)), args.join(" ")).toEqual(jsonRows(await docker(args)));
     }
     const template = ["images", "-a", "--format", "{{.ID}} {{.Repository}}:{{.Tag}} {{.Size}} {{.VirtualSize}} {{.CreatedAt}}"];
@@ -101,17 +117,21 @@ describe.skipIf(skip)("store on dockerd's own root", () => {
     }
     expect(await ours(["inspect", "fx:1"])).toBe(await docker(["image", "inspect", "fx:1"]));
     // Templates print a nil list as [] and a nil map as map[] (Go's typed nils), a nil pointer as <nil>.
-    const nils = "{{.Config.Cmd}}|{{.Config.Entrypoint}}|{{.Config.Env}}|{{.Config.Labels}}|{{.Config.Volumes}}|{{.Config.ExposedPorts}}|{{.Config.OnBuild}}|{{.Config.Healthcheck}}|{{.ContainerConfig.Cmd}}|{{.RepoDigests}}|{{.GraphDriver.Name}}";
+    const nils =
+      "{{.Config.Cmd}}|{{.Config.Entrypoint}}|{{.Config.Env}}|{{.Config.Labels}}|{{.Config.Volumes}}|{{.Config.ExposedPorts}}|{{.Config.OnBuild}}|{{.Config.Healthcheck}}|{{.ContainerConfig.Cmd}}|{{.RepoDigests}}|{{.GraphDriver.Name}}";
     for (const id of ids) expect(await ours(["inspect", "-f", nils, id]), id).toBe(await docker(["image", "inspect", "-f", nils, id]));
     // The template actions scripts use most: range, index, join, len, if/else.
-    const actions = '{{range .RepoTags}}{{.}},{{end}}|{{index .Config.Labels "purpose"}}|{{join .Config.Env ";"}}|{{len .RootFS.Layers}}|{{if .Config.Labels}}labels{{else}}none{{end}}|{{range $k := .Config.Cmd}}{{end}}';
+    const actions =
+      '{{range .RepoTags}}{{.}},{{end}}|{{index .Config.Labels "purpose"}}|{{join .Config.Env ";"}}|{{len .RootFS.Layers}}|{{if .Config.Labels}}labels{{else}}none{{end}}|{{range $k := .Config.Cmd}}{{end}}';
     const supported = actions.slice(0, actions.lastIndexOf("|"));
     for (const id of ids) expect(await ours(["inspect", "-f", supported, id]), id).toBe(await docker(["image", "inspect", "-f", supported, id]));
   });
 
   it("shows the history docker history shows", async () => {
     for (const ref of ["fx:1", "fx:2", "base:1"]) {
-      expect(jsonRows(await ours(["history", "--no-trunc", "--format", "json", ref])), ref).toEqual(jsonRows(await docker(["history", "--no-trunc", "--format", "json", ref])));
+      expect(jsonRows(await ours(["history", "--no-trunc", "--format", "json", ref])), ref).toEqual(
+        jsonRows(await docker(["history", "--no-trunc", "--format", "json", ref])),
+      );
       expect(tableCells(await ours(["history", ref])), ref).toEqual(tableCells(await docker(["history", ref])));
       const stable = ["history", "--format", "table {{.ID}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}", ref];
       expect(await ours(stable), ref).toBe(await docker(stable));
@@ -126,7 +146,10 @@ describe.skipIf(skip)("store on dockerd's own root", () => {
     for (const format of ["{{.Type}} {{.TotalCount}} {{.Active}} {{.Size}} {{.Reclaimable}}", "{{json .}}", "table {{.Type}}\t{{.Size}}"]) {
       // Cells, not alignment: docker's table also has a wider "Local Volumes" row.
       const first = async (run: (args: string[]) => Promise<string>) =>
-        (await run(["system", "df", "--format", format])).split("\n").slice(0, format.startsWith("table") ? 2 : 1).map((l) => l.split(/ {2,}/));
+        (await run(["system", "df", "--format", format]))
+          .split("\n")
+          .slice(0, format.startsWith("table") ? 2 : 1)
+          .map((l) => l.split(/ {2,}/));
       expect(await first((a) => ours(a.slice(1))), format).toEqual(await first(docker));
     }
     // Per image, SHARED SIZE counts only layers other *listed* images use (the fixture's builds
@@ -172,28 +195,35 @@ describe.skipIf(skip)("store on dockerd's own root", () => {
   });
 
   // Last: it adds tags and digests the tests above do not expect.
-  it.skipIf(registrySkipReason() !== undefined)("shows the RepoDigests that a push to and pull from a registry record, as docker does", async () => {
-    const registry = await startRegistry();
-    try {
-      const ref = `${registry.host}/team/fx:pushed`;
-      await peer.docker(["tag", "fx:1", ref]);
-      await peer.docker(["push", ref]);
-      // Pulled back after the tag is gone: dockerd records the digest reference again.
-      await peer.docker(["rmi", ref]);
-      await peer.docker(["pull", ref]);
-      const digests = JSON.parse(await docker(["image", "inspect", "--format", "{{json .RepoDigests}}", ref])) as string[];
-      expect(digests).toEqual([expect.stringMatching(new RegExp(`^${registry.host.replace(/\./g, "\\.")}/team/fx@sha256:[0-9a-f]{64}$`))]);
-      for (const args of [["images", "--digests"], ["images", "--digests", "--no-trunc", "-a"], ["images", "--digests", `${registry.host}/team/fx`]]) {
-        expect(tableCells(await ours(args)), args.join(" ")).toEqual(tableCells(await docker(args)));
+  it.skipIf(registrySkipReason() !== undefined)(
+    "shows the RepoDigests that a push to and pull from a registry record, as docker does",
+    async () => {
+      const registry = await startRegistry();
+      try {
+        const ref = `${registry.host}/team/fx:pushed`;
+        await peer.docker(["tag", "fx:1", ref]);
+        await peer.docker(["push", ref]);
+        // Pulled back after the tag is gone: dockerd records the digest reference again.
+        await peer.docker(["rmi", ref]);
+        await peer.docker(["pull", ref]);
+        const digests = JSON.parse(await docker(["image", "inspect", "--format", "{{json .RepoDigests}}", ref])) as string[];
+        expect(digests).toEqual([expect.stringMatching(new RegExp(`^${registry.host.replace(/\./g, "\\.")}/team/fx@sha256:[0-9a-f]{64}$`))]);
+        for (const args of [
+          ["images", "--digests"],
+          ["images", "--digests", "--no-trunc", "-a"],
+          ["images", "--digests", `${registry.host}/team/fx`],
+        ]) {
+          expect(tableCells(await ours(args)), args.join(" ")).toEqual(tableCells(await docker(args)));
+        }
+        const json = ["images", "--digests", "--format", "json"];
+        expect(jsonRows(await ours(json))).toEqual(jsonRows(await docker(json)));
+        expect(JSON.parse(await ours(["inspect", ref]))).toEqual(JSON.parse(await docker(["image", "inspect", ref])));
+        // The digest reference itself names the image.
+        expect(await ours(["inspect", "--format", "{{.Id}}", digests[0]!])).toBe(await docker(["image", "inspect", "--format", "{{.Id}}", digests[0]!]));
+      } finally {
+        await registry.stop();
       }
-      const json = ["images", "--digests", "--format", "json"];
-      expect(jsonRows(await ours(json))).toEqual(jsonRows(await docker(json)));
-      expect(JSON.parse(await ours(["inspect", ref]))).toEqual(JSON.parse(await docker(["image", "inspect", ref])));
-      // The digest reference itself names the image.
-      expect(await ours(["inspect", "--format", "{{.Id}}", digests[0]!])).toBe(await docker(["image", "inspect", "--format", "{{.Id}}", digests[0]!]));
-    } finally {
-      await registry.stop();
-    }
-  }, 120_000);
+    },
+    120_000,
+  );
 });
-

@@ -42,7 +42,9 @@ describe("docker's formatting", () => {
   });
 
   it("knows which fields a template reads, so listings format only those", () => {
-    expect(templateFields("{{.ID}}\t{{json .Labels}} {{upper .Repository}}:{{.Tag}} {{.Config.Cmd}}")).toEqual(new Set(["ID", "Labels", "Repository", "Tag", "Config"]));
+    expect(templateFields("{{.ID}}\t{{json .Labels}} {{upper .Repository}}:{{.Tag}} {{.Config.Cmd}}")).toEqual(
+      new Set(["ID", "Labels", "Repository", "Tag", "Config"]),
+    );
     expect(templateFields("{{json .}}")).toBeUndefined();
     expect(templateFields("x {{ . }}")).toBeUndefined();
   });
@@ -53,7 +55,13 @@ describe("docker's formatting", () => {
   });
 
   it("counts characters, not UTF-16 units, for widths (as Go counts runes)", () => {
-    const t = formatTable(["A", "B"], [["ünïcödé-🐳🐳🐳-name", "x"], ["plain", "y"]]);
+    const t = formatTable(
+      ["A", "B"],
+      [
+        ["ünïcödé-🐳🐳🐳-name", "x"],
+        ["plain", "y"],
+      ],
+    );
     // 16 characters (each whale is two UTF-16 units) + 3 of padding = 19.
     expect(t.split("\n")).toEqual([`A${" ".repeat(18)}B`, "ünïcödé-🐳🐳🐳-name   x", `plain${" ".repeat(14)}y`]);
   });

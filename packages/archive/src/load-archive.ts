@@ -14,7 +14,6 @@ import { type LoadPlan, type PlannedImage, type PlannedLayer, makePlan } from ".
 import { checkValidParent } from "./parent-links";
 import { Spool } from "./spool";
 
-
 export interface LoadOptions {
   /**
    * "Loading layer" progress events as each layer's bytes are read (dockerd's bars; id: the
@@ -170,7 +169,10 @@ async function resolveLayers(
         new ArchiveError(ArchiveErrorCode.Invalid, `${what}: ${file.error.message}`, { cause: file.error, details: { file: layerPlan.path } })
       );
     }
-    const expected: ExpectedLayer = { diffId, ...(layerPlan.digest ? { blob: { digest: layerPlan.digest, ...(layerPlan.size !== undefined ? { size: layerPlan.size } : {}) } } : {}) };
+    const expected: ExpectedLayer = {
+      diffId,
+      ...(layerPlan.digest ? { blob: { digest: layerPlan.digest, ...(layerPlan.size !== undefined ? { size: layerPlan.size } : {}) } } : {}),
+    };
     if (file.kind === "staged") {
       // Now it is known what the layer goes on and must be: checked, then stacked (or the chain already here taken).
       try {
@@ -225,7 +227,10 @@ async function resolveLayers(
       held.push(registered.layer);
     } catch (e) {
       if (signal?.aborted) throw signal.reason;
-      throw layerRefusal(what, layerPlan.path, e) ?? new ArchiveError(ArchiveErrorCode.Invalid, `${what}: ${(e as Error)?.message ?? e}`, { cause: e, details: { file: layerPlan.path } });
+      throw (
+        layerRefusal(what, layerPlan.path, e) ??
+        new ArchiveError(ArchiveErrorCode.Invalid, `${what}: ${(e as Error)?.message ?? e}`, { cause: e, details: { file: layerPlan.path } })
+      );
     }
     parent = chain;
   }

@@ -121,7 +121,12 @@ export async function makePlan(files: ArchiveFiles): Promise<LoadPlan> {
 }
 
 /** A manifest descriptor's manifest; an index is followed to the manifest for this host's platform. */
-async function resolveManifest(files: ArchiveFiles, d: Descriptor, what: string, depth: number): Promise<{ config: Descriptor; layers: Descriptor[] } | undefined> {
+async function resolveManifest(
+  files: ArchiveFiles,
+  d: Descriptor,
+  what: string,
+  depth: number,
+): Promise<{ config: Descriptor; layers: Descriptor[] } | undefined> {
   if (depth > 4) throw new ArchiveError(ArchiveErrorCode.Invalid, `${what}: indexes nested too deep`, { details: {} });
   const doc = parseOciDocument(await readBlob(files, d, what), blobPath(d.digest));
   if (!doc) throw new ArchiveError(ArchiveErrorCode.Invalid, `${what}: blob is neither a manifest nor an index`, { details: { digest: d.digest.toString() } });

@@ -104,7 +104,7 @@ export function parseOciDocument(bytes: Uint8Array, what: string): OciIndex | Oc
 /** Decodes index.json: it must be an index. */
 export function parseOciIndex(bytes: Uint8Array, what = "index.json"): OciIndex {
   const doc = parseOciDocument(bytes, what);
-  if (!doc || doc.kind !== "index") throw invalid(what, "not an image index");
+  if (doc?.kind !== "index") throw invalid(what, "not an image index");
   return doc;
 }
 

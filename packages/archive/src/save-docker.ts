@@ -32,7 +32,11 @@ const strings = (list: readonly string[] | null) => (list === null ? "null" : `[
  * the images' order as named and their creation time are used, so the same images give the
  * same bytes on every run.
  */
-export async function dockerArchiveEntries(set: readonly SaveImage[], images: ImageStore, layerTar: (layer: Layer) => Promise<LayerTar>): Promise<ArchiveEntry[]> {
+export async function dockerArchiveEntries(
+  set: readonly SaveImage[],
+  images: ImageStore,
+  layerTar: (layer: Layer) => Promise<LayerTar>,
+): Promise<ArchiveEntry[]> {
   const entries: ArchiveEntry[] = [];
   const savedV1 = new Set<string>();
   const layerFileByDiffId = new Map<string, string>();

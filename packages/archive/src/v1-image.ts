@@ -93,7 +93,10 @@ export function encodeContainerConfig(raw: unknown): string {
     const v = get(name);
     if (!isJsonObject(v)) return omitEmpty ? undefined : "null";
     if (omitEmpty && Object.keys(v).length === 0) return undefined;
-    return goJsonMap(Object.keys(v).map((k) => [k, "{}"] as const), (x) => x);
+    return goJsonMap(
+      Object.keys(v).map((k) => [k, "{}"] as const),
+      (x) => x,
+    );
   };
   const labels = () => {
     const v = get("Labels");

@@ -68,7 +68,10 @@ describe.skipIf(!hasRoot())("loading synthetic archives", () => {
       const fresh = await tempStores();
       try {
         const result = await loadArchive(chunked(bytes, 777), fresh, { tempDir: spoolDir });
-        expect(result.images.map((x) => x.id.toString()), `case ${i}`).toEqual([image.id.toString()]);
+        expect(
+          result.images.map((x) => x.id.toString()),
+          `case ${i}`,
+        ).toEqual([image.id.toString()]);
         expect([...fresh.layers.map().keys()].length).toBe(2);
         expect((await fresh.images.get(image.id)).chainId?.toString()).toBe(image.chainId.toString());
       } finally {
@@ -169,13 +172,25 @@ describe.skipIf(!hasRoot())("loading synthetic archives", () => {
 
   it("refuses a layer whose diff ID is not the config's, releasing layers registered for it", async () => {
     const lying = syntheticImage([base, top], { diffIds: [digestFromBytes(base), digestFromBytes(Buffer.from("something else"))] });
-    await refused(await archive(dockerArchiveFiles([{ image: lying, tags: ["bad:2"] }], { manifestFirst: true })), "ERR_ARCHIVE_LAYER_MISMATCH", /invalid diffID/);
+    await refused(
+      await archive(dockerArchiveFiles([{ image: lying, tags: ["bad:2"] }], { manifestFirst: true })),
+      "ERR_ARCHIVE_LAYER_MISMATCH",
+      /invalid diffID/,
+    );
     await refused(await archive(dockerArchiveFiles([{ image: lying, tags: ["bad:2"] }])), "ERR_ARCHIVE_LAYER_MISMATCH");
   });
 
   it("refuses the whole archive when its second image is bad: the first is not created either", async () => {
     const lying = syntheticImage([top], { diffIds: [digestFromBytes(base)] });
-    await refused(await archive(dockerArchiveFiles([{ image, tags: ["good:1"] }, { image: lying, tags: ["bad:3"] }])), "ERR_ARCHIVE_LAYER_MISMATCH");
+    await refused(
+      await archive(
+        dockerArchiveFiles([
+          { image, tags: ["good:1"] },
+          { image: lying, tags: ["bad:3"] },
+        ]),
+      ),
+      "ERR_ARCHIVE_LAYER_MISMATCH",
+    );
   });
 
   it("refuses path traversal in entry names and manifest paths", async () => {
@@ -199,7 +214,11 @@ describe.skipIf(!hasRoot())("loading synthetic archives", () => {
     const files = dockerArchiveFiles([{ image, tags: ["bad:6"] }]);
     const manifest = JSON.parse(String(files.at(-1)!.body));
     manifest[0].Layers.pop();
-    await refused(await archive([...files.slice(0, -1), { name: "manifest.json", body: JSON.stringify(manifest) }]), "ERR_ARCHIVE_INVALID", /layers length mismatch/);
+    await refused(
+      await archive([...files.slice(0, -1), { name: "manifest.json", body: JSON.stringify(manifest) }]),
+      "ERR_ARCHIVE_INVALID",
+      /layers length mismatch/,
+    );
     await refused(await archive(dockerArchiveFiles([{ image, tags: ["Not A Tag"] }])), "ERR_ARCHIVE_INVALID_REFERENCE");
     await refused(await archive(dockerArchiveFiles([{ image, tags: ["notag"] }])), "ERR_ARCHIVE_INVALID_REFERENCE");
   });
@@ -210,11 +229,13 @@ describe.skipIf(!hasRoot())("loading synthetic archives", () => {
       await loadArchive(chunked(await archive(dockerArchiveFiles([{ image, tags: ["syn:1"] }]))), fresh);
       const ok = await collect(saveArchive(["syn:1"], fresh));
       expect((await collect(saveArchive(["syn:1"], fresh))).equals(ok)).toBe(true);
-      const upper = (await fresh.layers.get(image.chainId).then(async (l) => {
-        const m = await l.metadata();
-        await fresh.layers.release(l);
-        return m;
-      })).UpperDir!;
+      const upper = (
+        await fresh.layers.get(image.chainId).then(async (l) => {
+          const m = await l.metadata();
+          await fresh.layers.release(l);
+          return m;
+        })
+      ).UpperDir!;
       await writeFile(join(upper, "data", "b.txt"), "B");
       await expect(collect(saveArchive(["syn:1"], fresh))).rejects.toMatchObject({ code: "ERR_ARCHIVE_LAYER_MISMATCH" });
       await expect(collect(saveArchive(["nope:1"], fresh))).rejects.toMatchObject({ code: "ERR_ARCHIVE_IMAGE_NOT_FOUND" });

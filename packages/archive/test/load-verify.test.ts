@@ -40,7 +40,10 @@ function ociLayoutFiles(
   blobs: Buffer[],
   options: { mediaType: string; descriptor?: (i: number, blob: Buffer) => { digest: Digest; size: number }; metadataFirst?: boolean },
 ): ArchiveFile[] {
-  const layers = blobs.map((blob, i) => ({ mediaType: options.mediaType, ...descriptorJson(options.descriptor?.(i, blob) ?? { digest: digestFromBytes(blob), size: blob.length }) }));
+  const layers = blobs.map((blob, i) => ({
+    mediaType: options.mediaType,
+    ...descriptorJson(options.descriptor?.(i, blob) ?? { digest: digestFromBytes(blob), size: blob.length }),
+  }));
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
@@ -52,7 +55,14 @@ function ociLayoutFiles(
   const manifestDigest = digestFromBytes(manifest);
   const index = JSON.stringify({
     schemaVersion: 2,
-    manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: manifestDigest.toString(), size: manifest.length, annotations: { "io.containerd.image.name": "docker.io/library/verify:oci" } }],
+    manifests: [
+      {
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        digest: manifestDigest.toString(),
+        size: manifest.length,
+        annotations: { "io.containerd.image.name": "docker.io/library/verify:oci" },
+      },
+    ],
   });
   const metadata: ArchiveFile[] = [
     { name: "oci-layout", body: '{"imageLayoutVersion": "1.0.0"}' },
@@ -110,7 +120,9 @@ describe.skipIf(!hasRoot())("load verifies every layer before it is committed", 
     const metadataFirst = [manifest, config, ...files.filter((f) => f !== manifest && f !== config)];
     await refused(await archive(metadataFirst), "ERR_ARCHIVE_LAYER_MISMATCH", ...mentions);
     // Small layers (kept in memory, registered once the plan is made) are refused the same way.
-    const small = syntheticImage([await layerTar({ a: "a" }), await layerTar({ b: "b" })], { diffIds: [digestFromBytes(Buffer.from("nope")), digestFromBytes(Buffer.from("no"))] });
+    const small = syntheticImage([await layerTar({ a: "a" }), await layerTar({ b: "b" })], {
+      diffIds: [digestFromBytes(Buffer.from("nope")), digestFromBytes(Buffer.from("no"))],
+    });
     await refused(await archive(dockerArchiveFiles([{ image: small, tags: ["verify:small"] }])), "ERR_ARCHIVE_LAYER_MISMATCH", /invalid diffID/, /layer 0/);
   });
 
@@ -133,7 +145,13 @@ describe.skipIf(!hasRoot())("load verifies every layer before it is committed", 
         }
         const wrongDigest = digestFromBytes(Buffer.from(`not the ${compression} blob`));
         await refused(
-          await archive(ociLayoutFiles(image, blobs, { mediaType, metadataFirst, descriptor: (i, blob) => ({ digest: i === 1 ? wrongDigest : digestFromBytes(blob), size: blob.length }) })),
+          await archive(
+            ociLayoutFiles(image, blobs, {
+              mediaType,
+              metadataFirst,
+              descriptor: (i, blob) => ({ digest: i === 1 ? wrongDigest : digestFromBytes(blob), size: blob.length }),
+            }),
+          ),
           "ERR_ARCHIVE_LAYER_MISMATCH",
           /layer 1|blobs\/sha256/,
           new RegExp(wrongDigest.encoded),
@@ -141,7 +159,13 @@ describe.skipIf(!hasRoot())("load verifies every layer before it is committed", 
         );
         for (const delta of [-1, 1]) {
           await refused(
-            await archive(ociLayoutFiles(image, blobs, { mediaType, metadataFirst, descriptor: (i, blob) => ({ digest: digestFromBytes(blob), size: blob.length + (i === 0 ? delta : 0) }) })),
+            await archive(
+              ociLayoutFiles(image, blobs, {
+                mediaType,
+                metadataFirst,
+                descriptor: (i, blob) => ({ digest: digestFromBytes(blob), size: blob.length + (i === 0 ? delta : 0) }),
+              }),
+            ),
             "ERR_ARCHIVE_LAYER_MISMATCH",
             new RegExp(`${blobs[0]!.length + delta} bytes`),
           );

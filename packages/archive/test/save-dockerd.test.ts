@@ -119,7 +119,11 @@ describe.skipIf(skip !== undefined)("saving for a real dockerd", () => {
       },
     ];
     const files = [...oci.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, body]) => ({ name, body }));
-    files.splice(files.findIndex((f) => f.name === "oci-layout"), 0, { name: "manifest.json", body: Buffer.from(JSON.stringify(manifest)) });
+    files.splice(
+      files.findIndex((f) => f.name === "oci-layout"),
+      0,
+      { name: "manifest.json", body: Buffer.from(JSON.stringify(manifest)) },
+    );
     const fresh = await tempStores();
     try {
       const result = await loadArchive(chunked(await archive(files)), fresh);

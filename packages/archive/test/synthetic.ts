@@ -9,7 +9,7 @@ export async function layerTar(files: Record<string, string>): Promise<Buffer> {
   const dirs = new Set<string>();
   for (const name of Object.keys(files)) {
     const parts = name.split("/");
-    for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join("/") + "/");
+    for (let i = 1; i < parts.length; i++) dirs.add(`${parts.slice(0, i).join("/")}/`);
   }
   for (const d of [...dirs].sort()) entries.push({ header: { name: d, type: "directory", mtime: new Date(1e12) } });
   for (const [name, content] of Object.entries(files)) entries.push({ header: { name, type: "file", mtime: new Date(1e12) }, body: Buffer.from(content) });

@@ -14,7 +14,10 @@ const encoder = new TextEncoder();
 /** Every file under `dir`, relative to it. */
 async function files(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath, e.name))).sort();
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)))
+    .sort();
 }
 
 /** What a crash may leave: dockerd's content and metadata files, and `.tmp-*` files only. */
@@ -79,9 +82,7 @@ describe("a crash mid-write leaves the store as it was", () => {
 
     const after = await files(root);
     const published = after.filter((path) => !isLeftover(path));
-    expect(published).toEqual(
-      [...ids.map((id) => `content/sha256/${id.encoded}`), `metadata/sha256/${ids[0]!.encoded}/lastUpdated`].sort(),
-    );
+    expect(published).toEqual([...ids.map((id) => `content/sha256/${id.encoded}`), `metadata/sha256/${ids[0]!.encoded}/lastUpdated`].sort());
     expect(after.some(isLeftover)).toBe(true); // the large stream's temp file, at least
 
     const reopened = createFsBackend({ root });

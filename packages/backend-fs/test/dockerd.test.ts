@@ -67,7 +67,7 @@ describe.skipIf(skip !== undefined)("against a real dockerd's imagedb", () => {
     await backend.close();
 
     second = await startDockerd({ extraArgs: ["--data-root", root] });
-    const { stdout } = await second.docker(["image", "inspect", "--format", "{{.Id}} {{.Parent}} {{index .Config.Labels \"written.by\"}}", ours.toString()]);
+    const { stdout } = await second.docker(["image", "inspect", "--format", '{{.Id}} {{.Parent}} {{index .Config.Labels "written.by"}}', ours.toString()]);
     expect(stdout.toString().trim()).toBe(`${ours} ${base} @store/backend-fs`);
   });
 });

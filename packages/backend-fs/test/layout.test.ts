@@ -9,7 +9,9 @@ import { tempDir } from "@store/test-support";
 
 const encoder = new TextEncoder();
 // moby's image store test vector.
-const config = encoder.encode('{"comment": "abc", "rootfs": {"type": "layers", "diff_ids": ["2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"]}}');
+const config = encoder.encode(
+  '{"comment": "abc", "rootfs": {"type": "layers", "diff_ids": ["2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"]}}',
+);
 const configId = parseDigest("sha256:8d25a9c45df515f9d0fe8e4a6b1c64dd3b965a84790ddbcc7954bb9bc89eb993");
 
 /** Every entry under `dir` with its permission bits, relative to it. */

@@ -156,7 +156,12 @@ try {
   };
   const rawUpload = () => new Upload({ client: raw, params: { Bucket: bucket, Key: rawKey, Body: Readable.from(chunks()) }, partSize, queueSize }).done();
   results.push(
-    await compare(`put ${args.mib} MiB, digest known (setStream expected)`, () => store.setStream(chunks(), { expected: id, size: blobSize }), rawUpload, removeBoth),
+    await compare(
+      `put ${args.mib} MiB, digest known (setStream expected)`,
+      () => store.setStream(chunks(), { expected: id, size: blobSize }),
+      rawUpload,
+      removeBoth,
+    ),
   );
   results.push(await compare(`put ${args.mib} MiB, digest unknown (tmp/ + server-side copy)`, () => store.setStream(chunks()), rawUpload, removeBoth));
 

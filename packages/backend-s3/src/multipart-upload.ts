@@ -53,7 +53,16 @@ export class MultipartUpload {
     if (n > maxParts) throw s3IoError("UploadPart", this.t.bucket, this.objectKey, new Error(`more than ${maxParts} parts: raise partSize`));
     this.size += body.byteLength;
     const sent: Promise<void> = this.t.client
-      .send(new UploadPartCommand({ Bucket: this.t.bucket, Key: this.objectKey, UploadId: this.uploadId, PartNumber: n, Body: body, ContentLength: body.byteLength }))
+      .send(
+        new UploadPartCommand({
+          Bucket: this.t.bucket,
+          Key: this.objectKey,
+          UploadId: this.uploadId,
+          PartNumber: n,
+          Body: body,
+          ContentLength: body.byteLength,
+        }),
+      )
       .then(
         (r) => {
           this.parts.push({ PartNumber: n, ETag: r.ETag });

@@ -59,7 +59,9 @@ export async function probeConditionalWrites(client: S3Client, bucket: string, o
 
   const put = async (key: string, body: string, condition: { IfNoneMatch?: string; IfMatch?: string }): Promise<Outcome> => {
     try {
-      const out = await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from(body), ContentLength: Buffer.byteLength(body), ...condition }));
+      const out = await client.send(
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from(body), ContentLength: Buffer.byteLength(body), ...condition }),
+      );
       return { won: true, body, etag: unquoteEtag(out.ETag) ?? "" };
     } catch (e) {
       return { won: false, refused: isPreconditionFailed(e) || isConditionalConflict(e), error: e };

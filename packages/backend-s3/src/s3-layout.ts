@@ -14,7 +14,11 @@ export class S3Layout {
   readonly prefix: string;
 
   constructor(prefix = "") {
-    if (typeof prefix !== "string" || prefix.startsWith("/") || prefix.split("/").some((s, i, all) => s === "." || s === ".." || (s === "" && i < all.length - 1))) {
+    if (
+      typeof prefix !== "string" ||
+      prefix.startsWith("/") ||
+      prefix.split("/").some((s, i, all) => s === "." || s === ".." || (s === "" && i < all.length - 1))
+    ) {
       throw new S3BackendError(
         S3BackendErrorCode.InvalidOptions,
         `invalid S3 key prefix ${JSON.stringify(prefix)}: use "/"-separated names without a leading "/", empty, "." or ".." segments`,

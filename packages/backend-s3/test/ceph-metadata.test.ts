@@ -45,7 +45,8 @@ describe.skipIf(cephRgwSkipReason())("S3 metadata store on Ceph RGW", () => {
   // Two stores per case race through two clients, as two hosts would.
   metadataConformance("s3 (Ceph RGW)", async () => {
     const prefix = freshPrefix("metadata");
-    const open = () => createS3MetadataStore({ bucket: peer.bucket, prefix, clientConfig: peer.clientConfig, conditionalWrites: { ifNoneMatch: true, ifMatch: true } });
+    const open = () =>
+      createS3MetadataStore({ bucket: peer.bucket, prefix, clientConfig: peer.clientConfig, conditionalWrites: { ifNoneMatch: true, ifMatch: true } });
     return { store: await open(), reopen: open, cleanup: () => removeAll(direct, peer.bucket, prefix) };
   });
 });

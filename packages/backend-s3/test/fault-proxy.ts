@@ -70,10 +70,7 @@ export async function startFaultProxy(upstream: string, options: FaultProxyOptio
   const sockets = new Set<Socket>();
 
   const forward = (req: IncomingMessage, onResponse: (upstreamRes: IncomingMessage) => void, onError: () => void) => {
-    const out = httpRequest(
-      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
-      onResponse,
-    );
+    const out = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, onResponse);
     out.on("error", onError);
     req.pipe(out);
   };

@@ -59,7 +59,9 @@ async function expectOnlyWholeContent(prefix: string): Promise<string[]> {
   const content = keys.filter((k) => k.startsWith(`${prefix}content/`));
   for (const key of content) {
     const r = await direct.send(new GetObjectCommand({ Bucket: peer.bucket, Key: key }));
-    const hex = createHash("sha256").update(await r.Body!.transformToByteArray()).digest("hex");
+    const hex = createHash("sha256")
+      .update(await r.Body!.transformToByteArray())
+      .digest("hex");
     expect(hex, `${key} holds other bytes than its name`).toBe(key.slice(key.lastIndexOf("/") + 1));
   }
   return keys;
@@ -164,7 +166,10 @@ describe("through a faulty network (drops, truncated bodies, 500s, 503 SlowDown,
     const data = new TextEncoder().encode("never stored");
     const id = digestFromBytes(data);
     const started = Date.now();
-    const error = await expectStoreError(backend.set(data), BackendErrorCode.Io, [`s3://${peer.bucket}/${prefix}content/sha256/${id.encoded}`, "InternalError"]);
+    const error = await expectStoreError(backend.set(data), BackendErrorCode.Io, [
+      `s3://${peer.bucket}/${prefix}content/sha256/${id.encoded}`,
+      "InternalError",
+    ]);
     expect(error.message).toMatch(/after 3 attempts/);
     expect((error as { details?: Record<string, unknown> }).details).toMatchObject({ bucket: peer.bucket, status: 500 });
     await expectStoreError(backend.get(id), BackendErrorCode.Io, [peer.bucket, id.encoded]);

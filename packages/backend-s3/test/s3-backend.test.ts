@@ -38,7 +38,9 @@ async function openWithDriver(prefix: string, options: { partSize?: number; queu
 
 async function sha256Of(key: string): Promise<string> {
   const r = await direct.send(new GetObjectCommand({ Bucket: peer.bucket, Key: key }));
-  return createHash("sha256").update(await r.Body!.transformToByteArray()).digest("hex");
+  return createHash("sha256")
+    .update(await r.Body!.transformToByteArray())
+    .digest("hex");
 }
 
 describe("layout", () => {
@@ -140,14 +142,16 @@ describe("streams", () => {
 
   test("staged but never committed content is invisible; abort leaves nothing", async () => {
     const prefix = freshPrefix("staged");
-    const { backend, driver } = await openWithDriver(prefix);
+    const { driver } = await openWithDriver(prefix);
     const shape = { size: 11 * MiB, seed: 44 };
     const key = contentKey(await generatedDigest(shape));
     const atKey = await driver.stage(generatedStream(shape), { key });
     const inTmp = await driver.stage(generatedStream(shape));
-    const small = await driver.stage((async function* () {
-      yield new Uint8Array([1, 2, 3]);
-    })());
+    const small = await driver.stage(
+      (async function* () {
+        yield new Uint8Array([1, 2, 3]);
+      })(),
+    );
     // Parts are uploaded, nothing is published.
     expect(await listKeys(direct, peer.bucket, prefix)).toEqual([]);
     expect(await driver.stat(key)).toBeUndefined();
@@ -159,7 +163,7 @@ describe("streams", () => {
 
   test("a staged upload bound to its hinted key refuses to be committed elsewhere", async () => {
     const prefix = freshPrefix("elsewhere");
-    const { backend, driver } = await openWithDriver(prefix);
+    const { driver } = await openWithDriver(prefix);
     const shape = { size: 11 * MiB, seed: 45 };
     const key = contentKey(await generatedDigest(shape));
     const staged = await driver.stage(generatedStream(shape), { key });
@@ -198,7 +202,12 @@ describe("configuration and errors", () => {
     const backend = await createS3Backend({ bucket: "no-such-bucket", prefix: "p", clientConfig: peer.clientConfig, conditionalCreate: false });
     const id = digestFromBytes(new TextEncoder().encode("x"));
     await expectStoreError(backend.get(id), BackendErrorCode.Io, [`s3://no-such-bucket/p/content/sha256/${id.encoded}`, "NoSuchBucket"]);
-    const walk = await backend.walk(() => undefined).then(() => undefined, (e: unknown) => e);
+    const walk = await backend
+      .walk(() => undefined)
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(String(walk)).toMatch(/s3:\/\/no-such-bucket\/p\/content\/: ListObjectsV2 failed/);
     await backend.close();
   });
@@ -240,7 +249,12 @@ describe("configuration and errors", () => {
     const wanted = ids[7]!.encoded.slice(0, 2);
     const seen: string[] = [];
     await backend.walk((id) => void seen.push(id.toString()), { encodedPrefix: wanted });
-    expect(seen).toEqual(ids.filter((id) => id.encoded.startsWith(wanted)).map(String).sort());
+    expect(seen).toEqual(
+      ids
+        .filter((id) => id.encoded.startsWith(wanted))
+        .map(String)
+        .sort(),
+    );
   });
 
   test("tampered content is refused on read (verification happens above the driver)", async () => {

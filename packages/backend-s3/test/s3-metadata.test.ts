@@ -30,9 +30,7 @@ describe("S3 metadata store on s3rver (which ignores conditional headers)", () =
     const store = await createS3MetadataStore({ bucket: peer.bucket, prefix, clientConfig: peer.clientConfig });
     try {
       expect(store.capabilities).toEqual({ conditional: false, persistent: true, shared: true });
-      const error = await expectStoreError(store.putIfAbsent("repositories.json", encoder.encode("{}")), MetadataErrorCode.Unsupported, [
-        "repositories.json",
-      ]);
+      const error = await expectStoreError(store.putIfAbsent("repositories.json", encoder.encode("{}")), MetadataErrorCode.Unsupported, ["repositories.json"]);
       expect((error as { kind?: string }).kind).toBe("unsupported");
       await expectStoreError(store.putIfVersion("repositories.json", encoder.encode("{}"), "abc"), MetadataErrorCode.Unsupported);
       expect(await listKeys(direct, peer.bucket, prefix)).toEqual([]);
@@ -58,10 +56,9 @@ describe("S3 metadata store on s3rver (which ignores conditional headers)", () =
   });
 
   test("a missing bucket fails at creation with ERR_METADATA_IO naming the bucket", async () => {
-    await expectStoreError(
-      createS3MetadataStore({ bucket: "no-such-bucket", clientConfig: { ...peer.clientConfig, maxAttempts: 1 } }),
-      MetadataErrorCode.Io,
-      ["s3://no-such-bucket/", "NoSuchBucket"],
-    );
+    await expectStoreError(createS3MetadataStore({ bucket: "no-such-bucket", clientConfig: { ...peer.clientConfig, maxAttempts: 1 } }), MetadataErrorCode.Io, [
+      "s3://no-such-bucket/",
+      "NoSuchBucket",
+    ]);
   });
 });

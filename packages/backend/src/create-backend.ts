@@ -64,11 +64,9 @@ export function createBackend(driver: BackendDriver): StoreBackend {
   }
 
   const notFound = (id: Digest, key?: string) =>
-    new BackendError(
-      BackendErrorCode.NotFound,
-      key === undefined ? `content ${id}: not found` : `metadata ${JSON.stringify(key)} of ${id}: not found`,
-      { details: key === undefined ? { digest: id.toString() } : { digest: id.toString(), key } },
-    );
+    new BackendError(BackendErrorCode.NotFound, key === undefined ? `content ${id}: not found` : `metadata ${JSON.stringify(key)} of ${id}: not found`, {
+      details: key === undefined ? { digest: id.toString() } : { digest: id.toString(), key },
+    });
 
   // Collected before the walk's callback runs, so fn may delete what it is handed.
   const list = (prefix: string, startsWith?: string): Promise<string[]> =>
@@ -126,8 +124,7 @@ export function createBackend(driver: BackendDriver): StoreBackend {
       details: { digest: id.toString(), actual: actual.toString(), key },
     });
 
-  const contentMismatch = (e: StoreError) =>
-    new BackendError(BackendErrorCode.ContentMismatch, e.message, { cause: e, details: e.details });
+  const contentMismatch = (e: StoreError) => new BackendError(BackendErrorCode.ContentMismatch, e.message, { cause: e, details: e.details });
 
   const emptyContent = () => new BackendError(BackendErrorCode.EmptyContent, "invalid empty content: refusing to store zero bytes");
 
@@ -269,7 +266,7 @@ export function createBackend(driver: BackendDriver): StoreBackend {
       const expected = options.expected === undefined ? undefined : toDigest(options.expected);
       const algorithm = expected?.algorithm ?? options.algorithm ?? Canonical;
       if (!isAlgorithm(algorithm)) throw new TypeError(`unknown algorithm ${String(algorithm)}`);
-      if (size === 0 || (expected && expected.equals(digestFromBytes(new Uint8Array(0), expected.algorithm)))) throw emptyContent();
+      if (size === 0 || expected?.equals(digestFromBytes(new Uint8Array(0), expected.algorithm))) throw emptyContent();
       const hashed = expected ? undefined : hashingStream(source, algorithm);
       const stream = expected ? verifyStream(source, expected, { size, what: `content ${expected}` }) : hashed!.stream;
       // When the digest is known in advance, short-cut content we hold already.

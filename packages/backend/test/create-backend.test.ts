@@ -123,9 +123,11 @@ describe("createBackend", () => {
       const id = await backend.set(bytes("config"));
       driver.failures.set("readStream.next", diskFailure);
       const stream = await backend.getStream(id);
-      const error = await failure((async () => {
-        for await (const _ of stream) void _;
-      })());
+      const error = await failure(
+        (async () => {
+          for await (const _ of stream) void _;
+        })(),
+      );
       expect(error.code).toBe(BackendErrorCode.Io);
       expect(error.message).toContain(contentKey(id));
       expect(error.cause).toBe(diskFailure);
@@ -229,10 +231,7 @@ describe("createBackend", () => {
       const { backend, driver } = setup();
       const id = await backend.set(bytes("config"));
       await backend.setMetadata(id, "lastUpdated", bytes("now"));
-      expect(driver.calls.filter((c) => c.startsWith("write"))).toEqual([
-        `write ${contentKey(id)} ifAbsent`,
-        `write ${metadataKey(id, "lastUpdated")}`,
-      ]);
+      expect(driver.calls.filter((c) => c.startsWith("write"))).toEqual([`write ${contentKey(id)} ifAbsent`, `write ${metadataKey(id, "lastUpdated")}`]);
     });
 
     test("info stats without reading", async () => {

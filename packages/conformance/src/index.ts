@@ -27,4 +27,3 @@ export { expectStoreError } from "./support/expect-store-error";
 export { generatedDigest, generatedStream } from "./support/generated-stream";
 export type { GeneratedStreamOptions } from "./support/generated-stream";
 export { MemoryProbe } from "./support/memory-probe";
-

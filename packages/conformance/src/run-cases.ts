@@ -20,11 +20,7 @@ export async function runCase<F, O>(testCase: ConformanceCase<F, O>, hooks: Suit
  * Runs cases one after another outside of vitest's registration and reports each outcome
  * instead of throwing: how a test proves that a deliberately broken implementation fails them.
  */
-export async function runCases<F, O>(
-  cases: readonly ConformanceCase<F, O>[],
-  hooks: SuiteFixtureHooks<F>,
-  options: O,
-): Promise<CaseResult<F, O>[]> {
+export async function runCases<F, O>(cases: readonly ConformanceCase<F, O>[], hooks: SuiteFixtureHooks<F>, options: O): Promise<CaseResult<F, O>[]> {
   const results: CaseResult<F, O>[] = [];
   for (const testCase of cases) {
     try {

@@ -120,9 +120,7 @@ describe("the suite fails broken backends", () => {
       },
     }));
     const cases = streamCases.filter((c) => !c.name.includes("large"));
-    expect(await failedCases(cases, broken)).toEqual(
-      expect.arrayContaining(named(cases, "wrong expected digest", "wrong size is refused")),
-    );
+    expect(await failedCases(cases, broken)).toEqual(expect.arrayContaining(named(cases, "wrong expected digest", "wrong size is refused")));
   });
 
   test("getStream that holds the whole content", { timeout: 120_000 }, async () => {

@@ -14,7 +14,7 @@ const hexLength: Readonly<Record<Algorithm, number>> = {
 export const algorithms: readonly Algorithm[] = Object.keys(hexLength) as Algorithm[];
 
 export function isAlgorithm(name: string): name is Algorithm {
-  return Object.prototype.hasOwnProperty.call(hexLength, name);
+  return Object.hasOwn(hexLength, name);
 }
 
 export function encodedLength(algorithm: Algorithm): number {

@@ -71,7 +71,11 @@ export async function* verifyStream(source: ByteSource, expected: Digest, option
  * Passes `source` through while hashing it; `result()` gives the digest and size once the
  * stream has been read to its end. For writers that learn a content's name only at the end.
  */
-export function hashingStream(source: ByteSource, algorithm: Algorithm = Canonical, options?: HashOptions): {
+export function hashingStream(
+  source: ByteSource,
+  algorithm: Algorithm = Canonical,
+  options?: HashOptions,
+): {
   stream: AsyncGenerator<Uint8Array>;
   result(): { digest: Digest; size: number };
 } {

@@ -88,8 +88,7 @@ export class DigestSet {
         details: { input: search },
       });
     }
-    const notFound = () =>
-      new DigestError(DigestErrorCode.NotFound, `no digest matches ${JSON.stringify(search)}`, { details: { input: search } });
+    const notFound = () => new DigestError(DigestErrorCode.NotFound, `no digest matches ${JSON.stringify(search)}`, { details: { input: search } });
     if (hex.length === 0) throw notFound();
 
     const sorted = this.#view();

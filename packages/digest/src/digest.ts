@@ -127,19 +127,13 @@ export function parseDigest(text: string): Digest {
   }
   const match = grammar.exec(text);
   if (!match) {
-    throw new DigestError(
-      DigestErrorCode.InvalidFormat,
-      `invalid digest ${JSON.stringify(text)}: expected algorithm:encoded`,
-      { details: { input: text } },
-    );
+    throw new DigestError(DigestErrorCode.InvalidFormat, `invalid digest ${JSON.stringify(text)}: expected algorithm:encoded`, { details: { input: text } });
   }
   const [, algorithm, encoded] = match as unknown as [string, string, string];
   if (!isAlgorithm(algorithm)) {
-    throw new DigestError(
-      DigestErrorCode.UnsupportedAlgorithm,
-      `invalid digest ${JSON.stringify(text)}: unsupported algorithm ${JSON.stringify(algorithm)}`,
-      { details: { input: text, algorithm } },
-    );
+    throw new DigestError(DigestErrorCode.UnsupportedAlgorithm, `invalid digest ${JSON.stringify(text)}: unsupported algorithm ${JSON.stringify(algorithm)}`, {
+      details: { input: text, algorithm },
+    });
   }
   const want = encodedLength(algorithm);
   if (encoded.length !== want) {
@@ -150,11 +144,9 @@ export function parseDigest(text: string): Digest {
     );
   }
   if (!lowerHex.test(encoded)) {
-    throw new DigestError(
-      DigestErrorCode.InvalidFormat,
-      `invalid digest ${JSON.stringify(text)}: ${algorithm} must be lowercase hex`,
-      { details: { input: text, algorithm } },
-    );
+    throw new DigestError(DigestErrorCode.InvalidFormat, `invalid digest ${JSON.stringify(text)}: ${algorithm} must be lowercase hex`, {
+      details: { input: text, algorithm },
+    });
   }
   return new Digest(token, algorithm, encoded);
 }

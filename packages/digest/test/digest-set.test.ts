@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Digest, DigestErrorCode, DigestSet, digestFromBytes, parseDigest } from "../src/index";
+import { type Digest, DigestErrorCode, DigestSet, digestFromBytes, parseDigest } from "../src/index";
 
 const d = (hex: string, alg = "sha256") => parseDigest(`${alg}:${hex.padEnd(alg === "sha512" ? 128 : 64, "0")}`);
 
@@ -75,7 +75,13 @@ describe("DigestSet", () => {
             } catch (e) {
               got = (e as { code: string }).code;
             }
-            const want = exact ? exact.toString() : matches.length === 1 ? matches[0]!.toString() : matches.length === 0 ? DigestErrorCode.NotFound : DigestErrorCode.Ambiguous;
+            const want = exact
+              ? exact.toString()
+              : matches.length === 1
+                ? matches[0]!.toString()
+                : matches.length === 0
+                  ? DigestErrorCode.NotFound
+                  : DigestErrorCode.Ambiguous;
             expect(got).toBe(want);
           }
           expect(set.size).toBe(model.size);

@@ -32,9 +32,7 @@ function expectCode(fn: () => unknown, code: string, mentions?: string) {
 describe("known vectors", () => {
   it.each(["node", "noble"] as const)("sha256, sha512 and blake3 vectors agree (%s)", (implementation) => {
     expect(digestFromBytes("", "sha256", { implementation }).toString()).toBe(EMPTY_SHA256);
-    expect(digestFromBytes("foobar", "sha256", { implementation }).toString()).toBe(
-      "sha256:c3ab8ff13720e8ad9047dd39466b3c8974e592c2fa383d4a3960714caef0c4f2",
-    );
+    expect(digestFromBytes("foobar", "sha256", { implementation }).toString()).toBe("sha256:c3ab8ff13720e8ad9047dd39466b3c8974e592c2fa383d4a3960714caef0c4f2");
     expect(digestFromBytes("abc", "sha512", { implementation }).toString()).toBe(
       "sha512:ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f",
     );
@@ -44,26 +42,20 @@ describe("known vectors", () => {
   });
 
   it("blake3 of the empty input", () => {
-    expect(digestFromBytes("", "blake3").toString()).toBe(
-      "blake3:af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262",
-    );
+    expect(digestFromBytes("", "blake3").toString()).toBe("blake3:af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262");
   });
 
   it("node:crypto and @noble/hashes agree on random inputs for every algorithm", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 4096 }), fc.constantFrom("sha256", "sha384", "sha512") as fc.Arbitrary<"sha256">, (data, alg) => {
-        expect(digestFromBytes(data, alg, { implementation: "node" }).toString()).toBe(
-          digestFromBytes(data, alg, { implementation: "noble" }).toString(),
-        );
+        expect(digestFromBytes(data, alg, { implementation: "node" }).toString()).toBe(digestFromBytes(data, alg, { implementation: "noble" }).toString());
       }),
       { numRuns: 200 },
     );
   });
 
   it("the empty tar's diffID", () => {
-    expect(digestFromBytes(new Uint8Array(1024)).toString()).toBe(
-      "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef",
-    );
+    expect(digestFromBytes(new Uint8Array(1024)).toString()).toBe("sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef");
   });
 });
 
@@ -88,17 +80,17 @@ describe("parseDigest", () => {
       ["sha256", DigestErrorCode.InvalidFormat],
       ["sha256:", DigestErrorCode.InvalidFormat],
       [":abc", DigestErrorCode.InvalidFormat],
-      ["SHA256:" + "a".repeat(64), DigestErrorCode.InvalidFormat],
-      ["sha256:" + "A".repeat(64), DigestErrorCode.InvalidFormat],
-      ["sha256:" + "g".repeat(64), DigestErrorCode.InvalidFormat],
-      ["sha256:" + "a".repeat(63) + "/", DigestErrorCode.InvalidFormat],
-      ["sha256:" + "a".repeat(63), DigestErrorCode.InvalidLength],
-      ["sha256:" + "a".repeat(65), DigestErrorCode.InvalidLength],
-      ["sha512:" + "a".repeat(64), DigestErrorCode.InvalidLength],
+      [`SHA256:${"a".repeat(64)}`, DigestErrorCode.InvalidFormat],
+      [`sha256:${"A".repeat(64)}`, DigestErrorCode.InvalidFormat],
+      [`sha256:${"g".repeat(64)}`, DigestErrorCode.InvalidFormat],
+      [`sha256:${"a".repeat(63)}/`, DigestErrorCode.InvalidFormat],
+      [`sha256:${"a".repeat(63)}`, DigestErrorCode.InvalidLength],
+      [`sha256:${"a".repeat(65)}`, DigestErrorCode.InvalidLength],
+      [`sha512:${"a".repeat(64)}`, DigestErrorCode.InvalidLength],
       ["md5:d41d8cd98f00b204e9800998ecf8427e", DigestErrorCode.UnsupportedAlgorithm],
       ["sha256+b64u:LCa0a2j_xo_5m0U8HTBBNBNCLXBkg7-g-YpeiGJm564", DigestErrorCode.UnsupportedAlgorithm],
       ["../../etc/passwd", DigestErrorCode.InvalidFormat],
-      ["sha256:" + "a".repeat(64) + "\n", DigestErrorCode.InvalidFormat],
+      [`sha256:${"a".repeat(64)}\n`, DigestErrorCode.InvalidFormat],
     ];
     for (const [input, code] of cases) {
       expectCode(() => parseDigest(input), code, JSON.stringify(input));
@@ -119,7 +111,12 @@ describe("parseDigest", () => {
       fc.property(mutated, ({ alg, at, ch, op }) => {
         const base = `${alg}:${"0123456789abcdef".repeat(8).slice(0, encodedLength(alg))}`;
         const i = at % (base.length + 1);
-        const text = op === "replace" ? base.slice(0, i) + ch + base.slice(i + 1) : op === "insert" ? base.slice(0, i) + ch + base.slice(i) : base.slice(0, i) + base.slice(i + 1);
+        const text =
+          op === "replace"
+            ? base.slice(0, i) + ch + base.slice(i + 1)
+            : op === "insert"
+              ? base.slice(0, i) + ch + base.slice(i)
+              : base.slice(0, i) + base.slice(i + 1);
         const m = strict.exec(text);
         const valid = m !== null && m[2]!.length === encodedLength(m[1] as (typeof algorithms)[number]);
         expect(isDigest(text)).toBe(valid);
@@ -176,7 +173,15 @@ describe("streams", () => {
     expect((await digestStream(Readable.from(chunks(data)))).toString()).toBe(want);
     expect((await digestStream(Readable.toWeb(Readable.from(chunks(data))) as AsyncIterable<Uint8Array>)).toString()).toBe(want);
     expect((await digestStream(chunks(data))).toString()).toBe(want);
-    expect((await digestStream((async function* () { yield* chunks(data, 1000); })())).toString()).toBe(want);
+    expect(
+      (
+        await digestStream(
+          (async function* () {
+            yield* chunks(data, 1000);
+          })(),
+        )
+      ).toString(),
+    ).toBe(want);
     expect((await digestStream(["foo", "bar"])).toString()).toBe(digestFromBytes("foobar").toString());
   });
 

@@ -64,8 +64,7 @@ export function checkV2MetadataHmac(meta: V2Metadata, key: Uint8Array | undefine
   return stored.length === expected.length && /^[0-9a-fA-F]*$/.test(meta.HMAC) && timingSafeEqual(stored, expected);
 }
 
-const same = (a: V2Metadata, b: V2Metadata) =>
-  a.Digest.equals(b.Digest) && a.SourceRepository === b.SourceRepository && a.HMAC === b.HMAC;
+const same = (a: V2Metadata, b: V2Metadata) => a.Digest.equals(b.Digest) && a.SourceRepository === b.SourceRepository && a.HMAC === b.HMAC;
 
 /** The JSON dockerd writes for a metadata list: Go struct field order, compact. */
 export function encodeV2Metadata(list: readonly V2Metadata[]): string {

@@ -89,12 +89,17 @@ describe("distribution metadata", () => {
     // an add over unreadable metadata starts afresh, as moby
     await meta.add(diffId, { Digest: blob(2), SourceRepository: "r", HMAC: "" });
     expect(await meta.getMetadata(diffId)).toHaveLength(1);
-    expect(await store.list("")).toEqual([`distribution/diffid-by-digest/sha256/${blob(1).encoded}`, `distribution/diffid-by-digest/sha256/${blob(2).encoded}`, byDiff]);
+    expect(await store.list("")).toEqual([
+      `distribution/diffid-by-digest/sha256/${blob(1).encoded}`,
+      `distribution/diffid-by-digest/sha256/${blob(2).encoded}`,
+      byDiff,
+    ]);
   });
 
   it("loses no entry when several writers add to one diff ID at once, through one fs store or several", async () => {
     const root = join(dir, "image", "overlay2");
-    const open = () => createFsMetadataStore({ root, fileMode: (k) => (k.startsWith("distribution/") ? distributionFileMode : 0o600), dirMode: distributionDirMode });
+    const open = () =>
+      createFsMetadataStore({ root, fileMode: (k) => (k.startsWith("distribution/") ? distributionFileMode : 0o600), dirMode: distributionDirMode });
     const writers = [new DistributionMetadata({ store: open() }), new DistributionMetadata({ store: open() })];
     await Promise.all(Array.from({ length: 20 }, (_, i) => writers[i % 2]!.add(diffId, { Digest: blob(i), SourceRepository: "r", HMAC: "" })));
     const list = await new DistributionMetadata({ root: join(root, "distribution") }).getMetadata(diffId);

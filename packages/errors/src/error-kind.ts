@@ -22,16 +22,7 @@ export type ErrorKind =
   /** A bug or an unclassified failure. */
   | "internal";
 
-export const errorKinds: readonly ErrorKind[] = [
-  "notFound",
-  "conflict",
-  "invalid",
-  "dataLoss",
-  "unsupported",
-  "canceled",
-  "unavailable",
-  "internal",
-];
+export const errorKinds: readonly ErrorKind[] = ["notFound", "conflict", "invalid", "dataLoss", "unsupported", "canceled", "unavailable", "internal"];
 
 // Ordered: the first rule whose pattern matches the code wins. Codes are ERR_<PACKAGE>_<WHAT>, so
 // the rules look at <WHAT>; a package whose code does not fit passes `kind` explicitly instead.

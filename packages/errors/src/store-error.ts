@@ -44,10 +44,7 @@ export class StoreError<Code extends string = string> extends Error {
 }
 
 /** True when `error` is a StoreError (from any loaded copy of this package), optionally of `code`. */
-export function isStoreError<C extends string = string>(
-  error: unknown,
-  code?: C | readonly C[],
-): error is StoreError<C> {
+export function isStoreError<C extends string = string>(error: unknown, code?: C | readonly C[]): error is StoreError<C> {
   if (typeof error !== "object" || error === null || (error as Record<symbol, unknown>)[brand] !== true) {
     return false;
   }

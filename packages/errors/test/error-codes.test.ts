@@ -11,7 +11,11 @@ const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const tableFiles = [
   ...readdirSync(join(repo, "packages")).flatMap((pkg) => {
     const src = join(repo, "packages", pkg, "src");
-    return existsSync(src) ? readdirSync(src).filter((f) => /^(errors|[a-z0-9]+-errors)\.ts$/.test(f)).map((f) => join(src, f)) : [];
+    return existsSync(src)
+      ? readdirSync(src)
+          .filter((f) => /^(errors|[a-z0-9]+-errors)\.ts$/.test(f))
+          .map((f) => join(src, f))
+      : [];
   }),
   join(repo, "apps", "cli", "src", "errors.ts"),
 ];
@@ -47,7 +51,22 @@ const internalByDesign: Record<string, string> = {
 describe("every package's error codes", () => {
   it("finds the tables (one per package that throws)", async () => {
     const tables = new Set((await allCodes()).map((c) => c.table));
-    for (const t of ["DigestErrorCode", "BackendErrorCode", "LayerErrorCode", "ImageErrorCode", "ReferenceErrorCode", "DistributionErrorCode", "GraphDriverErrorCode", "TarErrorCode", "ArchiveErrorCode", "InternalErrorCode", "CliErrorCode", "S3BackendErrorCode", "ServiceErrorCode", "MetadataErrorCode"]) {
+    for (const t of [
+      "DigestErrorCode",
+      "BackendErrorCode",
+      "LayerErrorCode",
+      "ImageErrorCode",
+      "ReferenceErrorCode",
+      "DistributionErrorCode",
+      "GraphDriverErrorCode",
+      "TarErrorCode",
+      "ArchiveErrorCode",
+      "InternalErrorCode",
+      "CliErrorCode",
+      "S3BackendErrorCode",
+      "ServiceErrorCode",
+      "MetadataErrorCode",
+    ]) {
       expect(tables, t).toContain(t);
     }
   });

@@ -102,7 +102,10 @@ export const linuxSyscalls: LinuxSyscalls = {
       const buffer = new Uint8Array(size);
       const n = Number(c.llistxattr(path, buffer, size));
       if (n >= 0) {
-        return Buffer.from(buffer.subarray(0, n)).toString("utf8").split("\0").filter((name) => name !== "");
+        return Buffer.from(buffer.subarray(0, n))
+          .toString("utf8")
+          .split("\0")
+          .filter((name) => name !== "");
       }
       const error = systemError("llistxattr", path);
       if (error.code === "ERANGE" && size < 1 << 20) continue;

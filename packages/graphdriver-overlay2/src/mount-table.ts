@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 
 /** Undoes the octal escapes (`\040` for a space…) of /proc/self/mountinfo. */
-function unescape(field: string): string {
+function unescapeOctal(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
 }
 
@@ -11,7 +11,7 @@ export async function mountPoints(): Promise<string[]> {
   const points: string[] = [];
   for (const line of text.split("\n")) {
     const fields = line.split(" ");
-    if (fields.length > 4) points.push(unescape(fields[4]!));
+    if (fields.length > 4) points.push(unescapeOctal(fields[4]!));
   }
   return points;
 }

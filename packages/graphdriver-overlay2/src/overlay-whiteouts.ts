@@ -70,7 +70,7 @@ export function overlayExportHooks(syscalls: LinuxSyscalls): ExportHooks {
       }
       if (stats.isDirectory() && isOpaque(syscalls, path)) {
         return {
-          name: header.name.replace(/\/$/, "") + "/" + WHITEOUT_OPAQUE_DIR,
+          name: `${header.name.replace(/\/$/, "")}/${WHITEOUT_OPAQUE_DIR}`,
           type: "file",
           mode: (header.mode ?? 0) & 0o777,
           uid: header.uid ?? 0,

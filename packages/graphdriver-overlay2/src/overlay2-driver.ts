@@ -232,11 +232,9 @@ export class Overlay2Driver implements GraphDriver {
       // A layer without parents is not mounted: its diff is its view.
       if (lowers === undefined) return diffDir;
       if (!isRoot()) {
-        throw new GraphDriverError(
-          GraphDriverErrorCode.Permission,
-          `overlay2: mounting layer ${id} needs root (running as uid ${process.getuid?.()})`,
-          { details: { id } },
-        );
+        throw new GraphDriverError(GraphDriverErrorCode.Permission, `overlay2: mounting layer ${id} needs root (running as uid ${process.getuid?.()})`, {
+          details: { id },
+        });
       }
       const merged = join(dir, "merged");
       if ((await this.#increment(merged)) > 1) return merged;
@@ -272,9 +270,7 @@ export class Overlay2Driver implements GraphDriver {
     // mount(2) takes one page of options; deep chains only fit with paths relative to the home,
     // which means mounting from a process whose cwd is the home.
     if (options.length > pageSize() - 1) {
-      options = readonly
-        ? `${indexOff}lowerdir=${id}/diff:${lowers}`
-        : `${indexOff}lowerdir=${lowers},upperdir=${id}/diff,workdir=${id}/work`;
+      options = readonly ? `${indexOff}lowerdir=${id}/diff:${lowers}` : `${indexOff}lowerdir=${lowers},upperdir=${id}/diff,workdir=${id}/work`;
       if (options.length > pageSize() - 1) {
         throw new GraphDriverError(GraphDriverErrorCode.MountFailed, `overlay2: cannot mount layer ${id}: mount options too long (${options.length} bytes)`, {
           details: { id },
@@ -284,10 +280,14 @@ export class Overlay2Driver implements GraphDriver {
         await execFileAsync("mount", ["-t", "overlay", "-o", options, "overlay", `${id}/merged`], { cwd: this.home });
       } catch (error) {
         const stderr = (error as { stderr?: string }).stderr?.trim();
-        throw new GraphDriverError(GraphDriverErrorCode.MountFailed, `overlay2: error creating overlay mount to ${merged}: ${stderr || (error as Error).message}`, {
-          details: { id },
-          cause: error,
-        });
+        throw new GraphDriverError(
+          GraphDriverErrorCode.MountFailed,
+          `overlay2: error creating overlay mount to ${merged}: ${stderr || (error as Error).message}`,
+          {
+            details: { id },
+            cause: error,
+          },
+        );
       }
       return;
     }
@@ -474,4 +474,3 @@ export class Overlay2Driver implements GraphDriver {
     });
   }
 }
-

@@ -13,9 +13,7 @@ export async function createOverlay2Driver({ home, options = {} }: { home: strin
   for (const key of Object.keys(options)) {
     throw new GraphDriverError(
       GraphDriverErrorCode.InvalidOption,
-      knownUnsupported.has(key)
-        ? `overlay2: option ${key} is not supported by this implementation`
-        : `overlay2: unknown option ${key}`,
+      knownUnsupported.has(key) ? `overlay2: option ${key} is not supported by this implementation` : `overlay2: unknown option ${key}`,
       { details: { driver: "overlay2", option: key } },
     );
   }

@@ -161,12 +161,7 @@ describe.skipIf(!hasRoot())("overlay2 driver", () => {
       { name: "d/x", content: "x" },
       { name: "d/y", content: "y" },
     ]);
-    await layer("upper", "base", [
-      { name: ".wh.a", uid: 7, gid: 8 },
-      { name: "d/" },
-      { name: "d/.wh..wh..opq" },
-      { name: "d/new", content: "new" },
-    ]);
+    await layer("upper", "base", [{ name: ".wh.a", uid: 7, gid: 8 }, { name: "d/" }, { name: "d/.wh..wh..opq" }, { name: "d/new", content: "new" }]);
     const diff = join(driver.home, "upper", "diff");
     const whiteout = await lstat(join(diff, "a"));
     expect(whiteout.isCharacterDevice()).toBe(true);
@@ -237,7 +232,7 @@ describe.skipIf(!hasRoot())("overlay2 driver", () => {
     expect(byName["bin/tool2"]).toMatchObject({ linkname: "bin/tool", size: 0 });
     expect(byName["opq/.wh..wh..opq"]).toMatchObject({ mode: 0o751, uid: 3, gid: 4, mtime: new Date(0) });
     expect(byName["dev/null"]).toMatchObject({ devmajor: 1, devminor: 3 });
-    expect(Object.keys(byName["cap"]!.xattrs!)).toEqual(["security.capability"]);
+    expect(Object.keys(byName.cap!.xattrs!)).toEqual(["security.capability"]);
     expect(byName["opq/new"]!.xattrs).toEqual({}); // dockerd exports security.capability only
 
     // Re-apply the exported entries to a fresh layer: the same tree, bar the xattr dockerd drops.
@@ -279,10 +274,43 @@ describe.skipIf(!hasRoot())("overlay2 driver", () => {
   describe("refuses crafted layers and leaves the layer empty", () => {
     const cases: Array<[string, EntrySpec[], string, string]> = [
       ["path traversal", [{ name: "../x", content: "evil" }], GraphDriverErrorCode.Breakout, "../x"],
-      ["a symlink to / then a path through it", [{ name: "a", type: "symlink", linkname: "/" }, { name: "a/etc/passwd", content: "evil" }], GraphDriverErrorCode.Breakout, "a/etc/passwd"],
-      ["a symlink to ..", [{ name: "d/f", content: "ok" }, { name: "up", type: "symlink", linkname: ".." }, { name: "up/x", content: "evil" }], GraphDriverErrorCode.Breakout, "up/x"],
-      ["a hardlink out", [{ name: "f", content: "ok" }, { name: "pw", type: "hardlink", linkname: "../../etc/passwd" }], GraphDriverErrorCode.Breakout, "pw"],
-      ["a duplicate path", [{ name: "f", content: "1" }, { name: "./f", content: "2" }], GraphDriverErrorCode.DuplicateEntry, "./f"],
+      [
+        "a symlink to / then a path through it",
+        [
+          { name: "a", type: "symlink", linkname: "/" },
+          { name: "a/etc/passwd", content: "evil" },
+        ],
+        GraphDriverErrorCode.Breakout,
+        "a/etc/passwd",
+      ],
+      [
+        "a symlink to ..",
+        [
+          { name: "d/f", content: "ok" },
+          { name: "up", type: "symlink", linkname: ".." },
+          { name: "up/x", content: "evil" },
+        ],
+        GraphDriverErrorCode.Breakout,
+        "up/x",
+      ],
+      [
+        "a hardlink out",
+        [
+          { name: "f", content: "ok" },
+          { name: "pw", type: "hardlink", linkname: "../../etc/passwd" },
+        ],
+        GraphDriverErrorCode.Breakout,
+        "pw",
+      ],
+      [
+        "a duplicate path",
+        [
+          { name: "f", content: "1" },
+          { name: "./f", content: "2" },
+        ],
+        GraphDriverErrorCode.DuplicateEntry,
+        "./f",
+      ],
       ["a whiteout of an existing entry", [{ name: "f", content: "1" }, { name: ".wh.f" }], GraphDriverErrorCode.ApplyFailed, ".wh.f"],
     ];
     it.each(cases)("%s", async (_, specs, code, entry) => {
@@ -322,9 +350,7 @@ describe.skipIf(!hasRoot())("overlay2 driver", () => {
     expect(again.code).toBe(GraphDriverErrorCode.NotEmpty);
     expect(await readdir(join(driver.home, "base", "diff"))).toEqual(["f"]);
     expect((await refusal(driver.get("nope"))).code).toBe(GraphDriverErrorCode.LayerNotFound);
-    expect((await refusal(createOverlay2Driver({ home: join(tmp, "x"), options: { "overlay2.size": "1G" } }))).code).toBe(
-      GraphDriverErrorCode.InvalidOption,
-    );
+    expect((await refusal(createOverlay2Driver({ home: join(tmp, "x"), options: { "overlay2.size": "1G" } }))).code).toBe(GraphDriverErrorCode.InvalidOption);
   });
 
   it("mounts once for concurrent gets and unmounts after the last put", async () => {
@@ -376,6 +402,11 @@ async function* asTarEntries(entries: Array<{ header: Record<string, unknown>; b
     }
     const content = Buffer.concat(chunks);
     const h = entryHeader({ ...(header as unknown as EntrySpec), content });
-    yield { header: h, body: (async function* () { if (content.length > 0) yield content; })() };
+    yield {
+      header: h,
+      body: (async function* () {
+        if (content.length > 0) yield content;
+      })(),
+    };
   }
 }

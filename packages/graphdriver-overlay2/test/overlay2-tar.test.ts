@@ -44,7 +44,7 @@ describe.skipIf(!hasRoot())("overlay2 with real tars", () => {
     await lchown(join(src, "usr/bin/prog"), 100, 200);
     await link(join(src, "usr/bin/prog"), join(src, "usr/bin/prog2"));
     await symlink("usr/bin", join(src, "bin"));
-    const long = "d".repeat(120) + "/" + "f".repeat(150);
+    const long = `${"d".repeat(120)}/${"f".repeat(150)}`;
     await mkdir(join(src, "d".repeat(120)));
     await writeFile(join(src, long), "long name");
     await writeFile(join(src, "ünïcode"), "u");
@@ -64,7 +64,15 @@ describe.skipIf(!hasRoot())("overlay2 with real tars", () => {
   it("round-trips a layer: apply, diff to a tar, apply the tar elsewhere, same tree", async () => {
     const mtime = new Date("2023-03-04T05:06:07Z");
     await driver.create("base");
-    await driver.applyDiff("base", undefined, tarEntries([{ name: "etc/passwd", content: "root" }, { name: "etc/old", content: "o" }, { name: "var/lib/x", content: "x" }]));
+    await driver.applyDiff(
+      "base",
+      undefined,
+      tarEntries([
+        { name: "etc/passwd", content: "root" },
+        { name: "etc/old", content: "o" },
+        { name: "var/lib/x", content: "x" },
+      ]),
+    );
     await driver.create("src", "base");
     const srcSize = await driver.applyDiff(
       "src",
@@ -95,7 +103,7 @@ describe.skipIf(!hasRoot())("overlay2 with real tars", () => {
       "file etc/.wh.old",
       "file etc/passwd",
       "symlink lnk",
-      "file " + "p".repeat(200),
+      `file ${"p".repeat(200)}`,
       "directory var/",
       "directory var/lib/",
       "file var/lib/.wh..wh..opq",
@@ -128,4 +136,3 @@ describe.skipIf(!hasRoot())("overlay2 with real tars", () => {
     else expect((result as Error).message).toContain(".wh.a"); // refused is fine too, but never a wrong size
   });
 });
-

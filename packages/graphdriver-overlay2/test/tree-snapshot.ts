@@ -7,17 +7,19 @@ import { linuxSyscalls } from "../src/index";
 export async function snapshotTree(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for await (const { relativePath, path, stats } of walkTree(dir)) {
-    const parts = [
-      `mode=${stats.mode.toString(8)}`,
-      `owner=${stats.uid}:${stats.gid}`,
-      `nlink=${stats.isDirectory() ? "-" : stats.nlink}`,
-    ];
+    const parts = [`mode=${stats.mode.toString(8)}`, `owner=${stats.uid}:${stats.gid}`, `nlink=${stats.isDirectory() ? "-" : stats.nlink}`];
     // dockerd sets no time on the whiteout devices it makes, so theirs is the time of applying.
     const whiteout = stats.isCharacterDevice() && stats.rdev === 0;
     if (!whiteout) {
       parts.push(`mtime=${stats.isDirectory() || stats.isSymbolicLink() ? Math.floor(stats.mtimeMs / 1000) : stats.mtimeMs}`);
     }
-    if (stats.isFile()) parts.push(`sha=${createHash("sha256").update(await readFile(path)).digest("hex").slice(0, 16)}`);
+    if (stats.isFile())
+      parts.push(
+        `sha=${createHash("sha256")
+          .update(await readFile(path))
+          .digest("hex")
+          .slice(0, 16)}`,
+      );
     if (stats.isSymbolicLink()) parts.push(`link=${await readlink(path)}`);
     if (stats.isCharacterDevice() || stats.isBlockDevice()) parts.push(`rdev=${stats.rdev}`);
     const opaque = stats.isDirectory() ? linuxSyscalls.lgetxattr(path, "trusted.overlay.opaque") : undefined;

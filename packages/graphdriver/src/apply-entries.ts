@@ -71,11 +71,7 @@ export interface ApplyResult {
  * On error this throws a StoreError naming the entry and leaves what was written so far in
  * place: the caller (a driver's `applyDiff`) removes the partial layer.
  */
-export async function applyEntries(
-  root: string,
-  entries: AsyncIterable<TarEntry>,
-  options: ApplyOptions = {},
-): Promise<ApplyResult> {
+export async function applyEntries(root: string, entries: AsyncIterable<TarEntry>, options: ApplyOptions = {}): Promise<ApplyResult> {
   const privileged = options.privileged ?? (typeof process.getuid === "function" && process.getuid() === 0);
   const writer = new FsEntryWriter({ syscalls: options.syscalls, privileged, describe: (error, name) => describeFailure(error, name, root) });
   const applier = new EntryApplier(root, writer, options);

@@ -132,9 +132,7 @@ export async function createDriver({ root, name, options = {} }: CreateDriverOpt
   }
   throw new GraphDriverError(
     GraphDriverErrorCode.Unsupported,
-    reasons.length === 0
-      ? `no graph driver is registered (root ${root})`
-      : `no supported graph driver for ${root}: ${reasons.join("; ")}`,
+    reasons.length === 0 ? `no graph driver is registered (root ${root})` : `no supported graph driver for ${root}: ${reasons.join("; ")}`,
     { details: { root, tried: candidates.map((c) => c.name) } },
   );
 }

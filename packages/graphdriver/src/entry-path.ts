@@ -23,4 +23,3 @@ export function parentOf(rel: string): string {
   const i = rel.lastIndexOf("/");
   return i < 0 ? "." : rel.slice(0, i);
 }
-

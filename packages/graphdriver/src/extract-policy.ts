@@ -1,4 +1,4 @@
-import { StoreError } from "@store/errors";
+import type { StoreError } from "@store/errors";
 import type { TarHeader } from "@store/tar-split";
 import { GraphDriverError, GraphDriverErrorCode } from "./errors";
 import { entryRelativePath, parentOf } from "./entry-path";
@@ -133,7 +133,7 @@ export class ExtractPolicy {
   removed(relativePath: string): void {
     if (this.#created.has(relativePath) || !this.#emptyRoot) this.#replaced = true;
     for (const dir of this.#realDirs) {
-      if (dir === relativePath || dir.startsWith(relativePath + "/")) this.#realDirs.delete(dir);
+      if (dir === relativePath || dir.startsWith(`${relativePath}/`)) this.#realDirs.delete(dir);
     }
   }
 
@@ -147,7 +147,7 @@ export class ExtractPolicy {
     if (this.#realDirs.has(rel)) return;
     await this.#requireRealDir(parentOf(rel), missing);
     // Below a directory this extraction is creating, nothing exists yet: no need to look.
-    const parentMissing = missing !== undefined && missing.includes(parentOf(rel));
+    const parentMissing = missing?.includes(parentOf(rel));
     const kind = parentMissing || (this.#emptyRoot && !this.#created.has(rel)) ? undefined : await this.#lookup(rel, this.#created.has(rel));
     if (kind === undefined) {
       if (missing === undefined) {

@@ -21,7 +21,7 @@ import {
 } from "node:fs";
 import { rm } from "node:fs/promises";
 import { promisify } from "node:util";
-import { StoreError, systemErrorCode } from "@store/errors";
+import { type StoreError, systemErrorCode } from "@store/errors";
 import type { TarBody, TarHeader } from "@store/tar-split";
 import type { EntryWriter } from "./entry-writer";
 import { GraphDriverError, GraphDriverErrorCode } from "./errors";
@@ -206,11 +206,11 @@ export class FsEntryWriter implements EntryWriter {
     // Owner, mode and times go through the open descriptor: fewer path lookups per file.
     const fd = openSync(path, CREATE_FLAGS, mode & 0o777);
     let size = 0;
+    // Every chunk goes through the thread pool, one in flight, so parsing and hashing the next
+    // chunk overlap the disk and a write throttled by the kernel's dirty-page limit never
+    // stalls this thread.
+    let inFlight: Promise<void> | undefined;
     try {
-      // Every chunk goes through the thread pool, one in flight, so parsing and hashing the next
-      // chunk overlap the disk and a write throttled by the kernel's dirty-page limit never
-      // stalls this thread.
-      let inFlight: Promise<void> | undefined;
       for await (const chunk of body) {
         size += chunk.length;
         await inFlight;
@@ -222,6 +222,10 @@ export class FsEntryWriter implements EntryWriter {
       this.#setXattrs(path, header);
       futimesSync(fd, accessTime(header), header.mtime);
     } finally {
+      // When the body fails (an abort, a truncated tar) a write may still be in the thread pool:
+      // closing under it would fail it with EBADF, unhandled, or worse, let it land in whatever
+      // file reuses the descriptor number next. Wait for it; its own error is not the one to report.
+      await inFlight?.catch(() => undefined);
       closeSync(fd);
     }
     return size;

@@ -9,12 +9,7 @@ import { walkTree } from "./walk-tree";
  * Decides whether a file of the upper layer stands for a deletion (a whiteout); returns the path
  * deleted (absolute-style, e.g. `/a/b`) or undefined. moby's `deleteChange`.
  */
-export type DeletionDetector = (
-  upper: string,
-  path: string,
-  stats: Stats,
-  lowers: readonly string[],
-) => string | undefined | Promise<string | undefined>;
+export type DeletionDetector = (upper: string, path: string, stats: Stats, lowers: readonly string[]) => string | undefined | Promise<string | undefined>;
 
 async function statOrUndefined(path: string): Promise<Stats | undefined> {
   try {
@@ -42,15 +37,11 @@ function sameFsTime(a: Stats, b: Stats): boolean {
  *
  * @param lowers the lower layers' directories, top first
  */
-export async function layerChanges(
-  upper: string,
-  lowers: readonly string[],
-  isDeletion: DeletionDetector,
-): Promise<Change[]> {
+export async function layerChanges(upper: string, lowers: readonly string[], isDeletion: DeletionDetector): Promise<Change[]> {
   const changes: Change[] = [];
   const changedDirs = new Set<string>();
   for await (const { relativePath, stats } of walkTree(upper)) {
-    const path = "/" + relativePath;
+    const path = `/${relativePath}`;
     const deleted = await isDeletion(upper, path, stats, lowers);
     let change: Change;
     if (deleted !== undefined) {

@@ -72,8 +72,14 @@ describe("applyEntries", () => {
   });
 
   it("replaces an existing entry and merges directories", async () => {
-    await apply([{ name: "a/", mode: 0o700 }, { name: "a/f", content: "1" }]);
-    await apply([{ name: "a/", mode: 0o750 }, { name: "a/f", type: "symlink", linkname: "g" }]);
+    await apply([
+      { name: "a/", mode: 0o700 },
+      { name: "a/f", content: "1" },
+    ]);
+    await apply([
+      { name: "a/", mode: 0o750 },
+      { name: "a/f", type: "symlink", linkname: "g" },
+    ]);
     expect((await stat(join(root, "a"))).mode & 0o777).toBe(0o750);
     expect(await readlink(join(root, "a/f"))).toBe("g");
   });
@@ -136,11 +142,7 @@ describe("applyEntries", () => {
   });
 
   it("refuses hardlinks to anything outside the root", async () => {
-    await expectRefused(
-      [{ name: "pw", type: "hardlink", linkname: "../../etc/passwd" }],
-      GraphDriverErrorCode.Breakout,
-      "pw",
-    );
+    await expectRefused([{ name: "pw", type: "hardlink", linkname: "../../etc/passwd" }], GraphDriverErrorCode.Breakout, "pw");
     // Absolute targets are inside the root (and /etc/passwd is not in this layer).
     await expectRefused([{ name: "pw", type: "hardlink", linkname: "/etc/passwd" }], GraphDriverErrorCode.ApplyFailed, "pw");
     await expectRefused(
@@ -155,7 +157,10 @@ describe("applyEntries", () => {
 
   it("refuses the same cleaned path twice", async () => {
     await expectRefused(
-      [{ name: "a/b", content: "1" }, { name: "./a//b/", type: "directory" }],
+      [
+        { name: "a/b", content: "1" },
+        { name: "./a//b/", type: "directory" },
+      ],
       GraphDriverErrorCode.DuplicateEntry,
       "./a//b/",
     );
@@ -171,11 +176,7 @@ describe("applyEntries", () => {
   });
 
   it("refuses xattrs it cannot apply rather than dropping them", async () => {
-    await expectRefused(
-      [{ name: "f", content: "x", xattrs: { "user.k": Buffer.from("v") } }],
-      GraphDriverErrorCode.Unsupported,
-      "f",
-    );
+    await expectRefused([{ name: "f", content: "x", xattrs: { "user.k": Buffer.from("v") } }], GraphDriverErrorCode.Unsupported, "f");
   });
 
   it("refuses to replace the root with a non-directory", async () => {

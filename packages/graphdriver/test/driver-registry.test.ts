@@ -57,7 +57,11 @@ describe("driver registry", () => {
     registerDriver("test-a", async () => unsupported("test-a", "no kernel support"), { priority: 1000 });
     registerDriver("test-b", async (c) => stub("test-b", c), { priority: 900 });
     registerDriver("test-c", async (c) => stub("test-c", c), { priority: 950 });
-    expect(registeredDrivers().filter((d) => names.includes(d.name)).map((d) => d.name)).toEqual(["test-a", "test-c", "test-b"]);
+    expect(
+      registeredDrivers()
+        .filter((d) => names.includes(d.name))
+        .map((d) => d.name),
+    ).toEqual(["test-a", "test-c", "test-b"]);
     expect((await createDriver({ root })).name).toBe("test-c");
   });
 
@@ -83,16 +87,24 @@ describe("driver registry", () => {
   });
 
   it("explains a named driver that fails to start, and stops at errors other than unsupported", async () => {
-    registerDriver("test-a", async () => {
-      throw new Error("EACCES: permission denied");
-    }, { priority: 10_000 });
+    registerDriver(
+      "test-a",
+      async () => {
+        throw new Error("EACCES: permission denied");
+      },
+      { priority: 10_000 },
+    );
     const named = await createDriver({ root, name: "test-a" }).catch((e: unknown) => e);
     expect(isStoreError(named, GraphDriverErrorCode.Unsupported)).toBe(true);
     expect((named as Error).message).toMatch(/graph driver test-a failed to start in .*test-a: EACCES/);
 
-    registerDriver("test-a", async () => {
-      throw new StoreError("ERR_SOMETHING_ELSE", "disk on fire");
-    }, { priority: 10_000 });
+    registerDriver(
+      "test-a",
+      async () => {
+        throw new StoreError("ERR_SOMETHING_ELSE", "disk on fire");
+      },
+      { priority: 10_000 },
+    );
     registerDriver("test-b", async (c) => stub("test-b", c), { priority: 9_000 });
     const auto = await createDriver({ root }).catch((e: unknown) => e);
     expect(isStoreError(auto, "ERR_SOMETHING_ELSE")).toBe(true);

@@ -8,7 +8,20 @@ import { ExtractPolicy, type PathKind } from "../src/extract-policy";
 // (what place() says is missing or replaced, it creates or removes in the table).
 
 function header(name: string, type: TarHeader["type"] = "file", linkname = ""): TarHeader {
-  return { name, type, linkname, mode: 0o644, uid: 0, gid: 0, size: 0, mtime: new Date(0), devmajor: 0, devminor: 0, uname: "", gname: "" } as unknown as TarHeader;
+  return {
+    name,
+    type,
+    linkname,
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    size: 0,
+    mtime: new Date(0),
+    devmajor: 0,
+    devminor: 0,
+    uname: "",
+    gname: "",
+  } as unknown as TarHeader;
 }
 
 function fixture(initial: Record<string, PathKind> = {}, options: { emptyRoot?: boolean } = {}) {
@@ -23,7 +36,8 @@ function fixture(initial: Record<string, PathKind> = {}, options: { emptyRoot?: 
     const placement = await policy.place(h);
     if (placement.skip) return placement;
     for (const dir of placement.missingDirs) disk.set(dir, "directory");
-    if (placement.replace) for (const key of [...disk.keys()]) if (key === placement.relativePath || key.startsWith(`${placement.relativePath}/`)) disk.delete(key);
+    if (placement.replace)
+      for (const key of [...disk.keys()]) if (key === placement.relativePath || key.startsWith(`${placement.relativePath}/`)) disk.delete(key);
     disk.set(placement.relativePath, h.type === "directory" ? "directory" : h.type === "symlink" ? "symlink" : "other");
     if (h.type === "directory") policy.directoryWritten(placement.relativePath);
     return placement;
@@ -32,7 +46,10 @@ function fixture(initial: Record<string, PathKind> = {}, options: { emptyRoot?: 
 }
 
 async function refusal(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(isStoreError(error), String(error)).toBe(true);
   return error as { code: string; message: string };
 }
@@ -41,7 +58,13 @@ describe("ExtractPolicy", () => {
   it("creates missing parents outermost first, and in an empty root looks at nothing it did not create", async () => {
     const f = fixture({}, { emptyRoot: true });
     const placement = await f.apply(header("/usr/local/bin/tool"));
-    expect(placement).toEqual({ skip: false, relativePath: "usr/local/bin/tool", missingDirs: ["usr", "usr/local", "usr/local/bin"], existing: undefined, replace: false });
+    expect(placement).toEqual({
+      skip: false,
+      relativePath: "usr/local/bin/tool",
+      missingDirs: ["usr", "usr/local", "usr/local/bin"],
+      existing: undefined,
+      replace: false,
+    });
     expect(f.lookups).toEqual([]);
     // A later entry for a directory it created: looked at (it exists), merged, not replaced.
     const again = await f.apply(header("usr/local/", "directory"));

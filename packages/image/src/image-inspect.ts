@@ -90,8 +90,16 @@ export function goContainerConfig(raw: unknown): ContainerConfig {
     let v = get(name);
     if (kind === "string") v = typeof v === "string" ? v : "";
     else if (kind === "bool") v = v === true;
-    else if (kind === "list") v = typeof v === "string" ? [v] : Array.isArray(v) ? v : null; // strslice takes a lone string too
-    else if (kind === "map") v = isObject(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Raw)[k]])) : null;
+    else if (kind === "list")
+      v = typeof v === "string" ? [v] : Array.isArray(v) ? v : null; // strslice takes a lone string too
+    else if (kind === "map")
+      v = isObject(v)
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, (v as Raw)[k]]),
+          )
+        : null;
     else v = v ?? null;
     const empty = v === "" || v === false || v === null || (Array.isArray(v) && v.length === 0) || (isObject(v) && Object.keys(v).length === 0);
     if (omitEmpty && empty) continue;
@@ -169,7 +177,10 @@ export async function imageHistory(ctx: ServiceContext, refOrId: string): Promis
     if (!current || seen.has(current.toString()) || !ctx.images.has(current)) break;
     seen.add(current.toString());
     item.Id = current.toString();
-    const tags = ctx.references.references(current).filter((r) => r.isTagged).map((r) => r.familiar);
+    const tags = ctx.references
+      .references(current)
+      .filter((r) => r.isTagged)
+      .map((r) => r.familiar);
     item.Tags = tags.length > 0 ? tags : null;
     current = ctx.images.getParent(current);
   }
@@ -177,5 +188,9 @@ export async function imageHistory(ctx: ServiceContext, refOrId: string): Promis
 }
 
 function sortedKeys(map: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.keys(map).sort().map((k) => [k, map[k]!]));
+  return Object.fromEntries(
+    Object.keys(map)
+      .sort()
+      .map((k) => [k, map[k]!]),
+  );
 }

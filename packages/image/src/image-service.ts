@@ -5,7 +5,7 @@ import { type HistoryItem, type ImageInspect, imageHistory, inspectImage } from 
 import { type ImageSummary, type ListOptions, listImages } from "./image-list";
 import type { ImageStore } from "./image-store";
 import { type NamedReference, parseNormalizedNamed, tagNameOnly } from "@store/reference";
-import { type ReferenceStore, ReferenceError, ReferenceErrorCode } from "@store/reference";
+import { type ReferenceStore, ImageReferenceError, ReferenceErrorCode } from "@store/reference";
 import { type ContainerInfo, type ServiceContext, resolveImageId } from "./resolve-image";
 
 export interface ImageServiceOptions {
@@ -57,7 +57,7 @@ export function createImageService(options: ImageServiceOptions): ImageService {
       const id = resolveImageId(ctx, refOrId);
       const ref = typeof target === "string" ? parseNormalizedNamed(target) : target;
       if (ref.isCanonical) {
-        throw new ReferenceError(ReferenceErrorCode.Invalid, `refusing to create a tag with a digest reference: ${ref.familiar}`, {
+        throw new ImageReferenceError(ReferenceErrorCode.Invalid, `refusing to create a tag with a digest reference: ${ref.familiar}`, {
           details: { reference: ref.familiar },
         });
       }

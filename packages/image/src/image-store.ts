@@ -1,5 +1,5 @@
 import { BackendErrorCode, type StoreBackend } from "@store/backend";
-import { type Digest, DigestErrorCode, DigestSet, digestFromBytes, parseDigest } from "@store/digest";
+import { type Digest, DigestErrorCode, type DigestLike, DigestSet, digestFromBytes, parseDigest, toDigest } from "@store/digest";
 import { isStoreError } from "@store/errors";
 import { type Layer, LayerErrorCode, type LayerGetReleaser, type LayerMetadata } from "@store/layer";
 import { ImageError, ImageErrorCode } from "./errors";
@@ -43,29 +43,29 @@ export interface ImageStore {
    */
   create(config: Uint8Array): Promise<Digest>;
   /** The image, its config read back (verified) from the backend; ERR_IMAGE_NOT_FOUND. */
-  get(id: Digest): Promise<Image>;
-  has(id: Digest): boolean;
+  get(id: DigestLike): Promise<Image>;
+  has(id: DigestLike): boolean;
   /** The in-memory record (parent, created, labels, layer, size) without reading the config. */
-  record(id: Digest): ImageRecord | undefined;
+  record(id: DigestLike): ImageRecord | undefined;
   /** Removes the image, unlinks its parent and children, releases its layer: what was removed. */
-  delete(id: Digest): Promise<LayerMetadata[]>;
+  delete(id: DigestLike): Promise<LayerMetadata[]>;
   /** The image a hex prefix (optionally `sha256:`-prefixed) names; "No such image" or ambiguous. */
   search(term: string): Digest;
   /** The shortest unambiguous prefix of an ID's hex, at least `min` long (docker shows 12). */
-  shortId(id: Digest, min?: number): string;
+  shortId(id: DigestLike, min?: number): string;
   /** Links `id` to `parent` (both must exist), replacing any previous parent. */
-  setParent(id: Digest, parent: Digest): Promise<void>;
-  getParent(id: Digest): Digest | undefined;
+  setParent(id: DigestLike, parent: DigestLike): Promise<void>;
+  getParent(id: DigestLike): Digest | undefined;
   /** Records when the image was last tagged (`lastUpdated`, RFC 3339 with nanoseconds, local zone). */
-  setLastUpdated(id: Digest, time?: GoTime): Promise<void>;
-  getLastUpdated(id: Digest): Promise<GoTime | undefined>;
+  setLastUpdated(id: DigestLike, time?: GoTime): Promise<void>;
+  getLastUpdated(id: DigestLike): Promise<GoTime | undefined>;
   /** Marks the image as built on this host (`builtLocally`). */
-  setBuiltLocally(id: Digest): Promise<void>;
-  isBuiltLocally(id: Digest): Promise<boolean>;
+  setBuiltLocally(id: DigestLike): Promise<void>;
+  isBuiltLocally(id: DigestLike): Promise<boolean>;
   /** The images whose parent is `id`, sorted. */
-  children(id: Digest): Digest[];
+  children(id: DigestLike): Digest[];
   /** How many images have `id` as their parent (no array built: listing asks for every image). */
-  childCount(id: Digest): number;
+  childCount(id: DigestLike): number;
   /** Every image ID, sorted. */
   ids(): Digest[];
   /** Every in-memory record, sorted by ID. */
@@ -110,7 +110,7 @@ async function restore({ backend, layers, recordCache, recordCacheKey: key = rec
 
 /** Opens an image store over `backend`, restoring what it holds (see {@link restoreImages}). */
 export async function createImageStore(options: ImageStoreOptions): Promise<ImageStore> {
-  const { backend, recordCache } = options;
+  const { backend } = options;
   const { records, holds, problems } = await restore(options);
   // Built on the first search or short ID: listing needs neither, and it would index every ID again.
   let digestSet: DigestSet | undefined;
@@ -119,8 +119,7 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
   const pending = new Map<string, Promise<Digest>>();
   let closed = false;
 
-  const notFound = (term: string, cause?: unknown) =>
-    new ImageError(ImageErrorCode.NotFound, `No such image: ${term}`, { cause, details: { image: term } });
+  const notFound = (term: string, cause?: unknown) => new ImageError(ImageErrorCode.NotFound, `No such image: ${term}`, { cause, details: { image: term } });
 
   function must(id: Digest): MutableImageRecord {
     if (closed) throw new ImageError(ImageErrorCode.Closed, "image store is closed");
@@ -200,19 +199,23 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
       return flight;
     },
 
-    async get(id) {
+    async get(idLike) {
+      const id = toDigest(idLike);
       return read(must(id));
     },
 
-    has(id) {
+    has(idLike) {
+      const id = toDigest(idLike);
       return records.has(id.toString());
     },
 
-    record(id) {
+    record(idLike) {
+      const id = toDigest(idLike);
       return records.get(id.toString());
     },
 
-    delete(id) {
+    delete(idLike) {
+      const id = toDigest(idLike);
       return lock.run(async () => {
         const record = must(id);
         for (const child of record.children ?? []) {
@@ -245,12 +248,15 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
       }
     },
 
-    shortId(id, min = 12) {
+    shortId(idLike, min = 12) {
+      const id = toDigest(idLike);
       must(id);
       return digests().shortestUniquePrefix(id, min);
     },
 
-    setParent(id, parent) {
+    setParent(idLike, parentLike) {
+      const id = toDigest(idLike);
+      const parent = toDigest(parentLike);
       return lock.run(async () => {
         const record = must(id);
         const parentRecord = records.get(parent.toString());
@@ -271,16 +277,19 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
       });
     },
 
-    getParent(id) {
+    getParent(idLike) {
+      const id = toDigest(idLike);
       return must(id).parent;
     },
 
-    async setLastUpdated(id, time = nowGoTime()) {
+    async setLastUpdated(idLike, time = nowGoTime()) {
+      const id = toDigest(idLike);
       must(id);
       await backend.setMetadata(id, "lastUpdated", encoder.encode(formatGoTime(time)));
     },
 
-    async getLastUpdated(id) {
+    async getLastUpdated(idLike) {
+      const id = toDigest(idLike);
       must(id);
       let data: Uint8Array;
       try {
@@ -292,12 +301,14 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
       return data.byteLength === 0 ? undefined : parseGoTime(decoder.decode(data));
     },
 
-    async setBuiltLocally(id) {
+    async setBuiltLocally(idLike) {
+      const id = toDigest(idLike);
       must(id);
       await backend.setMetadata(id, "builtLocally", new Uint8Array([1]));
     },
 
-    async isBuiltLocally(id) {
+    async isBuiltLocally(idLike) {
+      const id = toDigest(idLike);
       must(id);
       try {
         const data = await backend.getMetadata(id, "builtLocally");
@@ -308,11 +319,13 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
       }
     },
 
-    children(id) {
+    children(idLike) {
+      const id = toDigest(idLike);
       return sorted(records.get(id.toString())?.children ?? []);
     },
 
-    childCount(id) {
+    childCount(idLike) {
+      const id = toDigest(idLike);
       return records.get(id.toString())?.children?.size ?? 0;
     },
 

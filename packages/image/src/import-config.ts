@@ -6,7 +6,18 @@ import { goJsonValue } from "@store/internal";
 
 /** The host's platform in Go's names, as dockerd's import records it (containerd platforms.DefaultSpec). */
 export function hostPlatform(): { architecture: string; variant?: string; os: string } {
-  const arch: Record<string, string> = { x64: "amd64", ia32: "386", arm64: "arm64", arm: "arm", ppc64: "ppc64le", s390x: "s390x", riscv64: "riscv64", loong64: "loong64", mips: "mips", mipsel: "mipsle" };
+  const arch: Record<string, string> = {
+    x64: "amd64",
+    ia32: "386",
+    arm64: "arm64",
+    arm: "arm",
+    ppc64: "ppc64le",
+    s390x: "s390x",
+    riscv64: "riscv64",
+    loong64: "loong64",
+    mips: "mips",
+    mipsel: "mipsle",
+  };
   const architecture = arch[process.arch] ?? process.arch;
   const variant = architecture === "arm64" ? "v8" : architecture === "arm" ? "v7" : undefined;
   return { architecture, ...(variant ? { variant } : {}), os: "linux" };
@@ -22,7 +33,11 @@ export interface ImportConfigOptions {
 }
 
 function sortedKeys(value: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, value[k]]));
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((k) => [k, value[k]]),
+  );
 }
 
 /**

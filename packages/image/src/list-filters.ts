@@ -60,7 +60,7 @@ export class Filters {
     for (const value of values) {
       const eq = value.indexOf("=");
       const key = eq < 0 ? value : value.slice(0, eq);
-      if (!Object.prototype.hasOwnProperty.call(labels, key)) return false;
+      if (!Object.hasOwn(labels, key)) return false;
       if (eq >= 0 && labels[key] !== value.slice(eq + 1)) return false;
     }
     return true;

@@ -157,7 +157,8 @@ function checkBody(json: Record<string, unknown>): string | undefined {
     const chain = fields[b + 3] as number;
     const run = fields[b + 4] as number;
     const label = fields[b + 5] as number;
-    if (chain < -1 || chain >= chains.length || (run !== 0 && run !== 1) || label < -1 || label >= labels.length) return `image ${b / stride} has an index out of range`;
+    if (chain < -1 || chain >= chains.length || (run !== 0 && run !== 1) || label < -1 || label >= labels.length)
+      return `image ${b / stride} has an index out of range`;
   }
   const count = fields.length / stride;
   let commas = 0;

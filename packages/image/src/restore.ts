@@ -134,7 +134,7 @@ export async function restoreImages(
     if (!f) continue;
     const id = ids[i]!;
     const stand = f.chainId && stands.get(f.chainId.toString());
-    if (stand && stand.error) {
+    if (stand?.error) {
       const e = stand.error as Error;
       problems.push({
         kind: "layer-missing",

@@ -54,6 +54,8 @@ describe("the image suites fail broken backends", () => {
   });
 
   test("a delete that keeps the content is caught", async () => {
-    expect(await failed(patched(() => ({ delete: async () => {} })))).toContain("images on one layer share one handle; the last one's delete gives it back, once");
+    expect(await failed(patched(() => ({ delete: async () => {} })))).toContain(
+      "images on one layer share one handle; the last one's delete gives it back, once",
+    );
   });
 });

@@ -58,7 +58,13 @@ describe.skipIf(skip !== undefined)("a real dockerd's root", () => {
     built.app = await buildImage(
       peer,
       "app:1",
-      ["FROM base:1", "RUN echo one > /one && mkdir -p /data && echo data > /data/f", 'LABEL team="store" tier="test"', "RUN rm /etc/motd", 'CMD ["cat", "/one"]'].join("\n"),
+      [
+        "FROM base:1",
+        "RUN echo one > /one && mkdir -p /data && echo data > /data/f",
+        'LABEL team="store" tier="test"',
+        "RUN rm /etc/motd",
+        'CMD ["cat", "/one"]',
+      ].join("\n"),
     );
     built.child = await buildImage(peer, "localhost:5000/team/child:2", ["FROM app:1", "RUN echo child > /child", "ENV MODE=child"].join("\n"));
     await peer.docker(["tag", "app:1", "app:latest"]);
@@ -101,7 +107,12 @@ describe.skipIf(skip !== undefined)("a real dockerd's root", () => {
       .sort();
     const ours = images
       .ids()
-      .flatMap((id) => references.references(id).filter((r) => r.isTagged).map((r) => `${r.familiar} ${id}`))
+      .flatMap((id) =>
+        references
+          .references(id)
+          .filter((r) => r.isTagged)
+          .map((r) => `${r.familiar} ${id}`),
+      )
       .sort();
     expect(ours).toEqual(tags);
   });
@@ -140,7 +151,12 @@ describe.skipIf(skip !== undefined)("a real dockerd's root", () => {
       }),
     );
     const key = (r: { ID: string; Repository: string; Tag: string }) => `${r.ID} ${r.Repository}:${r.Tag}`;
-    expect(ours.map(key).sort()).toEqual(theirs.map((r) => ({ ID: r.ID, Repository: r.Repository, Tag: r.Tag })).map(key).sort());
+    expect(ours.map(key).sort()).toEqual(
+      theirs
+        .map((r) => ({ ID: r.ID, Repository: r.Repository, Tag: r.Tag }))
+        .map(key)
+        .sort(),
+    );
   });
 
   it("gives an image the Size dockerd gives it when we register its layers ourselves", async () => {
@@ -165,7 +181,9 @@ describe.skipIf(skip !== undefined)("a real dockerd's root", () => {
       await ourImages.create((await images.get(id)).raw);
       for (const h of handles) await ours.release(h);
       const theirs = await engine<EngineSummary[]>(peer, "/images/json");
-      const row = createImageService({ images: ourImages, references: await createReferenceStore({ path: join(root, "repositories.json") }) }).list({ all: true });
+      const row = createImageService({ images: ourImages, references: await createReferenceStore({ path: join(root, "repositories.json") }) }).list({
+        all: true,
+      });
       expect(row.map((r) => [r.Id, r.Size])).toEqual([[id.toString(), theirs.find((r) => r.Id === id.toString())!.Size]]);
     } finally {
       await ours.close();

@@ -4,13 +4,7 @@ import { join } from "node:path";
 import { createMemoryBackend } from "@store/backend-memory";
 import { type Digest, chainId, digestFromString } from "@store/digest";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import {
-  type ContainerInfo,
-  type ImageService,
-  ImageErrorCode,
-  createImageService,
-  createImageStore,
-} from "../src/index";
+import { type ContainerInfo, type ImageService, ImageErrorCode, createImageService, createImageStore } from "../src/index";
 import { ReferenceErrorCode, createReferenceStore } from "@store/reference";
 import { config, diff } from "./support/configs";
 import { FakeLayerStore } from "../src/conformance/index";
@@ -132,8 +126,24 @@ describe("image service: inspect and history", () => {
     const { base, mid, app } = await lineage();
     const info = await svc.inspect("app:1");
     expect(Object.keys(info)).toEqual([
-      "Id", "RepoTags", "RepoDigests", "Parent", "Comment", "Created", "Container", "ContainerConfig", "DockerVersion",
-      "Author", "Config", "Architecture", "Os", "Size", "VirtualSize", "GraphDriver", "RootFS", "Metadata",
+      "Id",
+      "RepoTags",
+      "RepoDigests",
+      "Parent",
+      "Comment",
+      "Created",
+      "Container",
+      "ContainerConfig",
+      "DockerVersion",
+      "Author",
+      "Config",
+      "Architecture",
+      "Os",
+      "Size",
+      "VirtualSize",
+      "GraphDriver",
+      "RootFS",
+      "Metadata",
     ]);
     expect(info).toMatchObject({
       Id: app.toString(),
@@ -149,8 +159,23 @@ describe("image service: inspect and history", () => {
     });
     expect(info.Metadata.LastTagTime).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(Object.keys(info.ContainerConfig)).toEqual([
-      "Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr", "Tty", "OpenStdin", "StdinOnce",
-      "Env", "Cmd", "Image", "Volumes", "WorkingDir", "Entrypoint", "OnBuild", "Labels",
+      "Hostname",
+      "Domainname",
+      "User",
+      "AttachStdin",
+      "AttachStdout",
+      "AttachStderr",
+      "Tty",
+      "OpenStdin",
+      "StdinOnce",
+      "Env",
+      "Cmd",
+      "Image",
+      "Volumes",
+      "WorkingDir",
+      "Entrypoint",
+      "OnBuild",
+      "Labels",
     ]);
     expect(info.Config).toMatchObject({ Cmd: ["/bin/sh"], Env: ["PATH=/bin"], Labels: { owner: "me", tier: "web" } });
     expect(Object.keys(info.Config!.Labels!)).toEqual(["owner", "tier"]);
@@ -165,7 +190,14 @@ describe("image service: inspect and history", () => {
     const { mid, app } = await lineage();
     const history = await svc.history("app:1");
     expect(history).toEqual([
-      { Id: app.toString(), Created: Date.parse("2024-01-03T00:00:00Z") / 1000, CreatedBy: "RUN app", Tags: ["app:1", "localhost:5000/team/app:1"], Size: 30, Comment: "the app" },
+      {
+        Id: app.toString(),
+        Created: Date.parse("2024-01-03T00:00:00Z") / 1000,
+        CreatedBy: "RUN app",
+        Tags: ["app:1", "localhost:5000/team/app:1"],
+        Size: 30,
+        Comment: "the app",
+      },
       { Id: mid.toString(), Created: Date.parse("2024-01-02T12:00:00Z") / 1000, CreatedBy: "ENV x=1", Tags: null, Size: 0, Comment: "" },
       { Id: expect.any(String), Created: Date.parse("2024-01-02T00:00:00Z") / 1000, CreatedBy: "RUN mid", Tags: ["base:1"], Size: 200, Comment: "" },
       { Id: "<missing>", Created: Date.parse("2024-01-01T00:00:00Z") / 1000, CreatedBy: "ADD base", Tags: null, Size: 1000, Comment: "" },

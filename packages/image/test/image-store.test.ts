@@ -7,13 +7,12 @@ import { config, diff, utf8 } from "./support/configs";
 import { FakeLayerStore } from "../src/conformance/index";
 import { MapDriver } from "@store/test-support";
 
-const mapDriver = (objects = new Map<string, Uint8Array[]>()) => new MapDriver({ objects, capabilities: { persistent: true } });
-const createMapBackend = (objects?: Map<string, Uint8Array[]>) => createBackend(mapDriver(objects));
 import { createBackend } from "@store/backend";
 
-const mobyVector = utf8(
-  `{"comment": "abc", "rootfs": {"type": "layers", "diff_ids": ["2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"]}}`,
-);
+const mapDriver = (objects = new Map<string, Uint8Array[]>()) => new MapDriver({ objects, capabilities: { persistent: true } });
+const createMapBackend = (objects?: Map<string, Uint8Array[]>) => createBackend(mapDriver(objects));
+
+const mobyVector = utf8(`{"comment": "abc", "rootfs": {"type": "layers", "diff_ids": ["2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"]}}`);
 const mobyId = "sha256:8d25a9c45df515f9d0fe8e4a6b1c64dd3b965a84790ddbcc7954bb9bc89eb993";
 
 async function open(data = new Map<string, Uint8Array[]>(), layers = new FakeLayerStore()) {
@@ -160,9 +159,7 @@ describe("image store", () => {
     expect(Buffer.from(await backend.getMetadata(id, "lastUpdated")).toString()).toBe("2024-05-01T11:00:00.12+01:00");
     expect(await store.getLastUpdated(id)).toEqual({ seconds: 1714557600, nanos: 120000000, offset: 3600 });
     await store.setLastUpdated(id);
-    expect(Buffer.from(await backend.getMetadata(id, "lastUpdated")).toString()).toMatch(
-      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$/,
-    );
+    expect(Buffer.from(await backend.getMetadata(id, "lastUpdated")).toString()).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$/);
     expect(await store.isBuiltLocally(id)).toBe(false);
     await store.setBuiltLocally(id);
     expect([...(await backend.getMetadata(id, "builtLocally"))]).toEqual([1]);
@@ -202,5 +199,24 @@ describe("image store", () => {
     const ids = await Promise.all(Array.from({ length: 8 }, () => store.create(bytes)));
     expect(new Set(ids.map(String)).size).toBe(1);
     expect(layers.refs(top)).toBe(1);
+  });
+});
+
+describe("digests at the edge", () => {
+  it("takes an image ID as a Digest or as its text, and refuses text that is not a digest, naming it", async () => {
+    const { store, layers } = await open();
+    layers.add([diff("a")]);
+    const id = await store.create(config({ diffIds: [diff("a")] }));
+    const text = id.toString();
+    expect(store.has(text)).toBe(true);
+    expect(store.record(text)?.id.equals(id)).toBe(true);
+    expect((await store.get(text)).id.equals(id)).toBe(true);
+    await store.setLastUpdated(text);
+    expect(await store.getLastUpdated(text)).toBeDefined();
+    expect(() => store.has("not-a-digest")).toThrow(
+      expect.objectContaining({ code: "ERR_DIGEST_INVALID_FORMAT", message: expect.stringContaining("not-a-digest") }),
+    );
+    await store.delete(text);
+    expect(store.has(id)).toBe(false);
   });
 });

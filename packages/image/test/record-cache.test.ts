@@ -22,7 +22,10 @@ function memoryFiles(): MetadataStore & { data: Map<string, Uint8Array> } {
   const data = new Map<string, Uint8Array>();
   const versions = new WeakMap<Uint8Array, string>();
   let writes = 0;
-  const versionOf = (value: Uint8Array) => versions.get(value) ?? (versions.set(value, `v${++writes}`), versions.get(value)!);
+  const versionOf = (value: Uint8Array) => {
+    if (!versions.has(value)) versions.set(value, `v${++writes}`);
+    return versions.get(value)!;
+  };
   const put = (key: string, value: Uint8Array) => {
     const copy = new Uint8Array(value);
     data.set(key, copy);
@@ -75,7 +78,16 @@ async function seed() {
   const store = await createImageStore({ backend: createMapBackend(data), layers });
   const ids = [];
   for (let i = 0; i < 5; i++) {
-    ids.push(await store.create(config({ diffIds: i % 2 ? [diff("a"), diff("b")] : [diff("a")], labels: i % 2 ? { n: String(i) } : undefined, created: `2024-05-0${i + 1}T10:00:00.5+02:00`, comment: `${i}` })));
+    ids.push(
+      await store.create(
+        config({
+          diffIds: i % 2 ? [diff("a"), diff("b")] : [diff("a")],
+          labels: i % 2 ? { n: String(i) } : undefined,
+          created: `2024-05-0${i + 1}T10:00:00.5+02:00`,
+          comment: `${i}`,
+        }),
+      ),
+    );
   }
   await store.setParent(ids[1]!, ids[0]!);
   await store.close();

@@ -207,7 +207,10 @@ async function takeOver(lockPath: string, judged: string): Promise<void> {
   } catch (e) {
     if (systemErrorCode(e) !== "EEXIST") throw e;
     // A taker that died mid-takeover leaves its guard: old guards are cleared.
-    const age = await stat(guard).then((s) => Date.now() - s.mtimeMs, () => 0);
+    const age = await stat(guard).then(
+      (s) => Date.now() - s.mtimeMs,
+      () => 0,
+    );
     if (age > unwrittenGraceMs) await unlink(guard).catch(() => undefined);
     else await new Promise((r) => setTimeout(r, 2));
     return;

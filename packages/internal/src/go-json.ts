@@ -1,4 +1,5 @@
 // What Go escapes (with HTML escaping, the Encoder default), plus surrogates, which need a look.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what Go escapes
 const NEEDS_ESCAPE = /[\u0000-\u001f"\\<>&\u2028\u2029\ud800-\udfff]/;
 
 /**

@@ -1,3 +1,5 @@
+import { goJsonString, goJsonStruct } from "./go-json";
+
 /**
  * The one progress model of the store: every long operation (load, import, save, verify, and
  * later pull and push) reports `ProgressEvent`s, shaped as docker's JSON progress messages
@@ -43,19 +45,23 @@ export function progressMessage(status: string, id?: string): ProgressEvent {
 
 /**
  * The event as dockerd writes it in a JSON progress stream (without the `\r\n` that ends each
- * line): keys in docker's order, zero counts omitted as Go's `omitempty` does, and `<`, `>`, `&`
- * escaped as Go's json.Marshal escapes them.
+ * line): keys in docker's order, zero counts omitted as Go's `omitempty` does, strings encoded
+ * as Go's json.Marshal encodes them (the one encoder in `go-json.ts`).
  */
 export function formatJsonMessage(event: ProgressEvent): string {
-  const out: { status: string; progressDetail?: ProgressDetail; id?: string } = { status: event.status };
-  if (event.progressDetail) {
-    const { current, total } = event.progressDetail;
-    out.progressDetail = {};
-    if (current) out.progressDetail.current = current;
-    if (total) out.progressDetail.total = total;
-  }
-  if (event.id) out.id = event.id;
-  return JSON.stringify(out).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  const detail = event.progressDetail;
+  return goJsonStruct([
+    ["status", goJsonString(event.status)],
+    [
+      "progressDetail",
+      detail &&
+        goJsonStruct([
+          ["current", detail.current ? String(detail.current) : undefined],
+          ["total", detail.total ? String(detail.total) : undefined],
+        ]),
+    ],
+    ["id", event.id ? goJsonString(event.id) : undefined],
+  ]);
 }
 
 export interface ProgressReaderOptions {

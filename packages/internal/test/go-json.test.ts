@@ -19,9 +19,25 @@ describe("Go JSON encoding", () => {
   });
 
   it("sorts map keys by bytes and keeps struct fields in order, omitting undefined", () => {
-    expect(goJsonMap([["b", 1], ["10", 2], ["9", 3], ["a", 4]], String)).toBe('{"10":2,"9":3,"a":4,"b":1}');
+    expect(
+      goJsonMap(
+        [
+          ["b", 1],
+          ["10", 2],
+          ["9", 3],
+          ["a", 4],
+        ],
+        String,
+      ),
+    ).toBe('{"10":2,"9":3,"a":4,"b":1}');
     expect(compareGoStrings("\uffff", "😀")).toBeLessThan(0); // UTF-16 order would say otherwise
-    expect(goJsonStruct([["b", "1"], ["a", undefined], ["c", '"x"']])).toBe('{"b":1,"c":"x"}');
+    expect(
+      goJsonStruct([
+        ["b", "1"],
+        ["a", undefined],
+        ["c", '"x"'],
+      ]),
+    ).toBe('{"b":1,"c":"x"}');
     expect(goJsonValue({ z: [1, "<"], a: null, n: Number.NaN })).toBe('{"a":null,"n":null,"z":[1,"\\u003c"]}');
     expect(goJsonValue({ z: 1, a: 2 }, true)).toBe('{"z":1,"a":2}');
   });

@@ -28,7 +28,11 @@ describe("AsyncMutex", () => {
     const results = await Promise.all([mutex.run(step(log, "a", 20)), mutex.run(step(log, "b", 1)), mutex.run(() => "sync")]);
     expect(results).toEqual(["a", "b", "sync"]);
     expect(log).toEqual(["a+", "a-", "b+", "b-"]);
-    await expect(mutex.run(async () => { throw new Error("boom"); })).rejects.toThrow("boom");
+    await expect(
+      mutex.run(async () => {
+        throw new Error("boom");
+      }),
+    ).rejects.toThrow("boom");
     expect(await mutex.run(async () => "after")).toBe("after");
   });
 });
@@ -41,7 +45,11 @@ describe("KeyedLock", () => {
     expect(results).toEqual(["a1", "a2", "b1"]);
     expect(log.indexOf("a2+")).toBeGreaterThan(log.indexOf("a1-"));
     expect(log.indexOf("b1+")).toBeLessThan(log.indexOf("a1-"));
-    await expect(lock.run("a", async () => { throw new Error("boom"); })).rejects.toThrow("boom");
+    await expect(
+      lock.run("a", async () => {
+        throw new Error("boom");
+      }),
+    ).rejects.toThrow("boom");
     expect(await lock.run("a", async () => "after")).toBe("after");
   });
 });
@@ -68,7 +76,11 @@ describe("withFileLock", () => {
     const log: string[] = [];
     await Promise.all([withFileLock(path, step(log, "one", 20)), withFileLock(path, step(log, "two", 1))]);
     expect(log).toEqual(["one+", "one-", "two+", "two-"]);
-    await expect(withFileLock(path, async () => { throw new Error("boom"); })).rejects.toThrow("boom");
+    await expect(
+      withFileLock(path, async () => {
+        throw new Error("boom");
+      }),
+    ).rejects.toThrow("boom");
     expect(await readdir(dir)).toEqual([]);
   });
 
@@ -90,7 +102,12 @@ describe("withFileLock", () => {
     try {
       await writeFile(path, `${live.pid}\n`);
       let told: number | undefined;
-      const error = await withFileLock(path, async () => undefined, 200, (owner) => (told = owner)).catch((e: unknown) => e);
+      const error = await withFileLock(
+        path,
+        async () => undefined,
+        200,
+        (owner) => (told = owner),
+      ).catch((e: unknown) => e);
       expect(isStoreError(error, InternalErrorCode.Locked)).toBe(true);
       expect(error).toMatchObject({ message: expect.stringContaining(`${path} is held by process ${live.pid}`), details: { path, pid: live.pid } });
       expect(told).toBe(live.pid);
@@ -117,7 +134,12 @@ describe("withFileLock", () => {
     let release!: () => void;
     const holding = withFileLock(path, () => new Promise<void>((r) => (release = r)));
     let told: number | undefined;
-    const timedOut = await withFileLock(path, async () => undefined, 50, (owner) => (told = owner)).catch((e: unknown) => e);
+    const timedOut = await withFileLock(
+      path,
+      async () => undefined,
+      50,
+      (owner) => (told = owner),
+    ).catch((e: unknown) => e);
     expect(isStoreError(timedOut, InternalErrorCode.Locked)).toBe(true);
     expect(told).toBe(process.pid);
     release();

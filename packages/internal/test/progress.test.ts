@@ -12,7 +12,9 @@ describe("progress events", () => {
     expect(formatJsonMessage(progressUpdate("Loading layer", "0123456789ab", 32768, 2811478))).toBe(
       '{"status":"Loading layer","progressDetail":{"current":32768,"total":2811478},"id":"0123456789ab"}',
     );
-    expect(formatJsonMessage({ status: "Pull complete", progressDetail: {}, id: "aaaaaaaaaaaa" })).toBe('{"status":"Pull complete","progressDetail":{},"id":"aaaaaaaaaaaa"}');
+    expect(formatJsonMessage({ status: "Pull complete", progressDetail: {}, id: "aaaaaaaaaaaa" })).toBe(
+      '{"status":"Pull complete","progressDetail":{},"id":"aaaaaaaaaaaa"}',
+    );
     expect(formatJsonMessage(progressUpdate("Importing", undefined, 0))).toBe('{"status":"Importing","progressDetail":{}}');
     expect(formatJsonMessage(progressMessage("Loaded image: a<b>&c"))).toBe('{"status":"Loaded image: a\\u003cb\\u003e\\u0026c"}');
   });

@@ -8,7 +8,10 @@ import { LayerError, LayerErrorCode } from "./errors";
  * A driver with `diffDir` (moby's DiffGetter; overlay2's `diff/`) serves them without a mount;
  * other drivers' layers are mounted for the duration.
  */
-export async function openDiffFiles(driver: GraphDriver, cacheId: string): Promise<{
+export async function openDiffFiles(
+  driver: GraphDriver,
+  cacheId: string,
+): Promise<{
   /** The path of a tar name's file; refuses a name that leads outside the layer. */
   path(name: string): string;
   open(name: string): AsyncIterable<Uint8Array>;

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { lstat, mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readFile, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { type Digest, parseDigest } from "@store/digest";
 import { isStoreError, systemErrorCode } from "@store/errors";
@@ -27,9 +27,13 @@ const STALE_AFTER_MS = 10 * 60 * 1000;
  */
 export function assertMountName(name: string): void {
   if (!isSafeName(name)) {
-    throw new LayerError(LayerErrorCode.InvalidName, `invalid mount name ${JSON.stringify(name)}: use letters, digits, '.', '_' and '-', not starting with '.' or '-' (at most 255)`, {
-      details: { name },
-    });
+    throw new LayerError(
+      LayerErrorCode.InvalidName,
+      `invalid mount name ${JSON.stringify(name)}: use letters, digits, '.', '_' and '-', not starting with '.' or '-' (at most 255)`,
+      {
+        details: { name },
+      },
+    );
   }
 }
 

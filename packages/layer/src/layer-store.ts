@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { type ByteSource, type Digest, type DigestLike, Canonical, chainId as chainIdOf, toDigest } from "@store/digest";
 import { isStoreError } from "@store/errors";
 import { type GraphDriver, createDriver } from "@store/graphdriver";
-import { type TarSplitPacket, splitTar } from "@store/tar-split";
+import { splitTar } from "@store/tar-split";
 import { AsyncMutex } from "@store/internal";
 import { type Compression, decompressAs, sniffCompression } from "./decompress";
 import { layerTarStream, readLayerTarSplit } from "./tar-rebuild";
@@ -511,7 +511,8 @@ export async function createLayerStore(options: LayerStoreOptions): Promise<Laye
     async releaseRWLayer(rw) {
       return lock.run(async () => {
         const m = mounts.get(rw.name);
-        if (!m) throw new LayerError(LayerErrorCode.MountNotFound, `read-write layer ${JSON.stringify(rw.name)} does not exist`, { details: { name: rw.name } });
+        if (!m)
+          throw new LayerError(LayerErrorCode.MountNotFound, `read-write layer ${JSON.stringify(rw.name)} does not exist`, { details: { name: rw.name } });
         await driver.remove(m.mountId);
         if (m.initId) await driver.remove(m.initId);
         await metadata.removeMount(m.name);

@@ -70,9 +70,13 @@ export function checkExpected(actual: ExtractedFacts, expected: Expectation): vo
     });
   }
   if (expected.blobDigest && !expected.blobDigest.equals(blob.digest)) {
-    throw new LayerError(LayerErrorCode.BlobMismatch, `layer blob digest mismatch: expected ${expected.blobDigest}, got ${blob.digest} (${blob.size} bytes, ${compressionName(compression)})`, {
-      details: { expected: expected.blobDigest.toString(), actual: blob.digest.toString(), size: blob.size, compression },
-    });
+    throw new LayerError(
+      LayerErrorCode.BlobMismatch,
+      `layer blob digest mismatch: expected ${expected.blobDigest}, got ${blob.digest} (${blob.size} bytes, ${compressionName(compression)})`,
+      {
+        details: { expected: expected.blobDigest.toString(), actual: blob.digest.toString(), size: blob.size, compression },
+      },
+    );
   }
   if (expected.diffId && !expected.diffId.equals(actual.diffId)) {
     throw new LayerError(LayerErrorCode.DiffIdMismatch, `layer diffID mismatch: expected ${expected.diffId}, got ${actual.diffId}`, {

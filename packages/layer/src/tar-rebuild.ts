@@ -53,12 +53,21 @@ type Segment = { parts: ChunkPart[]; names: string[] } | { path: string; name: s
  * per-file CRC-64 is not recomputed: the diff ID covers every byte. Names that are not UTF-8
  * go through tar-split's assembler.
  */
-export async function* layerTarStream(driver: GraphDriver, layer: LayerTarSource, packets: readonly TarSplitPacket[], total: number): AsyncGenerator<Uint8Array> {
+export async function* layerTarStream(
+  driver: GraphDriver,
+  layer: LayerTarSource,
+  packets: readonly TarSplitPacket[],
+  total: number,
+): AsyncGenerator<Uint8Array> {
   const files = await openDiffFiles(driver, layer.cacheId);
   try {
     if (packets.some((p) => p.type === 1 && p.nameRaw !== undefined && p.nameRaw.length > 0)) {
       try {
-        yield* verifyStream(assembleTar(packets, (name) => files.open(name)), layer.diffId, { what: `layer ${layer.chainId}` });
+        yield* verifyStream(
+          assembleTar(packets, (name) => files.open(name)),
+          layer.diffId,
+          { what: `layer ${layer.chainId}` },
+        );
       } catch (e) {
         if (isStoreError(e, DigestErrorCode.Mismatch)) throw verificationFailed(layer, e.message, e);
         throw e;
@@ -162,6 +171,7 @@ async function readSegment(layer: LayerTarSource, segment: { parts: ChunkPart[];
   const name = JSON.stringify(segment.names[result.index]);
   // The reader thread itself failed (it died): no one file is to blame.
   if (!segment.names[result.index]) throw verificationFailed(layer, `reading its files failed: ${result.error.message}`, result.error);
-  if (result.reason === "size") throw verificationFailed(layer, `file ${name} does not have the recorded ${(segment.parts[result.index] as { size: number }).size} bytes`);
+  if (result.reason === "size")
+    throw verificationFailed(layer, `file ${name} does not have the recorded ${(segment.parts[result.index] as { size: number }).size} bytes`);
   throw verificationFailed(layer, `file ${name} cannot be read: ${result.error.message}`, result.error);
 }

@@ -25,11 +25,32 @@ async function expectNothingLeft(root: string) {
 const crafted: Array<[string, EntrySpec[], RegExp]> = [
   ["a .. path", [{ name: "../escape", content: "x" }], /escape|\.\./],
   ["a deep .. path", [{ name: "a/../../escape", content: "x" }], /escape|\.\./],
-  ["a symlink leading a later entry outside", [{ name: "link", type: "symlink", linkname: "/" }, { name: "link/etc/evil", content: "x" }], /link/],
-  ["a relative symlink leading a later entry outside", [{ name: "up", type: "symlink", linkname: "../../../.." }, { name: "up/evil", content: "x" }], /up/],
+  [
+    "a symlink leading a later entry outside",
+    [
+      { name: "link", type: "symlink", linkname: "/" },
+      { name: "link/etc/evil", content: "x" },
+    ],
+    /link/,
+  ],
+  [
+    "a relative symlink leading a later entry outside",
+    [
+      { name: "up", type: "symlink", linkname: "../../../.." },
+      { name: "up/evil", content: "x" },
+    ],
+    /up/,
+  ],
   ["a hardlink to outside", [{ name: "hl", type: "hardlink", linkname: "../../../../etc/passwd" }], /hl|passwd/],
   ["a hardlink to a missing file", [{ name: "hl", type: "hardlink", linkname: "missing" }], /hl|missing/],
-  ["the same path twice", [{ name: "dup", content: "1" }, { name: "./dup", content: "2" }], /dup/],
+  [
+    "the same path twice",
+    [
+      { name: "dup", content: "1" },
+      { name: "./dup", content: "2" },
+    ],
+    /dup/,
+  ],
 ];
 
 describe("crafted layer tars are refused with a clear error and leave nothing behind", () => {

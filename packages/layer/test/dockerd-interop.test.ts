@@ -79,8 +79,12 @@ describe.skipIf(skip !== undefined)("layers a real dockerd registered", () => {
         expect(layer.diffId.toString()).toBe(diffIds[i]);
         expect((await collect(layer.tarStream())).equals(theirs)).toBe(true);
         // The same tar-split lines dockerd recorded (gzip bytes differ: Go's deflate is not zlib's).
-        const ourSplit = execFileSync("gunzip", { input: await readFile(join(root, "image/overlay2/layerdb/sha256", layer.chainId.encoded, "tar-split.json.gz")) });
-        const theirSplit = execFileSync("gunzip", { input: await readFile(join(peer.root, "image/overlay2/layerdb/sha256", layer.chainId.encoded, "tar-split.json.gz")) });
+        const ourSplit = execFileSync("gunzip", {
+          input: await readFile(join(root, "image/overlay2/layerdb/sha256", layer.chainId.encoded, "tar-split.json.gz")),
+        });
+        const theirSplit = execFileSync("gunzip", {
+          input: await readFile(join(peer.root, "image/overlay2/layerdb/sha256", layer.chainId.encoded, "tar-split.json.gz")),
+        });
         expect(ourSplit.toString()).toBe(theirSplit.toString());
         parent = layer.chainId;
       }

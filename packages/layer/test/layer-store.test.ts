@@ -57,7 +57,10 @@ describe("layer store on overlay2", () => {
 
   it("stacks layers: chain IDs, sizes, parents", async () => {
     const { layer: l1 } = await t.store.register([await base()]);
-    const tar2 = await tarBytes([{ name: "etc/hostname", content: "child\n" }, { name: "bin/.wh.tool", content: "" }]);
+    const tar2 = await tarBytes([
+      { name: "etc/hostname", content: "child\n" },
+      { name: "bin/.wh.tool", content: "" },
+    ]);
     const { layer: l2 } = await t.store.register([tar2], l1.chainId);
     expect(l2.chainId.toString()).toBe(chainId([l1.diffId, digestFromBytes(tar2)])!.toString());
     expect(l2.parent?.chainId.toString()).toBe(l1.chainId.toString());
@@ -160,7 +163,11 @@ describe("layer store on overlay2", () => {
   });
 
   describe("staging: extract first, stack later", () => {
-    const child = () => tarBytes([{ name: "etc/hostname", content: "child\n" }, { name: "bin/.wh.tool", content: "" }]);
+    const child = () =>
+      tarBytes([
+        { name: "etc/hostname", content: "child\n" },
+        { name: "bin/.wh.tool", content: "" },
+      ]);
 
     it("gives the chain, parent, tar, lower dirs and merged view register gives", async () => {
       expect(t.store.canStage).toBe(true);
@@ -235,4 +242,3 @@ describe("layer store on overlay2", () => {
     });
   });
 });
-

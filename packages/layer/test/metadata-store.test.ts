@@ -41,8 +41,8 @@ describe.each(stores)("%s layer metadata store", (_name, make) => {
 
   it("records mounts", async () => {
     const s = make();
-    await s.putMount("ctr1", { mountId: "m".repeat(64), initId: "m".repeat(64) + "-init", parent: chain });
-    expect(await s.getMount("ctr1")).toEqual({ mountId: "m".repeat(64), initId: "m".repeat(64) + "-init", parent: chain });
+    await s.putMount("ctr1", { mountId: "m".repeat(64), initId: `${"m".repeat(64)}-init`, parent: chain });
+    expect(await s.getMount("ctr1")).toEqual({ mountId: "m".repeat(64), initId: `${"m".repeat(64)}-init`, parent: chain });
     expect((await s.list()).mounts).toEqual(["ctr1"]);
     await s.removeMount("ctr1");
     expect(await s.getMount("ctr1")).toBeUndefined();

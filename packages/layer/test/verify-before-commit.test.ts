@@ -67,7 +67,9 @@ describe("register returns the blob as received, hashed in the same pass", () =>
       // Tiny chunks: the digest must cover every byte, however the source splits them.
       const chunks = Array.from({ length: Math.ceil(blob.length / 999) }, (_, i) => blob.subarray(i * 999, (i + 1) * 999));
       const digest = digestFromBytes(blob);
-      const got = await t.store.register(chunks, undefined, { expected: { diffId: diffId.toString(), blob: { digest: digest.toString(), size: blob.length } } });
+      const got = await t.store.register(chunks, undefined, {
+        expected: { diffId: diffId.toString(), blob: { digest: digest.toString(), size: blob.length } },
+      });
       expect(got.compression).toBe(compression);
       expect(got.blob).toEqual({ digest, size: blob.length });
       expect(got.layer.chainId.toString()).toBe(diffId.toString()); // the same layer, a new handle
@@ -84,7 +86,12 @@ describe("a layer that is not what was expected is refused before anything is co
     const before = await rootState();
     const tar = await layerTar();
     for (const source of [tar, gzipSync(tar), zstd(tar)]) {
-      const e = await refusedWith(t.store.register([source], base.chainId, { expected: { diffId: wrong } }), LayerErrorCode.DiffIdMismatch, wrong.toString(), digestFromBytes(tar).toString());
+      const e = await refusedWith(
+        t.store.register([source], base.chainId, { expected: { diffId: wrong } }),
+        LayerErrorCode.DiffIdMismatch,
+        wrong.toString(),
+        digestFromBytes(tar).toString(),
+      );
       expect(e.kind).toBe("dataLoss");
       expect(await rootState()).toEqual(before);
     }
@@ -107,12 +114,25 @@ describe("a layer that is not what was expected is refused before anything is co
       expect(byDigest.kind).toBe("dataLoss");
       expect(await rootState()).toEqual(before);
       // Shorter than said: found at the end. Longer: refused as soon as it runs past the size.
-      await refusedWith(t.store.register([blob], undefined, { expected: { diffId, blob: { digest, size: blob.length + 1 } } }), LayerErrorCode.BlobMismatch, `${blob.length + 1} bytes`);
-      await refusedWith(t.store.register([blob], undefined, { expected: { diffId, blob: { digest, size: blob.length - 1 } } }), LayerErrorCode.BlobMismatch, `${blob.length - 1} bytes`);
+      await refusedWith(
+        t.store.register([blob], undefined, { expected: { diffId, blob: { digest, size: blob.length + 1 } } }),
+        LayerErrorCode.BlobMismatch,
+        `${blob.length + 1} bytes`,
+      );
+      await refusedWith(
+        t.store.register([blob], undefined, { expected: { diffId, blob: { digest, size: blob.length - 1 } } }),
+        LayerErrorCode.BlobMismatch,
+        `${blob.length - 1} bytes`,
+      );
       expect(await rootState()).toEqual(before);
     }
     // A plain tar is its own blob: a wrong blob digest is refused as well.
-    await refusedWith(t.store.register([tar], undefined, { expected: { blob: { digest: wrong } } }), LayerErrorCode.BlobMismatch, wrong.toString(), diffId.toString());
+    await refusedWith(
+      t.store.register([tar], undefined, { expected: { blob: { digest: wrong } } }),
+      LayerErrorCode.BlobMismatch,
+      wrong.toString(),
+      diffId.toString(),
+    );
     expect(await rootState()).toEqual(before);
   });
 

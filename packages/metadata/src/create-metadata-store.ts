@@ -69,9 +69,13 @@ export function createMetadataStore(driver: MetadataDriver, options: MetadataSto
 
   function assertVersion(key: string, version: unknown): asserts version is string {
     if (typeof version !== "string" || version === "") {
-      throw new MetadataError(MetadataErrorCode.InvalidArgument, `metadata ${JSON.stringify(key)}: a version is a non-empty string, got ${JSON.stringify(version)}`, {
-        details: { key },
-      });
+      throw new MetadataError(
+        MetadataErrorCode.InvalidArgument,
+        `metadata ${JSON.stringify(key)}: a version is a non-empty string, got ${JSON.stringify(version)}`,
+        {
+          details: { key },
+        },
+      );
     }
   }
 

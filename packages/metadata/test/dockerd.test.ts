@@ -15,7 +15,11 @@ type Repositories = { Repositories: Record<string, Record<string, string>> };
 /** Go's json.Marshal of repositories.json: map keys sorted, no spaces (these names need no escaping). */
 function goJson(value: Repositories): string {
   const sorted = (o: Record<string, unknown>): Record<string, unknown> =>
-    Object.fromEntries(Object.keys(o).sort().map((k) => [k, typeof o[k] === "object" ? sorted(o[k] as Record<string, unknown>) : o[k]]));
+    Object.fromEntries(
+      Object.keys(o)
+        .sort()
+        .map((k) => [k, typeof o[k] === "object" ? sorted(o[k] as Record<string, unknown>) : o[k]]),
+    );
   return JSON.stringify(sorted(value as unknown as Record<string, unknown>));
 }
 
@@ -64,9 +68,7 @@ describe.skipIf(dockerdSkipReason())("repositories.json shared with dockerd", ()
 
     // dockerd rewrites the file on a tag: the version we hold is stale, and the swap refuses.
     await peer.docker(["tag", "base:1", "other:2"]);
-    await expectStoreError(store.putIfVersion("repositories.json", encoder.encode("{}"), written!.version), MetadataErrorCode.Conflict, [
-      "repositories.json",
-    ]);
+    await expectStoreError(store.putIfVersion("repositories.json", encoder.encode("{}"), written!.version), MetadataErrorCode.Conflict, ["repositories.json"]);
     const after = JSON.parse(decoder.decode((await store.get("repositories.json"))!.data)) as Repositories;
     expect(Object.keys(after.Repositories).sort()).toEqual(["base", "copied", "other"]);
     await peer.stop();

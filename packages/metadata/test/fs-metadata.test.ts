@@ -21,7 +21,10 @@ afterEach(() => dir.remove());
 /** Every file under `root`, relative to it. */
 async function files(at: string): Promise<string[]> {
   const entries = await readdir(at, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile()).map((e) => relative(at, join(e.parentPath, e.name))).sort();
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => relative(at, join(e.parentPath, e.name)))
+    .sort();
 }
 
 /** Runs `fn` to its end in a child process and returns its exit code. */
@@ -40,7 +43,7 @@ async function deadPid(): Promise<number> {
 describe("fs metadata store", () => {
   test("writes the bytes as given, mode 0600, and leaves no temp or lock file", async () => {
     const store = createFsMetadataStore({ root });
-    const json = encoder.encode('{"Repositories":{"busybox":{"busybox:latest":"sha256:' + "a".repeat(64) + '"}}}');
+    const json = encoder.encode(`{"Repositories":{"busybox":{"busybox:latest":"sha256:${"a".repeat(64)}"}}}`);
     const v1 = await store.putIfAbsent("repositories.json", json);
     expect(Buffer.from(await readFile(join(root, "repositories.json"))).equals(Buffer.from(json))).toBe(true);
     expect((await stat(join(root, "repositories.json"))).mode & 0o777).toBe(0o600);
@@ -77,9 +80,7 @@ describe("fs metadata store", () => {
     expect(record!.version).toMatch(/^sha256:[0-9a-f]{64}$/);
     // Rewritten behind the store's back: the old version no longer swaps.
     await writeFile(join(root, "repositories.json"), '{"Repositories":{"x":{}}}');
-    await expectStoreError(store.putIfVersion("repositories.json", encoder.encode("lost"), record!.version), MetadataErrorCode.Conflict, [
-      "repositories.json",
-    ]);
+    await expectStoreError(store.putIfVersion("repositories.json", encoder.encode("lost"), record!.version), MetadataErrorCode.Conflict, ["repositories.json"]);
     expect(await readFile(join(root, "repositories.json"), "utf8")).toBe('{"Repositories":{"x":{}}}');
   });
 

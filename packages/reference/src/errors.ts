@@ -20,5 +20,8 @@ export const ReferenceErrorCode = {
 } as const;
 export type ReferenceErrorCode = (typeof ReferenceErrorCode)[keyof typeof ReferenceErrorCode];
 
-/** Every error this package throws; branch on `code`. */
-export class ReferenceError extends StoreError<ReferenceErrorCode> {}
+/**
+ * Every error this package throws; branch on `code`. Not called `ReferenceError`, which would
+ * shadow JavaScript's global of that name in every file that imports it.
+ */
+export class ImageReferenceError extends StoreError<ReferenceErrorCode> {}

@@ -1,4 +1,4 @@
-import { ReferenceError, ReferenceErrorCode } from "./errors";
+import { ImageReferenceError, ReferenceErrorCode } from "./errors";
 
 /**
  * Go's path.Match, which docker's `reference` filter uses: `*` matches any run of characters
@@ -12,8 +12,8 @@ export function globMatch(pattern: string, name: string): boolean {
 
 type Chars = string[];
 
-function bad(pattern: string): ReferenceError {
-  return new ReferenceError(ReferenceErrorCode.InvalidPattern, `syntax error in pattern ${JSON.stringify(pattern)}`, { details: { pattern } });
+function bad(pattern: string): ImageReferenceError {
+  return new ImageReferenceError(ReferenceErrorCode.InvalidPattern, `syntax error in pattern ${JSON.stringify(pattern)}`, { details: { pattern } });
 }
 
 function match(p: Chars, name: Chars, original: string): boolean {

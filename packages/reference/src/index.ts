@@ -1,4 +1,4 @@
-export { ReferenceError, ReferenceErrorCode } from "./errors";
+export { ImageReferenceError, ReferenceErrorCode } from "./errors";
 export {
   NamedReference,
   defaultTag,

@@ -3,7 +3,7 @@ import { type Digest, type DigestLike, isDigest, parseDigest, toDigest } from "@
 import { isStoreError } from "@store/errors";
 import { AsyncMutex } from "@store/internal";
 import { type MetadataStore, MetadataErrorCode, createFsMetadataStore, update } from "@store/metadata";
-import { ReferenceError, ReferenceErrorCode } from "./errors";
+import { ImageReferenceError, ReferenceErrorCode } from "./errors";
 import { type NamedReference, parseNormalizedNamed, tagNameOnly, trimNamed, withDigest } from "./reference";
 import {
   type ReferenceStoreProblem,
@@ -94,7 +94,6 @@ function compareRefs(a: NamedReference, b: NamedReference): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-
 /** What a change computed on one state of the record, applied to memory once it is written. */
 interface Plan {
   base: RepositoriesState;
@@ -149,7 +148,7 @@ export async function createReferenceStore(options: ReferenceStoreOptions): Prom
   function change(plan: (base: RepositoriesState) => Plan | undefined): Promise<boolean> {
     if (!writable) {
       return Promise.reject(
-        new ReferenceError(
+        new ImageReferenceError(
           ReferenceErrorCode.WriteUnsupported,
           `${where}: refusing to change tags through the ${store.name} metadata store: it does not honour conditional writes, so a ` +
             "concurrent change by another process could be lost (open the reference store with allowUnconditional to accept that)",
@@ -206,7 +205,7 @@ export async function createReferenceStore(options: ReferenceStoreOptions): Prom
       const repoName = ref.familiarName;
       const refStr = ref.familiar;
       if (repoName === "sha256") {
-        throw new ReferenceError(ReferenceErrorCode.Invalid, `refusing to create an ambiguous tag using digest algorithm as name: ${refStr}`, {
+        throw new ImageReferenceError(ReferenceErrorCode.Invalid, `refusing to create an ambiguous tag using digest algorithm as name: ${refStr}`, {
           details: { reference: refStr },
         });
       }
@@ -216,12 +215,12 @@ export async function createReferenceStore(options: ReferenceStoreOptions): Prom
         if (old !== undefined) {
           if (old === id) return undefined; // nothing changes; moby rewrites the file regardless
           if (ref.digest) {
-            throw new ReferenceError(ReferenceErrorCode.Conflict, `Cannot overwrite digest ${ref.digest} (${refStr} points at ${old})`, {
+            throw new ImageReferenceError(ReferenceErrorCode.Conflict, `Cannot overwrite digest ${ref.digest} (${refStr} points at ${old})`, {
               details: { reference: refStr, current: old, requested: id },
             });
           }
           if (!force) {
-            throw new ReferenceError(
+            throw new ImageReferenceError(
               ReferenceErrorCode.Conflict,
               `Conflict: Tag ${refStr} is already set to image ${old}, if you want to replace it, please use the force option`,
               { details: { reference: refStr, current: old, requested: id } },
@@ -262,7 +261,7 @@ export async function createReferenceStore(options: ReferenceStoreOptions): Prom
       const ref = parse(input);
       const id = lookup(ref);
       if (id === undefined || !isDigest(id)) {
-        throw new ReferenceError(ReferenceErrorCode.NotFound, `reference does not exist: ${tagNameOnly(ref).familiar}`, {
+        throw new ImageReferenceError(ReferenceErrorCode.NotFound, `reference does not exist: ${tagNameOnly(ref).familiar}`, {
           details: { reference: ref.familiar },
         });
       }

@@ -1,5 +1,5 @@
 import { type Digest, type DigestLike, parseDigest, toDigest } from "@store/digest";
-import { ReferenceError, ReferenceErrorCode } from "./errors";
+import { ImageReferenceError, ReferenceErrorCode } from "./errors";
 import { globMatch } from "./glob-match";
 
 // distribution/reference's grammar (regexp.go), as JavaScript regular expressions.
@@ -107,8 +107,8 @@ export interface DigestReference {
   readonly digest: Digest;
 }
 
-function invalid(input: string, reason: string, cause?: unknown): ReferenceError {
-  return new ReferenceError(ReferenceErrorCode.Invalid, `invalid reference format: ${JSON.stringify(input)}: ${reason}`, {
+function invalid(input: string, reason: string, cause?: unknown): ImageReferenceError {
+  return new ImageReferenceError(ReferenceErrorCode.Invalid, `invalid reference format: ${JSON.stringify(input)}: ${reason}`, {
     cause,
     details: { reference: input, reason },
   });

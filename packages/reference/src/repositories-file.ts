@@ -1,6 +1,6 @@
 import { isDigest } from "@store/digest";
 import { goJsonMap, goJsonString } from "@store/internal";
-import { ReferenceError, ReferenceErrorCode } from "./errors";
+import { ImageReferenceError, ReferenceErrorCode } from "./errors";
 import { type NamedReference, parseNormalizedNamed } from "./reference";
 
 /** An entry of repositories.json that could not be read; it is kept, untouched, on save. */
@@ -45,7 +45,7 @@ export function decodeRepositories(bytes: Uint8Array | undefined, where: string)
   const state: RepositoriesState = { repos: new Map(), byId: new Map(), problems: [], bytes };
   if (bytes === undefined) return state;
   const corrupt = (message: string, cause?: unknown) =>
-    new ReferenceError(ReferenceErrorCode.StoreCorrupt, `${where}: ${message}; the file is left as it is`, { cause, details: { path: where } });
+    new ImageReferenceError(ReferenceErrorCode.StoreCorrupt, `${where}: ${message}; the file is left as it is`, { cause, details: { path: where } });
   let json: unknown;
   try {
     json = JSON.parse(decoder.decode(bytes));

@@ -116,9 +116,7 @@ describe("reference store", () => {
     const refs = await createReferenceStore({ path });
     expect(refs.problems.map((p) => p.reference).sort()).toEqual(["A:B", "a:1"]);
     await refs.add("c", idB);
-    expect(await readFile(path, "utf8")).toBe(
-      `{"Repositories":{"a":{"A:B":"${idA}","a:1":"sha256:nope","a:2":"${idA}"},"c":{"c:latest":"${idB}"}}}`,
-    );
+    expect(await readFile(path, "utf8")).toBe(`{"Repositories":{"a":{"A:B":"${idA}","a:1":"sha256:nope","a:2":"${idA}"},"c":{"c:latest":"${idB}"}}}`);
   });
 
   describe("several processes on one file", () => {
@@ -128,7 +126,12 @@ describe("reference store", () => {
       const two = await createReferenceStore({ path });
       await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? one : two).add(`app:${i}`, i % 3 === 0 ? idA : idB)));
       const fresh = await createReferenceStore({ path });
-      expect(fresh.referencesByName("app").map((a) => a.ref.tag).sort()).toEqual(Array.from({ length: 20 }, (_, i) => String(i)).sort());
+      expect(
+        fresh
+          .referencesByName("app")
+          .map((a) => a.ref.tag)
+          .sort(),
+      ).toEqual(Array.from({ length: 20 }, (_, i) => String(i)).sort());
       // Each store sees the other's tags once it changes something, and deletes do not resurrect.
       expect(await one.delete("app:1")).toBe(true); // written by `two`
       expect(await two.delete("app:0")).toBe(true); // written by `one`
@@ -191,8 +194,7 @@ describe("reference store", () => {
       for (const repo of fresh.repositories()) expect(fresh.referencesByName(repo)).toHaveLength(8);
       expect(fresh.references(idA)).toHaveLength(32);
       // The bytes are dockerd's, whoever wrote last, and no lock or temp file is left.
-      const expected = (repo: string, id: string) =>
-        `"${repo}":{${Array.from({ length: 8 }, (_, i) => `"${repo}:${i}":"${id}"`).join(",")}}`;
+      const expected = (repo: string, id: string) => `"${repo}":{${Array.from({ length: 8 }, (_, i) => `"${repo}:${i}":"${id}"`).join(",")}}`;
       expect(await readFile(path, "utf8")).toBe(
         `{"Repositories":{${[expected("mine", idB.toString()), ...["p0", "p1", "p2", "p3"].map((r) => expected(r, idA.toString()))].join(",")}}}`,
       );
@@ -260,4 +262,3 @@ describe("reference store", () => {
     });
   });
 });
-

@@ -17,9 +17,20 @@ describe("reference parsing (distribution/reference)", () => {
       }
     };
     const component = fc.string({ unit: fc.constantFrom(..."ab0z9._-L:"), minLength: 0, maxLength: 6 });
-    const name = fc.array(fc.oneof(component, fc.constantFrom("localhost", "docker.io", "index.docker.io", "library", "library", "a.b", "x__y", "x---y")), { minLength: 1, maxLength: 4 }).map((c) => c.join("/"));
+    const name = fc
+      .array(fc.oneof(component, fc.constantFrom("localhost", "docker.io", "index.docker.io", "library", "library", "a.b", "x__y", "x---y")), {
+        minLength: 1,
+        maxLength: 4,
+      })
+      .map((c) => c.join("/"));
     const tag = fc.oneof(fc.string({ unit: fc.constantFrom(..."aZ09_.-/:@"), maxLength: 8 }), fc.constant("t".repeat(128)), fc.constant("t".repeat(129)));
-    const input = fc.oneof(fc.tuple(name, tag).map(([n, t]) => `${n}:${t}`), name, fc.string({ maxLength: 20 }), fc.constant(`${"a".repeat(250)}:1`), fc.constant(`a/${"b".repeat(254)}:1`));
+    const input = fc.oneof(
+      fc.tuple(name, tag).map(([n, t]) => `${n}:${t}`),
+      name,
+      fc.string({ maxLength: 20 }),
+      fc.constant(`${"a".repeat(250)}:1`),
+      fc.constant(`a/${"b".repeat(254)}:1`),
+    );
     fc.assert(
       fc.property(input, (text) => {
         expect(outcome(parseNormalizedNamed, text)).toEqual(outcome(parseNormalizedNamedFully, text));

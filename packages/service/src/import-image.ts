@@ -1,11 +1,6 @@
 import { type Digest, digestFromBytes } from "@store/digest";
-import {
-  type ImageService,
-  applyChanges,
-  importConfig,
-  nowGoTime,
-} from "@store/image";
-import { type NamedReference, ReferenceError, ReferenceErrorCode, parseNormalizedNamed, tagNameOnly } from "@store/reference";
+import { type ImageService, applyChanges, importConfig, nowGoTime } from "@store/image";
+import { type NamedReference, ImageReferenceError, ReferenceErrorCode, parseNormalizedNamed, tagNameOnly } from "@store/reference";
 import { progressReader } from "@store/internal";
 import type { LayerStore } from "@store/layer";
 import { abortable } from "./abortable";
@@ -32,7 +27,9 @@ export interface ImportResult {
 export function importTag(tag: string | NamedReference): NamedReference {
   const ref = tagNameOnly(typeof tag === "string" ? parseNormalizedNamed(tag) : tag);
   if (ref.isCanonical) {
-    throw new ReferenceError(ReferenceErrorCode.Invalid, `refusing to create a tag with a digest reference: ${ref.familiar}`, { details: { reference: ref.familiar } });
+    throw new ImageReferenceError(ReferenceErrorCode.Invalid, `refusing to create a tag with a digest reference: ${ref.familiar}`, {
+      details: { reference: ref.familiar },
+    });
   }
   return ref;
 }

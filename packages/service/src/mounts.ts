@@ -72,9 +72,13 @@ export async function findMount(layers: LayerStore, mounts: readonly MountInfo[]
   const prefixed = mounts.filter((m) => m.name.startsWith(term));
   if (prefixed.length === 1) return prefixed[0]!;
   if (prefixed.length > 1) {
-    throw new ServiceError(ServiceErrorCode.MountAmbiguous, `mount name prefix ${JSON.stringify(term)} is ambiguous: ${prefixed.map((m) => m.name).join(", ")}`, {
-      details: { name: term },
-    });
+    throw new ServiceError(
+      ServiceErrorCode.MountAmbiguous,
+      `mount name prefix ${JSON.stringify(term)} is ambiguous: ${prefixed.map((m) => m.name).join(", ")}`,
+      {
+        details: { name: term },
+      },
+    );
   }
   throw new StoreError(LayerErrorCode.MountNotFound, `No such mount: ${term}`, { details: { name: term } });
 }

@@ -93,7 +93,10 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreService
     const imageService = createImageService({ images, references, driverName: name, containers });
     const writable = (what: string) => {
       if (access !== "write") {
-        throw new ServiceError(ServiceErrorCode.ReadOnly, `cannot ${what}: the store at ${root} was opened read-only`, { kind: "unsupported", details: { root } });
+        throw new ServiceError(ServiceErrorCode.ReadOnly, `cannot ${what}: the store at ${root} was opened read-only`, {
+          kind: "unsupported",
+          details: { root },
+        });
       }
     };
     const stores = { images, layers, references };

@@ -73,13 +73,24 @@ export async function verifyStore(
     signal?.throwIfAborted();
     try {
       const tar = await layer.openTar();
-      const chunks = progressReader(tar.stream(), { status: "Verifying", id: shortId(layer.chainId), total: tar.size, ...(onProgress ? { onProgress } : {}), ...(signal ? { signal } : {}) });
+      const chunks = progressReader(tar.stream(), {
+        status: "Verifying",
+        id: shortId(layer.chainId),
+        total: tar.size,
+        ...(onProgress ? { onProgress } : {}),
+        ...(signal ? { signal } : {}),
+      });
       for await (const _ of chunks);
     } catch (e) {
       if (signal?.aborted) throw e;
       const used = users.get(layer.chainId.toString()) ?? [];
       const by = used.length > 0 ? `used by ${used.map(imageName).join("; ")}` : "used by no image";
-      problems.push({ what: "layer", id: layer.chainId.toString(), images: used, message: `layer ${layer.chainId} (diff ${layer.diffId}, ${by}): ${(e as Error).message}` });
+      problems.push({
+        what: "layer",
+        id: layer.chainId.toString(),
+        images: used,
+        message: `layer ${layer.chainId} (diff ${layer.diffId}, ${by}): ${(e as Error).message}`,
+      });
     }
   }
   return { configs, layers: all.length, problems };

@@ -29,7 +29,13 @@ describe.skipIf(!hasRoot())("a store service", () => {
 
   it("imports a tarball as docker import does, tagged, with Importing progress", async () => {
     const events: ProgressEvent[] = [];
-    const result = await store.import([tar], { tag: "app:1", message: "from a test", changes: ['CMD ["sh"]'], total: tar.length, onProgress: (e) => events.push(e) });
+    const result = await store.import([tar], {
+      tag: "app:1",
+      message: "from a test",
+      changes: ['CMD ["sh"]'],
+      total: tar.length,
+      onProgress: (e) => events.push(e),
+    });
     id = result.id.toString();
     expect(result.tag?.familiar).toBe("app:1");
     expect(events[0]).toEqual({ status: "Importing", progressDetail: { current: 0, total: tar.length } });
@@ -48,7 +54,7 @@ describe.skipIf(!hasRoot())("a store service", () => {
       read = true;
       yield tar;
     })();
-    for (const options of [{ tag: "Bad:Name:x" }, { tag: "app@sha256:" + "0".repeat(64) }, { changes: ["FROB x"] }]) {
+    for (const options of [{ tag: "Bad:Name:x" }, { tag: `app@sha256:${"0".repeat(64)}` }, { changes: ["FROB x"] }]) {
       const error = await store.import(spy, options).catch((e: unknown) => e);
       expect(isStoreError(error), String(error)).toBe(true);
     }
@@ -142,7 +148,9 @@ describe.skipIf(!hasRoot())("a store service", () => {
       const report = await store.verify();
       expect(report.problems).toHaveLength(1);
       expect(report.problems[0]).toMatchObject({ what: "layer", id: `sha256:${chain}`, images: [store.resolve("app:1")] });
-      expect(report.problems[0]!.message).toMatch(new RegExp(`^layer sha256:${chain} \\(diff sha256:[0-9a-f]{64}, used by app:1, other/name:latest \\(${id.slice(7, 19)}\\)\\): `));
+      expect(report.problems[0]!.message).toMatch(
+        new RegExp(`^layer sha256:${chain} \\(diff sha256:[0-9a-f]{64}, used by app:1, other/name:latest \\(${id.slice(7, 19)}\\)\\): `),
+      );
     } finally {
       await writeFile(motd, original);
     }

@@ -26,10 +26,7 @@ function label(p: TarSplitFile): string {
  * `ERR_TAR_SPLIT_SIZE_MISMATCH` or `ERR_TAR_SPLIT_CRC_MISMATCH` naming the file; content bytes seen
  * before the mismatch may already have been yielded, so verify the whole stream (the diffID) too.
  */
-export async function* assembleTar(
-  packets: AsyncIterable<TarSplitPacket> | Iterable<TarSplitPacket>,
-  open: OpenFile,
-): AsyncGenerator<Uint8Array> {
+export async function* assembleTar(packets: AsyncIterable<TarSplitPacket> | Iterable<TarSplitPacket>, open: OpenFile): AsyncGenerator<Uint8Array> {
   for await (const p of packets) {
     if (p.type === 2) {
       if (p.payload.length > 0) yield p.payload;
@@ -43,7 +40,9 @@ export async function* assembleTar(
     let seen = 0;
     for await (const chunk of source) {
       if (seen + chunk.length > p.size) {
-        throw new TarError(TarErrorCode.SizeMismatch, `tar-split file ${JSON.stringify(name)}: content is longer than the recorded ${p.size} bytes`, { details });
+        throw new TarError(TarErrorCode.SizeMismatch, `tar-split file ${JSON.stringify(name)}: content is longer than the recorded ${p.size} bytes`, {
+          details,
+        });
       }
       seen += chunk.length;
       crc.update(chunk);

@@ -21,10 +21,7 @@ export interface ParseTarOptions extends TarReaderOptions {
  * Content comes as views into the input's chunks: read each body fully or not at all (it is
  * skipped when the next entry is requested).
  */
-export async function* parseTar(
-  source: ByteSource,
-  options: ParseTarOptions = {},
-): AsyncGenerator<TarEntry> {
+export async function* parseTar(source: ByteSource, options: ParseTarOptions = {}): AsyncGenerator<TarEntry> {
   const reader = new TarReader(source, undefined, options);
   try {
     for (;;) {

@@ -145,7 +145,7 @@ export function parsePaxTime(s: string): { date: Date; nanos: number } {
   const secs = parseDecimal(ss);
   if (sn.length === 0) return { date: new Date(secs * 1000), nanos: 0 };
   if (!/^[0-9]*$/.test(sn)) throw new FieldError(`invalid PAX time ${JSON.stringify(s)}`);
-  let nanos = Number((sn + "000000000").slice(0, 9));
+  let nanos = Number(`${sn}000000000`.slice(0, 9));
   if (ss.startsWith("-")) nanos = -nanos;
   return { date: new Date(secs * 1000 + Math.trunc(nanos / 1e6)), nanos };
 }
@@ -216,7 +216,7 @@ export function goCleanPath(p: string): string {
     out.push(part);
   }
   const joined = out.join("/");
-  if (rooted) return "/" + joined;
+  if (rooted) return `/${joined}`;
   return joined === "" ? "." : joined;
 }
 

@@ -27,10 +27,7 @@ async function* jsonLines(packets: Iterable<TarSplitPacket> | AsyncIterable<TarS
 }
 
 /** Streams `packets` as `tar-split.json.gz` (gzip of newline-terminated JSON lines). */
-async function* writeTarSplit(
-  packets: Iterable<TarSplitPacket> | AsyncIterable<TarSplitPacket>,
-  options: { level?: number } = {},
-): AsyncGenerator<Uint8Array> {
+async function* writeTarSplit(packets: Iterable<TarSplitPacket> | AsyncIterable<TarSplitPacket>, options: { level?: number } = {}): AsyncGenerator<Uint8Array> {
   const gzip = createGzip({ level: options.level ?? 6 });
   const feeding = pipeline(Readable.from(jsonLines(packets)), gzip);
   // Surface a failure of the feeding side through the iteration below (pipeline destroys gzip).

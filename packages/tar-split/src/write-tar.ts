@@ -161,16 +161,29 @@ export function encodeTarHeader(header: TarWriteEntry["header"], size: number): 
     devminor: header.devminor ?? 0,
   };
   if (r.name.length === 0) throw invalid(label, "empty name");
-  for (const [field, value] of [["name", r.name], ["linkname", r.linkname], ["uname", r.uname], ["gname", r.gname]] as const) {
+  for (const [field, value] of [
+    ["name", r.name],
+    ["linkname", r.linkname],
+    ["uname", r.uname],
+    ["gname", r.gname],
+  ] as const) {
     if (value.indexOf(0) !== -1) throw invalid(label, `${field} contains NUL`);
   }
   if ((type === "file" || type === "char" || type === "block" || type === "fifo") && r.name[r.name.length - 1] === 0x2f) {
     throw invalid(label, "filename may not have trailing slash");
   }
-  for (const [field, value] of [["mode", r.mode], ["devmajor", r.devmajor], ["devminor", r.devminor]] as const) {
+  for (const [field, value] of [
+    ["mode", r.mode],
+    ["devmajor", r.devmajor],
+    ["devminor", r.devminor],
+  ] as const) {
     if (!Number.isSafeInteger(value) || !fitsInOctal(8, value)) throw invalid(label, `${field} ${value} cannot be encoded`);
   }
-  for (const [field, value] of [["uid", r.uid], ["gid", r.gid], ["size", r.size]] as const) {
+  for (const [field, value] of [
+    ["uid", r.uid],
+    ["gid", r.gid],
+    ["size", r.size],
+  ] as const) {
     if (!Number.isSafeInteger(value)) throw invalid(label, `${field} ${value} is not an integer`);
   }
   if (r.size < 0) throw invalid(label, "negative size");
@@ -202,7 +215,10 @@ export function encodeTarHeader(header: TarWriteEntry["header"], size: number): 
     records.set("mtime", Buffer.from(formatPaxTime(r.mtime)));
     ustar = false;
   }
-  for (const [key, value] of [["atime", header.atime], ["ctime", header.ctime]] as const) {
+  for (const [key, value] of [
+    ["atime", header.atime],
+    ["ctime", header.ctime],
+  ] as const) {
     if (value) {
       records.set(key, Buffer.from(formatPaxTime(value)));
       ustar = false;

@@ -65,7 +65,7 @@ describe.skipIf(skip)("interop with dockerd 20.10 (vbatts/tar-split in Go)", () 
   function rebuildFromDockerd(layerDir: string, diffDir: string): Promise<Buffer> {
     return collect(
       assembleTar(readTarSplit(createReadStream(join(layerDir, "tar-split.json.gz"))), (name, raw) =>
-        createReadStream(raw ? Buffer.concat([Buffer.from(diffDir + "/"), raw]) : join(diffDir, name)),
+        createReadStream(raw ? Buffer.concat([Buffer.from(`${diffDir}/`), raw]) : join(diffDir, name)),
       ),
     );
   }

@@ -15,7 +15,7 @@ function fixChecksum(tar: Buffer, at: number): void {
   tar.fill(0x20, at + 148, at + 156);
   let sum = 0;
   for (let i = 0; i < 512; i++) sum += tar[at + i]!;
-  tar.write(sum.toString(8).padStart(6, "0") + "\0 ", at + 148, "latin1");
+  tar.write(`${sum.toString(8).padStart(6, "0")}\0 `, at + 148, "latin1");
 }
 
 const parse = (tar: Uint8Array, chunk = 64) => readAll(parseTar(chunked(tar, chunk)));
@@ -45,7 +45,7 @@ describe("refusing malformed archives", () => {
     tar.fill(0x20, 148, 156);
     let signed = 0;
     for (let i = 0; i < 512; i++) signed += tar[i]! >= 128 ? tar[i]! - 256 : tar[i]!;
-    tar.write(signed.toString(8).padStart(6, "0") + "\0 ", 148, "latin1");
+    tar.write(`${signed.toString(8).padStart(6, "0")}\0 `, 148, "latin1");
     expect((await parse(tar))[0]!.header.name).toBe("f");
   });
 
@@ -85,7 +85,7 @@ describe("refusing malformed archives", () => {
       const tar = Buffer.from(good);
       tar.write(record.padEnd(15, "\0"), 512, "latin1");
       // keep the header's size equal to the record's length
-      tar.write(record.length.toString(8).padStart(11, "0") + "\0", 124, "latin1");
+      tar.write(`${record.length.toString(8).padStart(11, "0")}\0`, 124, "latin1");
       fixChecksum(tar, 0);
       expect(await errorCode(() => parse(tar, 7)), why).toBe(TarErrorCode.InvalidHeader);
     }
@@ -190,10 +190,7 @@ describe("refusing malformed archives", () => {
 
 describe("what the tar-split recorder refuses (as Go's packer does)", () => {
   it("the same cleaned path twice is ERR_TAR_SPLIT_DUPLICATE_PATH unless allowed", async () => {
-    const tar = await tarOf([
-      { header: { name: "dir/", type: "directory" } },
-      { header: { name: "./dir", type: "directory" } },
-    ]);
+    const tar = await tarOf([{ header: { name: "dir/", type: "directory" } }, { header: { name: "./dir", type: "directory" } }]);
     expect(await parse(tar)).toHaveLength(2);
     expect(await errorCode(() => splitAll(tar))).toBe(TarErrorCode.DuplicatePath);
     expect(await splitAll(tar, { allowDuplicatePaths: true })).toHaveLength(6);

@@ -2,16 +2,7 @@ import { randomBytes } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { isStoreError } from "@store/errors";
 import { describe, expect, it } from "vitest";
-import {
-  Crc64,
-  TarErrorCode,
-  assembleTar,
-  crc64,
-  decodeTarSplitPacket,
-  encodeTarSplitPacket,
-  readTarSplit,
-  type TarSplitPacket,
-} from "../src/index";
+import { Crc64, TarErrorCode, assembleTar, crc64, decodeTarSplitPacket, encodeTarSplitPacket, readTarSplit, type TarSplitPacket } from "../src/index";
 import { chunked, collect } from "./helpers";
 
 /** Bit-by-bit CRC-64/ISO with BigInt: the definition, to check the table code against. */
@@ -81,7 +72,13 @@ describe("tar-split JSON lines", () => {
   });
 
   it("refuse what is not a tar-split", async () => {
-    for (const bad of [gzipSync('{"type":3}\n'), gzipSync("not json\n"), gzipSync('{"type":1,"size":-1}\n'), gzipSync('{"type":2,"payload":"%%%"}\n'), Buffer.from("plain")]) {
+    for (const bad of [
+      gzipSync('{"type":3}\n'),
+      gzipSync("not json\n"),
+      gzipSync('{"type":1,"size":-1}\n'),
+      gzipSync('{"type":2,"payload":"%%%"}\n'),
+      Buffer.from("plain"),
+    ]) {
       const error = await (async () => {
         for await (const _ of readTarSplit(bad)) void _;
       })().catch((e: unknown) => e);

@@ -27,7 +27,7 @@ export function makeTrickyTree(dir: string, options: TreeOptions = {}): void {
   writeFileSync(join(dir, "ctl\u0001\u0008\u001f"), "q");
   writeFileSync(join(dir, "unicode-é-😀-\u2028"), "u\n");
   writeFileSync(join(dir, 'quote"back\\slash'), "x");
-  writeFileSync(Buffer.from([...Buffer.from(dir + "/name-"), 0xff, 0xfe, 0x80]), "not utf-8\n");
+  writeFileSync(Buffer.from([...Buffer.from(`${dir}/name-`), 0xff, 0xfe, 0x80]), "not utf-8\n");
   symlinkSync("small", join(dir, "link-short"));
   linkSync(join(dir, "small"), join(dir, "hardlink"));
   execFileSync("mkfifo", [join(dir, "fifo")]);

@@ -10,7 +10,12 @@ const field = (b: Buffer, off: number, len: number) => b.subarray(off, off + len
 
 describe("writeTar", () => {
   it("writes USTAR headers exactly as Go's tar.Writer does when every field fits", async () => {
-    const tar = await tarOf([{ header: { name: "foo", type: "file", mode: 0o644, uid: 1000, gid: 100, uname: "u", gname: "g", mtime: new Date(1_600_000_000_000) }, body: Buffer.from("abc") }]);
+    const tar = await tarOf([
+      {
+        header: { name: "foo", type: "file", mode: 0o644, uid: 1000, gid: 100, uname: "u", gname: "g", mtime: new Date(1_600_000_000_000) },
+        body: Buffer.from("abc"),
+      },
+    ]);
     expect(tar.length).toBe(512 + 512 + 1024);
     expect(field(tar, 0, 4)).toBe("foo\0");
     expect(field(tar, 100, 8)).toBe("0000644\0");
@@ -35,7 +40,9 @@ describe("writeTar", () => {
     expect(field(usTar, 345, 121)).toBe(`${"p".repeat(120)}\0`);
 
     const long = `dir/${"z".repeat(150)}`;
-    const paxTar = await tarOf([{ header: { name: long, type: "file", mtime: new Date(1500), uid: 3_000_000, xattrs: { "user.a": Buffer.from([0, 1]) } }, body: Buffer.from("x") }]);
+    const paxTar = await tarOf([
+      { header: { name: long, type: "file", mtime: new Date(1500), uid: 3_000_000, xattrs: { "user.a": Buffer.from([0, 1]) } }, body: Buffer.from("x") },
+    ]);
     expect(String.fromCharCode(paxTar[156]!)).toBe("x");
     expect(field(paxTar, 0, 22)).toBe("dir/PaxHeaders.0/zzzzz");
     const records = paxTar.subarray(512, 512 + parseInt(field(paxTar, 124, 11), 8)).toString("latin1");
@@ -57,7 +64,7 @@ describe("writeTar", () => {
   it("records non-ASCII names, long link targets and large sizes in PAX", () => {
     const h = encodeTarHeader({ name: "é/ü", type: "symlink", linkname: "l".repeat(101) }, 0);
     const text = h.subarray(512, 1024).toString("utf8");
-    expect(text).toContain(" linkpath=" + "l".repeat(101) + "\n");
+    expect(text).toContain(` linkpath=${"l".repeat(101)}\n`);
     expect(text).toContain(" path=é/ü\n");
     expect(field(h, 0, 14)).toBe("/PaxHeaders.0\0"); // toASCII("é/PaxHeaders.0/ü"), trailing slash trimmed
     expect(field(h, 1024, 2)).toBe("/\0"); // toASCII("é/ü")
@@ -67,7 +74,15 @@ describe("writeTar", () => {
   });
 
   it("fails a body of the wrong length naming the entry", async () => {
-    for (const body of [Buffer.from("ab"), (async function* () { yield Buffer.from("abcd"); })(), (async function* () { yield Buffer.from("a"); })()]) {
+    for (const body of [
+      Buffer.from("ab"),
+      (async function* () {
+        yield Buffer.from("abcd");
+      })(),
+      (async function* () {
+        yield Buffer.from("a");
+      })(),
+    ]) {
       const error = await tarOf([{ header: { name: "wrong", type: "file", size: 3 }, body }]).catch((e: unknown) => e);
       expect(isStoreError(error, TarErrorCode.BodySizeMismatch)).toBe(true);
       expect((error as Error).message).toContain('"wrong"');

@@ -13,7 +13,13 @@ describe("MapDriver", () => {
   it("stores objects as their chunks, records calls, and shares a Map to reopen", async () => {
     const objects = new Map<string, Uint8Array[]>();
     const driver = new MapDriver({ objects });
-    const staged = await driver.stage((async function* () { yield bytes("ab"); yield bytes("c"); })(), { key: "k/1" });
+    const staged = await driver.stage(
+      (async function* () {
+        yield bytes("ab");
+        yield bytes("c");
+      })(),
+      { key: "k/1" },
+    );
     await staged.commit("k/1");
     expect(objects.get("k/1")).toHaveLength(2); // no copy into one buffer
     expect(await collect(await new MapDriver({ objects }).readStream("k/1"))).toBe("abc");
@@ -33,7 +39,11 @@ describe("MapDriver", () => {
     expect(Buffer.from((await driver.read("a"))!).toString()).toBe("hello");
     driver.failures.set("readStream.next", eio);
     const seen: string[] = [];
-    await expect((async () => { for await (const c of (await driver.readStream("a"))!) seen.push(Buffer.from(c).toString()); })()).rejects.toBe(eio);
+    await expect(
+      (async () => {
+        for await (const c of (await driver.readStream("a"))!) seen.push(Buffer.from(c).toString());
+      })(),
+    ).rejects.toBe(eio);
     expect(seen).toEqual(["h"]);
     await driver.close();
     expect(driver.closed).toBe(1);
@@ -61,7 +71,12 @@ describe("temp dirs", () => {
     await dir.remove();
     await dir.remove(); // already gone: no error
     let seen = "";
-    await expect(withTempDir(async (path) => { seen = path; throw new Error("boom"); })).rejects.toThrow("boom");
+    await expect(
+      withTempDir(async (path) => {
+        seen = path;
+        throw new Error("boom");
+      }),
+    ).rejects.toThrow("boom");
     expect(existsSync(seen)).toBe(false);
   });
 });

@@ -222,12 +222,29 @@ export async function startCephRgw(options: StartCephRgwOptions = {}): Promise<C
     // 4. A user, and its bucket (SigV4-signed by curl, so no SDK is needed here).
     const accessKeyId = `TEST${randomBytes(8).toString("hex").toUpperCase()}`;
     const secretAccessKey = randomBytes(20).toString("hex");
-    await run("radosgw-admin", ["-n", "client.admin", "user", "create", "--uid=test", "--display-name=test", `--access-key=${accessKeyId}`, `--secret-key=${secretAccessKey}`]);
+    await run("radosgw-admin", [
+      "-n",
+      "client.admin",
+      "user",
+      "create",
+      "--uid=test",
+      "--display-name=test",
+      `--access-key=${accessKeyId}`,
+      `--secret-key=${secretAccessKey}`,
+    ]);
     // RGW wants the payload's hash in x-amz-content-sha256, which curl signs but does not add.
     const emptySha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
     await run("curl", [
-      "-fsS", "-X", "PUT", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user", `${accessKeyId}:${secretAccessKey}`,
-      "-H", `x-amz-content-sha256: ${emptySha256}`, `${endpoint}/${bucket}`,
+      "-fsS",
+      "-X",
+      "PUT",
+      "--aws-sigv4",
+      "aws:amz:us-east-1:s3",
+      "--user",
+      `${accessKeyId}:${secretAccessKey}`,
+      "-H",
+      `x-amz-content-sha256: ${emptySha256}`,
+      `${endpoint}/${bucket}`,
     ]);
 
     const pid = (name: string) => {

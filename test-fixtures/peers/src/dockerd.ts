@@ -93,7 +93,7 @@ function mountsUnder(dir: string): string[] {
   const out: string[] = [];
   for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
     const mountPoint = line.split(" ")[4];
-    if (mountPoint && (mountPoint === dir || mountPoint.startsWith(dir + "/"))) out.push(mountPoint.replace(/\\040/g, " "));
+    if (mountPoint && (mountPoint === dir || mountPoint.startsWith(`${dir}/`))) out.push(mountPoint.replace(/\\040/g, " "));
   }
   return out.sort((a, b) => b.length - a.length);
 }
@@ -153,12 +153,19 @@ export async function startDockerd(options: StartDockerdOptions = {}): Promise<D
 
   const logFd = openSync(logPath, "a");
   const args = [
-    "--data-root", root,
-    "--exec-root", execRoot,
-    "--pidfile", pidfile,
-    "--host", host,
-    "--storage-driver", "overlay2",
-    "--iptables=false", "--bridge=none", "--ip-forward=false",
+    "--data-root",
+    root,
+    "--exec-root",
+    execRoot,
+    "--pidfile",
+    pidfile,
+    "--host",
+    host,
+    "--storage-driver",
+    "overlay2",
+    "--iptables=false",
+    "--bridge=none",
+    "--ip-forward=false",
     ...(options.extraArgs ?? []),
   ];
   const child = spawn("dockerd", args, { stdio: ["ignore", logFd, logFd], env: { ...process.env, ...proxyEnv } });

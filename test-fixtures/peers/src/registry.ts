@@ -55,7 +55,19 @@ export async function startRegistry(options: { timeoutMs?: number } = {}): Promi
   const config = join(dir, "config.yml");
   await writeFile(
     config,
-    ["version: 0.1", "log:", "  level: error", "storage:", "  filesystem:", `    rootdirectory: ${join(dir, "data")}`, "  delete:", "    enabled: true", "http:", `  addr: 127.0.0.1:${port}`, ""].join("\n"),
+    [
+      "version: 0.1",
+      "log:",
+      "  level: error",
+      "storage:",
+      "  filesystem:",
+      `    rootdirectory: ${join(dir, "data")}`,
+      "  delete:",
+      "    enabled: true",
+      "http:",
+      `  addr: 127.0.0.1:${port}`,
+      "",
+    ].join("\n"),
   );
   const logPath = join(dir, "registry.log");
   const logFd = openSync(logPath, "a");

@@ -28,7 +28,11 @@ export const historyCommand: Command = {
   summary: "Show the history of an image",
   args: { min: 1, max: 1 },
   options: [
-    { name: "format", type: "string", help: "Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template" },
+    {
+      name: "format",
+      type: "string",
+      help: "Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template",
+    },
     { name: "no-trunc", type: "boolean", help: "Don't truncate output" },
     { name: "quiet", short: "q", type: "boolean", help: "Only show image IDs" },
   ],

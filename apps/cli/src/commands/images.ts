@@ -48,4 +48,3 @@ export const imagesCommand: Command = {
     await printRows(ctx.io, format, rows, imageHeaders);
   },
 };
-

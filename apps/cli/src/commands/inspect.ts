@@ -10,7 +10,9 @@ import { UsageError } from "../usage-error";
  * fields in dockerd's order already.
  */
 export function inspectJson(images: readonly ImageInspect[]): string {
-  return JSON.stringify(images, null, 4).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+  return JSON.stringify(images, null, 4)
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
 }
 
 /** `store inspect`: the JSON array of `docker image inspect`, or a template per image. */
@@ -22,12 +24,18 @@ export const inspectCommand: Command = {
   summary: "Display detailed information on one or more images",
   args: { min: 1 },
   options: [
-    { name: "format", short: "f", type: "string", help: "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template" },
+    {
+      name: "format",
+      short: "f",
+      type: "string",
+      help: "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template",
+    },
     { name: "type", type: "string", help: 'Only "image" is known to this store', defaultText: '"image"' },
   ],
   async run(ctx, args) {
     const type = stringValue(args, "type");
-    if (type !== undefined && type !== "image") throw new UsageError(`"${type}" is not a valid value for --type: this store holds images only`, "store inspect");
+    if (type !== undefined && type !== "image")
+      throw new UsageError(`"${type}" is not a valid value for --type: this store holds images only`, "store inspect");
     const format = stringValue(args, "format");
     const template = format && format !== "json" ? compileTemplate(format, { nilAs: inspectNil }) : undefined;
     const store = await ctx.store();
@@ -66,4 +74,3 @@ function inspectNil(path: readonly string[]): string | undefined {
   const inConfig = path.length === 2 && (path[0] === "Config" || path[0] === "ContainerConfig");
   return zeroValues.get(inConfig ? path[1]! : path.join("."));
 }
-

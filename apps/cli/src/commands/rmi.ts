@@ -19,7 +19,10 @@ export const rmiCommand: Command = {
     for (const name of args.positionals) {
       try {
         const deleted = await store.remove(name, { force: flag(args, "force"), prune: !flag(args, "no-prune") });
-        await writeLines(ctx.io.stdout, deleted.map((d) => ("Untagged" in d ? `Untagged: ${d.Untagged}` : `Deleted: ${d.Deleted}`)));
+        await writeLines(
+          ctx.io.stdout,
+          deleted.map((d) => ("Untagged" in d ? `Untagged: ${d.Untagged}` : `Deleted: ${d.Deleted}`)),
+        );
       } catch (e) {
         failed = true;
         await write(ctx.io.stderr, `store: ${(e as Error).message}\n`);

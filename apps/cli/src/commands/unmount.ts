@@ -1,5 +1,4 @@
 import type { Command } from "../command";
-import { CliError, CliErrorCode } from "../errors";
 import { writeLines } from "../cli-io";
 
 /** `store unmount NAME`: unmounts a `store mount` and removes its read-write layer and changes. */

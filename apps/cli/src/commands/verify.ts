@@ -29,7 +29,10 @@ export const verifyCommand: Command = {
       await writeLines(ctx.io.stdout, [`${summary}: all verified`]);
       return 0;
     }
-    await writeLines(ctx.io.stdout, [...problems.map((p) => `corrupt: ${p.message}`), `${summary}: ${problems.length} problem${problems.length === 1 ? "" : "s"}`]);
+    await writeLines(ctx.io.stdout, [
+      ...problems.map((p) => `corrupt: ${p.message}`),
+      `${summary}: ${problems.length} problem${problems.length === 1 ? "" : "s"}`,
+    ]);
     return 1;
   },
 };

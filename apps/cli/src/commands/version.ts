@@ -18,6 +18,9 @@ export const versionCommand: Command = {
       await write(ctx.io.stdout, `${goJson(info)}\n`);
       return;
     }
-    await write(ctx.io.stdout, `Client: store\n Version:       ${info.Version}\n Node version:  ${info.NodeVersion}\n OS/Arch:       ${info.Os}/${info.Arch}\n`);
+    await write(
+      ctx.io.stdout,
+      `Client: store\n Version:       ${info.Version}\n Node version:  ${info.NodeVersion}\n OS/Arch:       ${info.Os}/${info.Arch}\n`,
+    );
   },
 };

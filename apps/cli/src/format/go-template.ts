@@ -61,10 +61,16 @@ function goUnquote(word: string, source: string): string {
     }
     const e = body[++i];
     if (e !== undefined && e in simple) out += simple[e];
-    else if (e === "x" && /^[0-9a-fA-F]{2}$/.test(body.slice(i + 1, i + 3))) (out += String.fromCharCode(parseInt(body.slice(i + 1, i + 3), 16))), (i += 2);
-    else if (e === "u" && /^[0-9a-fA-F]{4}$/.test(body.slice(i + 1, i + 5))) (out += String.fromCharCode(parseInt(body.slice(i + 1, i + 5), 16))), (i += 4);
-    else if (e !== undefined && /^[0-7]{3}$/.test(body.slice(i, i + 3))) (out += String.fromCharCode(parseInt(body.slice(i, i + 3), 8))), (i += 2);
-    else throw parseError(`bad escape in string ${word}`, source);
+    else if (e === "x" && /^[0-9a-fA-F]{2}$/.test(body.slice(i + 1, i + 3))) {
+      out += String.fromCharCode(parseInt(body.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else if (e === "u" && /^[0-9a-fA-F]{4}$/.test(body.slice(i + 1, i + 5))) {
+      out += String.fromCharCode(parseInt(body.slice(i + 1, i + 5), 16));
+      i += 4;
+    } else if (e !== undefined && /^[0-7]{3}$/.test(body.slice(i, i + 3))) {
+      out += String.fromCharCode(parseInt(body.slice(i, i + 3), 8));
+      i += 2;
+    } else throw parseError(`bad escape in string ${word}`, source);
   }
   return out;
 }
@@ -149,7 +155,10 @@ function parse(source: string): Node[] {
     const words = body.match(token) ?? [];
     const keyword = words[0];
     if (keyword === "range" || keyword === "if") {
-      const node = { kind: keyword, expr: parseExpr(words.slice(1), body, source), body: [], otherwise: [], inElse: false } as Extract<Node, { kind: "range" | "if" }>;
+      const node = { kind: keyword, expr: parseExpr(words.slice(1), body, source), body: [], otherwise: [], inElse: false } as Extract<
+        Node,
+        { kind: "range" | "if" }
+      >;
       into().push(node);
       open.push(node);
     } else if (keyword === "else" && words.length === 1) {
@@ -263,7 +272,9 @@ export function compileTemplate(source: string, options: TemplateOptions = {}): 
         const items = Array.isArray(over)
           ? over
           : over !== null && typeof over === "object"
-            ? Object.keys(over).sort().map((k) => (over as Record<string, unknown>)[k])
+            ? Object.keys(over)
+                .sort()
+                .map((k) => (over as Record<string, unknown>)[k])
             : over === null || over === undefined
               ? []
               : undefined;
@@ -299,10 +310,7 @@ export function templateFields(source: string): Set<string> | undefined {
 }
 
 /** How a listing command prints its rows, from its `--format` value. */
-export type OutputFormat =
-  | { kind: "table"; template: string }
-  | { kind: "json" }
-  | { kind: "template"; template: Template; source: string };
+export type OutputFormat = { kind: "table"; template: string } | { kind: "json" } | { kind: "template"; template: Template; source: string };
 
 /**
  * docker's format selection: "" or "table" for the command's default table, "json" for one JSON
@@ -320,7 +328,11 @@ export function parseOutputFormat(format: string | undefined, defaultTable: stri
  * The rows of a listing as docker prints them: a tab-separated table under its header (aligned by
  * the caller's tabwriter), JSON lines, or the template per row.
  */
-export function renderRows(format: OutputFormat, rows: readonly Record<string, string>[], headers: Record<string, string>): { table?: string[][]; lines?: string[] } {
+export function renderRows(
+  format: OutputFormat,
+  rows: readonly Record<string, string>[],
+  headers: Record<string, string>,
+): { table?: string[][]; lines?: string[] } {
   if (format.kind === "json") return { lines: rows.map((r) => goJson(sortKeys(r))) };
   if (format.kind === "template") return { lines: rows.map((r) => format.template(r)) };
   const template = compileTemplate(format.template, { strict: true, rowJson: true });
@@ -329,5 +341,9 @@ export function renderRows(format: OutputFormat, rows: readonly Record<string, s
 }
 
 function sortKeys(row: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.keys(row).sort().map((k) => [k, row[k]!]));
+  return Object.fromEntries(
+    Object.keys(row)
+      .sort()
+      .map((k) => [k, row[k]!]),
+  );
 }

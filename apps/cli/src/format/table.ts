@@ -12,9 +12,7 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
   for (const r of all) {
     for (let col = 0; col < r.length; col++) widths[col] = Math.max(widths[col]!, runeCount(r[col]!) + 3);
   }
-  return all
-    .map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell + " ".repeat(widths[col]! - runeCount(cell)))).join(""))
-    .join("\n");
+  return all.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell + " ".repeat(widths[col]! - runeCount(cell)))).join("")).join("\n");
 }
 
 /**

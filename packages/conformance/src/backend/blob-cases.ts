@@ -86,9 +86,7 @@ export const blobCases: readonly BackendCase[] = [
       const shape = { size: blobSize, chunkSize: 512 * 1024, seed: 54, yieldEvery: true };
       const expected = await generatedDigest(shape);
       const ids = await Promise.all(
-        Array.from({ length: 3 }, (_, i) =>
-          backend.setStream(generatedStream(shape), i === 2 ? {} : { expected, size: shape.size }),
-        ),
+        Array.from({ length: 3 }, (_, i) => backend.setStream(generatedStream(shape), i === 2 ? {} : { expected, size: shape.size })),
       );
       for (const id of ids) expect(id.toString()).toBe(expected.toString());
       expect(await walked(backend)).toEqual([expected.toString()]);

@@ -38,9 +38,15 @@ export const closeCases: readonly BackendCase[] = [
       await expectStoreError(backend.set(sample("after close")), closed);
       await expectStoreError(backend.has(id), closed);
       await expectStoreError(backend.info(id), closed);
-      await expectStoreError(backend.walkMetadata("parent", () => undefined), closed);
+      await expectStoreError(
+        backend.walkMetadata("parent", () => undefined),
+        closed,
+      );
       await expectStoreError(backend.delete(id), closed);
-      await expectStoreError(backend.walk(() => undefined), closed);
+      await expectStoreError(
+        backend.walk(() => undefined),
+        closed,
+      );
       await expectStoreError(backend.setMetadata(id, "parent", text("x")), closed);
       await expectStoreError(backend.getMetadata(id, "parent"), closed);
       await expectStoreError(backend.deleteMetadata(id, "parent"), closed);

@@ -71,9 +71,7 @@ export const concurrencyCases: readonly BackendCase[] = [
     async run({ backend }) {
       const shape = { size: 2 * MiB, chunkSize: 64 * 1024, seed: 11, yieldEvery: true };
       const expected = await generatedDigest(shape);
-      const ids = await Promise.all(
-        Array.from({ length: 6 }, (_, i) => backend.setStream(generatedStream(shape), i % 2 ? { expected } : {})),
-      );
+      const ids = await Promise.all(Array.from({ length: 6 }, (_, i) => backend.setStream(generatedStream(shape), i % 2 ? { expected } : {})));
       for (const id of ids) expect(id.toString()).toBe(expected.toString());
       expect(await walked(backend)).toEqual([expected.toString()]);
     },

@@ -163,11 +163,17 @@ export const metadataCases: readonly BackendCase[] = [
           calls++;
           throw failure;
         })
-        .then(() => undefined, (e: unknown) => e);
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       expect(error).toBe(failure);
       expect(calls).toBe(1);
       for (const key of invalidMetadataKeys) {
-        await expectStoreError(backend.walkMetadata(key, () => undefined), BackendErrorCode.InvalidKey);
+        await expectStoreError(
+          backend.walkMetadata(key, () => undefined),
+          BackendErrorCode.InvalidKey,
+        );
       }
     },
   },

@@ -32,7 +32,7 @@ export const walkCases: readonly BackendCase[] = [
     unsupported: needsDriver,
     async run({ backend, driver }) {
       const id = await backend.set(sample("real"));
-            const strays = [
+      const strays = [
         "content/sha256/.tmp-x",
         `content/sha256/.tmp-${id.encoded}123`,
         "content/sha256/not-a-digest",
@@ -70,7 +70,10 @@ export const walkCases: readonly BackendCase[] = [
           calls++;
           throw failure;
         })
-        .then(() => undefined, (e: unknown) => e);
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       expect(error).toBe(failure);
       expect(calls).toBe(1);
 
@@ -81,7 +84,10 @@ export const walkCases: readonly BackendCase[] = [
           await tick();
           if (asyncCalls === 3) throw failure;
         })
-        .then(() => undefined, (e: unknown) => e);
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       expect(asyncError).toBe(failure);
       expect(asyncCalls).toBe(3);
     },

@@ -5,11 +5,7 @@ import { expect } from "vitest";
  * Awaits `action` and asserts it failed with a StoreError of `code` whose message names each of
  * `mentions` (the digest or key concerned). Returns the error for further checks.
  */
-export async function expectStoreError(
-  action: Promise<unknown> | (() => Promise<unknown>),
-  code: string,
-  mentions: readonly string[] = [],
-): Promise<Error> {
+export async function expectStoreError(action: Promise<unknown> | (() => Promise<unknown>), code: string, mentions: readonly string[] = []): Promise<Error> {
   let error: unknown;
   try {
     await (typeof action === "function" ? action() : action);

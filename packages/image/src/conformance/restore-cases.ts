@@ -98,7 +98,9 @@ export const restoreCases: readonly ImageCase[] = [
       const restored = await createImageStore({ backend: await reopen(), layers: layers.layers });
       expect(restored.ids().map(String)).toEqual([a, b].map(String).sort());
       expect(restored.getParent(b)).toBeUndefined();
-      expect(restored.problems.map((p) => [p.kind, "digest" in p ? p.digest.toString() : undefined, p.key])).toEqual([["invalid-parent", b.toString(), `metadata/sha256/${b.encoded}/parent`]]);
+      expect(restored.problems.map((p) => [p.kind, "digest" in p ? p.digest.toString() : undefined, p.key])).toEqual([
+        ["invalid-parent", b.toString(), `metadata/sha256/${b.encoded}/parent`],
+      ]);
     },
   },
 ];

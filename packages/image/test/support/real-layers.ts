@@ -28,7 +28,7 @@ export async function realTar(files: Record<string, string>): Promise<Buffer> {
 export async function realRoot() {
   const root = await mkdtemp(join(tmpdir(), "image-real-layers-"));
   const imagedb = join(root, "image", "overlay2", "imagedb");
-  const opened: { layers: LayerStore[]; } = { layers: [] };
+  const opened: { layers: LayerStore[] } = { layers: [] };
   const openLayers = async () => {
     const store = await createLayerStore({ root, driver: await createOverlay2Driver({ home: join(root, "overlay2") }) });
     opened.layers.push(store);

@@ -6,10 +6,4 @@ import { metadataPersistenceCases } from "./persistence-cases";
 import { recordCases } from "./record-cases";
 
 /** Every case of the metadata store suite, concern by concern. */
-export const metadataStoreCases: readonly MetadataCase[] = [
-  ...recordCases,
-  ...keyCases,
-  ...casCases,
-  ...metadataPersistenceCases,
-  ...metadataCloseCases,
-];
+export const metadataStoreCases: readonly MetadataCase[] = [...recordCases, ...keyCases, ...casCases, ...metadataPersistenceCases, ...metadataCloseCases];
