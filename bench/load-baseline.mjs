@@ -33,7 +33,8 @@ if (process.argv[2] === "--child") {
   process.exit(0);
 }
 
-const baseline = arg("baseline", undefined);
+const at = process.argv.indexOf("--baseline");
+const baseline = at >= 0 ? process.argv[at + 1] : undefined;
 if (!baseline) {
   console.error("usage: node bench/load-baseline.mjs --baseline DIR [--rounds 5] [--mib 190] [--files 13000] [--host-fs]");
   process.exit(2);
