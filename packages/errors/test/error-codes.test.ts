@@ -102,7 +102,7 @@ describe("every package's error codes", () => {
   it("kinds that the name alone does not give are the ones intended", async () => {
     const byCode = new Map((await allCodes()).map((c) => [c.code, c.kind]));
     expect(byCode.get("ERR_SERVICE_S3_BUCKET")).toBe("invalid"); // a required option left out
-    expect(byCode.get("ERR_SERVICE_NO_STORE")).toBe("invalid");
+    expect(byCode.get("ERR_SERVICE_NO_STORE")).toBe("notFound"); // the root named does not exist
     expect(byCode.get("ERR_INTERNAL_LOCKED")).toBe("conflict");
     expect(byCode.get("ERR_IMAGE_CLOSED")).toBe("canceled");
     expect(byCode.get("ERR_LAYER_INVALID_NAME")).toBe("invalid");

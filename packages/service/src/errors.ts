@@ -15,7 +15,7 @@ export type ServiceErrorCode = (typeof ServiceErrorCode)[keyof typeof ServiceErr
 
 /** The kind of each code whose suffix does not say it (see `kindOfCode` in @store/errors). */
 export const ServiceErrorKind: Partial<Record<ServiceErrorCode, ErrorKind>> = {
-  [ServiceErrorCode.NoStore]: "invalid",
+  [ServiceErrorCode.NoStore]: "notFound",
   [ServiceErrorCode.ReadOnly]: "invalid",
   [ServiceErrorCode.S3Bucket]: "invalid",
 };

@@ -1,5 +1,6 @@
 import { join } from "node:path";
-import { type GraphDriver, createDriver } from "@store/graphdriver";
+import { type GraphDriver, GraphDriverError, GraphDriverErrorCode, createDriver } from "@store/graphdriver";
+import { isStoreError } from "@store/errors";
 import { createOverlay2Driver } from "@store/graphdriver-overlay2";
 import type { DriverSpec } from "./open-options";
 
@@ -19,7 +20,16 @@ function isDriver(spec: DriverSpec): spec is GraphDriver {
 export async function openDriver(root: string, spec: DriverSpec): Promise<GraphDriver> {
   if (typeof spec === "string") {
     if (spec === "overlay2") return createOverlay2Driver({ home: join(root, spec) });
-    return createDriver({ root, name: spec });
+    try {
+      return await createDriver({ root, name: spec });
+    } catch (e) {
+      // The registry knows only what plugins registered; overlay2 is built in and never there.
+      if (!isStoreError(e, GraphDriverErrorCode.NotFound)) throw e;
+      throw new GraphDriverError(GraphDriverErrorCode.NotFound, `unknown storage driver ${JSON.stringify(spec)}: this store supports overlay2`, {
+        cause: e,
+        details: { driver: spec },
+      });
+    }
   }
   if (isDriver(spec)) return spec;
   return spec.factory({ home: join(root, spec.name), options: spec.options ?? {} });

@@ -54,8 +54,9 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreService
   const opened: StoreBackend[] = [];
   try {
     options.signal?.throwIfAborted(); // aborted while waiting: do not start once the turn comes
-    await mkdir(imageRoot, { recursive: true, mode: 0o700 });
+    // The driver first: an unknown or unsupported one leaves no image/<name> directory behind.
     const driver = await openDriver(root, driverSpec);
+    await mkdir(imageRoot, { recursive: true, mode: 0o700 });
     const layerMetadata = createFsLayerMetadataStore({ root: join(imageRoot, "layerdb") });
     const layers = await createLayerStore({ root, driver, metadata: layerMetadata });
     const backendKind = typeof options.backend === "object" ? undefined : (options.backend ?? "fs");

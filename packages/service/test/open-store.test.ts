@@ -112,4 +112,13 @@ describe.skipIf(!hasRoot())("opening a root", () => {
     expect((error as { kind: string }).kind).toBe("invalid");
     expect(await readdir(root)).not.toContain("store.lock");
   });
+
+  it("an unknown storage driver is a clear error that names it, and leaves no image/<name> behind", async () => {
+    const root = join(dir, "unknown-driver");
+    const error = await openStore({ root, driver: "foo" }).catch((e: unknown) => e);
+    expect(isStoreError(error, "ERR_GRAPHDRIVER_NOT_FOUND")).toBe(true);
+    expect((error as Error).message).toBe('unknown storage driver "foo": this store supports overlay2');
+    expect(existsSync(join(root, "image", "foo"))).toBe(false);
+    expect(await readdir(root)).not.toContain("store.lock");
+  });
 });
