@@ -103,7 +103,11 @@ export async function* layerTarStream(
       }
       const large = segment as { path: string; name: string; size: number };
       let seen = 0;
-      const handle = await open(large.path, constants.O_RDONLY | constants.O_NOFOLLOW);
+      // Refused as a small file is (ENOENT, ELOOP for a symlink): the layer's data is not what was recorded.
+      const cannotRead = (e: unknown) => verificationFailed(layer, `file ${JSON.stringify(large.name)} cannot be read: ${(e as Error)?.message ?? e}`, e);
+      const handle = await open(large.path, constants.O_RDONLY | constants.O_NOFOLLOW).catch((e: unknown) => {
+        throw cannotRead(e);
+      });
       for await (const chunk of createReadStream(large.path, { highWaterMark: SMALL, fd: handle })) {
         const c = chunk as Buffer;
         seen += c.byteLength;

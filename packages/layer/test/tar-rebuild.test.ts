@@ -71,6 +71,14 @@ describe("rebuilding a layer's tar", () => {
     expect((await rebuildError(layer)).message).toContain('file "big/first" does not have the recorded');
     await writeFile(big, new Uint8Array(2.5 * (1 << 20)).fill(1));
 
+    // A large file streamed on its own is refused the same way when it vanished or became a symlink.
+    await rename(big, `${big}.moved`);
+    expect((await rebuildError(layer)).message).toMatch(/file "big\/first" cannot be read: .*ENOENT/);
+    await symlink(`${big}.moved`, big);
+    expect((await rebuildError(layer)).message).toMatch(/file "big\/first" cannot be read: .*ELOOP/);
+    await rm(big);
+    await rename(`${big}.moved`, big);
+
     // Nothing was lost: the restored layer rebuilds as registered.
     expect((await collect(layer.tarStream())).equals(tar)).toBe(true);
   });
