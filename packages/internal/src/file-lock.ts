@@ -150,9 +150,14 @@ async function tryCreate(lockPath: string): Promise<boolean> {
   }
   try {
     await handle.writeFile(`${process.pid} ${threadId}\n`);
-  } finally {
-    await handle.close();
+  } catch (e) {
+    // Not ours after all (ENOSPC, EIO): an empty lock left here would hold every caller off
+    // for the unwritten grace, and stay on disk.
+    await handle.close().catch(() => undefined);
+    await unlink(lockPath).catch(() => undefined);
+    throw e;
   }
+  await handle.close();
   return true;
 }
 

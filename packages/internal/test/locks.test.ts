@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtemp, readdir, rm, utimes, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isStoreError } from "@store/errors";
@@ -147,5 +147,29 @@ describe("withFileLock", () => {
     // The holder is named by PID and thread, so a worker thread's lock is not taken for a leftover.
     await withFileLock(path, async () => expect((await import("node:fs")).readFileSync(path, "utf8")).toMatch(new RegExp(`^${process.pid} \\d+\n$`)));
     expect(await readdir(dir)).toEqual([]);
+  });
+});
+
+describe("withFileLock on a full filesystem", () => {
+  it("leaves no empty lock file behind when writing its owner fails (ENOSPC), so the next caller does not wait for it", async () => {
+    const mnt = join(dir, "full");
+    await mkdir(mnt);
+    const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=4k", "tmpfs", mnt]);
+    if (mounted.status !== 0) return; // needs root
+    try {
+      // Fill it: the lock file can still be created (an inode), but not written (no block).
+      await writeFile(join(mnt, "filler"), new Uint8Array(4096));
+      const lock = join(mnt, "record.lock");
+      const error = await withFileLock(lock, async () => "ran").catch((e: unknown) => e);
+      expect((error as NodeJS.ErrnoException).code).toBe("ENOSPC");
+      expect(await readdir(mnt)).toEqual(["filler"]);
+      // With room again, the next caller gets the lock at once, not after the empty lock's grace.
+      await rm(join(mnt, "filler"));
+      const started = Date.now();
+      expect(await withFileLock(lock, async () => "ran", 1_000)).toBe("ran");
+      expect(Date.now() - started).toBeLessThan(1_000);
+    } finally {
+      spawnSync("umount", [mnt]);
+    }
   });
 });
