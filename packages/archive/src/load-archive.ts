@@ -187,6 +187,8 @@ async function resolveLayers(
       // Registered while streaming, checked then against what the archive had said so far.
       if (!file.layer.diffId.equals(diffId)) throw mismatch(what, layerPlan.path, diffId, file.layer.diffId);
       checkBlobDigest(what, layerPlan, file.blob?.digest, file.layer.diffId);
+      // Registered before the manifest gave the descriptor's size: the entry is the blob, so check it now.
+      checkBlobSize(what, layerPlan, file.blob?.size ?? file.size);
       if (file.layer.chainId.equals(chain)) {
         parent = chain;
         continue;
@@ -245,6 +247,13 @@ function checkBlobDigest(what: string, layer: PlannedLayer, actual: Digest | und
       details: { file: layer.path, expected: layer.digest.toString(), actual: actual.toString() },
     });
   }
+}
+
+function checkBlobSize(what: string, layer: PlannedLayer, actual: number): void {
+  if (layer.size === undefined || layer.size === actual) return;
+  throw new ArchiveError(ArchiveErrorCode.LayerMismatch, `${what}: blob has ${actual} bytes, its descriptor says ${layer.size} bytes`, {
+    details: { file: layer.path, expectedSize: layer.size, actualSize: actual },
+  });
 }
 
 function mismatch(what: string, path: string, expected: Digest, actual: Digest): ArchiveError {

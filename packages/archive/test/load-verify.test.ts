@@ -174,6 +174,20 @@ describe.skipIf(!hasRoot())("load verifies every layer before it is committed", 
     });
   }
 
+  it("an uncompressed layer blob registered as it streams (its config came first) is refused when its descriptor's size is wrong", async () => {
+    const image = syntheticImage([base, top], { comment: "verify size, config first" });
+    for (const delta of [-1, 1]) {
+      const files = ociLayoutFiles(image, [base, top], {
+        mediaType: "application/vnd.oci.image.layer.v1.tar",
+        descriptor: (i, blob) => ({ digest: digestFromBytes(blob), size: blob.length + (i === 0 ? delta : 0) }),
+      });
+      // Docker 25+ names a layer blob by its diff ID: with the config read first, each layer is
+      // registered as it streams, before the manifest gives its descriptor's size.
+      const config = files.find((f) => f.name === `blobs/sha256/${image.id.encoded}`)!;
+      await refused(await archive([config, ...files.filter((f) => f !== config)]), "ERR_ARCHIVE_LAYER_MISMATCH", new RegExp(`${base.length + delta} bytes`));
+    }
+  });
+
   it("an AbortSignal mid-layer leaves nothing", async () => {
     const image = syntheticImage([base, top], { comment: "aborted" });
     for (const gzip of [false, true]) {
