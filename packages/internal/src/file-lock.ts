@@ -1,5 +1,5 @@
 import { open, readFile, stat, unlink } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { threadId } from "node:worker_threads";
 import { systemErrorCode } from "@store/errors";
 import { InternalError, InternalErrorCode } from "./errors";
@@ -29,12 +29,15 @@ const unwrittenGraceMs = 5_000;
  * shared file without one loses the other process's change.
  */
 export async function withFileLock<T>(
-  lockPath: string,
+  path: string,
   fn: () => Promise<T>,
   timeoutMs = 30_000,
   onWait?: (owner: number | undefined) => void,
   signal?: AbortSignal,
 ): Promise<T> {
+  // One spelling per file: the in-process queue and the set of locks held are keyed by path, and
+  // a relative and an absolute spelling of one lock must not both pass as its only holder.
+  const lockPath = resolve(path);
   const previous = queues.get(lockPath) ?? Promise.resolve();
   let release!: () => void;
   const done = new Promise<void>((r) => (release = r));
