@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
-import { isStoreError } from "@store/errors";
 import { type StoreService, openStore } from "@store/service";
+import { terminalSafe } from "./terminal-safe";
 import { type CliIO, write } from "./cli-io";
 import { type Command, type CommandContext, commandHelp, parseCommandArgs } from "./command";
 import { imageSubcommands, topLevelCommands } from "./command-table";
@@ -169,13 +169,13 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     if ((e as { code?: string })?.code === "EPIPE") return BROKEN_PIPE_EXIT_CODE; // the reader left
     // Interrupted: the command undid its work on the way out; exit as a shell expects (128+N).
     if (io.signal?.aborted) return interruptedExitCode(io.signal.reason);
-    const message = e instanceof Error ? e.message : String(e);
+    const message = terminalSafe(e instanceof Error ? e.message : String(e));
     if (e instanceof UsageError) {
       const hint = e.command ? ` (see '${e.command} --help')` : " (see 'store --help')";
       await write(io.stderr, `store: ${message}${hint}\n`).catch(() => undefined);
       return USAGE_EXIT_CODE;
     }
-    await write(io.stderr, `store: ${isStoreError(e) ? e.message : message}\n`).catch(() => undefined);
+    await write(io.stderr, `store: ${message}\n`).catch(() => undefined);
     return 1;
   } finally {
     if (opened) await opened.then((s) => s.close()).catch(() => undefined);

@@ -170,6 +170,12 @@ describe.skipIf(!isRoot)("store commands on a temp root", () => {
     expect(missing.code).toBe(1);
     expect(JSON.parse(missing.stdout)).toHaveLength(1);
     expect(missing.stderr).toBe("store: No such image: nosuch:latest\n");
+    // What the user (or an archive, or a registry) supplied reaches the terminal escaped: an
+    // ESC[2J in a name is printed as text, not obeyed.
+    const hostile = await run(["load", "-i", join(dir, "\u001b[2Jno\u0007file")]);
+    expect(hostile.code).toBe(1);
+    expect(hostile.stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    expect(hostile.stderr).toContain("\\x1b[2Jno\\x07file: no such file or directory");
   });
 
   it.runIf(isRoot)("lists, inspects, saves and verifies a read-only copy of a root, writing nothing", async () => {
