@@ -64,6 +64,8 @@ export async function resolveSaveSet(names: readonly string[], stores: ArchiveSt
       try {
         return images.search(name);
       } catch (e) {
+        // An ID prefix that fits several images says so, as inspect, tag, rmi and history do.
+        if (isStoreError(e, ImageErrorCode.Ambiguous)) throw e;
         throw notFound(name, e);
       }
     };

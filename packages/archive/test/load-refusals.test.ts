@@ -223,6 +223,27 @@ describe.skipIf(!hasRoot())("loading synthetic archives", () => {
     await refused(await archive(dockerArchiveFiles([{ image, tags: ["notag"] }])), "ERR_ARCHIVE_INVALID_REFERENCE");
   });
 
+  it("save of an ID prefix that fits several images says it is ambiguous, not that there is no such image", async () => {
+    const fresh = await tempStores();
+    try {
+      // Two images over one layer whose IDs start with the same hex digit (one in 16 pairs does).
+      const seen = new Map<string, SyntheticImage>();
+      let pair: [SyntheticImage, SyntheticImage] | undefined;
+      for (let i = 0; !pair; i++) {
+        const candidate = syntheticImage(image.layers, { comment: `twin ${i}` });
+        const first = candidate.id.encoded[0]!;
+        const other = seen.get(first);
+        if (other) pair = [other, candidate];
+        else seen.set(first, candidate);
+      }
+      const prefix = pair[0].id.encoded[0]!;
+      await loadArchive(chunked(await archive(dockerArchiveFiles(pair.map((p, i) => ({ image: p, tags: [`twin:${i}`] }))))), fresh);
+      await expect(collect(saveArchive([prefix], fresh))).rejects.toMatchObject({ code: "ERR_IMAGE_AMBIGUOUS" });
+    } finally {
+      await fresh.cleanup();
+    }
+  });
+
   it("save refuses a layer whose files changed on disk (diff ID verified as it streams)", async () => {
     const fresh = await tempStores();
     try {
