@@ -10,8 +10,8 @@ import type { WorkOptions } from "./work-options";
 /** One thing `verify` found damaged. */
 export interface VerifyProblem {
   /** An image config, a layer, or something the image or layer store skipped when it was opened. */
-  what: "config" | "layer" | "image-store" | "layer-store";
-  /** The config's image ID or the layer's chain ID, when known. */
+  what: "config" | "layer" | "reference" | "image-store" | "layer-store";
+  /** The config's image ID, the layer's chain ID or the image a reference points at, when known. */
   id?: string;
   /** The images it breaks. */
   images: Digest[];
@@ -62,6 +62,26 @@ export async function verifyStore(
   });
   for (const p of images.problems) {
     if (!problems.some((q) => q.message.includes(p.message))) problems.push({ what: "image-store", images: [], message: `image store: ${p.message}` });
+  }
+  // References: every entry of repositories.json must be a valid reference to an image that is
+  // there; a tag whose value is not a digest, or that points at nothing, is damage too.
+  for (const p of references.problems) {
+    problems.push({
+      what: "reference",
+      images: [],
+      message: `reference ${JSON.stringify(p.reference)} in repository ${JSON.stringify(p.repository)} -> ${JSON.stringify(p.id)}: ${p.message}`,
+    });
+  }
+  for (const repository of references.repositories()) {
+    for (const { ref, id } of references.referencesByName(repository)) {
+      if (images.has(id)) continue;
+      problems.push({
+        what: "reference",
+        id: id.toString(),
+        images: [],
+        message: `reference ${ref.familiar} points at image ${id}, which is not in the store`,
+      });
+    }
   }
   for (const p of layers.problems) {
     problems.push({ what: "layer-store", ...(p.chainId ? { id: p.chainId } : {}), images: [], message: `layer ${p.chainId ?? p.mount ?? "?"}: ${p.message}` });

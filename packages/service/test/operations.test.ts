@@ -156,6 +156,24 @@ describe.skipIf(!hasRoot())("a store service", () => {
     }
   });
 
+  it("verify reports a tag whose value is not a digest and a tag that points at no image", async () => {
+    const file = join(store.imageRoot, "repositories.json");
+    const original = await readFile(file, "utf8");
+    const damaged = JSON.parse(original) as { Repositories: Record<string, Record<string, string>> };
+    damaged.Repositories.bad = { "bad:zz": "sha256:zz", "bad:gone": `sha256:${"0".repeat(64)}` };
+    await writeFile(file, JSON.stringify(damaged));
+    const reader = await openStore({ root, access: "read" });
+    try {
+      const report = await reader.verify();
+      expect(report.problems.map((p) => p.what)).toEqual(["reference", "reference"]);
+      expect(report.problems[0]!.message).toContain('"sha256:zz"');
+      expect(report.problems[1]!.message).toBe(`reference bad:gone points at image sha256:${"0".repeat(64)}, which is not in the store`);
+    } finally {
+      await reader.close();
+      await writeFile(file, original);
+    }
+  });
+
   it("removes and prunes with dockerd's rules", async () => {
     expect(await store.remove("other/name")).toEqual([{ Untagged: "other/name:latest" }]);
     const [chain] = await readdir(join(store.imageRoot, "layerdb/sha256"));
