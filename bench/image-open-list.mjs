@@ -11,7 +11,7 @@
 // memory per image of our opened store at 100,000 images.
 //
 // Usage (root, dockerd, after building what it imports:
-//   for p in errors internal digest backend backend-fs tar-split graphdriver graphdriver-overlay2 layer reference distribution image; do (cd packages/$p && npx tsup); done):
+//   for p in errors internal digest backend backend-fs metadata tar-split graphdriver graphdriver-overlay2 layer reference distribution image; do (cd packages/$p && npx tsup); done):
 //   node bench/image-open-list.mjs [--images 10000] [--rounds 5] [--memory-images 100000] [--keep]
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";

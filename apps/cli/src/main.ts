@@ -98,7 +98,11 @@ function findCommand(rest: readonly string[]): { command?: Command; args: string
     if (!command) throw new UsageError(`'${sub}' is not a store image command`, "store image");
     return { command, args: subArgs };
   }
-  if (name === "system" && args[0] === "df") return { command: topLevelCommands.find((c) => c.name === "df"), args: args.slice(1) };
+  if (name === "system") {
+    // docker's `system df` is the one system command there is; say so rather than "not a store command".
+    if (args[0] === "df") return { command: topLevelCommands.find((c) => c.name === "df"), args: args.slice(1) };
+    throw new UsageError(`'${["system", ...args.slice(0, 1)].join(" ")}' is not a store command: of docker's system commands only 'system df' (= 'df') is`);
+  }
   const command = topLevelCommands.find((c) => c.name === name);
   if (!command) throw new UsageError(`'${name}' is not a store command`);
   return { command, args };

@@ -1,4 +1,5 @@
-// The MetadataStore suite (re-exported whole by the package index).
+// The MetadataStore suite, the `@store/metadata/conformance` subpath (the package index does not
+// re-export it, so importing the store never loads vitest).
 export { metadataConformance } from "./metadata-conformance";
 export { metadataStoreCases } from "./metadata-cases";
 export { metadataHooks } from "./metadata-hooks";
