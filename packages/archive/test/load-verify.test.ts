@@ -188,6 +188,20 @@ describe.skipIf(!hasRoot())("load verifies every layer before it is committed", 
     }
   });
 
+  it("a blob named by its layer's diff ID that holds the gzip of that tar is refused: its bytes do not match its name (#15)", async () => {
+    const image = syntheticImage([base, top], { comment: "gzip under a diff ID" });
+    const blobs = [gzipSync(base), gzipSync(top)];
+    for (const metadataFirst of [true, false]) {
+      const files = ociLayoutFiles(image, blobs, {
+        // The descriptor claims an uncompressed layer whose digest is the diff ID, with the stored bytes' size.
+        mediaType: "application/vnd.oci.image.layer.v1.tar",
+        metadataFirst,
+        descriptor: (i, blob) => ({ digest: image.diffIds[i]!, size: blob.length }),
+      });
+      await refused(await archive(files), "ERR_ARCHIVE_LAYER_MISMATCH", new RegExp(digestFromBytes(blobs[0]!).encoded));
+    }
+  });
+
   it("an AbortSignal mid-layer leaves nothing", async () => {
     const image = syntheticImage([base, top], { comment: "aborted" });
     for (const gzip of [false, true]) {
