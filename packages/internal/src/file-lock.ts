@@ -106,6 +106,7 @@ async function turn(previous: Promise<void>, wait: Wait): Promise<void> {
     const onAbort = () => finish(wait.signal!.reason);
     const timer = setTimeout(() => finish(locked(wait, process.pid)), Math.max(0, wait.deadline - Date.now()));
     wait.signal?.addEventListener("abort", onAbort, { once: true });
+    if (wait.signal?.aborted) onAbort(); // aborted before the listener: no event will come
     void previous.then(() => finish());
   });
 }
@@ -140,6 +141,7 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
       reject(signal!.reason);
     };
     signal?.addEventListener("abort", onAbort, { once: true });
+    if (signal?.aborted) onAbort(); // aborted before the listener: no event will come
   });
 }
 

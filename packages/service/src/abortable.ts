@@ -11,6 +11,9 @@ export async function* abortable<T>(source: AsyncIterable<T> | Iterable<T>, sign
   const iterator = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : toAsync(source[Symbol.iterator]());
   try {
     for (;;) {
+      // An abort between two reads fires no event for a listener added after it: check first.
+      // (It was missed so, and a save -o interrupted mid-way wrote the whole archive, exit 0.)
+      signal.throwIfAborted();
       // A fresh abort promise per read, its listener removed after: racing one long-lived
       // promise would keep a handler per chunk alive (millions for a big save).
       let onAbort: (() => void) | undefined;

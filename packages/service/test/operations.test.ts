@@ -156,6 +156,19 @@ describe.skipIf(!hasRoot())("a store service", () => {
     }
   });
 
+  it("save stops at the next chunk once its signal is aborted, also between two reads (where no abort event is seen)", async () => {
+    const controller = new AbortController();
+    let chunks = 0;
+    const error = await (async () => {
+      for await (const _ of store.save(["app:1"], { signal: controller.signal })) {
+        chunks++;
+        controller.abort(new Error("stop"));
+      }
+    })().catch((e: unknown) => e);
+    expect(chunks).toBe(1);
+    expect((error as Error).message).toBe("stop");
+  });
+
   it("verify reports a tag whose value is not a digest and a tag that points at no image", async () => {
     const file = join(store.imageRoot, "repositories.json");
     const original = await readFile(file, "utf8");
