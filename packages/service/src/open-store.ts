@@ -155,7 +155,7 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreService
       },
 
       diskUsage: () => diskUsage(imageService, layers, mounts),
-      verify: (opts) => cancellable(opts?.signal, () => verifyStore({ backend, images, layers, references }, opts)),
+      verify: (opts) => cancellable(opts?.signal, () => verifyStore({ backend, images, layers, layerMetadata, references }, opts)),
 
       async mounts() {
         return Promise.all(mounts.map(async (m) => ({ ...m, merged: await mergedDir(layers, m) })));

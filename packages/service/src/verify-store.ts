@@ -3,7 +3,9 @@ import type { Digest } from "@store/digest";
 import type { ImageStore } from "@store/image";
 import type { ReferenceStore } from "@store/reference";
 import { progressReader } from "@store/internal";
-import type { LayerStore } from "@store/layer";
+import type { LayerMetadataStore, LayerStore } from "@store/layer";
+import { BackendErrorCode } from "@store/backend";
+import { isStoreError } from "@store/errors";
 import { layerUsers } from "./layer-users";
 import type { WorkOptions } from "./work-options";
 
@@ -38,10 +40,10 @@ function shortId(id: Digest): string {
  * concerns. Progress: a "Verifying" bar per layer (id: its short chain ID).
  */
 export async function verifyStore(
-  stores: { backend: StoreBackend; images: ImageStore; layers: LayerStore; references: ReferenceStore },
+  stores: { backend: StoreBackend; images: ImageStore; layers: LayerStore; layerMetadata: LayerMetadataStore; references: ReferenceStore },
   options: WorkOptions = {},
 ): Promise<VerifyReport> {
-  const { backend, images, layers, references } = stores;
+  const { backend, images, layers, layerMetadata, references } = stores;
   const { signal, onProgress } = options;
   const problems: VerifyProblem[] = [];
   const imageName = (id: Digest) => {
@@ -57,6 +59,11 @@ export async function verifyStore(
     try {
       await backend.get(id);
     } catch (e) {
+      // Listed by the walk, then removed (an rmi running beside this verify): gone, not damaged.
+      if (isStoreError(e, BackendErrorCode.NotFound)) {
+        configs--;
+        return;
+      }
       problems.push({ what: "config", id: id.toString(), images: [id], message: `image ${imageName(id)}: config ${id}: ${(e as Error).message}` });
     }
   });
@@ -103,6 +110,9 @@ export async function verifyStore(
       for await (const _ of chunks);
     } catch (e) {
       if (signal?.aborted) throw e;
+      // Released meanwhile (an rmi or prune in another process removed it as it was read): a
+      // layer that is no longer in layerdb is gone, not damaged.
+      if ((await layerMetadata.get(layer.chainId).catch(() => "unreadable")) === undefined) continue;
       const used = users.get(layer.chainId.toString()) ?? [];
       const by = used.length > 0 ? `used by ${used.map(imageName).join("; ")}` : "used by no image";
       problems.push({

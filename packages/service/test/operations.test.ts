@@ -169,6 +169,21 @@ describe.skipIf(!hasRoot())("a store service", () => {
     expect((error as Error).message).toBe("stop");
   });
 
+  it("verify beside an rmi in another process reports nothing removed meanwhile as damaged", async () => {
+    const other = await makeTar({ "gone.txt": "soon removed\n" });
+    await store.import([other], { tag: "gone:1" });
+    // A reader opened before the removal still lists the image and its layer, as a verify
+    // started just before an rmi would.
+    const reader = await openStore({ root, access: "read" });
+    try {
+      await store.remove("gone:1");
+      const report = await reader.verify();
+      expect(report.problems).toEqual([]);
+    } finally {
+      await reader.close();
+    }
+  });
+
   it("verify reports a tag whose value is not a digest and a tag that points at no image", async () => {
     const file = join(store.imageRoot, "repositories.json");
     const original = await readFile(file, "utf8");
