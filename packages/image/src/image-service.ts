@@ -62,6 +62,9 @@ export function createImageService(options: ImageServiceOptions): ImageService {
         });
       }
       const tagged = tagNameOnly(ref);
+      // The config read back and verified against its ID first: the record listing shows may
+      // come from the record cache, and a tag must never point at a config that was changed.
+      await ctx.images.get(id);
       // docker tag always moves an existing tag (moby TagImage passes force).
       await ctx.references.add(tagged, id, true);
       await ctx.images.setLastUpdated(id);

@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createMemoryBackend } from "@store/backend-memory";
+import { contentKey, createBackend } from "@store/backend";
+import { createMemoryBackend, createMemoryDriver } from "@store/backend-memory";
 import { type Digest, chainId, digestFromString } from "@store/digest";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type ContainerInfo, type ImageService, ImageErrorCode, createImageService, createImageStore } from "../src/index";
@@ -284,6 +285,17 @@ describe("image service: remove and prune", () => {
     expect(await svc.images.getLastUpdated(app)).toBeDefined();
     await expect(svc.tag("app:1", `x@${digestFromString("m")}`)).rejects.toMatchObject({ code: ReferenceErrorCode.Invalid });
     void base;
+  });
+
+  it("refuses to tag an image whose config was changed on disk (listing may come from a cache; a tag never does)", async () => {
+    const driver = createMemoryDriver();
+    const images = await createImageStore({ backend: createBackend(driver), layers });
+    const tamperable = createImageService({ images, references: svc.references, containers: () => [] });
+    layers.add([diff("t")]);
+    const id = await images.create(config({ diffIds: [diff("t")], comment: "original" }));
+    await driver.write(contentKey(id), new TextEncoder().encode('{"rootfs":{"type":"layers","diff_ids":[]},"comment":"tampered"}'));
+    await expect(tamperable.tag(id.toString(), "tampered:1")).rejects.toMatchObject({ code: "ERR_BACKEND_VERIFICATION_FAILED" });
+    expect(() => svc.references.get("tampered:1")).toThrow();
   });
 
   it("says which of several images a short prefix matches", async () => {
