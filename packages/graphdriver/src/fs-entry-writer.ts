@@ -191,7 +191,7 @@ export class FsEntryWriter implements EntryWriter {
     const { mode, owner, chmod, atime, mtime } = this.#fileMetadata(header);
     const fd = await fdOpen(path, CREATE_FLAGS, mode & 0o777);
     try {
-      if (data.length > 0) await writeAll(fd, data);
+      if (data.length > 0) await writeAllAt(fd, data, 0);
       if (owner) await fdChown(fd, owner.uid, owner.gid);
       if (chmod) await fdChmod(fd, mode);
       this.#setXattrs(path, header);
@@ -206,26 +206,30 @@ export class FsEntryWriter implements EntryWriter {
     // Owner, mode and times go through the open descriptor: fewer path lookups per file.
     const fd = openSync(path, CREATE_FLAGS, mode & 0o777);
     let size = 0;
-    // Every chunk goes through the thread pool, one in flight, so parsing and hashing the next
-    // chunk overlap the disk and a write throttled by the kernel's dirty-page limit never
-    // stalls this thread.
-    let inFlight: Promise<void> | undefined;
+    // Every chunk goes through the thread pool, a few in flight at their own offsets, so parsing
+    // and hashing the next chunks overlap the disk and a write throttled by the kernel's
+    // dirty-page limit never stalls this thread. (One in flight left the main thread waiting on
+    // each write: a load spent ~7% longer idle than when small chunks were written in place.)
+    const inFlight: Promise<void>[] = [];
     try {
       for await (const chunk of body) {
+        if (inFlight.length >= LARGE_WRITES_IN_FLIGHT) await inFlight.shift();
+        const write = writeAllAt(fd, chunk, size);
+        write.catch(() => undefined); // awaited in turn below; not unhandled meanwhile
+        inFlight.push(write);
         size += chunk.length;
-        await inFlight;
-        inFlight = writeAll(fd, chunk);
       }
-      await inFlight;
+      for (const write of inFlight.splice(0)) await write;
       if (owner) fchownSync(fd, owner.uid, owner.gid);
       if (chmod) fchmodSync(fd, mode);
       this.#setXattrs(path, header);
       futimesSync(fd, accessTime(header), header.mtime);
     } finally {
-      // When the body fails (an abort, a truncated tar) a write may still be in the thread pool:
-      // closing under it would fail it with EBADF, unhandled, or worse, let it land in whatever
-      // file reuses the descriptor number next. Wait for it; its own error is not the one to report.
-      await inFlight?.catch(() => undefined);
+      // When the body fails (an abort, a truncated tar) writes may still be in the thread pool:
+      // closing under them would fail them with EBADF, unhandled, or worse, let them land in
+      // whatever file reuses the descriptor number next. Wait for them; their own errors are
+      // not the one to report.
+      await Promise.allSettled(inFlight);
       closeSync(fd);
     }
     return size;
@@ -266,10 +270,14 @@ const WRITE_BEHIND = 8;
  */
 const WORKER_AFTER = 64;
 
-async function writeAll(fd: number, chunk: Uint8Array): Promise<void> {
+/** Large-file writes in the thread pool at once, each at its own offset (pwrite). */
+const LARGE_WRITES_IN_FLIGHT = 4;
+
+/** Writes all of `chunk` at `position` (a single pwrite may be short). */
+async function writeAllAt(fd: number, chunk: Uint8Array, position: number): Promise<void> {
   let offset = 0;
   while (offset < chunk.length) {
-    const { bytesWritten } = await fdWrite(fd, chunk, offset, chunk.length - offset);
+    const { bytesWritten } = await fdWrite(fd, chunk, offset, chunk.length - offset, position + offset);
     offset += bytesWritten;
   }
 }
