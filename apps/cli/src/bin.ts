@@ -11,12 +11,17 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
   if (e.code === "EPIPE") process.exit(BROKEN_PIPE_EXIT_CODE);
 });
 // Ctrl-C or SIGTERM aborts the command, which then removes what it half wrote (a layer being
-// extracted, a temp archive); a second signal exits at once.
+// extracted, a temp archive). A second signal while that undo runs is told to wait (an impatient
+// double Ctrl-C used to exit at once and leave the half-written layer behind); a third exits at
+// once, leaving whatever the undo had not removed yet.
 const interrupt = new AbortController();
+let interrupts = 0;
 for (const name of ["SIGINT", "SIGTERM"] as const) {
   process.on(name, () => {
-    if (interrupt.signal.aborted) process.exit(name === "SIGTERM" ? 143 : 130);
-    interrupt.abort(name);
+    interrupts++;
+    if (interrupts === 1) interrupt.abort(name);
+    else if (interrupts === 2) process.stderr.write("store: undoing what was half written; interrupt again to exit at once and leave it\n");
+    else process.exit(name === "SIGTERM" ? 143 : 130);
   });
 }
 const code = await runCli(process.argv.slice(2), {

@@ -34,7 +34,7 @@ function bin(args: string[], options: { stdin?: Buffer; env?: Record<string, str
  * extracting, waiting for the rest), waits until a layer dir appears under `root`, sends `signal`.
  * A command that does not stop hangs here (the test's timeout), as it would hang for a user.
  */
-function interrupted(args: string[], root: string, head: Buffer, signal: NodeJS.Signals): Promise<BinResult> {
+function interrupted(args: string[], root: string, head: Buffer, signal: NodeJS.Signals, times = 1): Promise<BinResult> {
   return new Promise((done, fail) => {
     const p = spawn(process.execPath, [launcher, "--root", root, ...args], { env: { PATH: process.env.PATH ?? "", HOME: "/nonexistent" } });
     let err = "";
@@ -52,7 +52,11 @@ function interrupted(args: string[], root: string, head: Buffer, signal: NodeJS.
             clearInterval(poll);
             // Late enough that every byte written was read: the command now waits on the open
             // pipe for more, which a signal must still interrupt.
-            setTimeout(() => p.kill(signal), 300);
+            setTimeout(() => {
+              p.kill(signal);
+              // An impatient second Ctrl-C, right after the first, while the undo runs.
+              if (times > 1) setTimeout(() => p.kill(signal), 3);
+            }, 300);
           }
         },
         () => undefined,
@@ -91,10 +95,14 @@ describe("the built store binary", () => {
     for (const [args, head, signal, code] of [
       [["import", "-", "cut:1"], big.subarray(0, 3 << 20), "SIGINT", 130],
       [["load"], Buffer.from(archive.toString("latin1").slice(0, 3 << 20), "latin1"), "SIGTERM", 143],
+      // Ctrl-C twice in a row: the second waits for the undo instead of leaving the layer behind.
+      [["load"], Buffer.from(archive.toString("latin1").slice(0, 3 << 20), "latin1"), "SIGINT", 130],
     ] as const) {
-      const root = join(dir, `interrupted-${args[0]}`);
-      const r = await interrupted([...args], root, head, signal);
-      expect([r.code, r.stderr], args[0]).toEqual([code, ""]);
+      const root = join(dir, `interrupted-${args[0]}-${signal}`);
+      const r = await interrupted([...args], root, head, signal, args[0] === "load" && signal === "SIGINT" ? 2 : 1);
+      expect(r.code, args[0]).toBe(code);
+      // A second signal during the undo is told to wait; nothing else is printed.
+      expect(["", "store: undoing what was half written; interrupt again to exit at once and leave it\n"], args[0]).toContain(r.stderr);
       expect(
         (await readdir(join(root, "overlay2"))).filter((n) => n !== "l"),
         args[0],
