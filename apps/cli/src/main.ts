@@ -55,6 +55,7 @@ function topLevelHelp(): string {
     "",
     "Management Commands:",
     "  image       Manage images",
+    "  system      Show disk usage (system df, the same as df)",
     "",
     "Commands:",
     ...topLevelCommands.map((c) => `  ${c.name.padEnd(10)}  ${c.summary}`),

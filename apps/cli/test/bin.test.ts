@@ -121,7 +121,7 @@ describe("the built store binary", () => {
     // Without the turn-taking each process extracted its own copy, and three stayed orphaned.
     expect((await readdir(join(root, "overlay2"))).filter((n) => n !== "l")).toHaveLength(1);
     expect((await bin(["--root", root, "rmi", "par:1", "par:2", "par:3"])).code).toBe(0);
-    expect((await bin(["--root", root, "verify"])).stdout.toString()).toBe("1 image configs, 1 layers checked: all verified\n");
+    expect((await bin(["--root", root, "verify"])).stdout.toString()).toBe("1 image config, 1 layer checked: all verified\n");
     expect(await readdir(root)).not.toContain("store.lock");
 
     // `store save | head -c 10`: the reader leaves early; exit 141 as docker does, not 0.

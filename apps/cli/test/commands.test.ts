@@ -198,7 +198,7 @@ describe.skipIf(!isRoot)("store commands on a temp root", () => {
   });
 
   it("verifies every config and layer, and names what is corrupt", async () => {
-    expect((await ok(["verify"])).stdout).toMatch(/^2 image configs, 1 layers checked: all verified\n$/);
+    expect((await ok(["verify"])).stdout).toMatch(/^2 image configs, 1 layer checked: all verified\n$/);
     // Corrupt the layer's file on disk: same size, other bytes.
     const layerdb = join(root, "image/overlay2/layerdb/sha256");
     const [chain] = await readdir(layerdb);

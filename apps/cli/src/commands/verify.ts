@@ -24,7 +24,8 @@ export const verifyCommand: Command = {
       progress.done();
     }
     const { problems } = report;
-    const summary = `${report.configs} image configs, ${report.layers} layers checked`;
+    const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+    const summary = `${count(report.configs, "image config", "image configs")}, ${count(report.layers, "layer", "layers")} checked`;
     if (problems.length === 0) {
       await writeLines(ctx.io.stdout, [`${summary}: all verified`]);
       return 0;
