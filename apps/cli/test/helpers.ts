@@ -1,7 +1,6 @@
-import { execFileSync } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import type { CliIO } from "../src/cli-io";
 import { runCli } from "../src/main";
@@ -46,23 +45,7 @@ export async function tempDir(prefix = "store-cli-"): Promise<{ dir: string; cle
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
-/** A tar of `files` (path → content; a trailing "/" makes a directory), written by GNU tar. */
-export async function makeTar(files: Record<string, string>): Promise<Buffer> {
-  const { dir, cleanup } = await tempDir("store-cli-tar-");
-  try {
-    for (const [name, content] of Object.entries(files)) {
-      const path = join(dir, name);
-      if (name.endsWith("/")) await mkdir(path, { recursive: true });
-      else {
-        await mkdir(dirname(path), { recursive: true });
-        await writeFile(path, content);
-      }
-    }
-    return execFileSync("tar", ["-C", dir, "--numeric-owner", "--sort=name", "-c", "."], { maxBuffer: 64 << 20 });
-  } finally {
-    await cleanup();
-  }
-}
+export { makeTar } from "@store/test-support";
 
 /** Whether overlay mounts can work here (layers unpack through the overlay2 driver). */
 export const isRoot = typeof process.getuid === "function" && process.getuid() === 0;

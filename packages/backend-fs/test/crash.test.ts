@@ -4,10 +4,9 @@ import { join, relative } from "node:path";
 import { BackendErrorCode } from "@store/backend";
 import { expectStoreError, generatedStream } from "@store/conformance";
 import { digestFromBytes } from "@store/digest";
-import { build } from "esbuild";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { createFsBackend } from "../src/index";
-import { tempDir } from "@store/test-support";
+import { bundleFixture, tempDir } from "@store/test-support";
 
 const encoder = new TextEncoder();
 
@@ -59,16 +58,7 @@ describe("a crash mid-write leaves the store as it was", () => {
 
     // The child runs the real driver: bundled from the TypeScript sources, as Node 20 cannot run them.
     const script = join(dir.path, "crash-writer.mjs");
-    await build({
-      entryPoints: [new URL("./fixtures/crash-writer.ts", import.meta.url).pathname],
-      outfile: script,
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "node20",
-      conditions: ["source"],
-      logLevel: "silent",
-    });
+    await bundleFixture(new URL("./fixtures/crash-writer.ts", import.meta.url), script);
     const child = spawn(process.execPath, [script, root, ids[0]!.toString()], { stdio: ["ignore", "pipe", "inherit"] });
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once("exit", (_code, signal) => resolve(signal)));
     await new Promise<void>((resolve, reject) => {

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { metadataConformance } from "../src/conformance/index";
 import { createFsMetadataStore, createMemoryMetadataStore } from "../src/index";
-import { tempDir } from "./temp-dir";
+import { tempDir } from "@store/test-support";
 
 metadataConformance("memory", () => ({ store: createMemoryMetadataStore() }));
 

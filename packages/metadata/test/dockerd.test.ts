@@ -5,7 +5,7 @@ import { expectStoreError } from "@store/conformance";
 import { type DockerdPeer, dockerdSkipReason, startDockerdOnRoot } from "@store/test-peers";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { MetadataErrorCode, createFsMetadataStore, update } from "../src/index";
-import { tempDir } from "./temp-dir";
+import { tempDir } from "@store/test-support";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -2,10 +2,9 @@ import { spawn } from "node:child_process";
 import { mkdir, readFile, readdir, stat, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { expectStoreError } from "@store/conformance";
-import { build } from "esbuild";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { MetadataErrorCode, createFsMetadataStore, update } from "../src/index";
-import { tempDir } from "./temp-dir";
+import { bundleFixture, tempDir } from "@store/test-support";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -94,16 +93,7 @@ describe("fs metadata store", () => {
 
   test("processes racing updates of one counter lose no increment", { timeout: 120_000 }, async () => {
     const script = join(dir.path, "counter-worker.mjs");
-    await build({
-      entryPoints: [new URL("./fixtures/counter-worker.ts", import.meta.url).pathname],
-      outfile: script,
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "node20",
-      conditions: ["source"],
-      logLevel: "silent",
-    });
+    await bundleFixture(new URL("./fixtures/counter-worker.ts", import.meta.url), script);
     const store = createFsMetadataStore({ root });
     const children = Array.from({ length: 4 }, () => run(process.execPath, [script, root, "counter", "25"]));
     // This process races them too, through its own store.

@@ -7,7 +7,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { ReferenceErrorCode, createReferenceStore, parseNormalizedNamed } from "../src/index";
 import { InternalErrorCode, withFileLock } from "@store/internal";
 import { MemoryMetadataDriver, MetadataErrorCode, createFsMetadataStore, createMemoryMetadataStore, createMetadataStore } from "@store/metadata";
-import { build } from "esbuild";
+import { bundleFixture } from "@store/test-support";
 
 const idA = digestFromString("image a");
 const idB = digestFromString("image b");
@@ -169,16 +169,7 @@ describe("reference store", () => {
     });
     it("loses no tag when several processes tag through the metadata store at once", { timeout: 120_000 }, async () => {
       const script = join(dir, "tag-worker.mjs");
-      await build({
-        entryPoints: [new URL("./fixtures/tag-worker.ts", import.meta.url).pathname],
-        outfile: script,
-        bundle: true,
-        platform: "node",
-        format: "esm",
-        target: "node20",
-        conditions: ["source"],
-        logLevel: "silent",
-      });
+      await bundleFixture(new URL("./fixtures/tag-worker.ts", import.meta.url), script);
       const run = (repo: string, id: string) =>
         new Promise<number | null>((resolve) => {
           const child = spawn(process.execPath, [script, path, repo, "8", id], { stdio: ["ignore", "ignore", "inherit"] });

@@ -1,3 +1,5 @@
 export { MapDriver } from "./map-driver";
 export type { MapDriverCapabilities, MapDriverFaults, MapDriverOptions } from "./map-driver";
 export { tempDir, withTempDir } from "./temp-dir";
+export { makeTar } from "./make-tar";
+export { bundleFixture } from "./bundle-fixture";
