@@ -1,21 +1,9 @@
-import type { S3Client } from "@aws-sdk/client-s3";
 import { backendCases, backendHooks, defaultBackendSuiteOptions, registerSuite } from "@store/conformance";
-import { type S3rverPeer, startS3rver } from "@store/test-peers";
-import { afterAll, beforeAll } from "vitest";
 import { createS3Driver } from "../src/create-s3-backend";
 import { createS3Backend } from "../src/index";
-import { directClient, freshPrefix, removeAll } from "./s3-fixture";
+import { useS3rver, freshPrefix, removeAll } from "./s3-fixture";
 
-let peer: S3rverPeer;
-let direct: S3Client;
-beforeAll(async () => {
-  peer = await startS3rver();
-  direct = directClient(peer);
-});
-afterAll(async () => {
-  direct?.destroy();
-  await peer?.stop();
-});
+const s3 = useS3rver();
 
 // s3rver writes an object's file in place and its metadata beside it, and answers a Buffer PUT
 // before the file is written, so a GET racing a PUT of the same key can see part of an object.
@@ -37,11 +25,11 @@ registerSuite(
   backendCases,
   backendHooks(async () => {
     const prefix = freshPrefix("conformance");
-    const options = { bucket: peer.bucket, prefix, clientConfig: peer.clientConfig, partSize: 5 << 20, queueSize: 1 };
+    const options = { bucket: s3.peer.bucket, prefix, clientConfig: s3.peer.clientConfig, partSize: 5 << 20, queueSize: 1 };
     const open = () => createS3Backend(options);
     // Raw access through the test's own client (not the backend's, which close() destroys).
-    const driver = await createS3Driver({ ...options, client: direct, conditionalCreate: false });
-    return { backend: await open(), driver, reopen: open, notAtomic: s3rverNotAtomic, cleanup: () => removeAll(direct, peer.bucket, prefix) };
+    const driver = await createS3Driver({ ...options, client: s3.direct, conditionalCreate: false });
+    return { backend: await open(), driver, reopen: open, notAtomic: s3rverNotAtomic, cleanup: () => removeAll(s3.direct, s3.peer.bucket, prefix) };
   }),
   { ...defaultBackendSuiteOptions, streamSize: 128 << 20 },
 );

@@ -1,5 +1,6 @@
 import { DeleteObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
-import type { S3rverPeer } from "@store/test-peers";
+import { type S3rverPeer, startS3rver } from "@store/test-peers";
+import { afterAll, beforeAll } from "vitest";
 
 let prefixes = 0;
 
@@ -31,4 +32,21 @@ export async function listKeys(client: S3Client, bucket: string, prefix: string)
  */
 export async function removeAll(client: S3Client, bucket: string, prefix: string): Promise<void> {
   for (const Key of await listKeys(client, bucket, prefix)) await client.send(new DeleteObjectCommand({ Bucket: bucket, Key }));
+}
+
+/**
+ * One s3rver for the test file, started before its tests and stopped after them, with a direct
+ * client beside it. Read `peer` and `direct` inside tests (they are set once the suite starts).
+ */
+export function useS3rver(): { readonly peer: S3rverPeer; readonly direct: S3Client } {
+  const state = {} as { peer: S3rverPeer; direct: S3Client };
+  beforeAll(async () => {
+    state.peer = await startS3rver();
+    state.direct = directClient(state.peer);
+  });
+  afterAll(async () => {
+    state.direct?.destroy();
+    await state.peer?.stop();
+  });
+  return state;
 }
