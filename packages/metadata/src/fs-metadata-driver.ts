@@ -1,9 +1,8 @@
-import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, readdir, rename, unlink } from "node:fs/promises";
+import { mkdir, open, readFile, readdir, unlink } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { digestFromBytes } from "@store/digest";
 import { isStoreError, systemErrorCode } from "@store/errors";
-import { InternalErrorCode, syncDirectory, withFileLock } from "@store/internal";
+import { InternalErrorCode, atomicWriteFile, syncDirectory, withFileLock } from "@store/internal";
 import { MetadataError, MetadataErrorCode } from "./errors";
 import { isMetadataKey } from "./keys";
 import type { MetadataDriver } from "./metadata-driver";
@@ -145,26 +144,9 @@ export class FsMetadataDriver implements MetadataDriver {
     }
   }
 
-  /** moby's AtomicWriteFile, plus the directory fsync dockerd leaves out (a crash after the rename keeps the record). */
+  /** Writes the record atomically (temp file, fsync, rename, directory fsync) and returns its version. */
   private async publish(key: string, path: string, data: Uint8Array): Promise<string> {
-    const dir = dirname(path);
-    const mode = this.fileMode(key);
-    const tmp = join(dir, `.tmp-${path.slice(dir.length + 1)}${randomBytes(6).toString("hex")}`);
-    const handle = await open(tmp, "wx", mode);
-    try {
-      try {
-        await handle.writeFile(data);
-        await handle.chmod(mode); // the umask may have narrowed the mode
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(tmp, path);
-    } catch (e) {
-      await unlink(tmp).catch(() => undefined);
-      throw e;
-    }
-    await syncDirectory(dir);
+    await atomicWriteFile(path, data, this.fileMode(key));
     return versionOf(data);
   }
 
