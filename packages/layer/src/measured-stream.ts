@@ -5,8 +5,6 @@ export interface MeasureOptions {
   algorithm?: Algorithm;
   /** More bytes than this fail the stream at once, with `tooLong(size)`, instead of at its end. */
   limit?: { size: number; tooLong(size: number): Error };
-  /** Called with each chunk's length as it passes (progress). */
-  onBytes?: (bytes: number) => void;
   /** Checked before each chunk: an aborted signal fails the stream with its reason. */
   signal?: AbortSignal;
 }
@@ -27,7 +25,7 @@ export interface MeasuredStream {
  * as received, the tar after decompression), and a hop per check would be a hop per chunk.
  */
 export function measuredStream(source: AsyncIterable<Uint8Array>, options: MeasureOptions = {}): MeasuredStream {
-  const { limit, onBytes, signal } = options;
+  const { limit, signal } = options;
   const hasher: Hasher | undefined = options.algorithm ? createHasher(options.algorithm) : undefined;
   let size = 0;
   let ended = false;
@@ -38,7 +36,6 @@ export function measuredStream(source: AsyncIterable<Uint8Array>, options: Measu
       size += chunk.byteLength;
       if (limit && size > limit.size) throw limit.tooLong(size);
       hasher?.update(chunk);
-      onBytes?.(chunk.byteLength);
       yield chunk;
     }
     signal?.throwIfAborted();
