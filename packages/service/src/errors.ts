@@ -16,7 +16,7 @@ export type ServiceErrorCode = (typeof ServiceErrorCode)[keyof typeof ServiceErr
 /** The kind of each code whose suffix does not say it (see `kindOfCode` in @store/errors). */
 export const ServiceErrorKind: Partial<Record<ServiceErrorCode, ErrorKind>> = {
   [ServiceErrorCode.NoStore]: "notFound",
-  [ServiceErrorCode.ReadOnly]: "invalid",
+  [ServiceErrorCode.ReadOnly]: "unsupported",
   [ServiceErrorCode.S3Bucket]: "invalid",
 };
 

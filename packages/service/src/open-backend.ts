@@ -17,7 +17,7 @@ export async function openBackend(kind: BackendKind, imageRoot: string, s3: S3Op
     }
     case "s3": {
       if (!s3?.bucket) {
-        throw new ServiceError(ServiceErrorCode.S3Bucket, "--backend s3 needs a bucket: --s3-bucket or STORE_S3_BUCKET", { kind: "invalid" });
+        throw new ServiceError(ServiceErrorCode.S3Bucket, "--backend s3 needs a bucket: --s3-bucket or STORE_S3_BUCKET");
       }
       const { createS3Backend } = await import("@store/backend-s3");
       return createS3Backend({

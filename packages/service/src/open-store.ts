@@ -34,7 +34,6 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreService
   const access = options.access ?? "write";
   if (options.create === false && !existsSync(root)) {
     throw new ServiceError(ServiceErrorCode.NoStore, `no store at ${root}: it does not exist (load or import an image to create one)`, {
-      kind: "notFound",
       details: { root },
     });
   }
@@ -95,7 +94,6 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreService
     const writable = (what: string) => {
       if (access !== "write") {
         throw new ServiceError(ServiceErrorCode.ReadOnly, `cannot ${what}: the store at ${root} was opened read-only`, {
-          kind: "unsupported",
           details: { root },
         });
       }
