@@ -1,0 +1,2 @@
+export type { Descriptor, Platform } from "./descriptor";
+export type { FetchBlobOptions, FetchedManifest, PushBlobOptions, Repository, RequestOptions, RetryNotice } from "./repository";
