@@ -7,6 +7,8 @@ import { imagePruneCommand } from "./commands/image-prune";
 import { inspectCommand } from "./commands/inspect";
 import { loadCommand } from "./commands/load";
 import { mountCommand } from "./commands/mount";
+import { pullCommand } from "./commands/pull";
+import { pushCommand } from "./commands/push";
 import { rmiCommand } from "./commands/rmi";
 import { saveCommand } from "./commands/save";
 import { tagCommand } from "./commands/tag";
@@ -23,6 +25,8 @@ export const topLevelCommands: readonly Command[] = [
   inspectCommand,
   loadCommand,
   mountCommand,
+  pullCommand,
+  pushCommand,
   rmiCommand,
   saveCommand,
   tagCommand,
@@ -45,6 +49,8 @@ export const imageSubcommands: ReadonlyMap<string, Command> = new Map([
   ["ls", under(imagesCommand, "ls")],
   ["list", under(imagesCommand, "ls")],
   ["prune", imagePruneCommand],
+  ["pull", under(pullCommand, "pull")],
+  ["push", under(pushCommand, "push")],
   ["rm", under(rmiCommand, "rm")],
   ["remove", under(rmiCommand, "rm")],
   ["save", under(saveCommand, "save")],

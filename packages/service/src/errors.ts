@@ -10,6 +10,8 @@ export const ServiceErrorCode = {
   S3Bucket: "ERR_SERVICE_S3_BUCKET",
   /** A mount name prefix that fits several mounts. */
   MountAmbiguous: "ERR_SERVICE_MOUNT_AMBIGUOUS",
+  /** A reference an operation cannot take (`push` of `name@digest`). */
+  InvalidReference: "ERR_SERVICE_INVALID_REFERENCE",
 } as const;
 export type ServiceErrorCode = (typeof ServiceErrorCode)[keyof typeof ServiceErrorCode];
 

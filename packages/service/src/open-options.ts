@@ -1,5 +1,6 @@
 import type { StoreBackend } from "@store/backend";
 import type { DriverFactory, GraphDriver } from "@store/graphdriver";
+import type { RegistryClient, RegistryClientOptions } from "@store/registry";
 
 /** Where image configs (the imagedb) live: the root's own directory, memory, or an S3 bucket. */
 export type BackendKind = "fs" | "memory" | "s3";
@@ -55,4 +56,9 @@ export interface OpenStoreOptions {
   onLockWait?: (owner: number | undefined) => void;
   /** Ends the wait for the writer lock (and the opening) with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * How pull and push reach registries (credentials, insecure registries, certificates, retries),
+   * or a client made already (a daemon shares one, with its token cache, across requests).
+   */
+  registry?: RegistryClientOptions | RegistryClient;
 }

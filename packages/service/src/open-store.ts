@@ -4,16 +4,18 @@ import { join, resolve } from "node:path";
 import { loadArchive, saveArchive } from "@store/archive";
 import type { StoreBackend } from "@store/backend";
 import { createFsBackend } from "@store/backend-fs";
-import { DistributionMetadata } from "@store/distribution";
+import { DistributionMetadata, pullImage, pushImage } from "@store/distribution";
 import { type ContainerInfo, createImageService, createImageStore } from "@store/image";
 import { createFsMetadataStore } from "@store/metadata";
 import { createReferenceStore, repositoriesKey } from "@store/reference";
+import { RegistryClient } from "@store/registry";
 import { progressReader } from "@store/internal";
 import { createFsLayerMetadataStore, createLayerStore } from "@store/layer";
 import { abortable, cancellable } from "./abortable";
 import { diskUsage } from "./disk-usage";
 import { ServiceError, ServiceErrorCode } from "./errors";
 import { importImage } from "./import-image";
+import { pullReference, pushReference } from "./pull-reference";
 import { type MountInfo, findMount, mergedDir, mountImage, readMounts, removeMount } from "./mounts";
 import { openBackend } from "./open-backend";
 import { driverName, openDriver } from "./open-driver";
@@ -99,6 +101,7 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreService
       }
     };
     const stores = { images, layers, references };
+    const registry = options.registry instanceof RegistryClient ? options.registry : new RegistryClient(options.registry);
 
     const service: StoreService = {
       root,
@@ -113,6 +116,7 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreService
       references,
       distribution,
       imageService,
+      registry,
 
       list: (opts) => imageService.list(opts),
       inspect: (refOrId) => imageService.inspect(refOrId),
@@ -138,6 +142,33 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreService
       async import(source, opts = {}) {
         writable("import");
         return cancellable(opts.signal, () => importImage({ layers, service: imageService }, source, opts));
+      },
+      async pull(name, opts = {}) {
+        writable("pull");
+        const ref = pullReference(name);
+        const { onProgress, signal, platform, concurrency } = opts;
+        return cancellable(signal, () =>
+          pullImage(registry.repository(ref), ref, { images, layers, references, distribution, blobs }, {
+            // Beside dockerd's files, which it ignores; partial downloads resume from here.
+            partialDir: join(imageRoot, "partial-downloads"),
+            ...(onProgress ? { onProgress } : {}),
+            ...(signal ? { signal } : {}),
+            ...(platform ? { platform } : {}),
+            ...(concurrency ? { concurrency } : {}),
+          }),
+        );
+      },
+      async push(name, opts = {}) {
+        writable("push");
+        const ref = pushReference(name);
+        const { onProgress, signal, concurrency } = opts;
+        return cancellable(signal, () =>
+          pushImage(registry.repository(ref), ref, { images, layers, references, distribution, blobs }, {
+            ...(onProgress ? { onProgress } : {}),
+            ...(signal ? { signal } : {}),
+            ...(concurrency ? { concurrency } : {}),
+          }),
+        );
       },
       async tag(refOrId, target) {
         writable("tag");

@@ -13,7 +13,8 @@ import type {
   PruneReport,
   RemoveOptions,
 } from "@store/image";
-import type { DistributionMetadata } from "@store/distribution";
+import type { DistributionMetadata, PullResult, PushResult } from "@store/distribution";
+import type { Platform, RegistryClient } from "@store/registry";
 import type { NamedReference, ReferenceStore } from "@store/reference";
 import type { LayerMetadataStore, LayerStore } from "@store/layer";
 import type { DiskUsage } from "./disk-usage";
@@ -34,6 +35,20 @@ export interface LoadOptions extends WorkOptions {
 export interface SaveOptions extends WorkOptions {
   /** "docker" (default): the docker-archive dockerd 20.10 writes; "oci": an OCI image layout. */
   format?: "docker" | "oci";
+}
+
+/** Options of {@link StoreService.pull}. */
+export interface PullOptions extends WorkOptions {
+  /** The platform to pick from a multi-platform image (default: this host's). */
+  platform?: Platform;
+  /** Layers downloaded at once (default 3, as dockerd's max-concurrent-downloads). */
+  concurrency?: number;
+}
+
+/** Options of {@link StoreService.push}. */
+export interface PushOptions extends WorkOptions {
+  /** Layers uploaded at once (default 5, as dockerd's max-concurrent-uploads). */
+  concurrency?: number;
 }
 
 /**
@@ -70,6 +85,8 @@ export interface StoreService {
   readonly distribution: DistributionMetadata;
   /** The Engine API's image endpoints over the stores (what list, inspect, rmi… use). */
   readonly imageService: ImageService;
+  /** The registry client pull and push use (its token cache shared by every operation). */
+  readonly registry: RegistryClient;
 
   /** `docker images`: summaries as `GET /images/json` gives them. */
   list(options?: ListOptions): ImageSummary[];
@@ -92,6 +109,19 @@ export interface StoreService {
   save(names: readonly string[], options?: SaveOptions): AsyncGenerator<Uint8Array>;
   /** `docker import`: a tarball as a one-layer image (see {@link ImportOptions}). */
   import(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options?: ImportOptions): Promise<ImportResult>;
+  /**
+   * `docker pull`: the image a reference names (`busybox`, `host:port/name:tag`, `name@sha256:…`)
+   * from its registry, with docker's progress events ("Pulling fs layer", "Downloading",
+   * "Pull complete", …). Layers the root has are not fetched; a pull killed part-way resumes
+   * its downloads. On error or abort nothing new is visible.
+   */
+  pull(name: string, options?: PullOptions): Promise<PullResult>;
+  /**
+   * `docker push NAME[:TAG]`: the image the tag names to its registry, with docker's progress
+   * events ("Preparing", "Pushing", "Pushed", "Layer already exists", "Mounted from …").
+   * Blobs the registry has are not sent; blobs kept from a pull or load are sent as they were.
+   */
+  push(name: string, options?: PushOptions): Promise<PushResult>;
   /** `docker tag`: points `target` at the image, moving it if it pointed elsewhere. */
   tag(refOrId: string, target: string | NamedReference): Promise<NamedReference>;
   /** `docker rmi` of one image, with dockerd's conflict rules: what was untagged and deleted. */

@@ -1,0 +1,44 @@
+import { parsePlatform } from "@store/registry";
+import { pullReference } from "@store/service";
+import { type Command, flag, stringValue } from "../command";
+import { writeLines } from "../cli-io";
+import { progressRenderer } from "../format/progress";
+
+/** `store pull`: an image from a registry into the store, with docker's progress and last lines. */
+export const pullCommand: Command = {
+  name: "pull",
+  aliases: ["store image pull", "store pull"],
+  usage: "[OPTIONS] NAME[:TAG|@DIGEST]",
+  summary: "Download an image from a registry",
+  args: { min: 1, max: 1 },
+  options: [
+    { name: "platform", type: "string", placeholder: "string", help: "Set platform if server is multi-platform capable" },
+    { name: "quiet", short: "q", type: "boolean", help: "Suppress verbose output" },
+  ],
+  async run(ctx, args) {
+    const name = args.positionals[0]!;
+    const quiet = flag(args, "quiet");
+    const platformText = stringValue(args, "platform");
+    // Checked before the store is opened: a bad name or platform is the user's typo, not the store's business.
+    const ref = pullReference(name);
+    const platform = platformText === undefined ? undefined : parsePlatform(platformText);
+    const store = await ctx.store();
+    if (!quiet && ref.tag !== undefined && !ref.isCanonical && !/:[^/]*$/.test(name.split("@")[0]!)) {
+      await writeLines(ctx.io.stdout, [`Using default tag: ${ref.tag}`]);
+    }
+    const progress = quiet ? undefined : progressRenderer(ctx.io.stdout as NodeJS.WriteStream);
+    let result;
+    try {
+      result = await store.pull(name, {
+        ...(progress?.onProgress ? { onProgress: progress.onProgress } : {}),
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+        ...(platform ? { platform } : {}),
+      });
+    } finally {
+      progress?.done();
+    }
+    // The progress ended with docker's "Digest:" and "Status:" lines; the CLI adds the full
+    // name, the one line `-q` keeps (scripts read it).
+    await writeLines(ctx.io.stdout, [result.reference.toString()]);
+  },
+};

@@ -1,0 +1,298 @@
+import type { StoreBackend } from "@store/backend";
+import { type Digest, chainIds, digestFromBytes } from "@store/digest";
+import { isStoreError } from "@store/errors";
+import { type ImageStore, parseImageConfig } from "@store/image";
+import { type ProgressEvent, type ProgressListener, progressMessage, progressReader, progressUpdate } from "@store/internal";
+import type { Layer, LayerStore, StagedLayer } from "@store/layer";
+import { type NamedReference, type ReferenceStore, trimNamed, withDigest } from "@store/reference";
+import { type Descriptor, type Platform, type Repository, isForeignLayer } from "@store/registry";
+import type { DistributionMetadata } from "../distribution-metadata";
+import { DistributionError, DistributionErrorCode } from "../errors";
+import { chooseManifest } from "./choose-manifest";
+import { PartialBlob, removeStalePartials } from "./partial-blob";
+
+/** The stores a pull fills: those of one dockerd root. */
+export interface PullStores {
+  images: ImageStore;
+  layers: LayerStore;
+  references: ReferenceStore;
+  distribution: DistributionMetadata;
+  /** Where compressed layer blobs are kept (for push and the shared tier); none: not kept. */
+  blobs?: StoreBackend;
+}
+
+export interface PullOptions {
+  /** The platform to pick from a multi-platform image (default: this host's). */
+  platform?: Platform;
+  /** Layers downloaded (and extracted) at once; default 3, as dockerd's max-concurrent-downloads. */
+  concurrency?: number;
+  /**
+   * Where partial downloads are kept between runs, so a killed pull resumes (default: none, no
+   * resume across runs). Each file holds a prefix of one blob, named by its digest.
+   */
+  partialDir?: string;
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+}
+
+export interface PullResult {
+  /** The image ID. */
+  id: Digest;
+  /** The reference pulled, normalised (`docker.io/library/busybox:latest`). */
+  reference: NamedReference;
+  /** The digest the reference resolved to (what RepoDigests records). */
+  digest: Digest;
+  /** Whether the tag now points at a different image than before (docker: "Downloaded newer image"). */
+  updated: boolean;
+}
+
+// docker's limit on an image config (moby's `maxDownloadSize`-style caps are per manifest; a
+// config larger than this is not an image a daemon would run).
+const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
+
+/**
+ * `docker pull`: the image `ref` names, from `repo`, into the stores. The manifest is verified
+ * by digest, the config fetched first so every layer's diffID and chain ID are known up front;
+ * layers the store has are skipped ("Already exists"); the others are downloaded `concurrency`
+ * at a time, each decompressed, hashed and extracted as it streams (`LayerStore.stage`), checked
+ * against its diffID and blob digest before it is committed, and committed bottom-up as soon as
+ * the layers below it are. Then the image is created and tagged, the manifest's digest recorded
+ * (RepoDigests) and distribution metadata written as dockerd writes them.
+ *
+ * On error or abort nothing new is visible: staged layers are discarded, layers committed for
+ * this pull released, no image or tag created; partial downloads stay in `partialDir` for the
+ * next run.
+ */
+export async function pullImage(repo: Repository, ref: NamedReference, stores: PullStores, options: PullOptions = {}): Promise<PullResult> {
+  const { signal, onProgress } = options;
+  const emit = (event: ProgressEvent) => onProgress?.(event);
+  const requested = ref.digest?.toString() ?? ref.tag ?? "latest";
+  emit(progressMessage(`Pulling from ${repo.name}`, requested));
+
+  const chosen = await chooseManifest(repo, requested, options.platform, { signal });
+  const { manifest } = chosen;
+  const configBytes = await fetchConfig(repo, manifest.config, signal);
+  const config = parseImageConfig(configBytes, `image config ${manifest.config.digest}`);
+  if (config.os !== "linux") {
+    throw new DistributionError(DistributionErrorCode.PlatformNotFound, `image operating system "${config.os}" cannot be used on this platform`);
+  }
+  const diffIds = config.rootFS.diffIds;
+  if (diffIds.length !== manifest.layers.length) {
+    throw new DistributionError(
+      DistributionErrorCode.ManifestInvalid,
+      `layers from manifest don't match image configuration: the manifest has ${manifest.layers.length}, the config ${diffIds.length}`,
+    );
+  }
+  for (const layer of manifest.layers) if (isForeignLayer(layer.mediaType) && !layer.urls?.length) {
+    throw new DistributionError(DistributionErrorCode.ManifestInvalid, `foreign layer ${layer.digest} has no URLs`);
+  }
+
+  const chains = chainIds(diffIds);
+  // The highest chain the store has: every layer at or below it "Already exists".
+  const have = stores.layers.map();
+  let present = -1;
+  for (let i = chains.length - 1; i >= 0; i--) {
+    if (have.has(chains[i]!.toString())) {
+      present = i;
+      break;
+    }
+  }
+
+  const held: Layer[] = [];
+  const staged: StagedLayer[] = [];
+  const extractions: Promise<unknown>[] = [];
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(signal!.reason);
+  signal?.addEventListener("abort", onAbort, { once: true });
+  const inner = controller.signal;
+  try {
+    if (present >= 0) held.push(await stores.layers.get(chains[present]!));
+    for (let i = 0; i <= present; i++) emit(update("Already exists", progressId(manifest.layers[i]!)));
+    const todo = manifest.layers.slice(present + 1).map((descriptor, j) => ({ descriptor, index: present + 1 + j }));
+    for (const { descriptor } of todo) emit(update("Pulling fs layer", progressId(descriptor)));
+
+    if (options.partialDir) await removeStalePartials(options.partialDir);
+    const downloads = new LayerDownloads(repo, stores, options, inner, emit);
+    // Committed bottom-up, each as soon as it and everything below it are in.
+    let below: Promise<Digest | undefined> = Promise.resolve(present >= 0 ? chains[present] : undefined);
+    const committed = todo.map(({ descriptor, index }) => {
+      const extracted = downloads.run(descriptor, diffIds[index]!).then((layer) => (staged.push(layer), layer));
+      extractions.push(extracted.catch(() => undefined));
+      below = (async () => {
+        const parent = await below;
+        const layer = await extracted;
+        const registered = await layer.commit(parent, { diffId: diffIds[index]! });
+        held.push(registered.layer);
+        emit(update("Pull complete", progressId(descriptor)));
+        return registered.layer.chainId;
+      })();
+      return below;
+    });
+    // Fail fast: the first error aborts the other downloads.
+    await Promise.all(committed.map((p) => p.catch((e) => (controller.abort(e), Promise.reject(e)))));
+
+    const id = await stores.images.create(configBytes);
+    for (const { descriptor, index } of todo) {
+      await stores.distribution.add(diffIds[index]!, { Digest: descriptor.digest, SourceRepository: trimNamed(ref).name, HMAC: "" });
+    }
+    await downloads.published();
+    const updated = await tagPulled(stores.references, ref, chosen.digest, id);
+    emit(progressMessage(`Digest: ${chosen.digest}`));
+    emit(progressMessage(`Status: ${updated ? "Downloaded newer image" : "Image is up to date"} for ${ref.familiar}`));
+    return { id, reference: ref, digest: chosen.digest, updated };
+  } catch (e) {
+    controller.abort(e);
+    throw signal?.aborted ? signal.reason : e;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+    // Extractions still running (aborted above) must end before their files can be removed.
+    await Promise.allSettled(extractions);
+    for (const layer of staged) await layer.discard().catch(() => undefined);
+    for (const layer of held.reverse()) await stores.layers.release(layer).catch(() => undefined);
+  }
+}
+
+/** The 12 characters docker names a layer's progress line by: its blob digest's hex. */
+function progressId(descriptor: Descriptor): string {
+  return descriptor.digest.encoded.slice(0, 12);
+}
+
+/** A status change of one item (docker's `{status, progressDetail: {}, id}`). */
+function update(status: string, id: string): ProgressEvent {
+  return { status, progressDetail: {}, id };
+}
+
+async function fetchConfig(repo: Repository, descriptor: Descriptor, signal: AbortSignal | undefined): Promise<Uint8Array> {
+  if (descriptor.size > MAX_CONFIG_BYTES) {
+    throw new DistributionError(DistributionErrorCode.ManifestInvalid, `image config ${descriptor.digest} is ${descriptor.size} bytes, more than ${MAX_CONFIG_BYTES}`);
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of repo.fetchBlob(descriptor, { ...(signal ? { signal } : {}) })) {
+    size += chunk.byteLength;
+    if (size > descriptor.size) break;
+    chunks.push(chunk);
+  }
+  const bytes = Buffer.concat(chunks);
+  if (size !== descriptor.size) {
+    throw new DistributionError(DistributionErrorCode.BlobMismatch, `image config ${descriptor.digest}: ${size} bytes, its descriptor says ${descriptor.size}`);
+  }
+  if (!digestFromBytes(bytes, descriptor.digest.algorithm).equals(descriptor.digest)) {
+    throw new DistributionError(DistributionErrorCode.BlobMismatch, `image config ${descriptor.digest}: the bytes do not match the digest`);
+  }
+  return bytes;
+}
+
+/**
+ * Tags the image as moby's pull does: the tag (when pulled by tag) moved to it, and the digest
+ * reference `name@digest` added unless it exists. Whether the tag moved.
+ */
+async function tagPulled(references: ReferenceStore, ref: NamedReference, digest: Digest, id: Digest): Promise<boolean> {
+  let updated = false;
+  if (ref.tag !== undefined && !ref.isCanonical) {
+    let previous: Digest | undefined;
+    try {
+      previous = references.get(ref);
+    } catch {
+      previous = undefined;
+    }
+    if (!previous?.equals(id)) {
+      await references.add(ref, id, true);
+      updated = true;
+    }
+  }
+  const byDigest = withDigest(trimNamed(ref), digest);
+  let existing: Digest | undefined;
+  try {
+    existing = references.get(byDigest);
+  } catch {
+    existing = undefined;
+  }
+  if (!existing) {
+    await references.add(byDigest, id, true);
+    updated = true;
+  }
+  return updated;
+}
+
+/** The downloads of one pull: at most `concurrency` at once, each streamed into `LayerStore.stage`. */
+class LayerDownloads {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  private readonly publishing: Promise<void>[] = [];
+  private readonly limit: number;
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly stores: PullStores,
+    private readonly options: PullOptions,
+    private readonly signal: AbortSignal,
+    private readonly emit: (event: ProgressEvent) => void,
+  ) {
+    this.limit = Math.max(1, options.concurrency ?? 3);
+  }
+
+  /** Downloads and extracts one layer; the staged layer, verified against its blob digest and `diffId`. */
+  async run(descriptor: Descriptor, diffId: Digest): Promise<StagedLayer> {
+    const id = progressId(descriptor);
+    if (this.active >= this.limit) {
+      this.emit(update("Waiting", id));
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+    this.active++;
+    try {
+      this.signal.throwIfAborted();
+      return await this.extract(descriptor, diffId, id);
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  /** Waits for the blobs being published to the content store (errors there are not the pull's). */
+  async published(): Promise<void> {
+    await Promise.all(this.publishing);
+  }
+
+  private async extract(descriptor: Descriptor, diffId: Digest, id: string): Promise<StagedLayer> {
+    const { blobs, layers } = this.stores;
+    const expected = { diffId, blob: { digest: descriptor.digest, size: descriptor.size } };
+    // Kept from an earlier pull (or a load): no network at all.
+    if (blobs && (await blobs.has(descriptor.digest).catch(() => false))) {
+      const source = progressReader(await blobs.getStream(descriptor.digest), this.progress("Extracting", id, descriptor.size));
+      return layers.stage(source, { expected, signal: this.signal });
+    }
+    const partial = this.options.partialDir ? await PartialBlob.open(this.options.partialDir, descriptor.digest, descriptor.size) : undefined;
+    const remote = (offset: number) => this.repo.fetchBlob(descriptor, { offset, signal: this.signal });
+    const bytes = partial ? partial.stream(remote) : remote(0);
+    const counted = progressReader(bytes, this.progress("Downloading", id, descriptor.size));
+    let layer: StagedLayer;
+    try {
+      layer = await layers.stage(counted, { expected, signal: this.signal });
+    } catch (e) {
+      // Bytes on disk that do not verify are not worth resuming from.
+      if (partial && isStoreError(e) && e.kind === "dataLoss") await partial.remove();
+      throw e;
+    }
+    this.emit(update("Verifying Checksum", id));
+    this.emit(update("Download complete", id));
+    this.emit(progressUpdate("Extracting", id, descriptor.size, descriptor.size));
+    if (partial) this.publishing.push(this.publish(partial, descriptor));
+    return layer;
+  }
+
+  /** The verified blob into the content store, then the partial file goes. */
+  private async publish(partial: PartialBlob, descriptor: Descriptor): Promise<void> {
+    try {
+      if (this.stores.blobs) await this.stores.blobs.setStream(partial.read(), { expected: descriptor.digest, size: descriptor.size });
+    } catch {
+      // The content store is a cache: a blob not kept is fetched again next time.
+    }
+    await partial.remove().catch(() => undefined);
+  }
+
+  private progress(status: string, id: string, total: number) {
+    const { emit } = this;
+    return { status, id, total, onProgress: emit, signal: this.signal };
+  }
+}

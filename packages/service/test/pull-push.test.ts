@@ -1,0 +1,166 @@
+import { readFile, readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { isStoreError } from "@store/errors";
+import { type RegistryPeer, hasRoot, registrySkipReason, startRegistry } from "@store/test-peers";
+import { type TestImage, buildTestImage, buildTestIndex, uploadTestBlob, uploadTestImage, uploadTestManifest } from "@store/test-support";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ProgressEvent, type StoreService, openStore } from "../src";
+import { layerDirs, tempDir } from "./helpers";
+
+/** Every file under `dir` (relative paths), sorted: the root as a whole, to compare before and after. */
+async function tree(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string, rel: string): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) await walk(join(d, e.name), r);
+      else out.push(r);
+    }
+  };
+  await walk(dir, "");
+  return out.sort();
+}
+
+// Pull and push through a real registry (Debian's docker-registry) on 127.0.0.1, into a real
+// overlay2 root (root needed, as CI runs).
+describe.skipIf(!hasRoot() || registrySkipReason() !== undefined)("pull and push with a real registry", () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let registry: RegistryPeer;
+  let store: StoreService;
+  let root: string;
+  let base: TestImage;
+  let app: TestImage;
+
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir());
+    root = join(dir, "root");
+    registry = await startRegistry();
+    base = await buildTestImage([{ "bin/": "", "bin/sh": "#!/bin/true\n" }, { "etc/": "", "etc/motd": "base\n" }]);
+    app = await buildTestImage([{ "bin/": "", "bin/sh": "#!/bin/true\n" }, { "etc/": "", "etc/motd": "base\n" }, { "app/": "", "app/main": "x".repeat(2 << 20) }]);
+    await uploadTestImage(registry.host, "team/base", "1", base);
+    await uploadTestImage(registry.host, "team/app", "1", app);
+    store = await openStore({ root });
+  }, 60_000);
+  afterAll(async () => {
+    await store?.close();
+    await registry?.stop();
+    await cleanup?.();
+  });
+
+  it("pulls an image: the config's ID, tag and digest reference, distribution metadata, blobs kept, docker's progress", async () => {
+    const events: ProgressEvent[] = [];
+    const result = await store.pull(`${registry.host}/team/base:1`, { onProgress: (e) => events.push(e) });
+    expect(result.id.toString()).toBe(base.config.digest);
+    expect(result.digest.toString()).toBe(base.manifest.digest);
+    const inspect = await store.inspect(`${registry.host}/team/base:1`);
+    expect(inspect.RepoTags).toEqual([`${registry.host}/team/base:1`]);
+    expect(inspect.RepoDigests).toEqual([`${registry.host}/team/base@${base.manifest.digest}`]);
+    expect(inspect.RootFS.Layers).toEqual(base.diffIds);
+    // dockerd's distribution metadata, as its pull writes it.
+    for (const [i, diffId] of base.diffIds.entries()) {
+      const meta = await readFile(join(root, "image/overlay2/distribution/v2metadata-by-diffid/sha256", diffId.slice(7)), "utf8");
+      expect(JSON.parse(meta)).toEqual([{ Digest: base.layers[i]!.digest, SourceRepository: `${registry.host}/team/base`, HMAC: "" }]);
+      const back = await readFile(join(root, "image/overlay2/distribution/diffid-by-digest/sha256", base.layers[i]!.digest.slice(7)), "utf8");
+      expect(back).toBe(diffId);
+    }
+    for (const layer of base.layers) expect(await store.blobs.has(layer.digest)).toBe(true);
+    expect(await readdir(join(root, "image/overlay2/partial-downloads")).catch(() => [])).toEqual([]);
+    const lines = events.filter((e) => !e.progressDetail || Object.keys(e.progressDetail).length === 0).map((e) => (e.id ? `${e.id}: ${e.status}` : e.status));
+    const ids = base.layers.map((l) => l.digest.slice(7, 19));
+    expect(lines[0]).toBe("1: Pulling from team/base");
+    for (const id of ids) {
+      expect(lines).toContain(`${id}: Pulling fs layer`);
+      expect(lines.indexOf(`${id}: Download complete`)).toBeLessThan(lines.indexOf(`${id}: Pull complete`));
+    }
+    expect(lines.slice(-2)).toEqual([`Digest: ${base.manifest.digest}`, `Status: Downloaded newer image for ${registry.host}/team/base:1`]);
+  });
+
+  it("skips the layers it has ('Already exists') and says an unchanged tag is up to date", async () => {
+    const again: ProgressEvent[] = [];
+    await store.pull(`${registry.host}/team/base:1`, { onProgress: (e) => again.push(e) });
+    expect(again.filter((e) => e.status === "Already exists")).toHaveLength(2);
+    expect(again.at(-1)?.status).toBe(`Status: Image is up to date for ${registry.host}/team/base:1`);
+    const events: ProgressEvent[] = [];
+    const result = await store.pull(`${registry.host}/team/app:1`, { onProgress: (e) => events.push(e) });
+    expect(result.id.toString()).toBe(app.config.digest);
+    expect(events.filter((e) => e.status === "Already exists").map((e) => e.id)).toEqual(app.layers.slice(0, 2).map((l) => l.digest.slice(7, 19)));
+    expect(events.filter((e) => e.status === "Pull complete")).toHaveLength(1);
+  });
+
+  it("picks the host's platform from an index, or the one asked for", async () => {
+    const arm = await buildTestImage([{ "arm/": "", "arm/x": "arm64\n" }], { architecture: "arm64", oci: true });
+    const amd = await buildTestImage([{ "amd/": "", "amd/x": "amd64\n" }], { architecture: "amd64", oci: true });
+    for (const image of [arm, amd]) {
+      for (const b of [image.config, ...image.layers]) await uploadTestBlob(registry.host, "team/multi", b);
+      await uploadTestManifest(registry.host, "team/multi", image.manifest.digest, image.manifest);
+    }
+    const index = buildTestIndex(
+      [
+        { manifest: arm.manifest, platform: { os: "linux", architecture: "arm64", variant: "v8" } },
+        { manifest: amd.manifest, platform: { os: "linux", architecture: "amd64" } },
+      ],
+      { oci: true },
+    );
+    await uploadTestManifest(registry.host, "team/multi", "1", index);
+    const host = await store.pull(`${registry.host}/team/multi:1`);
+    expect(host.id.toString()).toBe(process.arch === "arm64" ? arm.config.digest : amd.config.digest);
+    expect(host.digest.toString()).toBe(index.digest);
+    const other = await store.pull(`${registry.host}/team/multi:1`, { platform: { os: "linux", architecture: "arm64" } });
+    expect(other.id.toString()).toBe(arm.config.digest);
+    const none = await store.pull(`${registry.host}/team/multi:1`, { platform: { os: "linux", architecture: "s390x" } }).catch((e: unknown) => e);
+    expect(String((none as Error).message)).toContain("no matching manifest for linux/s390x");
+  });
+
+  it("refuses what a hostile registry serves and leaves the root as it was", async () => {
+    // The config's diff_ids name other layers than the manifest's blobs.
+    const liar = await buildTestImage([{ "x/": "", "x/y": "one\n" }]);
+    const other = await buildTestImage([{ "x/": "", "x/y": "two\n" }]);
+    await uploadTestBlob(registry.host, "team/liar", other.config);
+    for (const b of liar.layers) await uploadTestBlob(registry.host, "team/liar", b);
+    const forged = JSON.parse(liar.manifest.bytes.toString());
+    forged.config = { mediaType: other.config.mediaType, digest: other.config.digest, size: other.config.size };
+    const bytes = Buffer.from(JSON.stringify(forged));
+    const { createHash } = await import("node:crypto");
+    await uploadTestManifest(registry.host, "team/liar", "1", {
+      mediaType: liar.manifest.mediaType,
+      bytes,
+      size: bytes.length,
+      digest: `sha256:${createHash("sha256").update(bytes).digest("hex")}`,
+    });
+    const before = await tree(join(root, "image"));
+    const dirs = await layerDirs(root);
+    const error = await store.pull(`${registry.host}/team/liar:1`).catch((e: unknown) => e);
+    expect(isStoreError(error), String(error)).toBe(true);
+    expect((error as { kind: string }).kind).toBe("dataLoss");
+    expect((await tree(join(root, "image"))).filter((p) => !p.startsWith("overlay2/partial-downloads"))).toEqual(before);
+    expect(await layerDirs(root)).toEqual(dirs);
+    expect(() => store.resolve(`${registry.host}/team/liar:1`)).toThrow();
+  });
+
+  it("says what is missing: an unknown tag or repository", async () => {
+    const error = await store.pull(`${registry.host}/team/base:nope`).catch((e: unknown) => e);
+    expect(isStoreError(error), String(error)).toBe(true);
+    expect((error as Error).message).toContain("manifest unknown");
+  });
+
+  it("pushes an image to another repository: mounts what the registry has, and a pull from there gives the same image", async () => {
+    const events: ProgressEvent[] = [];
+    const result = await store.push(`${registry.host}/team/base:1`, { onProgress: (e) => events.push(e) });
+    expect(events.filter((e) => e.status === "Layer already exists")).toHaveLength(2);
+    expect(result.tag).toBe("1");
+    await store.tag(`${registry.host}/team/app:1`, `${registry.host}/copy/app:2`);
+    const copied: ProgressEvent[] = [];
+    const pushed = await store.push(`${registry.host}/copy/app:2`, { onProgress: (e) => copied.push(e) });
+    expect(copied.filter((e) => e.status.startsWith("Mounted from"))).toHaveLength(3);
+    const manifest = await fetch(`http://${registry.host}/v2/copy/app/manifests/2`, {
+      headers: { accept: "application/vnd.docker.distribution.manifest.v2+json" },
+    });
+    expect(manifest.headers.get("docker-content-digest")).toBe(pushed.digest.toString());
+    const body = (await manifest.json()) as { config: { digest: string }; layers: { digest: string }[] };
+    expect(body.config.digest).toBe(app.config.digest);
+    expect(body.layers.map((l) => l.digest)).toEqual(app.layers.map((l) => l.digest));
+    const inspect = await store.inspect(`${registry.host}/copy/app:2`);
+    expect(inspect.RepoDigests).toContain(`${registry.host}/copy/app@${pushed.digest}`);
+  });
+});
