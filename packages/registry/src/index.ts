@@ -1,2 +1,18 @@
 export type { Descriptor, Platform } from "./descriptor";
 export type { FetchBlobOptions, FetchedManifest, PushBlobOptions, Repository, RequestOptions, RetryNotice } from "./repository";
+export { RegistryError, RegistryErrorCode, RegistryErrorKind } from "./errors";
+export {
+  isForeignLayer,
+  isImageConfigMediaType,
+  isImageManifestMediaType,
+  isIndexMediaType,
+  isLayerMediaType,
+  isSchema1MediaType,
+  layerCompression,
+  manifestMediaTypes,
+  MediaType,
+} from "./manifest/media-types";
+export type { LayerCompression } from "./manifest/media-types";
+export type { ImageIndex, ImageManifest, IndexEntry, ParsedManifest } from "./manifest/manifest";
+export { parseManifest } from "./manifest/parse-manifest";
+export type { ParseManifestOptions } from "./manifest/parse-manifest";
