@@ -236,11 +236,17 @@ describe("parseManifest", () => {
     );
 
     it("random bytes", () => {
-      fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), contentTypes, (bytes, ct) => check(bytes, ct)));
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 200 }), contentTypes, (bytes, ct) => check(bytes, ct)),
+        { numRuns: 1000 },
+      );
     });
 
     it("random JSON", () => {
-      fc.assert(fc.property(fc.jsonValue(), contentTypes, (value, ct) => check(encode(JSON.stringify(value)), ct)));
+      fc.assert(
+        fc.property(fc.jsonValue(), contentTypes, (value, ct) => check(encode(JSON.stringify(value)), ct)),
+        { numRuns: 1000 },
+      );
     });
 
     // Near misses reach the deep checks: a valid manifest or index with one field replaced.

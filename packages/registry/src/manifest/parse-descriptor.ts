@@ -107,7 +107,10 @@ export function parseDescriptor(value: unknown, path: string): Descriptor {
   const annotations = optionalAnnotations(value, "annotations", path);
   const artifactType = optionalString(value, "artifactType", path);
   if (urls !== undefined) descriptor.urls = urls;
-  if (value.platform !== undefined) descriptor.platform = parsePlatformField(value.platform, `${path}.platform`);
+  // An empty platform object is no platform, as moby reads a manifest list (toOCIPlatform).
+  if (value.platform !== undefined && !(isObject(value.platform) && Object.keys(value.platform).length === 0)) {
+    descriptor.platform = parsePlatformField(value.platform, `${path}.platform`);
+  }
   if (annotations !== undefined) descriptor.annotations = annotations;
   if (artifactType !== undefined) descriptor.artifactType = artifactType;
   return descriptor;

@@ -42,7 +42,10 @@ function parseJson(bytes: Uint8Array): JsonObject {
   try {
     value = JSON.parse(decoder.decode(bytes));
   } catch (e) {
-    throw new RegistryError(RegistryErrorCode.ManifestInvalid, `invalid manifest: not JSON: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    // V8 quotes the offending text in its message: control characters in it would break the one line.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this escapes
+    const reason = (e instanceof Error ? e.message : String(e)).replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+    throw new RegistryError(RegistryErrorCode.ManifestInvalid, `invalid manifest: not JSON: ${reason}`, { cause: e });
   }
   if (!isObject(value)) throw new RegistryError(RegistryErrorCode.ManifestInvalid, "invalid manifest: not a JSON object");
   return value;
