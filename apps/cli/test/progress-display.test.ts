@@ -4,7 +4,8 @@ import type { ProgressEvent } from "@store/service";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { formatG } from "../src/format/go-format";
 import { formatProgressBar } from "../src/format/progress-bar";
-import { createProgressDisplay, ProgressRenderState } from "../src/format/progress-display";
+import { createProgressDisplay } from "../src/format/progress-display";
+import { ProgressLines } from "../src/format/progress-lines";
 import { humanSize } from "../src/format/units";
 
 const fixtures = new URL("fixtures/docker-progress/", import.meta.url);
@@ -30,7 +31,7 @@ function recorded(name: string): { events: ProgressEvent[]; printed: string } {
 }
 
 function render(events: readonly ProgressEvent[], terminal: boolean, width?: number): string {
-  const state = new ProgressRenderState(width === undefined ? { terminal } : { terminal, width });
+  const state = new ProgressLines(width === undefined ? { terminal } : { terminal, width });
   return events.map((e) => state.render(e)).join("");
 }
 
@@ -175,8 +176,19 @@ describe("createProgressDisplay throttles bars on a terminal", () => {
     display.done();
   });
 
+  it("asks the terminal's width at every bar, as docker does: a widened window gets bars", () => {
+    const out = new Capture(true, 80);
+    const display = createProgressDisplay(out, { intervalMs: 0 });
+    display.onProgress({ status: "Downloading", progressDetail: { current: 1, total: 2 }, id: "a" });
+    expect(out.text).not.toContain(">");
+    out.columns = 120;
+    display.onProgress({ status: "Downloading", progressDetail: { current: 2, total: 2 }, id: "a" });
+    expect(out.text).toContain(`[${"=".repeat(50)}>]`);
+    display.done();
+  });
+
   it("terminal control characters in a status or id print as text", () => {
-    const state = new ProgressRenderState({ terminal: false });
+    const state = new ProgressLines({ terminal: false });
     expect(state.render({ status: "evil\x1b[2Jstatus", id: "x\x07" })).toBe("x\\x07: evil\\x1b[2Jstatus\n");
   });
 });
