@@ -107,13 +107,18 @@ export interface ParsePlatformOptions {
  * gives (`linux/arm` without its implied v7, `linux/arm64/v8` with its v8): compare platforms
  * through {@link normalizePlatform} or {@link selectManifests}, which normalise both sides.
  *
+ * docker reads an empty `--platform ""` as not given: check for that before calling, as this
+ * refuses "" as containerd does.
+ *
  * Errors are `ERR_REGISTRY_PLATFORM_INVALID` with docker's text, e.g.
  * `"foo": unknown operating system or architecture: invalid argument`.
  */
 export function parsePlatform(specifier: string, options: ParsePlatformOptions = {}): Platform {
   const q = goQuote(specifier);
   if (specifier.includes("*")) throw invalidPlatform(specifier, `${q}: wildcards not yet supported`);
-  const parts = splitN(specifier, "/", 4);
+  // Every part is checked, then counted: dockerd 20.10 answers "linux/arm64/v8/x/y" with
+  // "cannot parse platform specifier" (newer containerd splits at most 4 ways and names "x/y").
+  const parts = specifier.split("/");
   const osMatch = osAndVersionRe.exec(parts[0]!);
   if (osMatch === null) {
     throw invalidPlatform(
@@ -155,18 +160,4 @@ export function parsePlatform(specifier: string, options: ParsePlatformOptions =
     default:
       throw invalidPlatform(specifier, `${q}: cannot parse platform specifier`);
   }
-}
-
-/** Go's strings.SplitN: at most `n` parts, the last holding the rest (separators included). */
-function splitN(text: string, separator: string, n: number): string[] {
-  const parts: string[] = [];
-  let rest = text;
-  while (parts.length < n - 1) {
-    const at = rest.indexOf(separator);
-    if (at < 0) break;
-    parts.push(rest.slice(0, at));
-    rest = rest.slice(at + separator.length);
-  }
-  parts.push(rest);
-  return parts;
 }
