@@ -13,6 +13,8 @@ export const RegistryErrorCode = {
   LayerUnsupported: "ERR_REGISTRY_LAYER_UNSUPPORTED",
   /** A `--platform` value docker would refuse (containerd's platforms.Parse). */
   PlatformInvalid: "ERR_REGISTRY_PLATFORM_INVALID",
+  /** An index with no entry for the platform asked for ("no matching manifest for linux/arm64 in the manifest list entries"). */
+  PlatformNotFound: "ERR_REGISTRY_PLATFORM_NOT_FOUND",
   // --- end of manifests and platforms ---
 } as const;
 export type RegistryErrorCode = (typeof RegistryErrorCode)[keyof typeof RegistryErrorCode];

@@ -22,4 +22,4 @@ export { parsePlatform } from "./platform/parse-platform";
 export type { ParsePlatformOptions } from "./platform/parse-platform";
 export { platformMatches, platformVector } from "./platform/platform-vector";
 export type { PlatformKey } from "./platform/platform-vector";
-export { selectManifests } from "./platform/select-manifests";
+export { noMatchingManifest, selectManifests } from "./platform/select-manifests";

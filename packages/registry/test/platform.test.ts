@@ -3,12 +3,15 @@ import { describe, expect, it } from "vitest";
 import {
   formatPlatform,
   hostPlatform,
+  type IndexEntry,
   type ImageIndex,
   MediaType,
+  noMatchingManifest,
   normalizePlatform,
   type Platform,
   parseManifest,
   parsePlatform,
+  platformMatches,
   platformVector,
   RegistryError,
   RegistryErrorCode,
@@ -340,6 +343,43 @@ describe("selectManifests", () => {
     const host = hostPlatform();
     const i = index(entry({ os: "plan9", architecture: "mips" }), entry(host));
     expect(pick(i)).toEqual([1]);
+  });
+
+  it("nothing fits: dockerd's error, word for word", () => {
+    const e = noMatchingManifest(parsePlatform("linux/arm64/v8", { host: amd64Host }));
+    expect(e.message).toBe("no matching manifest for linux/arm64/v8 in the manifest list entries");
+    expect(e.code).toBe(RegistryErrorCode.PlatformNotFound);
+    expect(e.kind).toBe("notFound");
+  });
+
+  it("holds for any index and platform: only supported non-attestation entries, all that match, ranked, platform-less last (fast-check)", () => {
+    const words = {
+      os: ["linux", "Linux", "windows", "unknown"],
+      arch: ["amd64", "x86_64", "386", "arm", "arm64", "aarch64", "armhf", "unknown", "s390x"],
+      variant: ["", "v5", "v6", "v7", "v8", "8", "v8.1", "v9", "v2", "v3"],
+    };
+    const platformArb = fc
+      .record({ os: fc.constantFrom(...words.os), architecture: fc.constantFrom(...words.arch), variant: fc.constantFrom(...words.variant) })
+      .map((p) => (p.variant === "" ? { os: p.os, architecture: p.architecture } : p));
+    const entryArb = fc.record({
+      platform: fc.option(platformArb, { nil: undefined }),
+      mediaType: fc.constantFrom(MediaType.OciManifest, MediaType.DockerManifest, MediaType.OciIndex, "application/vnd.example+json"),
+    });
+    fc.assert(
+      fc.property(fc.array(entryArb, { maxLength: 12 }), platformArb, (specs, target) => {
+        const i = index(...specs.map((s) => entry(s.platform, s.mediaType)));
+        const picked = selectManifests(i, target);
+        const vector = platformVector(target);
+        const rankOf = (e: IndexEntry) => (e.platform === undefined ? Number.POSITIVE_INFINITY : vector.findIndex((k) => platformMatches(k, e.platform!)));
+        const eligible = i.manifests.filter((e) => e.supported && !(e.platform?.os === "unknown" && e.platform.architecture === "unknown") && rankOf(e) >= 0);
+        expect(new Set(picked)).toEqual(new Set(eligible));
+        const ranks = picked.map(rankOf);
+        expect(ranks).toEqual([...ranks].sort((a, b) => a - b));
+        for (let k = 1; k < picked.length; k++) {
+          if (ranks[k] === ranks[k - 1]) expect(i.manifests.indexOf(picked[k]!)).toBeGreaterThan(i.manifests.indexOf(picked[k - 1]!));
+        }
+      }),
+    );
   });
 
   it("an empty platform object is no platform (moby's manifest list reading)", () => {

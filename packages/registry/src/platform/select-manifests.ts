@@ -1,6 +1,8 @@
 import type { Platform } from "../descriptor";
+import { RegistryError, RegistryErrorCode } from "../errors";
 import type { ImageIndex, IndexEntry } from "../manifest/manifest";
 import { hostPlatform } from "./host-platform";
+import { formatPlatform } from "./normalize-platform";
 import { type PlatformKey, platformMatches, platformVector } from "./platform-vector";
 
 // BuildKit's attestation manifests sit in an index as `unknown/unknown`, with this annotation.
@@ -25,8 +27,7 @@ function rank(vector: readonly PlatformKey[], platform: Platform): number {
  * read (`supported: false`, which OCI says to skip) and attestation manifests (`unknown/unknown`).
  * A nested index is returned as a candidate like a manifest: the caller fetches and recurses.
  *
- * Empty when nothing fits: the caller says docker's "no matching manifest for linux/arm64/v8 in
- * the manifest list entries".
+ * Empty when nothing fits: the caller throws {@link noMatchingManifest}.
  */
 export function selectManifests(index: ImageIndex, platform: Platform = hostPlatform()): IndexEntry[] {
   const vector = platformVector(platform);
@@ -42,4 +43,15 @@ export function selectManifests(index: ImageIndex, platform: Platform = hostPlat
   }
   // Array.prototype.sort is stable: equal ranks keep the index's order, as moby's SliceStable.
   return ranked.sort((a, b) => (a.rank === b.rank ? 0 : a.rank < b.rank ? -1 : 1)).map((r) => r.entry);
+}
+
+/**
+ * dockerd's error for an index without an entry for `platform`, word for word: "no matching
+ * manifest for linux/arm64/v8 in the manifest list entries" (`ERR_REGISTRY_PLATFORM_NOT_FOUND`).
+ */
+export function noMatchingManifest(platform: Platform): RegistryError {
+  const name = formatPlatform(platform);
+  return new RegistryError(RegistryErrorCode.PlatformNotFound, `no matching manifest for ${name} in the manifest list entries`, {
+    details: { platform: name },
+  });
 }
