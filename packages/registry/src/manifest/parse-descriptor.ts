@@ -6,9 +6,18 @@ import { RegistryError, RegistryErrorCode } from "../errors";
 /** A JSON object as parsed (no prototype tricks: JSON.parse only makes own data properties). */
 export type JsonObject = Record<string, unknown>;
 
+/**
+ * `text` (from a registry, so anything) safe inside a one-line message: control characters,
+ * line and paragraph separators written as escapes.
+ */
+export function oneLine(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this escapes
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 /** The manifest-level error every malformed field gives: one line naming the field's path. */
 export function invalid(path: string, problem: string, cause?: unknown): RegistryError {
-  return new RegistryError(RegistryErrorCode.ManifestInvalid, `invalid manifest: ${path}: ${problem}`, {
+  return new RegistryError(RegistryErrorCode.ManifestInvalid, oneLine(`invalid manifest: ${path}: ${problem}`), {
     details: { field: path },
     ...(cause === undefined ? {} : { cause }),
   });

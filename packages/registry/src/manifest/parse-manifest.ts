@@ -2,7 +2,7 @@ import type { Descriptor } from "../descriptor";
 import { RegistryError, RegistryErrorCode } from "../errors";
 import type { ImageIndex, ImageManifest, IndexEntry, ParsedManifest } from "./manifest";
 import { isImageManifestMediaType, isIndexMediaType, isLayerMediaType, isSchema1MediaType, MediaType } from "./media-types";
-import { invalid, isObject, type JsonObject, optionalAnnotations, optionalString, parseDescriptor, requiredArray } from "./parse-descriptor";
+import { invalid, isObject, type JsonObject, oneLine, optionalAnnotations, optionalString, parseDescriptor, requiredArray } from "./parse-descriptor";
 
 /** Options of {@link parseManifest}. */
 export interface ParseManifestOptions {
@@ -43,8 +43,7 @@ function parseJson(bytes: Uint8Array): JsonObject {
     value = JSON.parse(decoder.decode(bytes));
   } catch (e) {
     // V8 quotes the offending text in its message: control characters in it would break the one line.
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this escapes
-    const reason = (e instanceof Error ? e.message : String(e)).replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+    const reason = oneLine(e instanceof Error ? e.message : String(e));
     throw new RegistryError(RegistryErrorCode.ManifestInvalid, `invalid manifest: not JSON: ${reason}`, { cause: e });
   }
   if (!isObject(value)) throw new RegistryError(RegistryErrorCode.ManifestInvalid, "invalid manifest: not a JSON object");
@@ -77,7 +76,7 @@ function resolveMediaType(body: JsonObject, contentType: string | undefined, ref
 function parseLayer(value: unknown, path: string): Descriptor {
   const layer = parseDescriptor(value, path);
   if (!isLayerMediaType(layer.mediaType)) {
-    throw new RegistryError(RegistryErrorCode.LayerUnsupported, `unsupported media type ${layer.mediaType}`, {
+    throw new RegistryError(RegistryErrorCode.LayerUnsupported, `unsupported media type ${oneLine(layer.mediaType)}`, {
       details: { field: path, mediaType: layer.mediaType, digest: layer.digest.toString() },
     });
   }
