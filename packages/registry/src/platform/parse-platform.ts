@@ -57,7 +57,11 @@ const knownArch = new Set([
   "wasm",
 ]);
 
-/** Go's `%q`, for messages that read as docker's: escapes for quotes, backslashes and control characters. */
+/**
+ * Go's `%q`, for messages that read as docker's: the named escapes, `\xNN` below 0x80, and
+ * `\uNNNN`/`\UNNNNNNNN` for the rest of what Go does not print (unicode.IsPrint: anything but
+ * letters, marks, numbers, punctuation, symbols and the ASCII space).
+ */
 function goQuote(text: string): string {
   const named: Record<string, string> = {
     "\x07": "\\a",
@@ -74,12 +78,14 @@ function goQuote(text: string): string {
   for (const ch of text) {
     const code = ch.codePointAt(0)!;
     if (named[ch] !== undefined) out += named[ch];
-    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, "0")}`;
-    else if (code >= 0x80 && code < 0xa0) out += `\\u${code.toString(16).padStart(4, "0")}`;
-    else out += ch;
+    else if (ch === " " || printable.test(ch)) out += ch;
+    else if (code < 0x80) out += `\\x${code.toString(16).padStart(2, "0")}`;
+    else if (code < 0x10000) out += `\\u${code.toString(16).padStart(4, "0")}`;
+    else out += `\\U${code.toString(16).padStart(8, "0")}`;
   }
   return `${out}"`;
 }
+const printable = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
 
 function invalidPlatform(specifier: string, message: string): RegistryError {
   // containerd wraps errdefs.ErrInvalidArgument, whose text ends every message docker prints.
