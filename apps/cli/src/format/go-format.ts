@@ -1,9 +1,26 @@
 // Go's formatting, reproduced so our output matches docker's character for character.
 
+/**
+ * `value` moved to the even neighbour when it lies exactly halfway between two numbers of
+ * `precision` significant digits: Go rounds such ties to even (12.125 → "12.12" at %.4g), where
+ * JavaScript's toExponential and toFixed round them up ("12.13"). Otherwise `value` unchanged.
+ */
+function tieToEven(value: number, precision: number): number {
+  // toPrecision(100) is exact for every double whose decimal expansion ends within 100 digits,
+  // which a tie's must (it ends at the digit after the last kept one).
+  const [mantissa, expText] = Math.abs(value).toExponential(99).split("e") as [string, string];
+  const digits = mantissa.replace(".", "");
+  if (digits[precision] !== "5" || !/^0*$/.test(digits.slice(precision + 1))) return value;
+  if (Number(digits[precision - 1]) % 2 === 1) return value; // odd: rounding up reaches the even neighbour
+  const truncated = Number(`${digits[0]}.${digits.slice(1, precision)}e${expText}`);
+  return value < 0 ? -truncated : truncated;
+}
+
 /** Go's fmt `%.<precision>g`: shortest form, exponent when exp < -4 or exp >= precision. */
 export function formatG(value: number, precision: number): string {
   if (value === 0) return "0";
   if (!Number.isFinite(value)) return value > 0 ? "+Inf" : value < 0 ? "-Inf" : "NaN";
+  value = tieToEven(value, precision);
   const [mantissa, expText] = value.toExponential(precision - 1).split("e") as [string, string];
   const exp = Number(expText);
   if (exp < -4 || exp >= precision) {
