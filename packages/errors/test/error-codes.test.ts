@@ -66,6 +66,7 @@ describe("every package's error codes", () => {
       "S3BackendErrorCode",
       "ServiceErrorCode",
       "MetadataErrorCode",
+      "RegistryErrorCode",
     ]) {
       expect(tables, t).toContain(t);
     }
