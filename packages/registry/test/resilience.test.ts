@@ -121,7 +121,7 @@ describe("manifests", () => {
   });
 
   it("refuses a manifest whose Docker-Content-Digest (by tag) or requested digest does not match", async () => {
-    const server = await registry((req, res) => {
+    const server = await registry((_req, res) => {
       res.writeHead(200, { "Content-Type": ociManifest, "Docker-Content-Digest": `sha256:${"a".repeat(64)}` }).end(manifest);
     });
     const repo = client().repository(`${server.host}/app`);
