@@ -47,7 +47,9 @@ export class HostSession {
   }
 
   async #ping(signal?: AbortSignal): Promise<URL> {
-    let lastError: unknown;
+    // When every scheme fails, the first error says most (an untrusted certificate, rather than
+    // the plain-http fallback's "socket hang up" from a TLS port).
+    let firstError: unknown;
     for (const scheme of this.#options.schemes) {
       const url = new URL(`${scheme}://${this.host}/v2/`);
       try {
@@ -64,9 +66,9 @@ export class HostSession {
         return new URL(`${scheme}://${this.host}/`);
       } catch (error) {
         if ((error as { code?: string }).code === "ERR_REGISTRY_ABORTED") throw error;
-        lastError = error;
+        firstError ??= error;
       }
     }
-    throw lastError;
+    throw firstError;
   }
 }
