@@ -267,3 +267,71 @@ describe("blobs", () => {
     expect(server.requests.filter((r) => r.url.includes("/blobs/"))).toHaveLength(1);
   });
 });
+
+describe("uploads", () => {
+  /** A registry that takes uploads (POST → PATCH → PUT) into memory; `stallPut` makes it never answer the PUT. */
+  async function uploadRegistry(stallPut = false) {
+    let received = Buffer.alloc(0);
+    const server = await registry((req, res, body) => {
+      if (req.method === "POST") return void res.writeHead(202, { Location: "/v2/app/blobs/uploads/u1?state=x" }).end();
+      if (req.method === "PATCH") {
+        received = Buffer.concat([received, body]);
+        return void res.writeHead(202, { Location: "/v2/app/blobs/uploads/u1?state=y", Range: `0-${received.length - 1}` }).end();
+      }
+      if (req.method === "PUT") {
+        if (stallPut) return; // never answers
+        const digest = new URL(req.url ?? "", "http://x").searchParams.get("digest") ?? "";
+        return void res.writeHead(201, { "Docker-Content-Digest": digest }).end();
+      }
+      res.writeHead(204).end();
+    });
+    return { server, received: () => received };
+  }
+
+  it("a long upload that keeps sending is not a stall; a server that stops answering is", async () => {
+    const { server, received } = await uploadRegistry();
+    const c = client({ stallTimeoutMs: 150 });
+    async function* slow() {
+      for (let i = 0; i < 8; i++) {
+        await new Promise((r) => setTimeout(r, 60));
+        yield Buffer.alloc(1000, i);
+      }
+    }
+    const pushed = await c.repository(`${server.host}/app`).pushBlob(slow());
+    expect(pushed.size).toBe(8000);
+    expect(received().length).toBe(8000);
+    expect(server.requests.find((r) => r.method === "PUT")?.url).toBe(
+      `/v2/app/blobs/uploads/u1?state=y&digest=${encodeURIComponent(pushed.digest.toString())}`,
+    );
+
+    const stalled = await uploadRegistry(true);
+    const error = await client({ stallTimeoutMs: 150, retry: { attempts: 1 } })
+      .repository(`${stalled.server.host}/app`)
+      .pushBlob(
+        (async function* () {
+          yield Buffer.from("x");
+        })(),
+      )
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: RegistryErrorCode.Unavailable });
+    expect((error as Error).message).toMatch(/no response after 150 ms/);
+    // The abandoned session is cancelled.
+    expect(stalled.server.requests.at(-1)?.method).toBe("DELETE");
+  });
+
+  it("an upload source's own error comes out unchanged, and the session is cancelled", async () => {
+    const { server } = await uploadRegistry();
+    const boom = new Error("disk read failed");
+    const error = await client()
+      .repository(`${server.host}/app`)
+      .pushBlob(
+        (async function* () {
+          yield Buffer.from("partial");
+          throw boom;
+        })(),
+      )
+      .catch((e: unknown) => e);
+    expect(error).toBe(boom);
+    expect(server.requests.at(-1)?.method).toBe("DELETE");
+  });
+});

@@ -1,4 +1,5 @@
 import type { HttpTransport } from "../client/http-transport";
+import { RegistryError, RegistryErrorCode } from "../errors";
 import type { AuthConfig } from "../credentials/auth-config";
 import { type IssuedToken, basicAuthorization, requestToken } from "./token-request";
 import { type AuthChallenge, parseWwwAuthenticate } from "./www-authenticate";
@@ -87,13 +88,33 @@ export class HostAuth {
         scopes,
         credentials: creds,
         allowHttp: this.#options.allowHttp,
-        signal,
+        // Shared by every waiter: one caller's abort must not fail the others' token.
       }).finally(() => this.#inflight.delete(key));
       this.#inflight.set(key, pending);
       pending.then((t) => this.#tokens.set(key, t)).catch(() => {});
     }
-    return pending;
+    return untilAborted(pending, signal);
   }
+}
+
+/** `promise`, or an Aborted error as soon as `signal` aborts (the promise itself runs on for others). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(new RegistryError(RegistryErrorCode.Aborted, "aborted while waiting for a token", { cause: signal.reason }));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new RegistryError(RegistryErrorCode.Aborted, "aborted while waiting for a token", { cause: signal.reason }));
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 function scopeKey(scopes: readonly string[]): string {

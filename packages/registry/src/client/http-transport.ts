@@ -1,5 +1,6 @@
 import { Agent as HttpAgent, type IncomingHttpHeaders, type IncomingMessage, type ClientRequest, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import type { Socket } from "node:net";
 import { RegistryError, RegistryErrorCode } from "../errors";
 import type { HostTls } from "../tls/certs-dir";
 
@@ -151,12 +152,29 @@ export class HttpTransport {
     if (body instanceof Uint8Array) allHeaders["Content-Length"] = body.byteLength;
     else if (body === undefined && (method === "PUT" || method === "POST" || method === "PATCH")) allHeaders["Content-Length"] = 0;
     const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+    const stallMs = this.#options.stallTimeoutMs;
     return new Promise<HttpResponse>((resolve, reject) => {
       let settled = false;
-      let timer: NodeJS.Timeout | undefined;
+      let connectTimer: NodeJS.Timeout | undefined;
+      let idleSocket: Socket | undefined;
       const req: ClientRequest = send(url, { method, headers: allHeaders, agent });
+      const onIdle = () => fail(new NetworkError("ESTALL", `${method} ${redactUrl(url)}: no response after ${stallMs} ms of silence`));
+      // Once connected, the socket's own idle timer watches both directions: an upload that keeps
+      // sending is not a stall, a server that neither reads nor answers is.
+      const watchIdle = (socket: Socket) => {
+        if (connectTimer) clearTimeout(connectTimer);
+        idleSocket = socket;
+        socket.setTimeout(stallMs);
+        socket.on("timeout", onIdle);
+      };
+      const unwatch = () => {
+        if (connectTimer) clearTimeout(connectTimer);
+        idleSocket?.setTimeout(0);
+        idleSocket?.off("timeout", onIdle);
+        idleSocket = undefined;
+      };
       const fail = (error: Error) => {
-        if (timer) clearTimeout(timer);
+        unwatch();
         signal?.removeEventListener("abort", onAbort);
         if (!settled) {
           settled = true;
@@ -166,21 +184,18 @@ export class HttpTransport {
       };
       const onAbort = () => fail(abortError(signal, method, url));
       signal?.addEventListener("abort", onAbort, { once: true });
-      const arm = (ms: number, code: string, what: string) => {
-        if (timer) clearTimeout(timer);
-        timer = setTimeout(() => fail(new NetworkError(code, `${method} ${redactUrl(url)}: ${what} after ${ms} ms`)), ms);
-      };
-      arm(this.#options.connectTimeoutMs, "ETIMEDOUT", "no connection");
+      const connectMs = this.#options.connectTimeoutMs;
+      connectTimer = setTimeout(() => fail(new NetworkError("ETIMEDOUT", `${method} ${redactUrl(url)}: no connection after ${connectMs} ms`)), connectMs);
       req.once("socket", (socket) => {
         // A reused keep-alive socket is connected already.
-        if (!socket.connecting) arm(this.#options.stallTimeoutMs, "ESTALL", "no response");
-        else socket.once("connect", () => arm(this.#options.stallTimeoutMs, "ESTALL", "no response"));
+        if (!socket.connecting) watchIdle(socket);
+        else socket.once(url.protocol === "https:" ? "secureConnect" : "connect", () => watchIdle(socket));
       });
       req.once("error", (error: NodeJS.ErrnoException) => {
         fail(new NetworkError(error.code ?? "ECONNRESET", `${method} ${redactUrl(url)}: ${error.message}`, { cause: error }));
       });
       req.once("response", (res) => {
-        if (timer) clearTimeout(timer);
+        unwatch();
         signal?.removeEventListener("abort", onAbort);
         settled = true;
         if (signal) {
@@ -198,8 +213,14 @@ export class HttpTransport {
             return Array.isArray(value) ? value[0] : value;
           },
           discard: () => {
-            res.resume();
             res.once("error", () => {});
+            // Drained, the socket goes back to the pool; a body that never ends must not hold it forever.
+            if (!res.complete) {
+              const timer = setTimeout(() => res.destroy(), stallMs);
+              timer.unref();
+              res.once("close", () => clearTimeout(timer));
+            }
+            res.resume();
           },
         });
       });

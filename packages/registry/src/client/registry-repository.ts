@@ -302,7 +302,8 @@ export class RegistryRepository implements Repository {
       // moby's token handler: a mount needs pull on the source as well.
       scopes: [...this.#push, `repository:${fromRepository}:pull`],
       signal: options.signal,
-      idempotent: false,
+      // A mount twice is a mount; a session opened twice is cancelled or expires.
+      idempotent: true,
     });
     res.discard();
     if (res.status === 201) return true;

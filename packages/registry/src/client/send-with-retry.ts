@@ -1,6 +1,6 @@
 import { RegistryError, RegistryErrorCode } from "../errors";
 import type { RetryNotice } from "../repository";
-import type { HttpRequest, HttpResponse, HttpTransport } from "./http-transport";
+import { type HttpRequest, type HttpResponse, type HttpTransport, NetworkError } from "./http-transport";
 import { type ResolvedRetry, backoffDelay, isRetryableNetworkError, isRetryableStatus, parseRetryAfter, sleep } from "./retry-policy";
 import { registryErrorFromBody } from "./response-error";
 
@@ -53,12 +53,11 @@ export async function sendWithRetry(make: () => Promise<HttpRequest>, ctx: SendC
   }
 }
 
-/** A network failure as a RegistryError (unavailable); RegistryErrors pass through. */
-export function asRegistryError(error: unknown): RegistryError {
-  if (error instanceof RegistryError) return error;
-  const code = (error as { code?: unknown }).code;
-  return new RegistryError(RegistryErrorCode.Unavailable, (error as Error).message ?? String(error), {
-    cause: error,
-    details: typeof code === "string" ? { errno: code } : {},
-  });
+/**
+ * A network failure as a RegistryError (unavailable), one line naming the request; anything else
+ * (a RegistryError, or the caller's own error from an upload's source) passes through unchanged.
+ */
+export function asRegistryError(error: unknown): unknown {
+  if (!(error instanceof NetworkError)) return error;
+  return new RegistryError(RegistryErrorCode.Unavailable, error.message, { cause: error, details: { errno: error.code } });
 }
