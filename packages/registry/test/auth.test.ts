@@ -106,6 +106,18 @@ describe("token auth against a local token server", () => {
     client.close();
   });
 
+  it("asks one token for a mount with both scopes, repeated scope parameters, the target first", async () => {
+    const server = await tokenRegistry();
+    const client = new RegistryClient({ credentials: anonymous });
+    await client
+      .repository(`${server.host}/app`)
+      .mountBlob(manifestDigest, "other/repo")
+      .catch(() => undefined);
+    const token = server.requests.find((r) => r.url.startsWith("/token"));
+    expect(new URL(token?.url ?? "", "http://x").searchParams.getAll("scope")).toEqual(["repository:app:pull,push", "repository:other/repo:pull"]);
+    client.close();
+  });
+
   it("sends Basic credentials to the token server; a refused login is one line with the server's text", async () => {
     const server = await tokenRegistry({ users: { alice: "secret" } });
     const good = new RegistryClient({ credentials: { get: async () => ({ username: "alice", password: "secret" }) } });
