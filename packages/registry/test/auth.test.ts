@@ -106,6 +106,29 @@ describe("token auth against a local token server", () => {
     client.close();
   });
 
+  it("respects a token's lifetime: one issued long ago is fetched again", async () => {
+    let issued = 0;
+    const server = await startLocalServer((req, res) => {
+      const url = new URL(req.url ?? "/", "http://x");
+      if (url.pathname === "/token") {
+        issued++;
+        const body = { token: `t${issued}`, expires_in: 60, issued_at: new Date(Date.now() - 120_000).toISOString() };
+        return void res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(body));
+      }
+      if (url.pathname !== "/v2/" && req.headers.authorization?.startsWith("Bearer t")) {
+        return void res.writeHead(200, { "Content-Type": "application/vnd.oci.image.manifest.v1+json" }).end(manifest);
+      }
+      res.writeHead(401, { "WWW-Authenticate": `Bearer realm="${server.url}/token",service="s"` }).end();
+    });
+    servers.push(server);
+    const client = new RegistryClient({ credentials: anonymous });
+    const repo = client.repository(`${server.host}/app`);
+    await repo.fetchManifest("a");
+    await repo.fetchManifest("b");
+    expect(issued).toBe(2);
+    client.close();
+  });
+
   it("asks one token for a mount with both scopes, repeated scope parameters, the target first", async () => {
     const server = await tokenRegistry();
     const client = new RegistryClient({ credentials: anonymous });
