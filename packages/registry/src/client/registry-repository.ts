@@ -131,16 +131,20 @@ export class RegistryRepository implements Repository {
     return `${this.#ctx.displayName}${ref.digest ? "@" : ":"}${ref.text}`;
   }
 
-  async resolve(reference: string, options: RequestOptions = {}): Promise<Descriptor> {
-    const ref = this.#reference(reference);
-    const res = await this.#request({
-      method: "HEAD",
-      target: `/v2/${this.name}/manifests/${ref.text}`,
+  #manifestRequest(method: "GET" | "HEAD", reference: string, signal: AbortSignal | undefined): Promise<HttpResponse> {
+    return this.#request({
+      method,
+      target: `/v2/${this.name}/manifests/${reference}`,
       headers: { Accept: manifestAccept.join(", ") },
       scopes: this.#pull,
-      signal: options.signal,
+      signal,
       idempotent: true,
     });
+  }
+
+  async resolve(reference: string, options: RequestOptions = {}): Promise<Descriptor> {
+    const ref = this.#reference(reference);
+    const res = await this.#manifestRequest("HEAD", ref.text, options.signal);
     res.discard();
     if (res.status >= 200 && res.status < 300) {
       const mediaType = contentType(res);
@@ -166,14 +170,7 @@ export class RegistryRepository implements Repository {
 
   async fetchManifest(reference: DigestLike | string, options: RequestOptions = {}): Promise<FetchedManifest> {
     const ref = this.#reference(reference);
-    const res = await this.#request({
-      method: "GET",
-      target: `/v2/${this.name}/manifests/${ref.text}`,
-      headers: { Accept: manifestAccept.join(", ") },
-      scopes: this.#pull,
-      signal: options.signal,
-      idempotent: true,
-    });
+    const res = await this.#manifestRequest("GET", ref.text, options.signal);
     if (res.status !== 200) {
       throw await this.#fail(res, res.status === 404 ? `manifest for ${this.#refText(ref)} not found` : undefined);
     }
