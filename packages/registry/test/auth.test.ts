@@ -214,6 +214,13 @@ describe("token auth against a local token server", () => {
     expect(viaGet.token).toBe("from-get");
     // An http realm is refused unless the registry itself may be plain http.
     await expect(requestToken({ transport, realm, scopes: [], allowHttp: false })).rejects.toMatchObject({ code: RegistryErrorCode.InsecureRefused });
+    // A public registry may not send credentials to a private or loopback address, even over https.
+    for (const internal of ["https://127.0.0.1/token", "https://10.1.2.3/token", "https://[fe80::1]/token", "https://169.254.169.254/token"]) {
+      await expect(requestToken({ transport, realm: internal, scopes: [], allowHttp: false }), internal).rejects.toMatchObject({
+        code: RegistryErrorCode.InsecureRefused,
+        message: expect.stringMatching(/private or loopback/),
+      });
+    }
     transport.close();
   });
 

@@ -1,3 +1,4 @@
+import { BlockList, isIP } from "node:net";
 import { type HttpResponse, type HttpTransport, readBody, redactUrl } from "../client/http-transport";
 import { RegistryError, RegistryErrorCode } from "../errors";
 import type { AuthConfig } from "../credentials/auth-config";
@@ -92,6 +93,17 @@ function checkRealm(realm: string, allowHttp: boolean): URL {
   } catch (cause) {
     throw new RegistryError(RegistryErrorCode.Protocol, `invalid token realm ${JSON.stringify(realm)} in the registry's challenge`, { cause });
   }
+  // ggcr's SSRF guard: a registry on the internet must not point our credentials (or requests)
+  // at loopback, private or link-local addresses; a local or insecure registry may.
+  if (!allowHttp && isInternalAddress(url.hostname)) {
+    throw new RegistryError(
+      RegistryErrorCode.InsecureRefused,
+      `refusing token realm ${redactUrl(url)}: a private or loopback address given by a public registry`,
+      {
+        details: { realm: redactUrl(url) },
+      },
+    );
+  }
   if (url.protocol === "https:") return url;
   if (url.protocol === "http:" && allowHttp) return url;
   throw new RegistryError(
@@ -101,6 +113,36 @@ function checkRealm(realm: string, allowHttp: boolean): URL {
       details: { realm: redactUrl(url) },
     },
   );
+}
+
+const internal = new BlockList();
+for (const [address, prefix] of [
+  ["0.0.0.0", 8],
+  ["10.0.0.0", 8],
+  ["127.0.0.0", 8],
+  ["169.254.0.0", 16],
+  ["172.16.0.0", 12],
+  ["192.168.0.0", 16],
+  ["100.64.0.0", 10],
+] as const) {
+  internal.addSubnet(address, prefix, "ipv4");
+}
+for (const [address, prefix] of [
+  ["::1", 128],
+  ["::", 128],
+  ["fc00::", 7],
+  ["fe80::", 10],
+] as const) {
+  internal.addSubnet(address, prefix, "ipv6");
+}
+
+/** Whether `hostname` is an IP literal in a loopback, private, shared or link-local range. */
+function isInternalAddress(hostname: string): boolean {
+  const name = hostname.replace(/^\[|\]$/g, "");
+  const family = isIP(name);
+  if (family === 4) return internal.check(name, "ipv4");
+  if (family === 6) return internal.check(name, "ipv6");
+  return name === "localhost" || name.endsWith(".localhost");
 }
 
 async function parseTokenResponse(res: HttpResponse, req: TokenRequest, url: URL): Promise<IssuedToken> {
