@@ -221,6 +221,12 @@ describe("token auth against a local token server", () => {
         message: expect.stringMatching(/private or loopback/),
       });
     }
+    // …but a registry that is itself on a private address may keep its token server there.
+    await expect(
+      requestToken({ transport, realm: `${server.url.replace("http:", "https:")}/token`, scopes: [], allowHttp: false, registryHost: "10.0.0.5:443" }),
+    ).rejects.toThrow(
+      /^GET https:\/\/127\.0\.0\.1:\d+\/token: /, // past the guard: the local server speaks no TLS
+    );
     transport.close();
   });
 

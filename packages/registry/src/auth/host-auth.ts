@@ -6,6 +6,8 @@ import { type AuthChallenge, parseWwwAuthenticate } from "./www-authenticate";
 
 export interface HostAuthOptions {
   transport: HttpTransport;
+  /** The registry's `host[:port]`. */
+  host: string;
   /** Whether a token realm may be plain http (the registry is loopback or insecure). */
   allowHttp: boolean;
   /** The registry's credentials, looked up once per host. */
@@ -88,6 +90,7 @@ export class HostAuth {
         scopes,
         credentials: creds,
         allowHttp: this.#options.allowHttp,
+        registryHost: this.#options.host,
         // Shared by every waiter: one caller's abort must not fail the others' token.
       }).finally(() => this.#inflight.delete(key));
       this.#inflight.set(key, pending);

@@ -1,5 +1,6 @@
 import { BlockList, isIP } from "node:net";
 import { type HttpResponse, type HttpTransport, readBody, redactUrl } from "../client/http-transport";
+import { hostnameOf } from "../client/registry-host";
 import { RegistryError, RegistryErrorCode } from "../errors";
 import type { AuthConfig } from "../credentials/auth-config";
 import { registryErrorFromBody } from "../client/response-error";
@@ -22,6 +23,8 @@ export interface TokenRequest {
   credentials?: AuthConfig;
   /** Whether the realm may be plain http (the registry itself is loopback or insecure). */
   allowHttp: boolean;
+  /** The registry's `host[:port]`: one on a private address may keep its token server there too. */
+  registryHost?: string;
   /** Ask for a refresh token (`docker login`). */
   offline?: boolean;
   signal?: AbortSignal;
@@ -39,7 +42,7 @@ const clientId = "docker";
  * Artifactory, 400 ACR, 405); otherwise GET with Basic credentials, or anonymous.
  */
 export async function requestToken(req: TokenRequest): Promise<IssuedToken> {
-  const realm = checkRealm(req.realm, req.allowHttp);
+  const realm = checkRealm(req.realm, req.allowHttp, req.registryHost);
   const creds = req.credentials;
   if (creds?.identityToken !== undefined) {
     const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: creds.identityToken, client_id: clientId });
@@ -86,7 +89,7 @@ export function basicAuthorization(username: string, password: string): string {
   return `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`;
 }
 
-function checkRealm(realm: string, allowHttp: boolean): URL {
+function checkRealm(realm: string, allowHttp: boolean, registryHost: string | undefined): URL {
   let url: URL;
   try {
     url = new URL(realm);
@@ -95,7 +98,8 @@ function checkRealm(realm: string, allowHttp: boolean): URL {
   }
   // ggcr's SSRF guard: a registry on the internet must not point our credentials (or requests)
   // at loopback, private or link-local addresses; a local or insecure registry may.
-  if (!allowHttp && isInternalAddress(url.hostname)) {
+  const registryInternal = registryHost !== undefined && isInternalAddress(hostnameOf(registryHost));
+  if (!allowHttp && !registryInternal && isInternalAddress(url.hostname)) {
     throw new RegistryError(
       RegistryErrorCode.InsecureRefused,
       `refusing token realm ${redactUrl(url)}: a private or loopback address given by a public registry`,

@@ -30,6 +30,7 @@ export class HostSession {
     this.#options = options;
     this.auth = new HostAuth({
       transport: options.transport,
+      host,
       allowHttp: options.schemes.includes("http"),
       credentials: () => options.credentials.get(authConfigKey(host)),
     });

@@ -13,7 +13,7 @@ import { InsecureRegistries, isLoopbackHost, registryHost } from "./registry-hos
 import { RegistryRepository } from "./registry-repository";
 import { registryErrorFromBody } from "./response-error";
 import { type ResolvedRetry, type RetryOptions, resolveRetry } from "./retry-policy";
-import { sendWithRetry } from "./send-with-retry";
+import { asRegistryError, sendWithRetry } from "./send-with-retry";
 
 /** Options of {@link RegistryClient}; every one has docker's default. */
 export interface RegistryClientOptions {
@@ -152,8 +152,11 @@ export class RegistryClient {
         scopes: [],
         credentials: creds,
         allowHttp: this.#schemes(host).includes("http"),
+        registryHost: host,
         offline: true,
         signal: options.signal,
+      }).catch((error: unknown) => {
+        throw asRegistryError(error);
       });
       authorization = `Bearer ${issued.token}`;
       identityToken = issued.refreshToken;
