@@ -43,7 +43,7 @@ describe.skipIf(skip)("store pull beside docker pull", () => {
     registry = await startRegistry();
     peer = await startDockerd();
     await importBusyboxBase(peer, "base:1");
-    await buildImage(peer, "app:1", "FROM base:1\nRUN echo hello > /hello && mkdir -p /data && echo x > /data/x\nCMD [\"cat\", \"/hello\"]\n");
+    await buildImage(peer, "app:1", 'FROM base:1\nRUN echo hello > /hello && mkdir -p /data && echo x > /data/x\nCMD ["cat", "/hello"]\n');
     ref = `${registry.host}/team/app:1`;
     await peer.docker(["tag", "app:1", ref]);
     await peer.docker(["push", ref]);

@@ -9,6 +9,7 @@ export {
   isLayerMediaType,
   isSchema1MediaType,
   layerCompression,
+  manifestAccept,
   manifestMediaTypes,
   MediaType,
 } from "./manifest/media-types";
@@ -23,3 +24,23 @@ export type { ParsePlatformOptions } from "./platform/parse-platform";
 export { platformMatches, platformVector } from "./platform/platform-vector";
 export type { PlatformKey } from "./platform/platform-vector";
 export { noMatchingManifest, selectManifests } from "./platform/select-manifests";
+export type { RegistryErrorDetails, RegistryErrorEntry } from "./errors";
+export { RegistryClient } from "./client/registry-client";
+export type { LoginResult, RegistryClientOptions } from "./client/registry-client";
+export type { RetryOptions } from "./client/retry-policy";
+export { maxManifestSize } from "./client/registry-repository";
+export { dockerHubHost, registryHost } from "./client/registry-host";
+export type { AuthConfig, CredentialStore } from "./credentials/auth-config";
+export {
+  DockerConfigCredentials,
+  authConfigKey,
+  dockerConfigDir,
+  dockerHubAuthKey,
+  eraseCredentials,
+  loadDockerConfig,
+  saveDockerConfig,
+  storeCredentials,
+} from "./credentials/docker-config";
+export type { DockerConfig, DockerConfigAuth, DockerConfigFile } from "./credentials/docker-config";
+export { parseWwwAuthenticate } from "./auth/www-authenticate";
+export type { AuthChallenge } from "./auth/www-authenticate";

@@ -1,5 +1,6 @@
 import type { Digest, DigestLike } from "@store/digest";
 import type { Descriptor } from "./descriptor";
+import type { ParsedManifest } from "./manifest/manifest";
 
 /** What every request takes: a way to stop it. */
 export interface RequestOptions {
@@ -32,6 +33,8 @@ export interface FetchedManifest {
   /** Media type from `Content-Type` (or the body's `mediaType`), digest of the bytes, size. */
   descriptor: Descriptor;
   bytes: Uint8Array;
+  /** The bytes parsed (a manifest or an index), checked as `parseManifest` checks them. */
+  manifest: ParsedManifest;
 }
 
 /** Options of {@link Repository.pushBlob}. */

@@ -148,14 +148,19 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreService
         const ref = pullReference(name);
         const { onProgress, signal, platform, concurrency } = opts;
         return cancellable(signal, () =>
-          pullImage(registry.repository(ref), ref, { images, layers, references, distribution, blobs }, {
-            // Beside dockerd's files, which it ignores; partial downloads resume from here.
-            partialDir: join(imageRoot, "partial-downloads"),
-            ...(onProgress ? { onProgress } : {}),
-            ...(signal ? { signal } : {}),
-            ...(platform ? { platform } : {}),
-            ...(concurrency ? { concurrency } : {}),
-          }),
+          pullImage(
+            registry.repository(ref),
+            ref,
+            { images, layers, references, distribution, blobs },
+            {
+              // Beside dockerd's files, which it ignores; partial downloads resume from here.
+              partialDir: join(imageRoot, "partial-downloads"),
+              ...(onProgress ? { onProgress } : {}),
+              ...(signal ? { signal } : {}),
+              ...(platform ? { platform } : {}),
+              ...(concurrency ? { concurrency } : {}),
+            },
+          ),
         );
       },
       async push(name, opts = {}) {
@@ -163,11 +168,16 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreService
         const ref = pushReference(name);
         const { onProgress, signal, concurrency } = opts;
         return cancellable(signal, () =>
-          pushImage(registry.repository(ref), ref, { images, layers, references, distribution, blobs }, {
-            ...(onProgress ? { onProgress } : {}),
-            ...(signal ? { signal } : {}),
-            ...(concurrency ? { concurrency } : {}),
-          }),
+          pushImage(
+            registry.repository(ref),
+            ref,
+            { images, layers, references, distribution, blobs },
+            {
+              ...(onProgress ? { onProgress } : {}),
+              ...(signal ? { signal } : {}),
+              ...(concurrency ? { concurrency } : {}),
+            },
+          ),
         );
       },
       async tag(refOrId, target) {

@@ -36,8 +36,15 @@ describe.skipIf(!hasRoot() || registrySkipReason() !== undefined)("pull and push
     ({ dir, cleanup } = await tempDir());
     root = join(dir, "root");
     registry = await startRegistry();
-    base = await buildTestImage([{ "bin/": "", "bin/sh": "#!/bin/true\n" }, { "etc/": "", "etc/motd": "base\n" }]);
-    app = await buildTestImage([{ "bin/": "", "bin/sh": "#!/bin/true\n" }, { "etc/": "", "etc/motd": "base\n" }, { "app/": "", "app/main": "x".repeat(2 << 20) }]);
+    base = await buildTestImage([
+      { "bin/": "", "bin/sh": "#!/bin/true\n" },
+      { "etc/": "", "etc/motd": "base\n" },
+    ]);
+    app = await buildTestImage([
+      { "bin/": "", "bin/sh": "#!/bin/true\n" },
+      { "etc/": "", "etc/motd": "base\n" },
+      { "app/": "", "app/main": "x".repeat(2 << 20) },
+    ]);
     await uploadTestImage(registry.host, "team/base", "1", base);
     await uploadTestImage(registry.host, "team/app", "1", app);
     store = await openStore({ root });

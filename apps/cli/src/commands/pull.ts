@@ -2,7 +2,7 @@ import { parsePlatform } from "@store/registry";
 import { pullReference } from "@store/service";
 import { type Command, flag, stringValue } from "../command";
 import { writeLines } from "../cli-io";
-import { progressRenderer } from "../format/progress";
+import { createProgressDisplay } from "../format/progress-display";
 
 /** `store pull`: an image from a registry into the store, with docker's progress and last lines. */
 export const pullCommand: Command = {
@@ -26,11 +26,11 @@ export const pullCommand: Command = {
     if (!quiet && ref.tag !== undefined && !ref.isCanonical && !/:[^/]*$/.test(name.split("@")[0]!)) {
       await writeLines(ctx.io.stdout, [`Using default tag: ${ref.tag}`]);
     }
-    const progress = quiet ? undefined : progressRenderer(ctx.io.stdout as NodeJS.WriteStream);
+    const progress = quiet ? undefined : createProgressDisplay(ctx.io.stdout);
     let result;
     try {
       result = await store.pull(name, {
-        ...(progress?.onProgress ? { onProgress: progress.onProgress } : {}),
+        ...(progress ? { onProgress: progress.onProgress } : {}),
         ...(ctx.signal ? { signal: ctx.signal } : {}),
         ...(platform ? { platform } : {}),
       });

@@ -1,7 +1,7 @@
 import { pushReference } from "@store/service";
 import { type Command, flag } from "../command";
 import { writeLines } from "../cli-io";
-import { progressRenderer } from "../format/progress";
+import { createProgressDisplay } from "../format/progress-display";
 
 /** `store push`: an image to a registry, with docker's progress and its `TAG: digest: … size: …` line. */
 export const pushCommand: Command = {
@@ -17,10 +17,10 @@ export const pushCommand: Command = {
     const ref = pushReference(name);
     const store = await ctx.store();
     if (!quiet && !/:[^/]*$/.test(name)) await writeLines(ctx.io.stdout, [`Using default tag: ${ref.tag}`]);
-    const progress = quiet ? undefined : progressRenderer(ctx.io.stdout as NodeJS.WriteStream);
+    const progress = quiet ? undefined : createProgressDisplay(ctx.io.stdout);
     try {
       await store.push(name, {
-        ...(progress?.onProgress ? { onProgress: progress.onProgress } : {}),
+        ...(progress ? { onProgress: progress.onProgress } : {}),
         ...(ctx.signal ? { signal: ctx.signal } : {}),
       });
     } finally {

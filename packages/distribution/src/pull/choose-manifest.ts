@@ -5,9 +5,8 @@ import {
   type Platform,
   type Repository,
   type RequestOptions,
-  formatPlatform,
   hostPlatform,
-  parseManifest,
+  noMatchingManifest,
   selectManifests,
 } from "@store/registry";
 import { DistributionError, DistributionErrorCode } from "../errors";
@@ -30,26 +29,25 @@ const MAX_INDEX_DEPTH = 4;
  * followed to the entry for `platform` (default: this host's) as containerd's matcher ranks them,
  * nested indexes included.
  */
-export async function chooseManifest(repo: Repository, reference: string, platform: Platform | undefined, options: RequestOptions): Promise<ChosenManifest> {
+export async function chooseManifest(
+  repo: Repository,
+  reference: string,
+  platform: Platform | undefined,
+  options: RequestOptions = {},
+): Promise<ChosenManifest> {
   const wanted = platform ?? hostPlatform();
   const top = reference.includes(":") ? await repo.fetchManifest(reference, options) : await fetchResolved(repo, reference, options);
   const digest = top.descriptor.digest;
-  let current = { digest, parsed: parseManifest(top.bytes, top.descriptor.mediaType) };
+  let current = { digest, parsed: top.manifest };
   for (let depth = 0; current.parsed.kind === "index"; depth++) {
     if (depth >= MAX_INDEX_DEPTH) {
       throw new DistributionError(DistributionErrorCode.ManifestInvalid, `index ${current.digest} nests more than ${MAX_INDEX_DEPTH} indexes deep`);
     }
     const candidates = selectManifests(current.parsed, wanted);
     const chosen: Descriptor | undefined = candidates[0];
-    if (!chosen) {
-      throw new DistributionError(
-        DistributionErrorCode.PlatformNotFound,
-        `no matching manifest for ${formatPlatform(wanted)} in the manifest list entries`,
-        { details: { digest: current.digest.toString(), platform: formatPlatform(wanted) } },
-      );
-    }
+    if (!chosen) throw noMatchingManifest(wanted);
     const fetched = await repo.fetchManifest(chosen.digest, options);
-    current = { digest: chosen.digest, parsed: parseManifest(fetched.bytes, fetched.descriptor.mediaType) };
+    current = { digest: chosen.digest, parsed: fetched.manifest };
   }
   return { digest, manifest: current.parsed, manifestDigest: current.digest };
 }

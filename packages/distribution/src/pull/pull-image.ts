@@ -69,7 +69,7 @@ export async function pullImage(repo: Repository, ref: NamedReference, stores: P
   const requested = ref.digest?.toString() ?? ref.tag ?? "latest";
   emit(progressMessage(`Pulling from ${repo.name}`, requested));
 
-  const chosen = await chooseManifest(repo, requested, options.platform, { signal });
+  const chosen = await chooseManifest(repo, requested, options.platform, signal ? { signal } : {});
   const { manifest } = chosen;
   const configBytes = await fetchConfig(repo, manifest.config, signal);
   const config = parseImageConfig(configBytes, `image config ${manifest.config.digest}`);
@@ -83,9 +83,10 @@ export async function pullImage(repo: Repository, ref: NamedReference, stores: P
       `layers from manifest don't match image configuration: the manifest has ${manifest.layers.length}, the config ${diffIds.length}`,
     );
   }
-  for (const layer of manifest.layers) if (isForeignLayer(layer.mediaType) && !layer.urls?.length) {
-    throw new DistributionError(DistributionErrorCode.ManifestInvalid, `foreign layer ${layer.digest} has no URLs`);
-  }
+  for (const layer of manifest.layers)
+    if (isForeignLayer(layer.mediaType) && !layer.urls?.length) {
+      throw new DistributionError(DistributionErrorCode.ManifestInvalid, `foreign layer ${layer.digest} has no URLs`);
+    }
 
   const chains = chainIds(diffIds);
   // The highest chain the store has: every layer at or below it "Already exists".
@@ -164,7 +165,10 @@ function update(status: string, id: string): ProgressEvent {
 
 async function fetchConfig(repo: Repository, descriptor: Descriptor, signal: AbortSignal | undefined): Promise<Uint8Array> {
   if (descriptor.size > MAX_CONFIG_BYTES) {
-    throw new DistributionError(DistributionErrorCode.ManifestInvalid, `image config ${descriptor.digest} is ${descriptor.size} bytes, more than ${MAX_CONFIG_BYTES}`);
+    throw new DistributionError(
+      DistributionErrorCode.ManifestInvalid,
+      `image config ${descriptor.digest} is ${descriptor.size} bytes, more than ${MAX_CONFIG_BYTES}`,
+    );
   }
   const chunks: Uint8Array[] = [];
   let size = 0;

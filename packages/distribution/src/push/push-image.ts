@@ -75,13 +75,11 @@ export async function pushImage(repo: Repository, ref: NamedReference, stores: P
     const chain: Layer[] = [];
     for (let l = top; l; l = l.parent) chain.unshift(l);
     for (const layer of chain) emit(update("Preparing", layer.diffId.encoded.slice(0, 12)));
-    const pushed = await mapLimit(chain, Math.max(1, options.concurrency ?? 5), (layer) =>
-      pushLayer(repo, target, layer, stores, emit, signal),
-    );
+    const pushed = await mapLimit(chain, Math.max(1, options.concurrency ?? 5), (layer) => pushLayer(repo, target, layer, stores, emit, signal));
     signal?.throwIfAborted();
     const configDigest = digestFromBytes(configBytes);
     if (!(await repo.statBlob(configDigest, { ...(signal ? { signal } : {}) }))) {
-      await repo.pushBlob([configBytes], { expected: { digest: configDigest, size: configBytes.byteLength }, ...(signal ? { signal } : {}) });
+      await repo.pushBlob(Readable.from([configBytes]), { expected: { digest: configDigest, size: configBytes.byteLength }, ...(signal ? { signal } : {}) });
     }
     const oci = pushed.some((p) => p.compression === "zstd");
     const manifest = {

@@ -63,6 +63,21 @@ const layerTypes: ReadonlyMap<string, LayerType> = new Map([
   [MediaType.OciLayerNonDistributableZstd, { compression: "zstd", foreign: true }],
 ]);
 
+/**
+ * What manifest requests accept: the four modern types (distribution v3 answers 404 for an OCI
+ * manifest whose type is missing, and silently downgrades a list to its linux/amd64 child), then
+ * schema1, so that a schema1-only registry answers with it and the refusal can say why instead
+ * of a confusing "not found".
+ */
+export const manifestAccept: readonly string[] = [
+  MediaType.OciIndex,
+  MediaType.OciManifest,
+  MediaType.DockerManifestList,
+  MediaType.DockerManifest,
+  MediaType.DockerSchema1SignedManifest,
+  MediaType.DockerSchema1Manifest,
+];
+
 /** Manifest media types this client reads, in the order an `Accept` header lists them. */
 export const manifestMediaTypes: readonly string[] = [MediaType.OciIndex, MediaType.OciManifest, MediaType.DockerManifestList, MediaType.DockerManifest];
 

@@ -21,7 +21,7 @@ const genericContentTypes = new Set(["", "application/json", "text/plain", "appl
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** moby's DeprecatedSchema1ImageError, word for word. */
-function schema1Error(reference: string | undefined, mediaType: string): RegistryError {
+export function schema1Error(reference: string | undefined, mediaType: string): RegistryError {
   let message = "Docker Image Format v1 and Docker Image manifest version 2, schema 1 support has been removed.";
   if (reference !== undefined) message += ` Suggest the author of ${reference} to upgrade the image to the OCI Format or Docker Image manifest v2, schema 2.`;
   message += " More information at https://docs.docker.com/go/deprecated-image-specs/";
