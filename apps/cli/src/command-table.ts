@@ -6,6 +6,8 @@ import { imagesCommand } from "./commands/images";
 import { imagePruneCommand } from "./commands/image-prune";
 import { inspectCommand } from "./commands/inspect";
 import { loadCommand } from "./commands/load";
+import { loginCommand } from "./commands/login";
+import { logoutCommand } from "./commands/logout";
 import { mountCommand } from "./commands/mount";
 import { pullCommand } from "./commands/pull";
 import { pushCommand } from "./commands/push";
@@ -24,6 +26,8 @@ export const topLevelCommands: readonly Command[] = [
   importCommand,
   inspectCommand,
   loadCommand,
+  loginCommand,
+  logoutCommand,
   mountCommand,
   pullCommand,
   pushCommand,

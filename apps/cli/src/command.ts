@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import type { RegistryClientOptions } from "@store/registry";
 import type { StoreService } from "@store/service";
 import type { CliIO } from "./cli-io";
 import { UsageError } from "./usage-error";
@@ -26,6 +27,8 @@ export interface CommandContext {
    * it): read-only for a {@link Command.readOnly} command, else holding the root's writer lock.
    */
   store(): Promise<StoreService>;
+  /** How to reach registries (for commands that need no store: login, logout). */
+  registryOptions(): RegistryClientOptions;
   /** Aborted on Ctrl-C or SIGTERM (see {@link CliIO.signal}). */
   signal?: AbortSignal;
 }

@@ -10,6 +10,7 @@ export interface GlobalOptions {
   s3Prefix?: string;
   s3Endpoint?: string;
   s3Region?: string;
+  insecureRegistry?: string;
   help: boolean;
   version: boolean;
 }
@@ -23,12 +24,17 @@ const valued: Record<string, keyof GlobalOptions> = {
   "--s3-prefix": "s3Prefix",
   "--s3-endpoint": "s3Endpoint",
   "--s3-region": "s3Region",
+  "--insecure-registry": "insecureRegistry",
 };
 
 /** Help lines for the global flags, in docker's layout. */
 export const globalOptionHelp: readonly [string, string][] = [
   ["    --backend string", 'Where image configs live: "fs", "memory" or "s3" (default "fs")'],
   ["-h, --help", "Print usage"],
+  [
+    "    --insecure-registry list",
+    "Registries that may be reached over plain HTTP, comma-separated\n(env STORE_INSECURE_REGISTRIES; 127.0.0.0/8 and ::1 always may)",
+  ],
   ["    --root string", "Root of the store, laid out as dockerd's data root\n(default $STORE_ROOT, $XDG_DATA_HOME/store or ~/.local/share/store)"],
   ["    --s3-bucket string", "S3 bucket of the imagedb with --backend s3 (env STORE_S3_BUCKET)"],
   ["    --s3-endpoint string", "S3 endpoint URL (env STORE_S3_ENDPOINT or AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL)"],

@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { type RegistryClientOptions, dockerConfigDir } from "@store/registry";
 import { type StoreService, openStore } from "@store/service";
 import { terminalSafe } from "./terminal-safe";
 import { type CliIO, write } from "./cli-io";
@@ -28,6 +29,7 @@ export function storeOptions(options: GlobalOptions, env: CliIO["env"]): StoreOp
         }
       : undefined;
   return {
+    registry: registryOptions(options, env),
     root: options.root ?? defaultRoot(env),
     driver: options.storageDriver ?? env.STORE_STORAGE_DRIVER ?? "overlay2",
     backend,
@@ -43,6 +45,19 @@ export function storeOptions(options: GlobalOptions, env: CliIO["env"]): StoreOp
         }
       : {}),
   };
+}
+
+/**
+ * How the CLI reaches registries: docker's config directory (`$DOCKER_CONFIG`, else
+ * `~/.docker`: credentials, `certs.d`) and the registries that may be plain HTTP
+ * (`--insecure-registry`, `$STORE_INSECURE_REGISTRIES`, comma-separated; loopback always may).
+ */
+export function registryOptions(options: GlobalOptions, env: CliIO["env"]): RegistryClientOptions {
+  const insecure = [options.insecureRegistry, env.STORE_INSECURE_REGISTRIES]
+    .flatMap((v) => (v ?? "").split(","))
+    .map((v) => v.trim())
+    .filter(Boolean);
+  return { configDir: dockerConfigDir(env), ...(insecure.length ? { insecureRegistries: insecure } : {}) };
 }
 
 function topLevelHelp(): string {
@@ -148,6 +163,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     }
     const ctx: CommandContext = {
       io,
+      registryOptions: () => registryOptions(options, io.env),
       store: () =>
         (opened ??= (async () => {
           const store = storeOptions(options, io.env);

@@ -101,6 +101,7 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreService
       }
     };
     const stores = { images, layers, references };
+    const ownsRegistry = !(options.registry instanceof RegistryClient);
     const registry = options.registry instanceof RegistryClient ? options.registry : new RegistryClient(options.registry);
 
     const service: StoreService = {
@@ -215,6 +216,7 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreService
 
       async close() {
         try {
+          if (ownsRegistry) registry.close();
           for (const b of opened) await b.close();
         } finally {
           await lock?.release();

@@ -28,7 +28,7 @@ function normalizeServerAddress(address: string): string {
 
 /** Where docker's client config lives: `$DOCKER_CONFIG`, else `~/.docker`. */
 export function dockerConfigDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.DOCKER_CONFIG || join(homedir(), ".docker");
+  return env.DOCKER_CONFIG || join(env.HOME || homedir(), ".docker");
 }
 
 /** One entry of `auths`, as the file holds it. */
