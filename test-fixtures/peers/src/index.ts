@@ -19,3 +19,4 @@ export {
 } from "./token-server";
 export { writeDockerArchive, type LayerFiles, type WrittenArchive } from "./docker-archive";
 export { pushArchiveToRegistry, skopeoCopy, skopeoSkipReason, type SkopeoRegistryOptions } from "./skopeo";
+export { startFaultProxy, type Fault, type FaultProxyPeer, type FaultRule, type ProxiedRequest, type StartFaultProxyOptions } from "./fault-proxy";
