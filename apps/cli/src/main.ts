@@ -57,7 +57,13 @@ export function registryOptions(options: GlobalOptions, env: CliIO["env"]): Regi
     .flatMap((v) => (v ?? "").split(","))
     .map((v) => v.trim())
     .filter(Boolean);
-  return { configDir: dockerConfigDir(env), ...(insecure.length ? { insecureRegistries: insecure } : {}) };
+  // How long a registry may send nothing before the request is resumed or retried (default 30 s).
+  const stall = Number(env.STORE_REGISTRY_STALL_TIMEOUT_MS);
+  return {
+    configDir: dockerConfigDir(env),
+    ...(insecure.length ? { insecureRegistries: insecure } : {}),
+    ...(Number.isSafeInteger(stall) && stall > 0 ? { stallTimeoutMs: stall } : {}),
+  };
 }
 
 function topLevelHelp(): string {

@@ -1,6 +1,6 @@
 import type { StoreBackend } from "@store/backend";
 import { type Digest, chainIds, digestFromBytes } from "@store/digest";
-import { isStoreError } from "@store/errors";
+import { type StoreError, isStoreError } from "@store/errors";
 import { type ImageStore, parseImageConfig } from "@store/image";
 import { type ProgressEvent, type ProgressListener, progressMessage, progressReader, progressUpdate } from "@store/internal";
 import type { Layer, LayerStore, StagedLayer } from "@store/layer";
@@ -46,6 +46,11 @@ export interface PullResult {
   updated: boolean;
 }
 
+// Attempts per layer download when the network fails (moby's max-download-attempts), and the
+// delay before the next, times the attempt number.
+const LAYER_ATTEMPTS = 5;
+const RETRY_DELAY_MS = 1000;
+
 // docker's limit on an image config (moby's `maxDownloadSize`-style caps are per manifest; a
 // config larger than this is not an image a daemon would run).
 const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
@@ -71,6 +76,8 @@ export async function pullImage(repo: Repository, ref: NamedReference, stores: P
 
   const chosen = await chooseManifest(repo, requested, options.platform, signal ? { signal } : {});
   const { manifest } = chosen;
+  // The image is here already (its ID is the config's digest): nothing to fetch, as moby's pull.
+  if (stores.images.has(manifest.config.digest)) return finish(stores, ref, chosen.digest, manifest.config.digest, emit);
   const configBytes = await fetchConfig(repo, manifest.config, signal);
   const config = parseImageConfig(configBytes, `image config ${manifest.config.digest}`);
   if (config.os !== "linux") {
@@ -137,10 +144,7 @@ export async function pullImage(repo: Repository, ref: NamedReference, stores: P
       await stores.distribution.add(diffIds[index]!, { Digest: descriptor.digest, SourceRepository: trimNamed(ref).name, HMAC: "" });
     }
     await downloads.published();
-    const updated = await tagPulled(stores.references, ref, chosen.digest, id);
-    emit(progressMessage(`Digest: ${chosen.digest}`));
-    emit(progressMessage(`Status: ${updated ? "Downloaded newer image" : "Image is up to date"} for ${ref.familiar}`));
-    return { id, reference: ref, digest: chosen.digest, updated };
+    return await finish(stores, ref, chosen.digest, id, emit);
   } catch (e) {
     controller.abort(e);
     throw signal?.aborted ? signal.reason : e;
@@ -151,6 +155,36 @@ export async function pullImage(repo: Repository, ref: NamedReference, stores: P
     for (const layer of staged) await layer.discard().catch(() => undefined);
     for (const layer of held.reverse()) await stores.layers.release(layer).catch(() => undefined);
   }
+}
+
+/** Tags the image pulled and says so, as docker's last two lines. */
+async function finish(stores: PullStores, ref: NamedReference, digest: Digest, id: Digest, emit: (event: ProgressEvent) => void): Promise<PullResult> {
+  const updated = await tagPulled(stores.references, ref, digest, id);
+  emit(progressMessage(`Digest: ${digest}`));
+  emit(progressMessage(`Status: ${updated ? "Downloaded newer image" : "Image is up to date"} for ${ref.familiar}`));
+  return { id, reference: ref, digest, updated };
+}
+
+/** The registry's error behind `e` (a layer store wraps what its source threw), if any. */
+function registryCause(e: unknown): (StoreError & { kind: string }) | undefined {
+  for (let cause = e, depth = 0; cause && depth < 8; cause = (cause as { cause?: unknown }).cause, depth++) {
+    if (isStoreError(cause) && cause.code.startsWith("ERR_REGISTRY_")) return cause;
+  }
+  return undefined;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 /** The 12 characters docker names a layer's progress line by: its blob digest's hex. */
@@ -266,17 +300,27 @@ class LayerDownloads {
       const source = progressReader(await blobs.getStream(descriptor.digest), this.progress("Extracting", id, descriptor.size));
       return layers.stage(source, { expected, signal: this.signal });
     }
-    const partial = this.options.partialDir ? await PartialBlob.open(this.options.partialDir, descriptor.digest, descriptor.size) : undefined;
-    const remote = (offset: number) => this.repo.fetchBlob(descriptor, { offset, signal: this.signal });
-    const bytes = partial ? partial.stream(remote) : remote(0);
-    const counted = progressReader(bytes, this.progress("Downloading", id, descriptor.size));
-    let layer: StagedLayer;
-    try {
-      layer = await layers.stage(counted, { expected, signal: this.signal });
-    } catch (e) {
-      // Bytes on disk that do not verify are not worth resuming from.
-      if (partial && isStoreError(e) && e.kind === "dataLoss") await partial.remove();
-      throw e;
+    let layer: StagedLayer | undefined;
+    let partial: PartialBlob | undefined;
+    for (let attempt = 1; !layer; attempt++) {
+      partial = this.options.partialDir ? await PartialBlob.open(this.options.partialDir, descriptor.digest, descriptor.size) : undefined;
+      const remote = (offset: number) => this.repo.fetchBlob(descriptor, { offset, signal: this.signal });
+      const bytes = partial ? partial.stream(remote) : remote(0);
+      const counted = progressReader(bytes, this.progress("Downloading", id, descriptor.size));
+      try {
+        layer = await layers.stage(counted, { expected, signal: this.signal });
+      } catch (e) {
+        if (this.signal.aborted) throw this.signal.reason; // the partial download stays, for the next run
+        const network = registryCause(e);
+        // Bytes that arrived and do not verify are not worth resuming from.
+        if (!network && partial) await partial.remove();
+        // The network failed past what the client's own resumes cover: the layer again, from
+        // the bytes on disk (moby retries a layer 5 times; a digest mismatch never).
+        if (!network || network.kind !== "unavailable" || attempt >= LAYER_ATTEMPTS) throw network ?? e;
+        const delayMs = RETRY_DELAY_MS * attempt;
+        this.emit(update(`Retrying in ${Math.round(delayMs / 1000)} second${delayMs === 1000 ? "" : "s"}`, id));
+        await sleep(delayMs, this.signal);
+      }
     }
     this.emit(update("Verifying Checksum", id));
     this.emit(update("Download complete", id));
