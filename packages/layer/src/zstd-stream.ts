@@ -1,0 +1,163 @@
+import { ZSTDDecoder } from "zstddec/stream";
+import { LayerError, LayerErrorCode } from "./errors";
+
+/**
+ * The C functions of zstd's streaming decoder, as zstddec's WebAssembly build exports them
+ * (pointers and `size_t` are 32-bit numbers there).
+ */
+interface ZstdExports {
+  memory: { buffer: ArrayBuffer };
+  malloc(size: number): number;
+  free(pointer: number): void;
+  ZSTD_createDCtx(): number;
+  ZSTD_freeDCtx(dctx: number): number;
+  ZSTD_decompressStream(dctx: number, output: number, input: number): number;
+  ZSTD_DStreamOutSize(): number;
+}
+
+/** Options of {@link zstdDecompress}. */
+export interface ZstdDecompressOptions {
+  /**
+   * The most bytes one output chunk holds (default 1 MiB; at least zstd's block size, 128 KiB).
+   * With the frame's window (at most 128 MiB, zstd's default limit) it bounds the memory one
+   * stream uses, whatever the input expands to.
+   */
+  chunkSize?: number;
+}
+
+const DEFAULT_CHUNK = 1 << 20;
+// Compressed bytes copied into the WebAssembly heap at a time: a caller's chunk may be large.
+const INPUT_PIECE = 256 << 10;
+// ZSTD_inBuffer and ZSTD_outBuffer: { pointer, size_t size, size_t pos }, 4 bytes each in wasm32.
+const BUFFER_STRUCT = 12;
+// zstd returns errors as (size_t)-code; codes stay below ZSTD_error_maxCode (120).
+const MAX_ERROR_CODE = 120;
+
+// zstd_errors.h: the codes a decoder can meet on bad input, in words a user can act on.
+const ZSTD_ERRORS: Record<number, string> = {
+  10: "unknown frame (not zstd data)",
+  12: "unsupported zstd format version",
+  14: "unsupported frame parameter",
+  16: "the frame needs a window larger than 128 MiB (zstd's default limit)",
+  20: "corrupted data",
+  22: "checksum mismatch",
+  24: "corrupted literals header",
+  32: "the frame needs a dictionary",
+  44: "corrupted table (tableLog too large)",
+  46: "corrupted table (maxSymbolValue too large)",
+  64: "out of memory",
+};
+
+let loading: Promise<ZstdExports> | undefined;
+
+/**
+ * zstd's WebAssembly decoder, instantiated once per process. zstddec's own streaming helper
+ * takes a synchronous iterable and never checks zstd's return codes (bad data then loops
+ * forever), so the decoder is driven here over the same exports: zstddec's `init` hands the
+ * instance to `_init`, which this instance's override keeps.
+ */
+function zstdExports(): Promise<ZstdExports> {
+  loading ??= (async () => {
+    const decoder = new ZSTDDecoder();
+    let exports: ZstdExports | undefined;
+    const keep = (result: { instance: { exports: unknown } }) => {
+      exports = result.instance.exports as ZstdExports;
+      ZSTDDecoder.prototype._init.call(decoder, result as Parameters<ZSTDDecoder["_init"]>[0]);
+    };
+    decoder._init = keep as ZSTDDecoder["_init"];
+    await decoder.init();
+    if (!exports) throw new Error("zstd decoder unavailable: zstddec/stream was initialised before @store/layer could take its exports");
+    return exports;
+  })();
+  return loading;
+}
+
+function zstdError(code: number): LayerError {
+  const what = ZSTD_ERRORS[code] ?? `zstd error ${code}`;
+  return new LayerError(LayerErrorCode.InvalidData, `zstd data: ${what}`, { details: { zstdError: code } });
+}
+
+/**
+ * Decompresses a zstd stream (one or more frames) as it arrives, in chunks of at most
+ * `chunkSize` bytes: memory stays bounded by the frame's window and one chunk, never by what
+ * the input expands to. Corrupt, truncated or trailing data fails with `ERR_LAYER_INVALID_DATA`.
+ */
+export async function* zstdDecompress(stream: AsyncIterable<Uint8Array>, options: ZstdDecompressOptions = {}): AsyncGenerator<Uint8Array> {
+  const z = await zstdExports();
+  const chunkSize = Math.max(options.chunkSize ?? DEFAULT_CHUNK, z.ZSTD_DStreamOutSize());
+  const dctx = z.ZSTD_createDCtx();
+  const structs = z.malloc(2 * BUFFER_STRUCT);
+  const input = z.malloc(INPUT_PIECE);
+  const output = z.malloc(chunkSize);
+  if (!dctx || !structs || !input || !output) {
+    release();
+    throw zstdError(64);
+  }
+  const inBuf = structs;
+  const outBuf = structs + BUFFER_STRUCT;
+  // The heap's views change when the memory grows (a frame with a larger window).
+  let heap = new Uint8Array(z.memory.buffer);
+  let view = new DataView(z.memory.buffer);
+  const refresh = () => {
+    if (heap.buffer !== z.memory.buffer) {
+      heap = new Uint8Array(z.memory.buffer);
+      view = new DataView(z.memory.buffer);
+    }
+  };
+  let produced = 0; // bytes of the current output chunk
+  // zstd's hint: 0 once a frame is complete and flushed; positive while it expects more.
+  let pending = 0;
+  let sawInput = false;
+
+  function release() {
+    if (dctx) z.ZSTD_freeDCtx(dctx);
+    for (const p of [structs, input, output]) if (p) z.free(p);
+  }
+
+  // One call: decodes what it can from the input buffer into the rest of the output chunk.
+  function step(): void {
+    view.setUint32(outBuf, output, true);
+    view.setUint32(outBuf + 4, chunkSize, true);
+    view.setUint32(outBuf + 8, produced, true);
+    const ret = z.ZSTD_decompressStream(dctx, outBuf, inBuf) >>> 0;
+    refresh();
+    if (ret > 0xffffffff - MAX_ERROR_CODE) throw zstdError(0x100000000 - ret);
+    pending = ret;
+    produced = view.getUint32(outBuf + 8, true);
+  }
+  const take = (): Uint8Array => {
+    const chunk = heap.slice(output, output + produced);
+    produced = 0;
+    return chunk;
+  };
+
+  try {
+    for await (const chunk of stream) {
+      for (let at = 0; at < chunk.byteLength; at += INPUT_PIECE) {
+        const piece = chunk.subarray(at, at + INPUT_PIECE);
+        sawInput = true;
+        refresh();
+        heap.set(piece, input);
+        view.setUint32(inBuf, input, true);
+        view.setUint32(inBuf + 4, piece.byteLength, true);
+        view.setUint32(inBuf + 8, 0, true);
+        for (;;) {
+          step();
+          const full = produced === chunkSize;
+          if (full) yield take();
+          if (view.getUint32(inBuf + 8, true) < piece.byteLength) continue;
+          // Input used up. A full chunk may have left more to flush, unless the frame ended
+          // (another call would start reading the next frame's header).
+          if (!full || pending === 0) break;
+        }
+      }
+      // Hand on what this input gave before waiting for more: a slow network must not hold
+      // back bytes that are ready.
+      if (produced > 0) yield take();
+    }
+    if (!sawInput) throw new LayerError(LayerErrorCode.InvalidData, "zstd data: empty input");
+    if (pending !== 0) throw new LayerError(LayerErrorCode.InvalidData, "zstd data: truncated (the stream ends inside a frame)");
+  } finally {
+    release();
+  }
+}

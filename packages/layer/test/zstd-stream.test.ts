@@ -1,0 +1,86 @@
+import { execFileSync, spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { isStoreError } from "@store/errors";
+import { LayerErrorCode, decompress, zstdDecompress } from "../src/index";
+
+const zstd = (bytes: Buffer, ...args: string[]) => execFileSync("zstd", ["-q", "-c", ...args], { input: bytes, maxBuffer: 1 << 30 });
+
+async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const out: Uint8Array[] = [];
+  for await (const c of chunks) out.push(c);
+  return Buffer.concat(out);
+}
+
+async function* pieces(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+  for (let at = 0; at < bytes.byteLength; at += size) yield bytes.subarray(at, at + size);
+}
+
+async function refusal(chunks: AsyncIterable<Uint8Array>): Promise<Error> {
+  const e = await collect(chunks).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  expect(isStoreError(e, LayerErrorCode.InvalidData), String(e)).toBe(true);
+  expect((e as Error).message).not.toContain("\n");
+  return e as Error;
+}
+
+describe("zstdDecompress", () => {
+  const text = Buffer.from(Array.from({ length: 40_000 }, (_, i) => `line ${i} ${i % 7 === 0 ? randomBytes(8).toString("hex") : ""}\n`).join(""));
+
+  it("gives back what zstd compressed, from chunks of any size, frames concatenated", async () => {
+    const two = Buffer.concat([zstd(text), zstd(text, "-19")]);
+    for (const size of [1, 7, 4096, 1 << 20]) {
+      expect((await collect(zstdDecompress(pieces(two, size)))).equals(Buffer.concat([text, text]))).toBe(true);
+    }
+    // Through decompress(), which detects it from the magic number.
+    expect((await collect(decompress(pieces(zstd(text), 1000)))).equals(text)).toBe(true);
+  });
+
+  it("streams a bomb in chunks no larger than asked, memory bounded by the window", async () => {
+    // 2 GiB of zeros from a few tens of KiB, streamed by the zstd CLI: nothing holds it whole.
+    const child = spawn("bash", ["-c", "head -c 2G /dev/zero | zstd -q -c"], { stdio: ["ignore", "pipe", "inherit"] });
+    const hash = createHash("sha256");
+    let total = 0;
+    let largest = 0;
+    let rss = 0;
+    for await (const c of zstdDecompress(child.stdout, { chunkSize: 256 << 10 })) {
+      total += c.byteLength;
+      largest = Math.max(largest, c.byteLength);
+      hash.update(c);
+      if ((total & ((256 << 20) - 1)) === 0) rss = Math.max(rss, process.memoryUsage().rss);
+    }
+    expect(total).toBe(2 ** 31);
+    expect(largest).toBe(256 << 10);
+    expect(rss).toBeLessThan(600 << 20); // the vitest worker's own share included
+  }, 30_000);
+
+  it("refuses corrupt, truncated, trailing and foreign data with one line", async () => {
+    const good = zstd(text);
+    const corrupt = Buffer.from(good);
+    for (let i = 100; i < corrupt.length - 10; i += 97) corrupt[i]! ^= 0x5a;
+    expect((await refusal(zstdDecompress(pieces(corrupt, 4096)))).message).toMatch(/^zstd data: /);
+    expect((await refusal(zstdDecompress(pieces(good.subarray(0, good.length - 50), 4096)))).message).toContain("truncated");
+    expect((await refusal(zstdDecompress(pieces(Buffer.concat([good, Buffer.from("trailing junk")]), 4096)))).message).toContain("unknown frame");
+    expect((await refusal(zstdDecompress(pieces(Buffer.from("not zstd at all"), 4)))).message).toContain("unknown frame");
+    expect((await refusal(zstdDecompress(pieces(Buffer.alloc(0), 1)))).message).toContain("empty");
+  });
+
+  it("refuses a frame whose window is beyond zstd's default limit (128 MiB), as zstd -d does", async () => {
+    const long = execFileSync("bash", ["-c", "head -c 100000 /dev/urandom | zstd -q --long=30 -c"], { maxBuffer: 1 << 20 });
+    expect((await refusal(zstdDecompress(pieces(long, 65536)))).message).toContain("window");
+  });
+
+  it("frees its decoder when the reader stops early, so many abandoned streams cost nothing", async () => {
+    const big = zstd(Buffer.alloc(8 << 20, 1));
+    const before = process.memoryUsage().rss;
+    for (let i = 0; i < 200; i++) {
+      for await (const c of zstdDecompress(pieces(big, 1024))) {
+        expect(c.byteLength).toBeGreaterThan(0);
+        break;
+      }
+    }
+    expect(process.memoryUsage().rss - before).toBeLessThan(64 << 20);
+  });
+});
