@@ -1,5 +1,8 @@
-import { ZSTDDecoder } from "zstddec/stream";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 import { LayerError, LayerErrorCode } from "./errors";
+import { zstdProcess } from "./zstd-process";
 
 /**
  * The C functions of zstd's streaming decoder, as zstddec's WebAssembly build exports them
@@ -48,28 +51,41 @@ const ZSTD_ERRORS: Record<number, string> = {
   64: "out of memory",
 };
 
-let loading: Promise<ZstdExports> | undefined;
+// The two constructors used, typed here: the compiler's Node types do not declare them.
+const Wasm = (
+  globalThis as unknown as {
+    WebAssembly: { Module: new (bytes: Uint8Array) => object; Instance: new (module: object, imports: object) => { exports: unknown } };
+  }
+).WebAssembly;
+
+let loaded: ZstdExports | Error | undefined;
 
 /**
- * zstd's WebAssembly decoder, instantiated once per process. zstddec's own streaming helper
- * takes a synchronous iterable and never checks zstd's return codes (bad data then loops
- * forever), so the decoder is driven here over the same exports: zstddec's `init` hands the
- * instance to `_init`, which this instance's override keeps.
+ * zstd's WebAssembly decoder, instantiated once per process. zstddec ships it as base64 inside
+ * its module and instantiates it through `fetch` when `fetch` exists (Node 20 has it: undici and
+ * its own WebAssembly parser load too, and under an address-space limit fail outside any
+ * caller's reach); its streaming helper takes a synchronous iterable and never checks zstd's
+ * return codes (bad data loops forever). So the module's bytes are taken from the package
+ * file (the version is pinned) and driven here: its only import is a growth notice.
  */
-function zstdExports(): Promise<ZstdExports> {
-  loading ??= (async () => {
-    const decoder = new ZSTDDecoder();
-    let exports: ZstdExports | undefined;
-    const keep = (result: { instance: { exports: unknown } }) => {
-      exports = result.instance.exports as ZstdExports;
-      ZSTDDecoder.prototype._init.call(decoder, result as Parameters<ZSTDDecoder["_init"]>[0]);
-    };
-    decoder._init = keep as ZSTDDecoder["_init"];
-    await decoder.init();
-    if (!exports) throw new Error("zstd decoder unavailable: zstddec/stream was initialised before @store/layer could take its exports");
-    return exports;
-  })();
-  return loading;
+function zstdExports(): ZstdExports | Error {
+  if (loaded) return loaded;
+  try {
+    const file = createRequire(here()).resolve("zstddec/stream");
+    const m = /const wasm = "([A-Za-z0-9+/=]+)"/.exec(readFileSync(file, "utf8"));
+    if (!m) throw new Error(`no WebAssembly module found in ${file}`);
+    const module = new Wasm.Module(Buffer.from(m[1]!, "base64"));
+    const instance = new Wasm.Instance(module, { env: { emscripten_notify_memory_growth: () => {} } });
+    loaded = instance.exports as unknown as ZstdExports;
+  } catch (e) {
+    loaded = e as Error;
+  }
+  return loaded;
+}
+
+function here(): string {
+  // Built as both ESM and CJS: each has its own way to say where this file is.
+  return typeof __filename === "string" ? __filename : fileURLToPath(import.meta.url);
 }
 
 function zstdError(code: number): LayerError {
@@ -81,9 +97,16 @@ function zstdError(code: number): LayerError {
  * Decompresses a zstd stream (one or more frames) as it arrives, in chunks of at most
  * `chunkSize` bytes: memory stays bounded by the frame's window and one chunk, never by what
  * the input expands to. Corrupt, truncated or trailing data fails with `ERR_LAYER_INVALID_DATA`.
+ * Where WebAssembly memory cannot be had (an address-space limit), the system's `zstd -d` does
+ * the same in a child process.
  */
 export async function* zstdDecompress(stream: AsyncIterable<Uint8Array>, options: ZstdDecompressOptions = {}): AsyncGenerator<Uint8Array> {
-  const z = await zstdExports();
+  const exports = zstdExports();
+  if (exports instanceof Error) {
+    yield* zstdProcess(stream, exports);
+    return;
+  }
+  const z: ZstdExports = exports;
   const chunkSize = Math.max(options.chunkSize ?? DEFAULT_CHUNK, z.ZSTD_DStreamOutSize());
   const dctx = z.ZSTD_createDCtx();
   const structs = z.malloc(2 * BUFFER_STRUCT);

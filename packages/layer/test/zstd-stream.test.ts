@@ -3,6 +3,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { isStoreError } from "@store/errors";
 import { LayerErrorCode, decompress, zstdDecompress } from "../src/index";
+import { zstdProcess } from "../src/zstd-process";
 
 const zstd = (bytes: Buffer, ...args: string[]) => execFileSync("zstd", ["-q", "-c", ...args], { input: bytes, maxBuffer: 1 << 30 });
 
@@ -82,5 +83,19 @@ describe("zstdDecompress", () => {
       }
     }
     expect(process.memoryUsage().rss - before).toBeLessThan(64 << 20);
+  });
+
+  it("falls back on the zstd command where WebAssembly memory cannot be had (ulimit -v): same bytes, same refusals", async () => {
+    const why = new Error("WebAssembly.Instance(): Out of memory");
+    const two = Buffer.concat([zstd(text), zstd(text)]);
+    expect((await collect(zstdProcess(pieces(two, 3000), why))).equals(Buffer.concat([text, text]))).toBe(true);
+    const good = zstd(text);
+    expect((await refusal(zstdProcess(pieces(good.subarray(0, good.length - 50), 4096), why))).message).toMatch(/^zstd data: /);
+    expect((await refusal(zstdProcess(pieces(Buffer.from("not zstd at all"), 4), why))).message).toMatch(/^zstd data: /);
+    // A reader that stops early leaves no process behind.
+    for await (const c of zstdProcess(pieces(zstd(Buffer.alloc(64 << 20)), 65536), why)) {
+      expect(c.byteLength).toBeGreaterThan(0);
+      break;
+    }
   });
 });
