@@ -71,6 +71,10 @@ let loaded: ZstdExports | Error | undefined;
 function zstdExports(): ZstdExports | Error {
   if (loaded) return loaded;
   try {
+    const limit = addressSpaceLimit();
+    // Even a failed attempt leaves compiled code and its reservations behind, and V8 then
+    // fails its own heap growth: under a limit, the WebAssembly route is not tried at all.
+    if (limit !== undefined) throw new Error(`the address space is limited to ${limit >> 20} MiB (ulimit -v) and WebAssembly memory needs ~10 GiB of it`);
     const file = createRequire(here()).resolve("zstddec/stream");
     const m = /const wasm = "([A-Za-z0-9+/=]+)"/.exec(readFileSync(file, "utf8"));
     if (!m) throw new Error(`no WebAssembly module found in ${file}`);
@@ -81,6 +85,18 @@ function zstdExports(): ZstdExports | Error {
     loaded = e as Error;
   }
   return loaded;
+}
+
+/** The soft `RLIMIT_AS` of this process in bytes (Linux), undefined when unlimited or unknown. */
+function addressSpaceLimit(): number | undefined {
+  let limits: string;
+  try {
+    limits = readFileSync("/proc/self/limits", "utf8");
+  } catch {
+    return undefined;
+  }
+  const soft = /^Max address space\s+(\S+)/m.exec(limits)?.[1];
+  return soft && /^\d+$/.test(soft) ? Number(soft) : undefined;
 }
 
 function here(): string {
