@@ -110,6 +110,13 @@ describe.runIf(isRoot)("hostile archives under ulimit -v 1 GiB: one line, bounde
 
   async function expectRefused(args: string[], message: RegExp): Promise<void> {
     const r = await limited(["--root", root, ...args]);
+    // The figure issue 15 asks for, in the test log.
+    console.info(
+      `store ${args[0]} ${args
+        .find((a) => a.includes("/"))
+        ?.split("/")
+        .at(-1)}: exit ${r.code}, peak RSS ${(r.peakKiB / 1024).toFixed(0)} MiB`,
+    );
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr.trimEnd().split("\n"), r.stderr).toHaveLength(1);
     expect(r.stderr.trimEnd()).toMatch(message);
