@@ -75,7 +75,7 @@ function zstdExports(): ZstdExports | Error {
     // Even a failed attempt leaves compiled code and its reservations behind, and V8 then
     // fails its own heap growth: under a limit, the WebAssembly route is not tried at all.
     if (limit !== undefined) throw new Error(`the address space is limited to ${limit >> 20} MiB (ulimit -v) and WebAssembly memory needs ~10 GiB of it`);
-    const file = createRequire(here()).resolve("zstddec/stream");
+    const file = createRequire(fileURLToPath(import.meta.url)).resolve("zstddec/stream");
     const m = /const wasm = "([A-Za-z0-9+/=]+)"/.exec(readFileSync(file, "utf8"));
     if (!m) throw new Error(`no WebAssembly module found in ${file}`);
     const module = new Wasm.Module(Buffer.from(m[1]!, "base64"));
@@ -97,11 +97,6 @@ function addressSpaceLimit(): number | undefined {
   }
   const soft = /^Max address space\s+(\S+)/m.exec(limits)?.[1];
   return soft && /^\d+$/.test(soft) ? Number(soft) : undefined;
-}
-
-function here(): string {
-  // Built as both ESM and CJS: each has its own way to say where this file is.
-  return typeof __filename === "string" ? __filename : fileURLToPath(import.meta.url);
 }
 
 function zstdError(code: number): LayerError {
