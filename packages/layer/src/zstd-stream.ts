@@ -129,7 +129,8 @@ export async function* zstdDecompress(stream: AsyncIterable<Uint8Array>, options
   }
   const inBuf = structs;
   const outBuf = structs + BUFFER_STRUCT;
-  // The heap's views change when the memory grows (a frame with a larger window).
+  // The heap's views go stale when the memory grows (a frame with a larger window, here or in
+  // another stream sharing the instance while this one waited at a yield): refreshed before use.
   let heap = new Uint8Array(z.memory.buffer);
   let view = new DataView(z.memory.buffer);
   const refresh = () => {
@@ -150,6 +151,7 @@ export async function* zstdDecompress(stream: AsyncIterable<Uint8Array>, options
 
   // One call: decodes what it can from the input buffer into the rest of the output chunk.
   function step(): void {
+    refresh();
     view.setUint32(outBuf, output, true);
     view.setUint32(outBuf + 4, chunkSize, true);
     view.setUint32(outBuf + 8, produced, true);
@@ -160,6 +162,7 @@ export async function* zstdDecompress(stream: AsyncIterable<Uint8Array>, options
     produced = view.getUint32(outBuf + 8, true);
   }
   const take = (): Uint8Array => {
+    refresh();
     const chunk = heap.slice(output, output + produced);
     produced = 0;
     return chunk;
@@ -179,6 +182,7 @@ export async function* zstdDecompress(stream: AsyncIterable<Uint8Array>, options
           step();
           const full = produced === chunkSize;
           if (full) yield take();
+          refresh();
           if (view.getUint32(inBuf + 8, true) < piece.byteLength) continue;
           // Input used up. A full chunk may have left more to flush, unless the frame ended
           // (another call would start reading the next frame's header).

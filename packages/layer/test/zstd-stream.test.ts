@@ -57,6 +57,21 @@ describe("zstdDecompress", () => {
     expect(rss).toBeLessThan(600 << 20); // the vitest worker's own share included
   }, 30_000);
 
+  it("decodes streams side by side while one grows the shared WebAssembly memory (a 128 MiB window)", async () => {
+    const small = zstd(text);
+    // From a pipe zstd does not know the size, so --long=27 declares the full 128 MiB window.
+    const wide = execFileSync("bash", ["-c", "head -c 160M /dev/zero | zstd -q -1 --long=27 -c"], { maxBuffer: 1 << 26 });
+    const a = zstdDecompress(pieces(small, 512), { chunkSize: 128 << 10 })[Symbol.asyncIterator]();
+    const first = await a.next();
+    const b = zstdDecompress(pieces(wide, 65536));
+    let wideTotal = 0;
+    for await (const c of b) wideTotal += c.byteLength; // allocates the window: the memory grows
+    const rest = [Buffer.from(first.value as Uint8Array)];
+    for (let r = await a.next(); !r.done; r = await a.next()) rest.push(Buffer.from(r.value));
+    expect(wideTotal).toBe(160 << 20);
+    expect(Buffer.concat(rest).equals(text)).toBe(true);
+  });
+
   it("refuses corrupt, truncated, trailing and foreign data with one line", async () => {
     const good = zstd(text);
     const corrupt = Buffer.from(good);
