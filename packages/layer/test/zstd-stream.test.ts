@@ -1,9 +1,12 @@
 import { execFileSync, spawn } from "node:child_process";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
 import { createHash, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { isStoreError } from "@store/errors";
 import { LayerErrorCode, decompress, zstdDecompress } from "../src/index";
 import { zstdProcess } from "../src/zstd-process";
+import { tempStore } from "./helpers";
 
 const zstd = (bytes: Buffer, ...args: string[]) => execFileSync("zstd", ["-q", "-c", ...args], { input: bytes, maxBuffer: 1 << 30 });
 
@@ -111,6 +114,24 @@ describe("zstdDecompress", () => {
     for await (const c of zstdProcess(pieces(zstd(Buffer.alloc(64 << 20)), 65536), why)) {
       expect(c.byteLength).toBeGreaterThan(0);
       break;
+    }
+  });
+
+  it("register refuses a layer bomb (GiBs of zeros past the tar's end) before holding them, leaving nothing", async () => {
+    const t = await tempStore();
+    try {
+      const child = spawn("bash", ["-c", "head -c 1G /dev/zero | zstd -q -c"], { stdio: ["ignore", "pipe", "inherit"] });
+      const error = await t.store.register(child.stdout).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      child.kill();
+      expect(isStoreError(error, LayerErrorCode.InvalidData) || isStoreError(error, "ERR_TAR_UNSUPPORTED"), String(error)).toBe(true);
+      expect((error as Error).message).toContain("more than 16777216 bytes after the end of the archive");
+      expect(t.store.map().size).toBe(0);
+      expect((await readdir(join(t.root, "overlay2")).catch(() => [])).filter((d) => d !== "l")).toEqual([]);
+    } finally {
+      await t.cleanup();
     }
   });
 });
