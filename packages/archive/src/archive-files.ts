@@ -138,6 +138,7 @@ export class ArchiveFiles {
         const h = entry.header;
         current = h.name;
         const path = archivePath(h.name, "archive entry");
+        if (h.type === "symlink" || h.type === "hardlink" || h.type === "file") this.budget.takeEntry(path);
         if (h.type === "symlink") {
           this.entries.set(path, { kind: "link", target: linkTarget(path, h.linkname) });
         } else if (h.type === "hardlink") {

@@ -10,6 +10,13 @@ import { ArchiveError, ArchiveErrorCode } from "./errors";
  */
 export const MAX_METADATA_FILE = 20 << 20;
 
+/**
+ * What one archive entry a load remembers (a file, a link) costs beyond its bytes: its path, its
+ * record and the map holding it. Charged so that millions of empty entries or links, a few KiB
+ * of gzip, cannot grow the load's memory either.
+ */
+export const ENTRY_COST = 256;
+
 /** Default of {@link MemoryBudget}: what a load keeps in memory of an archive's files, all together. */
 export const DEFAULT_MEMORY_BUDGET = 64 << 20;
 
@@ -37,6 +44,18 @@ export class MemoryBudget {
     if (this.used + size > this.limit / 2) return false;
     this.used += size;
     return true;
+  }
+
+  /** Charges one remembered entry ({@link ENTRY_COST}), or refuses the archive past the budget. */
+  takeEntry(path: string): void {
+    if (this.used + ENTRY_COST > this.limit) {
+      throw new ArchiveError(
+        ArchiveErrorCode.Invalid,
+        `archive entry ${JSON.stringify(path)}: the archive has more entries than the load's budget of ${mib(this.limit)} holds (${ENTRY_COST} bytes each)`,
+        { details: { file: path, limit: this.limit } },
+      );
+    }
+    this.used += ENTRY_COST;
   }
 
   /**

@@ -43,11 +43,11 @@ describe.skipIf(!hasRoot())("loading synthetic archives", () => {
     if (spoolDir) await rm(spoolDir, { recursive: true, force: true });
   });
 
-  async function refused(bytes: Buffer, code: string, message?: RegExp): Promise<void> {
+  async function refused(bytes: Buffer, code: string, message?: RegExp, options: { memoryBudget?: number } = {}): Promise<void> {
     const before = snapshot(stores);
     let error: unknown;
     try {
-      await loadArchive(chunked(bytes, 1000), stores, { tempDir: spoolDir });
+      await loadArchive(chunked(bytes, 1000), stores, { tempDir: spoolDir, ...options });
     } catch (e) {
       error = e;
     }
@@ -111,6 +111,19 @@ describe.skipIf(!hasRoot())("loading synthetic archives", () => {
       );
     });
 
+    it("refuses an archive of more entries than the budget holds (each costs 256 bytes), before the end", async () => {
+      const files = dockerArchiveFiles([{ image, tags: ["meta:links"] }]);
+      for (let i = 0; i < 500; i++) files.unshift({ name: `link${i}`, type: "symlink", linkname: "manifest.json" });
+      await refused(
+        await archive(files, { gzip: true }),
+        "ERR_ARCHIVE_INVALID",
+        /^archive entry "link\d+": the archive has more entries than the load's budget of 100000 bytes holds/,
+        {
+          memoryBudget: 100_000,
+        },
+      );
+    });
+
     it("refuses metadata past the budget, and spools small files past it (the load still succeeds)", async () => {
       const files = dockerArchiveFiles([{ image, tags: ["meta:many"] }]);
       for (let i = 0; i < 8; i++) files.unshift({ name: `junk${i}.json`, body: "{}".padEnd(100_000, " ") });
@@ -121,7 +134,7 @@ describe.skipIf(!hasRoot())("loading synthetic archives", () => {
       );
       expect(isStoreError(error, "ERR_ARCHIVE_INVALID"), String(error)).toBe(true);
       expect((error as Error).message).toMatch(
-        /^archive entry "junk2\.json": 100000 bytes more of metadata would take .* past the load's budget of 500000 bytes$/,
+        /^archive entry "junk3\.json": 100000 bytes more of metadata would take .* past the load's budget of 500000 bytes$/,
       );
       expect(snapshot(stores)).toEqual(before);
       expect(await readdir(spoolDir)).toEqual([]);
