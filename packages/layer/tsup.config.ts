@@ -1,4 +1,6 @@
 import { defineConfig } from "tsup";
 import { packageConfig } from "../../tsup.config.base.ts";
 
-export default defineConfig(packageConfig());
+// shims: the CJS build gets import.meta.url from __filename (zstd-stream.ts finds zstddec's
+// file relative to its own).
+export default defineConfig(packageConfig({ shims: true }));

@@ -18,6 +18,7 @@ import { type DockerManifestItem, parseDockerManifest } from "./docker-manifest"
 import { ArchiveError, ArchiveErrorCode } from "./errors";
 import { goField, isJsonObject } from "./json-fields";
 import { layerRefusal } from "./layer-refusal";
+import { MemoryBudget } from "./memory-budget";
 import { parseOciDocument } from "./oci-layout";
 import type { Spool } from "./spool";
 
@@ -72,14 +73,15 @@ interface Hint {
 export interface ArchiveFilesOptions {
   layers: LayerStore;
   spool: Spool;
+  /** What the files held in memory may take together (default {@link DEFAULT_MEMORY_BUDGET}). */
+  memoryBudget?: number;
   onProgress?: ProgressListener;
   signal?: AbortSignal;
 }
 
-// Files up to this size are kept in memory; larger ones are layers to register or spool.
+// Files up to this size are kept in memory (within the budget); larger ones are layers to
+// register or spool.
 const SMALL_FILE = 1 << 20;
-// Metadata files are kept in memory whatever their size, up to this bound.
-const MAX_METADATA_FILE = 64 << 20;
 const MAX_LINK_HOPS = 40;
 const decoder = new TextDecoder();
 
@@ -120,8 +122,12 @@ export class ArchiveFiles {
   /** Every layer staged while reading; the caller discards what was not committed. */
   private readonly staged: StagedLayer[] = [];
   manifest: DockerManifestItem[] | undefined;
+  /** The bytes held in memory: files kept as they streamed by, metadata read back from the spool. */
+  readonly budget: MemoryBudget;
 
-  constructor(private readonly options: ArchiveFilesOptions) {}
+  constructor(private readonly options: ArchiveFilesOptions) {
+    this.budget = new MemoryBudget(options.memoryBudget);
+  }
 
   /** Reads the whole archive (plain or gzip/zstd-compressed tar). */
   async read(source: AsyncIterable<Uint8Array>): Promise<void> {
@@ -132,6 +138,7 @@ export class ArchiveFiles {
         const h = entry.header;
         current = h.name;
         const path = archivePath(h.name, "archive entry");
+        if (h.type === "symlink" || h.type === "hardlink" || h.type === "file") this.budget.takeEntry(path);
         if (h.type === "symlink") {
           this.entries.set(path, { kind: "link", target: linkTarget(path, h.linkname) });
         } else if (h.type === "hardlink") {
@@ -153,15 +160,18 @@ export class ArchiveFiles {
   }
 
   private async file(path: string, size: number, body: AsyncIterable<Uint8Array>): Promise<void> {
-    if (size <= SMALL_FILE || isMetadataName(path)) {
-      if (size > MAX_METADATA_FILE) {
-        throw new ArchiveError(ArchiveErrorCode.Invalid, `archive entry ${JSON.stringify(path)}: ${size} bytes is too large for a metadata file`, {
-          details: { file: path, size },
-        });
-      }
+    const metadata = isMetadataName(path);
+    if (metadata) this.budget.takeMetadata(path, size);
+    if (metadata || (size <= SMALL_FILE && this.budget.tryTake(size))) {
       const bytes = await readAll(body, size);
       this.entries.set(path, { kind: "memory", bytes });
       this.learn(path, bytes);
+      return;
+    }
+    if (size <= SMALL_FILE) {
+      // Past the budget: a small file (a small layer, an OCI blob) waits on disk.
+      const { file, size: written } = await this.options.spool.write(body);
+      this.entries.set(path, { kind: "spool", file, size: written });
       return;
     }
     const expected = this.expectedOf(path);

@@ -5,5 +5,6 @@ export { writeBatched } from "./batched-write";
 export type { SaveOptions } from "./save-archive";
 export type { ArchiveStores } from "./archive-stores";
 export { ArchiveError, ArchiveErrorCode } from "./errors";
+export { DEFAULT_MEMORY_BUDGET, MAX_METADATA_FILE, MemoryBudget } from "./memory-budget";
 export { createV1Id, encodeV1Image, emptyV1Image, v1ImageOf } from "./v1-image";
 export type { V1Image } from "./v1-image";

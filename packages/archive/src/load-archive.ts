@@ -28,6 +28,12 @@ export interface LoadOptions {
    * filesystem.
    */
   tempDir?: string;
+  /**
+   * What the archive's files held in memory may take together (default 64 MiB): small files
+   * past it are spooled, metadata past it (or any metadata file over 20 MiB) refused, so a
+   * hostile archive cannot grow the load's memory (see `MemoryBudget`).
+   */
+  memoryBudget?: number;
   /** Aborts the load; what was registered is released, nothing is tagged. */
   signal?: AbortSignal;
 }
@@ -70,7 +76,13 @@ export async function loadArchive(source: AsyncIterable<Uint8Array>, stores: Arc
   const { layers } = stores;
   const spool = new Spool(options.tempDir ?? defaultTempDir(layers.driver.home));
   const onProgress = options.quiet ? undefined : options.onProgress;
-  const files = new ArchiveFiles({ layers, spool, ...(onProgress ? { onProgress } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+  const files = new ArchiveFiles({
+    layers,
+    spool,
+    ...(onProgress ? { onProgress } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.memoryBudget !== undefined ? { memoryBudget: options.memoryBudget } : {}),
+  });
   const held: Layer[] = [];
   try {
     await files.read(source);

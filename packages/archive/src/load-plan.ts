@@ -43,7 +43,11 @@ export async function readSmall(files: ArchiveFiles, path: string, what: string)
   if (!found) throw missing(what, path);
   const f = found.file;
   if (f.kind === "memory") return f.bytes;
-  if (f.kind === "spool") return readFile(f.file);
+  if (f.kind === "spool") {
+    // Spooled past the budget, or a blob over 1 MiB: read back only within the same bounds.
+    files.budget.takeMetadata(found.path, f.size, `${what}: ${JSON.stringify(found.path)}`);
+    return readFile(f.file);
+  }
   if (f.kind === "unreadable") {
     throw new ArchiveError(ArchiveErrorCode.Invalid, `${what}: ${JSON.stringify(path)}: ${f.error.message}`, { cause: f.error, details: { file: path } });
   }

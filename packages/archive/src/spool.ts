@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, mkdtemp, open, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, open, rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import { WRITE_BATCH as BATCH, writeBatched } from "./batched-write";
 
@@ -11,13 +11,15 @@ import { WRITE_BATCH as BATCH, writeBatched } from "./batched-write";
  */
 export class Spool {
   private dir: string | undefined;
+  /** The first directory of `parent` this spool had to create, removed again with it when empty. */
+  private created: string | undefined;
 
   constructor(private readonly parent: string) {}
 
   /** Writes `body` to a new temp file; returns its path and size. */
   async write(body: AsyncIterable<Uint8Array>): Promise<{ file: string; size: number }> {
     if (!this.dir) {
-      await mkdir(this.parent, { recursive: true, mode: 0o700 });
+      this.created ??= await mkdir(this.parent, { recursive: true, mode: 0o700 });
       this.dir = await mkdtemp(join(this.parent, "archive-load-"));
     }
     const file = join(this.dir, randomBytes(8).toString("hex"));
@@ -38,5 +40,9 @@ export class Spool {
   async remove(): Promise<void> {
     if (this.dir) await rm(this.dir, { recursive: true, force: true });
     this.dir = undefined;
+    // A load leaves the root as it found it: a temp dir it made goes too, unless someone else
+    // put something there meanwhile (rmdir refuses a non-empty directory).
+    if (this.created) await rmdir(this.created).catch(() => undefined);
+    this.created = undefined;
   }
 }

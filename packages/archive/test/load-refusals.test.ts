@@ -43,11 +43,11 @@ describe.skipIf(!hasRoot())("loading synthetic archives", () => {
     if (spoolDir) await rm(spoolDir, { recursive: true, force: true });
   });
 
-  async function refused(bytes: Buffer, code: string, message?: RegExp): Promise<void> {
+  async function refused(bytes: Buffer, code: string, message?: RegExp, options: { memoryBudget?: number } = {}): Promise<void> {
     const before = snapshot(stores);
     let error: unknown;
     try {
-      await loadArchive(chunked(bytes, 1000), stores, { tempDir: spoolDir });
+      await loadArchive(chunked(bytes, 1000), stores, { tempDir: spoolDir, ...options });
     } catch (e) {
       error = e;
     }
@@ -98,6 +98,59 @@ describe.skipIf(!hasRoot())("loading synthetic archives", () => {
     } finally {
       await fresh.cleanup();
     }
+  });
+
+  describe("memory bounded by the budget, not by the archive", () => {
+    it("refuses a metadata file over 20 MiB before reading it", async () => {
+      const files = dockerArchiveFiles([{ image, tags: ["meta:big"] }]);
+      files.unshift({ name: "huge.json", body: Buffer.alloc(21 << 20, 0x20) });
+      await refused(
+        await archive(files, { gzip: true }),
+        "ERR_ARCHIVE_INVALID",
+        /"huge\.json": 22020096 bytes is too large for a metadata file \(at most 20 MiB\)/,
+      );
+    });
+
+    it("refuses an archive of more entries than the budget holds (each costs 256 bytes), before the end", async () => {
+      const files = dockerArchiveFiles([{ image, tags: ["meta:links"] }]);
+      for (let i = 0; i < 500; i++) files.unshift({ name: `link${i}`, type: "symlink", linkname: "manifest.json" });
+      await refused(
+        await archive(files, { gzip: true }),
+        "ERR_ARCHIVE_INVALID",
+        /^archive entry "link\d+": the archive has more entries than the load's budget of 100000 bytes holds/,
+        {
+          memoryBudget: 100_000,
+        },
+      );
+    });
+
+    it("refuses metadata past the budget, and spools small files past it (the load still succeeds)", async () => {
+      const files = dockerArchiveFiles([{ image, tags: ["meta:many"] }]);
+      for (let i = 0; i < 8; i++) files.unshift({ name: `junk${i}.json`, body: "{}".padEnd(100_000, " ") });
+      const before = snapshot(stores);
+      const error = await loadArchive(chunked(await archive(files), 1000), stores, { tempDir: spoolDir, memoryBudget: 500_000 }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isStoreError(error, "ERR_ARCHIVE_INVALID"), String(error)).toBe(true);
+      expect((error as Error).message).toMatch(
+        /^archive entry "junk3\.json": 100000 bytes more of metadata would take .* past the load's budget of 500000 bytes$/,
+      );
+      expect(snapshot(stores)).toEqual(before);
+      expect(await readdir(spoolDir)).toEqual([]);
+
+      // Layers (small files) past a tiny budget wait on disk; configs and manifest fit.
+      const fresh = await tempStores();
+      try {
+        const bytes = await archive(dockerArchiveFiles([{ image, tags: ["meta:spooled"] }]));
+        const result = await loadArchive(chunked(bytes, 1000), fresh, { tempDir: spoolDir, memoryBudget: 4096 });
+        expect(result.images.map((x) => x.id.toString())).toEqual([image.id.toString()]);
+        expect([...fresh.layers.map().keys()].length).toBe(2);
+        expect(await readdir(spoolDir)).toEqual([]);
+      } finally {
+        await fresh.cleanup();
+      }
+    });
   });
 
   /** Driver dirs that are not a layer of the store: what a load must never leave behind. */

@@ -1,8 +1,8 @@
 import { createGunzip } from "node:zlib";
 import { Readable } from "node:stream";
-import { Decompress as ZstdDecompress } from "fzstd";
 import type { ByteSource } from "@store/digest";
 import { peekHead } from "./peek-head";
+import { zstdDecompress } from "./zstd-stream";
 
 export type Compression = "none" | "gzip" | "zstd";
 
@@ -23,7 +23,8 @@ async function* chunksOf(source: ByteSource): AsyncGenerator<Uint8Array> {
 
 /**
  * Decompresses `source` if it is gzip or zstd (detected from its first bytes), streaming: one
- * chunk in flight, no temp copy. Plain tar passes through untouched.
+ * chunk in flight, no temp copy, output in chunks of at most 1 MiB (zstd) or 256 KiB (gzip)
+ * whatever the input expands to. Plain tar passes through untouched.
  */
 export async function* decompress(source: ByteSource): AsyncGenerator<Uint8Array> {
   const { compression, stream } = await sniffCompression(source);
@@ -57,15 +58,6 @@ export async function* decompressAs(kind: Compression, stream: AsyncIterable<Uin
       input.destroy();
     }
   } else {
-    const out: Uint8Array[] = [];
-    const z = new ZstdDecompress((chunk) => {
-      out.push(chunk);
-    });
-    for await (const c of stream) {
-      z.push(c);
-      while (out.length) yield out.shift()!;
-    }
-    z.push(new Uint8Array(0), true);
-    while (out.length) yield out.shift()!;
+    yield* zstdDecompress(stream);
   }
 }

@@ -32,6 +32,11 @@ interface Extracted {
 /** dockerd refuses to stack more layers than this (moby layer_store.go maxLayerDepth). */
 export const MAX_LAYER_DEPTH = 125;
 
+// Bytes after a layer tar's end blocks go into its tar-split, held in memory until committed.
+// Tar writers pad to a record (GNU tar: 10 KiB; `-b 2048`: 1 MiB); a compressed bomb can put
+// GiBs of zeros there. dockerd records whatever comes (streaming it to disk); we refuse beyond.
+const MAX_TRAILING_BYTES = 16 << 20;
+
 export interface LayerStoreOptions {
   /** A dockerd-style root: layerdb at `<root>/image/<driver>/layerdb`, driver home `<root>/<driver>`. */
   root: string;
@@ -304,7 +309,7 @@ export async function createLayerStore(options: LayerStoreOptions): Promise<Laye
         signal,
       });
       const tar = blobIsTar ? received : measuredStream(decompressAs(compression, received.stream), { algorithm: diffAlgorithm });
-      const recording = splitTar(tar.stream);
+      const recording = splitTar(tar.stream, { maxTrailingBytes: MAX_TRAILING_BYTES });
       const size = await driver.applyDiff(cacheId, parent?.record.cacheId, recording.entries);
       signal?.throwIfAborted();
       if (!tar.ended) throw new Error("the layer tar was not read to its end");

@@ -26,6 +26,13 @@ export interface SplitTarOptions extends TarReaderOptions {
    * them where its reads happened to end, so only their concatenation is canonical.
    */
   trailingSegmentSize?: number;
+  /**
+   * Most bytes accepted after the end of the archive (default: no limit, as Go). They are kept
+   * in the tar-split, so in memory until it is written: a caller reading untrusted input (a few
+   * KiB of zstd can expand to GiBs of zeros past the end blocks) sets a bound, beyond which the
+   * tar is refused with `ERR_TAR_UNSUPPORTED`.
+   */
+  maxTrailingBytes?: number;
 }
 
 /** One pass over a tar: entries for the caller, tar-split packets recorded on the side. */
@@ -148,7 +155,17 @@ export function splitTar(source: ByteSource, options: SplitTarOptions = {}): Tar
         tail = joined.length > 0 ? [joined] : [];
         tailLength = joined.length;
       };
+      const maxTrailing = options.maxTrailingBytes ?? Number.POSITIVE_INFINITY;
+      let trailing = 0;
       await reader.drain((piece) => {
+        trailing += piece.length;
+        if (trailing > maxTrailing) {
+          throw new TarError(
+            TarErrorCode.Unsupported,
+            `more than ${maxTrailing} bytes after the end of the archive (at offset ${reader.offset}): refused, they would all be kept in the tar-split`,
+            { details: { offset: reader.offset, maxTrailingBytes: maxTrailing } },
+          );
+        }
         tail.push(piece);
         tailLength += piece.length;
         if (tailLength >= trailingSize) flushTail(false);

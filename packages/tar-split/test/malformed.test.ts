@@ -226,3 +226,18 @@ describe("PAX global headers", () => {
     }
   });
 });
+
+describe("bytes after the end of the archive", () => {
+  it("are kept up to maxTrailingBytes, and beyond it the tar is refused with one line", async () => {
+    const tar = await oneFile();
+    const padded = Buffer.concat([tar, Buffer.alloc(4096)]);
+    const kept = await splitAll(padded, { maxTrailingBytes: 4096 });
+    expect(Buffer.concat(kept.filter((p) => p.type === 2).map((p) => Buffer.from(p.payload ?? []))).length).toBeGreaterThanOrEqual(4096);
+    const error = await splitAll(Buffer.concat([tar, Buffer.alloc(4097)]), { maxTrailingBytes: 4096 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isStoreError(error, TarErrorCode.Unsupported), String(error)).toBe(true);
+    expect((error as Error).message).toMatch(/^more than 4096 bytes after the end of the archive/);
+  });
+});
