@@ -9,7 +9,7 @@ export {
   maxV2Metadata,
 } from "./distribution-metadata";
 export type { DistributionMetadataOptions, V2Metadata } from "./distribution-metadata";
-export { pullImage } from "./pull/pull-image";
+export { pullAllTags, pullImage } from "./pull/pull-image";
 export type { PullOptions, PullResult, PullStores } from "./pull/pull-image";
 export { PartialBlob, removeStalePartials } from "./pull/partial-blob";
 export { pushImage } from "./push/push-image";

@@ -80,6 +80,8 @@ export interface Repository {
    */
   fetchBlob(descriptor: { digest: DigestLike; size?: number; urls?: string[] }, options?: FetchBlobOptions): AsyncIterable<Uint8Array>;
 
+  /** Every tag of the repository (`GET /v2/<name>/tags/list`, all pages), in the registry's order. */
+  listTags(options?: RequestOptions): Promise<string[]>;
   /** HEAD of a blob: its descriptor when the repository has it, undefined on 404. */
   statBlob(digest: DigestLike, options?: RequestOptions): Promise<Descriptor | undefined>;
   /**

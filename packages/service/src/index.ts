@@ -1,7 +1,7 @@
 export { openStore } from "./open-store";
 export type { StoreService, LoadOptions, PullOptions, PushOptions, SaveOptions } from "./store-service";
 export type { PullResult, PushResult } from "@store/distribution";
-export { pullReference, pushReference } from "./pull-reference";
+export { allTagsReference, pullReference, pushReference } from "./pull-reference";
 export type { BackendKind, DriverFactorySpec, DriverSpec, OpenStoreOptions, S3Options } from "./open-options";
 export type { WorkOptions } from "./work-options";
 export { ServiceError, ServiceErrorCode } from "./errors";

@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import { loadArchive, saveArchive } from "@store/archive";
 import type { StoreBackend } from "@store/backend";
 import { createFsBackend } from "@store/backend-fs";
-import { DistributionMetadata, pullImage, pushImage } from "@store/distribution";
+import { DistributionMetadata, pullAllTags, pullImage, pushImage } from "@store/distribution";
 import { type ContainerInfo, createImageService, createImageStore } from "@store/image";
 import { createFsMetadataStore } from "@store/metadata";
 import { createReferenceStore, repositoriesKey } from "@store/reference";
@@ -15,7 +15,7 @@ import { abortable, cancellable } from "./abortable";
 import { diskUsage } from "./disk-usage";
 import { ServiceError, ServiceErrorCode } from "./errors";
 import { importImage } from "./import-image";
-import { pullReference, pushReference } from "./pull-reference";
+import { allTagsReference, pullReference, pushReference } from "./pull-reference";
 import { type MountInfo, findMount, mergedDir, mountImage, readMounts, removeMount } from "./mounts";
 import { openBackend } from "./open-backend";
 import { driverName, openDriver } from "./open-driver";
@@ -146,22 +146,20 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreService
       },
       async pull(name, opts = {}) {
         writable("pull");
-        const ref = pullReference(name);
-        const { onProgress, signal, platform, concurrency } = opts;
-        return cancellable(signal, () =>
-          pullImage(
-            registry.repository(ref),
-            ref,
-            { images, layers, references, distribution, blobs },
-            {
-              // Beside dockerd's files, which it ignores; partial downloads resume from here.
-              partialDir: join(imageRoot, "partial-downloads"),
-              ...(onProgress ? { onProgress } : {}),
-              ...(signal ? { signal } : {}),
-              ...(platform ? { platform } : {}),
-              ...(concurrency ? { concurrency } : {}),
-            },
-          ),
+        const { onProgress, signal, platform, concurrency, allTags } = opts;
+        const ref = allTags ? allTagsReference(name) : pullReference(name);
+        const pullStores = { images, layers, references, distribution, blobs };
+        const pullOptions = {
+          // Beside dockerd's files, which it ignores; partial downloads resume from here.
+          partialDir: join(imageRoot, "partial-downloads"),
+          ...(onProgress ? { onProgress } : {}),
+          ...(signal ? { signal } : {}),
+          ...(platform ? { platform } : {}),
+          ...(concurrency ? { concurrency } : {}),
+        };
+        const repo = registry.repository(ref);
+        return cancellable(signal, async () =>
+          allTags ? pullAllTags(repo, ref, pullStores, pullOptions) : [await pullImage(repo, ref, pullStores, pullOptions)],
         );
       },
       async push(name, opts = {}) {

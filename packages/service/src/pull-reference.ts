@@ -17,3 +17,12 @@ export function pushReference(name: string): NamedReference {
   }
   return ref;
 }
+
+/** The repository `docker pull -a NAME` means: a name alone (docker: "tag can't be used with --all-tags/-a"). */
+export function allTagsReference(name: string): NamedReference {
+  const ref = parseNormalizedNamed(name);
+  if (ref.isTagged || ref.isCanonical) {
+    throw new ServiceError(ServiceErrorCode.InvalidReference, "tag can't be used with --all-tags/-a", { details: { reference: name } });
+  }
+  return ref;
+}

@@ -43,6 +43,8 @@ export interface PullOptions extends WorkOptions {
   platform?: Platform;
   /** Layers downloaded at once (default 3, as dockerd's max-concurrent-downloads). */
   concurrency?: number;
+  /** Every tag of the repository (`docker pull -a`); the name must not carry a tag or digest. */
+  allTags?: boolean;
 }
 
 /** Options of {@link StoreService.push}. */
@@ -113,9 +115,10 @@ export interface StoreService {
    * `docker pull`: the image a reference names (`busybox`, `host:port/name:tag`, `name@sha256:…`)
    * from its registry, with docker's progress events ("Pulling fs layer", "Downloading",
    * "Pull complete", …). Layers the root has are not fetched; a pull killed part-way resumes
-   * its downloads. On error or abort nothing new is visible.
+   * its downloads. On error or abort nothing new is visible. One result, or one per tag with
+   * `allTags`.
    */
-  pull(name: string, options?: PullOptions): Promise<PullResult>;
+  pull(name: string, options?: PullOptions): Promise<PullResult[]>;
   /**
    * `docker push NAME[:TAG]`: the image the tag names to its registry, with docker's progress
    * events ("Preparing", "Pushing", "Pushed", "Layer already exists", "Mounted from …").

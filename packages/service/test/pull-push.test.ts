@@ -57,9 +57,9 @@ describe.skipIf(!hasRoot() || registrySkipReason() !== undefined)("pull and push
 
   it("pulls an image: the config's ID, tag and digest reference, distribution metadata, blobs kept, docker's progress", async () => {
     const events: ProgressEvent[] = [];
-    const result = await store.pull(`${registry.host}/team/base:1`, { onProgress: (e) => events.push(e) });
-    expect(result.id.toString()).toBe(base.config.digest);
-    expect(result.digest.toString()).toBe(base.manifest.digest);
+    const [result] = await store.pull(`${registry.host}/team/base:1`, { onProgress: (e) => events.push(e) });
+    expect(result!.id.toString()).toBe(base.config.digest);
+    expect(result!.digest.toString()).toBe(base.manifest.digest);
     const inspect = await store.inspect(`${registry.host}/team/base:1`);
     expect(inspect.RepoTags).toEqual([`${registry.host}/team/base:1`]);
     expect(inspect.RepoDigests).toEqual([`${registry.host}/team/base@${base.manifest.digest}`]);
@@ -87,10 +87,14 @@ describe.skipIf(!hasRoot() || registrySkipReason() !== undefined)("pull and push
     // The image itself is here: nothing is fetched but the manifest (as moby's pull).
     const again: ProgressEvent[] = [];
     await store.pull(`${registry.host}/team/base:1`, { onProgress: (e) => again.push(e) });
-    expect(again.map((e) => e.status)).toEqual(["Pulling from team/base", `Digest: ${base.manifest.digest}`, `Status: Image is up to date for ${registry.host}/team/base:1`]);
+    expect(again.map((e) => e.status)).toEqual([
+      "Pulling from team/base",
+      `Digest: ${base.manifest.digest}`,
+      `Status: Image is up to date for ${registry.host}/team/base:1`,
+    ]);
     const events: ProgressEvent[] = [];
-    const result = await store.pull(`${registry.host}/team/app:1`, { onProgress: (e) => events.push(e) });
-    expect(result.id.toString()).toBe(app.config.digest);
+    const [result] = await store.pull(`${registry.host}/team/app:1`, { onProgress: (e) => events.push(e) });
+    expect(result!.id.toString()).toBe(app.config.digest);
     expect(events.filter((e) => e.status === "Already exists").map((e) => e.id)).toEqual(app.layers.slice(0, 2).map((l) => l.digest.slice(7, 19)));
     expect(events.filter((e) => e.status === "Pull complete")).toHaveLength(1);
   });
@@ -110,13 +114,26 @@ describe.skipIf(!hasRoot() || registrySkipReason() !== undefined)("pull and push
       { oci: true },
     );
     await uploadTestManifest(registry.host, "team/multi", "1", index);
-    const host = await store.pull(`${registry.host}/team/multi:1`);
-    expect(host.id.toString()).toBe(process.arch === "arm64" ? arm.config.digest : amd.config.digest);
-    expect(host.digest.toString()).toBe(index.digest);
-    const other = await store.pull(`${registry.host}/team/multi:1`, { platform: { os: "linux", architecture: "arm64" } });
-    expect(other.id.toString()).toBe(arm.config.digest);
+    const [host] = await store.pull(`${registry.host}/team/multi:1`);
+    expect(host!.id.toString()).toBe(process.arch === "arm64" ? arm.config.digest : amd.config.digest);
+    expect(host!.digest.toString()).toBe(index.digest);
+    const [other] = await store.pull(`${registry.host}/team/multi:1`, { platform: { os: "linux", architecture: "arm64" } });
+    expect(other!.id.toString()).toBe(arm.config.digest);
     const none = await store.pull(`${registry.host}/team/multi:1`, { platform: { os: "linux", architecture: "s390x" } }).catch((e: unknown) => e);
     expect(String((none as Error).message)).toContain("no matching manifest for linux/s390x");
+  });
+
+  it("pulls every tag of a repository with allTags (docker pull -a), refusing a name with a tag", async () => {
+    await uploadTestManifest(registry.host, "team/base", "2", base.manifest);
+    const events: ProgressEvent[] = [];
+    const results = await store.pull(`${registry.host}/team/base`, { allTags: true, onProgress: (e) => events.push(e) });
+    expect(results.map((r) => r.reference.tag).sort()).toEqual(["1", "2"]);
+    expect((await store.inspect(`${registry.host}/team/base:2`)).Id).toBe(base.config.digest);
+    expect(events.filter((e) => e.status.startsWith("Status:")).map((e) => e.status)).toEqual([
+      `Status: Downloaded newer image for ${registry.host}/team/base`,
+    ]);
+    const error = await store.pull(`${registry.host}/team/base:1`, { allTags: true }).catch((e: unknown) => e);
+    expect((error as Error).message).toBe("tag can't be used with --all-tags/-a");
   });
 
   it("refuses what a hostile registry serves and leaves the root as it was", async () => {

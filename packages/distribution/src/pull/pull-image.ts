@@ -4,7 +4,7 @@ import { type StoreError, isStoreError } from "@store/errors";
 import { type ImageStore, parseImageConfig } from "@store/image";
 import { type ProgressEvent, type ProgressListener, progressMessage, progressReader, progressUpdate } from "@store/internal";
 import type { Layer, LayerStore, StagedLayer } from "@store/layer";
-import { type NamedReference, type ReferenceStore, trimNamed, withDigest } from "@store/reference";
+import { type NamedReference, type ReferenceStore, parseNormalizedNamed, trimNamed, withDigest } from "@store/reference";
 import { type Descriptor, type Platform, type Repository, isForeignLayer } from "@store/registry";
 import type { DistributionMetadata } from "../distribution-metadata";
 import { DistributionError, DistributionErrorCode } from "../errors";
@@ -33,6 +33,8 @@ export interface PullOptions {
   partialDir?: string;
   signal?: AbortSignal;
   onProgress?: ProgressListener;
+  /** @internal No `Status:` line at the end (a pull of every tag says it once, for the repository). */
+  noStatus?: boolean;
 }
 
 export interface PullResult {
@@ -77,7 +79,7 @@ export async function pullImage(repo: Repository, ref: NamedReference, stores: P
   const chosen = await chooseManifest(repo, requested, options.platform, signal ? { signal } : {});
   const { manifest } = chosen;
   // The image is here already (its ID is the config's digest): nothing to fetch, as moby's pull.
-  if (stores.images.has(manifest.config.digest)) return finish(stores, ref, chosen.digest, manifest.config.digest, emit);
+  if (stores.images.has(manifest.config.digest)) return finish(stores, ref, chosen.digest, manifest.config.digest, emit, options.noStatus);
   const configBytes = await fetchConfig(repo, manifest.config, signal);
   const config = parseImageConfig(configBytes, `image config ${manifest.config.digest}`);
   if (config.os !== "linux") {
@@ -144,7 +146,7 @@ export async function pullImage(repo: Repository, ref: NamedReference, stores: P
       await stores.distribution.add(diffIds[index]!, { Digest: descriptor.digest, SourceRepository: trimNamed(ref).name, HMAC: "" });
     }
     await downloads.published();
-    return await finish(stores, ref, chosen.digest, id, emit);
+    return await finish(stores, ref, chosen.digest, id, emit, options.noStatus);
   } catch (e) {
     controller.abort(e);
     throw signal?.aborted ? signal.reason : e;
@@ -157,11 +159,32 @@ export async function pullImage(repo: Repository, ref: NamedReference, stores: P
   }
 }
 
+/**
+ * `docker pull -a NAME`: every tag of the repository, one after the other, then one `Status:`
+ * line for the repository. The results, in the registry's tag order.
+ */
+export async function pullAllTags(repo: Repository, name: NamedReference, stores: PullStores, options: PullOptions = {}): Promise<PullResult[]> {
+  const tags = await repo.listTags(options.signal ? { signal: options.signal } : {});
+  const results: PullResult[] = [];
+  // Parsed as any reference is: a hostile registry's "tag" gets docker's "invalid reference format".
+  for (const tag of tags) results.push(await pullImage(repo, parseNormalizedNamed(`${name.name}:${tag}`), stores, { ...options, noStatus: true }));
+  const updated = results.some((r) => r.updated);
+  options.onProgress?.(progressMessage(`Status: ${updated ? "Downloaded newer image" : "Image is up to date"} for ${name.familiarName}`));
+  return results;
+}
+
 /** Tags the image pulled and says so, as docker's last two lines. */
-async function finish(stores: PullStores, ref: NamedReference, digest: Digest, id: Digest, emit: (event: ProgressEvent) => void): Promise<PullResult> {
+async function finish(
+  stores: PullStores,
+  ref: NamedReference,
+  digest: Digest,
+  id: Digest,
+  emit: (event: ProgressEvent) => void,
+  noStatus = false,
+): Promise<PullResult> {
   const updated = await tagPulled(stores.references, ref, digest, id);
   emit(progressMessage(`Digest: ${digest}`));
-  emit(progressMessage(`Status: ${updated ? "Downloaded newer image" : "Image is up to date"} for ${ref.familiar}`));
+  if (!noStatus) emit(progressMessage(`Status: ${updated ? "Downloaded newer image" : "Image is up to date"} for ${ref.familiar}`));
   return { id, reference: ref, digest, updated };
 }
 

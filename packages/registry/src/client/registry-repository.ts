@@ -16,6 +16,11 @@ import { sendWithRetry } from "./send-with-retry";
  * just over 4 MiB); the distribution spec asks registries to take at least 4 MB. Bodies are
  * refused as they cross it, never buffered past it.
  */
+// Tag lists come in pages (distribution-spec `n` and `last`); a registry paging without end is cut off.
+const tagPageSize = 1000;
+const maxTagPages = 1000;
+const maxTagListBytes = 4 << 20;
+
 export const maxManifestSize = 4 * 1048 * 1048;
 /** Error bodies are read up to this much for their `errors[]`. */
 const maxErrorBody = 64 * 1024;
@@ -272,6 +277,31 @@ export class RegistryRepository implements Repository {
       throw new RegistryError(RegistryErrorCode.Protocol, `blob ${digest}: HEAD gave no Content-Length`, { details: { host: this.host } });
     }
     return { mediaType: "application/octet-stream", digest, size };
+  }
+
+  async listTags(options: RequestOptions = {}): Promise<string[]> {
+    const tags: string[] = [];
+    let target: string | undefined = `/v2/${this.name}/tags/list?n=${tagPageSize}`;
+    for (let page = 0; target !== undefined; page++) {
+      if (page >= maxTagPages) throw new RegistryError(RegistryErrorCode.Protocol, `tags of ${this.#ctx.displayName}: more than ${maxTagPages} pages`);
+      const res = await this.#request({ method: "GET", target, scopes: this.#pull, signal: options.signal, idempotent: true });
+      if (res.status !== 200) throw await this.#fail(res, `tags of ${this.#ctx.displayName}`);
+      const body = await readBody(res, maxTagListBytes, this.#ctx.stallTimeoutMs, `tags of ${this.#ctx.displayName}`);
+      let list: unknown;
+      try {
+        list = (JSON.parse(body.toString("utf8")) as { tags?: unknown }).tags;
+      } catch (cause) {
+        throw new RegistryError(RegistryErrorCode.Protocol, `tags of ${this.#ctx.displayName}: not JSON`, { cause });
+      }
+      if (list !== null && list !== undefined && !(Array.isArray(list) && list.every((t) => typeof t === "string"))) {
+        throw new RegistryError(RegistryErrorCode.Protocol, `tags of ${this.#ctx.displayName}: "tags" is not a list of strings`);
+      }
+      tags.push(...((list as string[] | null | undefined) ?? []));
+      // RFC 8288 `Link: </v2/…/tags/list?n=…&last=…>; rel="next"`, on this registry only.
+      const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(res.header("link") ?? "")?.[1];
+      target = next?.startsWith("/v2/") ? next : undefined;
+    }
+    return tags;
   }
 
   async mountBlob(digestLike: DigestLike, fromRepository: string, options: RequestOptions = {}): Promise<boolean> {
