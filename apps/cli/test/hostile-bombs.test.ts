@@ -28,10 +28,12 @@ interface Run {
  * workers): capped to two arenas, as any Node service run under such a limit must be, or Node
  * aborts at its first heap growth whatever the command does.
  */
-function limited(args: string[]): Promise<Run> {
+function limited(args: string[], arenas: string | undefined = "2"): Promise<Run> {
   return new Promise((done, fail) => {
+    // With MALLOC_ARENA_MAX set, the launcher runs the command itself (this PID); unset, it
+    // starts the command again with it (another PID, whose RSS this does not see).
     const p = spawn("bash", ["-c", `ulimit -v ${LIMIT_KIB} && exec "$0" "$@"`, process.execPath, launcher, ...args], {
-      env: { PATH: process.env.PATH ?? "", HOME: "/nonexistent", MALLOC_ARENA_MAX: "2" },
+      env: { PATH: process.env.PATH ?? "", HOME: "/nonexistent", ...(arenas ? { MALLOC_ARENA_MAX: arenas } : {}) },
       stdio: ["ignore", "ignore", "pipe"],
     });
     let stderr = "";
@@ -133,6 +135,15 @@ describe.runIf(isRoot)("hostile archives under ulimit -v 1 GiB: one line, bounde
     const archive = join(dir, "zstd-layer.tar");
     await archiveWithLayer(archive, await readFile(bomb));
     await expectRefused(["load", "-i", archive], /^store: .*more than 16777216 bytes after the end of the archive/);
+  }, 30_000);
+
+  it("the launcher sets MALLOC_ARENA_MAX itself under an address-space limit: still one line, not an abort", async () => {
+    const bomb = join(dir, "bomb-launcher.gz");
+    await zeroBomb(bomb, "gzip", 256, 4);
+    const r = await limited(["--root", root, "import", bomb, "bomb:1"], undefined);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr.trimEnd().split("\n"), r.stderr).toHaveLength(1);
+    expect(await tree(root)).toEqual(before);
   }, 30_000);
 
   it("a gzip layer expanding to 4 GiB: import and load", async () => {
