@@ -13,7 +13,15 @@
 // Runs on a fresh loop-mounted ext4 of its own (see makeWorkDir in archive-support.mjs).
 // Usage: node bench/pull.mjs [--rounds 3] [--mib 190] [--files 13000] [--big-mib 500] [--no-netns] [--no-figures] [--host-fs]
 // Needs root, dockerd + ctr (docker.io), docker-registry, skopeo, ip and tc; `store pull` needs
-// the built CLI (npm run build).
+// the built CLI (npm run build). About 6 minutes with 5 rounds.
+//
+// Figures seen (5 rounds, 2 shared cores at load 9-10, so noisy; medians):
+//   loopback, 190 MB / 5 layers:  docker 3.56 s, ctr 3.29 s (0.92x)
+//   loopback, 500 MiB / 1 layer:  docker 4.88 s, ctr 9.79 s (2.00x; best 6.79 s)
+//   netns 20 ms, 190 MB:          docker 3.72 s, ctr 3.97 s (1.07x)
+//   netns 20 ms, 500 MiB:         docker 6.82 s, ctr 7.91 s (1.16x)
+//   two concurrent pulls:         docker 1.09x one pull, ctr 3.07x (its ingest locks back off)
+//   killed half-way, restarted:   docker fetches 100% again, ctr 51% (it resumes its ingest)
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { rm } from "node:fs/promises";
@@ -187,7 +195,9 @@ try {
       }
       results.push({ setup, image, times });
       const docker = median(times.get("docker pull"));
-      console.log(`\n${setup.name} — ${image.name}:1 (${image.label}; ${(image.bytes / 1e6).toFixed(0)} MB compressed); ${rounds} rounds, alternating`);
+      console.log(
+        `\n${setup.name} — ${image.name}:1 (${image.label}; ${(image.bytes / 1e6).toFixed(0)} MB compressed); ${rounds} rounds, alternating (goal for store: <= 0.5x docker)`,
+      );
       for (const [name, t] of times) {
         const ratio = name === "docker pull" ? "" : `  ${(median(t) / docker).toFixed(2)}x docker`;
         console.log(
