@@ -41,12 +41,18 @@ function alive(pid) {
   }
 }
 
-/** Starts dockerd in `<work>/dockerd`; returns { docker(args, opts), root, stop() }. */
-export async function startDockerd(work) {
+/**
+ * Starts dockerd in `<work>/dockerd`; returns { docker(args, opts), root, execRoot, env, stop() }.
+ * `extraArgs` go to dockerd (e.g. `--insecure-registry`); `noProxy` lists registry hosts besides
+ * loopback that dockerd may reach directly (everything else goes to the dead proxy).
+ */
+export async function startDockerd(work, { extraArgs = [], noProxy = [] } = {}) {
   const dir = join(work, "dockerd");
   await mkdir(join(dir, "client"), { recursive: true });
   const sock = join(dir, "docker.sock");
-  const env = { PATH: process.env.PATH, HOME: join(dir, "client"), DOCKER_CONFIG: join(dir, "client"), DOCKER_HOST: `unix://${sock}`, ...proxyEnv };
+  const noProxyList = [proxyEnv.NO_PROXY, ...noProxy].join(",");
+  const daemonProxyEnv = { ...proxyEnv, NO_PROXY: noProxyList, no_proxy: noProxyList };
+  const env = { PATH: process.env.PATH, HOME: join(dir, "client"), DOCKER_CONFIG: join(dir, "client"), DOCKER_HOST: `unix://${sock}`, ...daemonProxyEnv };
   const log = openSync(join(dir, "dockerd.log"), "a");
   const child = spawn(
     "dockerd",
@@ -64,8 +70,9 @@ export async function startDockerd(work) {
       "--iptables=false",
       "--bridge=none",
       "--ip-forward=false",
+      ...extraArgs,
     ],
-    { stdio: ["ignore", log, log], env: { ...process.env, ...proxyEnv } },
+    { stdio: ["ignore", log, log], env: { ...process.env, ...daemonProxyEnv } },
   );
   closeSync(log);
   const docker = (args, opts = {}) => {
@@ -89,7 +96,7 @@ export async function startDockerd(work) {
     if (i > 300 || child.exitCode !== null) throw new Error(`dockerd did not start: ${readFileSync(join(dir, "dockerd.log"), "utf8").slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { docker, root: join(dir, "root"), stop };
+  return { docker, root: join(dir, "root"), execRoot: join(dir, "exec"), env, stop };
 }
 
 /**
