@@ -47,10 +47,10 @@ const bigMiB = arg("big-mib", 500);
 const wantNetns = !process.argv.includes("--no-netns");
 const wantFigures = !process.argv.includes("--no-figures");
 
-// How the `store` side is invoked: the lead adjusts this when `store pull` lands (e.g. the flag
-// that lets it use plain HTTP to the namespace's registry, which is not on loopback).
+// How the `store` side is invoked: `--insecure-registry` (a global option) lets it use plain HTTP
+// to the namespace's registry, which is not on loopback.
 const storeBin = fileURLToPath(new URL("../apps/cli/bin/store.js", import.meta.url));
-const storePullArgs = (root, ref, insecureHost) => [storeBin, "--root", root, "pull", ...(insecureHost ? ["--insecure-registry", insecureHost] : []), ref];
+const storePullArgs = (root, ref, insecureHost) => [storeBin, "--root", root, ...(insecureHost ? ["--insecure-registry", insecureHost] : []), "pull", ref];
 
 /** Why the store side is skipped, or undefined when `store pull` exists. */
 function storeSkipReason() {
