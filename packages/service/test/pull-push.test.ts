@@ -123,6 +123,17 @@ describe.skipIf(!hasRoot() || registrySkipReason() !== undefined)("pull and push
     expect(String((none as Error).message)).toContain("no matching manifest for linux/s390x");
   });
 
+  it("pulls an image holding one blob twice (two chain positions), downloading it once", async () => {
+    const same = { "same/": "", "same/f": "twice\n" };
+    const twice = await buildTestImage([same, { "mid/": "", "mid/g": "between\n" }, same]);
+    expect(twice.layers[0]!.digest).toBe(twice.layers[2]!.digest);
+    await uploadTestImage(registry.host, "team/twice", "1", twice);
+    const [result] = await store.pull(`${registry.host}/team/twice:1`);
+    expect(result!.id.toString()).toBe(twice.config.digest);
+    expect((await store.inspect(`${registry.host}/team/twice:1`)).RootFS.Layers).toEqual(twice.diffIds);
+    expect(await readdir(join(root, "image/overlay2/partial-downloads"))).toEqual([]);
+  });
+
   it("pulls every tag of a repository with allTags (docker pull -a), refusing a name with a tag", async () => {
     await uploadTestManifest(registry.host, "team/base", "2", base.manifest);
     const events: ProgressEvent[] = [];

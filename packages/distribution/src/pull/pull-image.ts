@@ -2,7 +2,7 @@ import type { StoreBackend } from "@store/backend";
 import { type Digest, chainIds, digestFromBytes } from "@store/digest";
 import { type StoreError, isStoreError } from "@store/errors";
 import { type ImageStore, parseImageConfig } from "@store/image";
-import { type ProgressEvent, type ProgressListener, progressMessage, progressReader, progressUpdate } from "@store/internal";
+import { KeyedLock, type ProgressEvent, type ProgressListener, progressMessage, progressReader, progressUpdate } from "@store/internal";
 import type { Layer, LayerStore, StagedLayer } from "@store/layer";
 import { type NamedReference, type ReferenceStore, parseNormalizedNamed, trimNamed, withDigest } from "@store/reference";
 import { type Descriptor, type Platform, type Repository, isForeignLayer } from "@store/registry";
@@ -47,6 +47,9 @@ export interface PullResult {
   /** Whether the tag now points at a different image than before (docker: "Downloaded newer image"). */
   updated: boolean;
 }
+
+// Downloads in flight in this process, by blob digest (see LayerDownloads.extract).
+const blobFlights = new KeyedLock();
 
 // Attempts per layer download when the network fails (moby's max-download-attempts), and the
 // delay before the next, times the attempt number.
@@ -115,6 +118,7 @@ export async function pullImage(repo: Repository, ref: NamedReference, stores: P
   const onAbort = () => controller.abort(signal!.reason);
   signal?.addEventListener("abort", onAbort, { once: true });
   const inner = controller.signal;
+  let downloads: LayerDownloads | undefined;
   try {
     if (present >= 0) held.push(await stores.layers.get(chains[present]!));
     for (let i = 0; i <= present; i++) emit(update("Already exists", progressId(manifest.layers[i]!)));
@@ -122,11 +126,12 @@ export async function pullImage(repo: Repository, ref: NamedReference, stores: P
     for (const { descriptor } of todo) emit(update("Pulling fs layer", progressId(descriptor)));
 
     if (options.partialDir) await removeStalePartials(options.partialDir);
-    const downloads = new LayerDownloads(repo, stores, options, inner, emit);
+    const layerDownloads = new LayerDownloads(repo, stores, options, inner, emit);
+    downloads = layerDownloads;
     // Committed bottom-up, each as soon as it and everything below it are in.
     let below: Promise<Digest | undefined> = Promise.resolve(present >= 0 ? chains[present] : undefined);
     const committed = todo.map(({ descriptor, index }) => {
-      const extracted = downloads.run(descriptor, diffIds[index]!).then((layer) => (staged.push(layer), layer));
+      const extracted = layerDownloads.run(descriptor, diffIds[index]!).then((layer) => (staged.push(layer), layer));
       extractions.push(extracted.catch(() => undefined));
       below = (async () => {
         const parent = await below;
@@ -141,11 +146,12 @@ export async function pullImage(repo: Repository, ref: NamedReference, stores: P
     // Fail fast: the first error aborts the other downloads.
     await Promise.all(committed.map((p) => p.catch((e) => (controller.abort(e), Promise.reject(e)))));
 
+    // The blobs go to the content store before the image shows (its partial files removed).
+    await layerDownloads.settled();
     const id = await stores.images.create(configBytes);
     for (const { descriptor, index } of todo) {
       await stores.distribution.add(diffIds[index]!, { Digest: descriptor.digest, SourceRepository: trimNamed(ref).name, HMAC: "" });
     }
-    await downloads.published();
     return await finish(stores, ref, chosen.digest, id, emit, options.noStatus);
   } catch (e) {
     controller.abort(e);
@@ -154,6 +160,7 @@ export async function pullImage(repo: Repository, ref: NamedReference, stores: P
     signal?.removeEventListener("abort", onAbort);
     // Extractions still running (aborted above) must end before their files can be removed.
     await Promise.allSettled(extractions);
+    await downloads?.settled();
     for (const layer of staged) await layer.discard().catch(() => undefined);
     for (const layer of held.reverse()) await stores.layers.release(layer).catch(() => undefined);
   }
@@ -279,8 +286,8 @@ async function tagPulled(references: ReferenceStore, ref: NamedReference, digest
 /** The downloads of one pull: at most `concurrency` at once, each streamed into `LayerStore.stage`. */
 class LayerDownloads {
   private active = 0;
+  private readonly flights: Promise<void>[] = [];
   private readonly waiting: (() => void)[] = [];
-  private readonly publishing: Promise<void>[] = [];
   private readonly limit: number;
 
   constructor(
@@ -310,28 +317,49 @@ class LayerDownloads {
     }
   }
 
-  /** Waits for the blobs being published to the content store (errors there are not the pull's). */
-  async published(): Promise<void> {
-    await Promise.all(this.publishing);
+  /**
+   * One blob at a time per digest in this process (a layer twice in one image, or two pulls in
+   * one daemon sharing a layer): the second waits until the first has published the blob, then
+   * registers it from the content store. The layer is handed on as soon as it is staged; the
+   * blob is published meanwhile, still under the lock.
+   */
+  private extract(descriptor: Descriptor, diffId: Digest, id: string): Promise<StagedLayer> {
+    return new Promise((resolve, reject) => {
+      const flight = blobFlights
+        .run(descriptor.digest.toString(), async () => {
+          const { layer, partial } = await this.download(descriptor, diffId, id);
+          resolve(layer);
+          if (partial) await this.publish(partial, descriptor);
+        })
+        .catch(reject);
+      this.flights.push(flight);
+    });
   }
 
-  private async extract(descriptor: Descriptor, diffId: Digest, id: string): Promise<StagedLayer> {
+  /** Waits for every download and publication this pull started (none runs on after the pull). */
+  async settled(): Promise<void> {
+    await Promise.allSettled(this.flights);
+  }
+
+  private async download(descriptor: Descriptor, diffId: Digest, id: string): Promise<{ layer: StagedLayer; partial?: PartialBlob }> {
     const { blobs, layers } = this.stores;
     const expected = { diffId, blob: { digest: descriptor.digest, size: descriptor.size } };
     // Kept from an earlier pull (or a load): no network at all.
     if (blobs && (await blobs.has(descriptor.digest).catch(() => false))) {
       const source = progressReader(await blobs.getStream(descriptor.digest), this.progress("Extracting", id, descriptor.size));
-      return layers.stage(source, { expected, signal: this.signal });
+      return { layer: await layers.stage(source, { expected, signal: this.signal }) };
     }
-    let layer: StagedLayer | undefined;
-    let partial: PartialBlob | undefined;
-    for (let attempt = 1; !layer; attempt++) {
-      partial = this.options.partialDir ? await PartialBlob.open(this.options.partialDir, descriptor.digest, descriptor.size) : undefined;
+    for (let attempt = 1; ; attempt++) {
+      const partial = this.options.partialDir ? await PartialBlob.open(this.options.partialDir, descriptor.digest, descriptor.size) : undefined;
       const remote = (offset: number) => this.repo.fetchBlob(descriptor, { offset, signal: this.signal });
       const bytes = partial ? partial.stream(remote) : remote(0);
       const counted = progressReader(bytes, this.progress("Downloading", id, descriptor.size));
       try {
-        layer = await layers.stage(counted, { expected, signal: this.signal });
+        const layer = await layers.stage(counted, { expected, signal: this.signal });
+        this.emit(update("Verifying Checksum", id));
+        this.emit(update("Download complete", id));
+        this.emit(progressUpdate("Extracting", id, descriptor.size, descriptor.size));
+        return partial ? { layer, partial } : { layer };
       } catch (e) {
         if (this.signal.aborted) throw this.signal.reason; // the partial download stays, for the next run
         const network = registryCause(e);
@@ -345,11 +373,6 @@ class LayerDownloads {
         await sleep(delayMs, this.signal);
       }
     }
-    this.emit(update("Verifying Checksum", id));
-    this.emit(update("Download complete", id));
-    this.emit(progressUpdate("Extracting", id, descriptor.size, descriptor.size));
-    if (partial) this.publishing.push(this.publish(partial, descriptor));
-    return layer;
   }
 
   /** The verified blob into the content store, then the partial file goes. */
