@@ -143,6 +143,41 @@ export class FsDriver implements BackendDriver {
       throw e;
     }
     await handle.close();
+    return this.#staged(dir, temp);
+  }
+
+  async stageFile(path: string, hint?: StageHint): Promise<StagedWrite | undefined> {
+    const fs = this.#fs;
+    // `path` is on the machine's filesystem: a driver over another one (memfs) cannot link it.
+    if (fs !== nodeFs) return undefined;
+    const target = hint?.key === undefined ? undefined : this.path(hint.key);
+    const dir = target === undefined ? this.path(contentRoot) : dirname(target);
+    await fs.mkdir(dir, { recursive: true, mode: dirMode });
+    const temp = join(dir, tempName(target === undefined ? "stage" : basename(target)));
+    try {
+      await fs.link(path, temp);
+    } catch (e) {
+      if (isLinkUnsupported(e)) return undefined;
+      throw e;
+    }
+    try {
+      // Durable before it is published, as a streamed stage is.
+      const handle = await fs.open(temp, "r");
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    } catch (e) {
+      await unlinkIfPresent(fs, temp).catch(() => undefined);
+      throw e;
+    }
+    return this.#staged(dir, temp);
+  }
+
+  /** The commit and abort of a file staged at `temp` in `dir`. */
+  #staged(dir: string, temp: string): StagedWrite {
+    const fs = this.#fs;
     let done = false;
     return {
       commit: async (key: string, options?: WriteOptions) => {

@@ -1,3 +1,4 @@
+import { createReadStream } from "node:fs";
 import {
   type Algorithm,
   type ByteSource,
@@ -303,6 +304,22 @@ export function createBackend(driver: BackendDriver): StoreBackend {
         // driver drops what we staged (the same bytes).
         await io("commit", key, () => staged.commit(key, createOnly));
         return id;
+      } catch (e) {
+        await staged.abort().catch(() => undefined);
+        throw e;
+      }
+    },
+
+    async setFile(path, options) {
+      open();
+      const expected = toDigest(options.expected);
+      const key = contentKey(expected);
+      const staged = options.verified && driver.stageFile ? await io("stage", key, () => driver.stageFile!(path, { key, size: options.size })) : undefined;
+      // Not verified by the caller, or no way to take the file as it is: streamed, and hashed.
+      if (!staged) return backend.setStream(createReadStream(path, { highWaterMark: 1 << 20 }), options);
+      try {
+        await io("commit", key, () => staged.commit(key, createOnly));
+        return expected;
       } catch (e) {
         await staged.abort().catch(() => undefined);
         throw e;

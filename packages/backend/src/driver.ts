@@ -32,6 +32,12 @@ export interface BackendDriver {
    * `hint.key` is where the caller expects to commit, when it knows in advance.
    */
   stage(source: AsyncIterable<Uint8Array>, hint?: StageHint): Promise<StagedWrite>;
+  /**
+   * Optional: stages a local file the caller wrote (durably, as `stage` would), without copying
+   * it where the medium allows (fs: a hard link beside the destination). Undefined when it cannot
+   * (another filesystem): the caller streams the file through `stage` instead.
+   */
+  stageFile?(path: string, hint?: StageHint): Promise<StagedWrite | undefined>;
   /** Removes the object at `key`; a missing object is not an error. */
   remove(key: string): Promise<void>;
   /** Removes every object under `prefix/`; none is not an error. */

@@ -94,9 +94,22 @@ export interface StoreBackend {
    * and nothing is stored. Returns the digest.
    */
   setStream(source: ByteSource, options?: SetStreamOptions): Promise<Digest>;
+  /**
+   * Stores the local file at `path` as the content `options.expected`. With `verified` — the
+   * caller hashed exactly these bytes as it wrote them (a download checked against its digest) —
+   * a driver that can take the file as it is does so (fs: a hard link, no copy); otherwise the
+   * file is streamed in and checked as by {@link setStream}. The file itself is left in place.
+   */
+  setFile(path: string, options: SetFileOptions): Promise<Digest>;
 
   /** Releases the driver's resources. */
   close(): Promise<void>;
+}
+
+export interface SetFileOptions extends SetStreamOptions {
+  expected: DigestLike;
+  /** The caller verified the file's bytes against `expected` as it wrote them. */
+  verified?: boolean;
 }
 
 export interface SetStreamOptions {

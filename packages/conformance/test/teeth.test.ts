@@ -189,7 +189,7 @@ describe("the suite fails broken backends", () => {
 
   test("a stage that publishes while the blob is still streaming in", async () => {
     expect(await failedCases(blobCases, faulty({ publishesWhileStaging: true }))).toEqual(
-      named(blobCases, "failing after several MiB", "does not match its expected digest"),
+      named(blobCases, "a lie unverified is refused", "failing after several MiB", "does not match its expected digest"),
     );
   });
 

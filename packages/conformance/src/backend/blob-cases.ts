@@ -1,3 +1,7 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { BackendErrorCode } from "@store/backend";
 import { createHasher, digestFromBytes } from "@store/digest";
 import { expect } from "vitest";
@@ -27,6 +31,29 @@ async function hashOf(stream: AsyncIterable<Uint8Array>): Promise<{ digest: stri
  * leaving nothing when the source fails, and stored once when several writers race.
  */
 export const blobCases: readonly BackendCase[] = [
+  {
+    concern,
+    name: "a local file is stored as content (a pull's verified download): the file stays, a lie unverified is refused",
+    async run({ backend }) {
+      const dir = await mkdtemp(join(tmpdir(), "store-setfile-"));
+      try {
+        const bytes = randomBytes(300_000);
+        const digest = digestFromBytes(bytes);
+        const path = join(dir, "download");
+        await writeFile(path, bytes);
+        for (const verified of [true, false]) {
+          expect((await backend.setFile(path, { expected: digest, size: bytes.length, verified })).toString()).toBe(digest.toString());
+          expect(await hashOf(await backend.getStream(digest))).toEqual({ digest: digest.toString(), size: bytes.length });
+        }
+        expect((await readFile(path)).equals(Buffer.from(bytes))).toBe(true);
+        const other = digestFromBytes(sample("not the file"));
+        await expectStoreError(backend.setFile(path, { expected: other }), BackendErrorCode.ContentMismatch);
+        expect(await backend.has(other)).toBe(false);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  },
   {
     concern,
     name: "a multi-MiB blob streams in with its expected digest and size, and out verified",

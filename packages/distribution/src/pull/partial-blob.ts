@@ -1,4 +1,4 @@
-import { mkdir, open, readdir, rm, stat } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readdir, rm, stat } from "node:fs/promises";
 import { createReadStream } from "node:fs";
 import { join } from "node:path";
 import type { Digest } from "@store/digest";
@@ -45,7 +45,7 @@ export class PartialBlob {
       let pending: Promise<unknown> | undefined;
       for await (const chunk of remote(this.offset)) {
         await pending;
-        pending = file.write(chunk);
+        pending = appendAll(file, chunk);
         yield chunk;
       }
       await pending;
@@ -54,14 +54,14 @@ export class PartialBlob {
     }
   }
 
-  /** The file as it stands, for publishing once the blob verified. */
-  read(): AsyncIterable<Uint8Array> {
-    return createReadStream(this.path, { highWaterMark: 1024 * 1024 });
-  }
-
   async remove(): Promise<void> {
     await rm(this.path, { force: true });
   }
+}
+
+/** Writes all of `chunk` (a write may take fewer bytes than it is given). */
+async function appendAll(file: FileHandle, chunk: Uint8Array): Promise<void> {
+  for (let done = 0; done < chunk.byteLength; ) done += (await file.write(chunk, done, chunk.byteLength - done)).bytesWritten;
 }
 
 /** Removes partial downloads in `dir` untouched for longer than `ttlMs` (a pull given up on). */

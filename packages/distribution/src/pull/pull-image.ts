@@ -3,7 +3,7 @@ import { type Digest, chainIds, digestFromBytes } from "@store/digest";
 import { type StoreError, isStoreError } from "@store/errors";
 import { type ImageStore, parseImageConfig } from "@store/image";
 import { KeyedLock, type ProgressEvent, type ProgressListener, progressMessage, progressReader, progressUpdate } from "@store/internal";
-import type { Layer, LayerStore, StagedLayer } from "@store/layer";
+import { type Layer, LayerErrorCode, type LayerStore, type StagedLayer } from "@store/layer";
 import { type NamedReference, type ReferenceStore, parseNormalizedNamed, trimNamed, withDigest } from "@store/reference";
 import { type Descriptor, type Platform, type Repository, isForeignLayer } from "@store/registry";
 import type { DistributionMetadata } from "../distribution-metadata";
@@ -203,6 +203,28 @@ function registryCause(e: unknown): (StoreError & { kind: string }) | undefined 
   return undefined;
 }
 
+/**
+ * Whether `e` (or what it wraps: the graph driver wraps what its source threw) says the bytes
+ * were bad: a digest or size mismatch, a layer that is not a valid tar, or data zlib refuses.
+ */
+function isCorruption(e: unknown): boolean {
+  for (let cause = e, depth = 0; cause && depth < 8; cause = (cause as { cause?: unknown }).cause, depth++) {
+    if (isStoreError(cause) && (cause.kind === "dataLoss" || cause.code === LayerErrorCode.InvalidData)) return true;
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === "string" && code.startsWith("Z_")) return true;
+  }
+  return false;
+}
+
+/** The message of the deepest cause of `e`: the reason, without each wrapper's context. */
+function innermostMessage(e: unknown): string {
+  let message = String((e as Error)?.message ?? e);
+  for (let cause = (e as { cause?: unknown })?.cause, depth = 0; cause && depth < 8; cause = (cause as { cause?: unknown }).cause, depth++) {
+    if (cause instanceof Error) message = cause.message;
+  }
+  return message;
+}
+
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -365,6 +387,15 @@ class LayerDownloads {
         const network = registryCause(e);
         // Bytes that arrived and do not verify are not worth resuming from.
         if (!network && partial) await partial.remove();
+        if (!network && isCorruption(e)) {
+          // Bytes that do not decompress or hash right: the blob the registry sent is damaged
+          // (moby's words), said with the innermost reason rather than the extractor's path.
+          throw new DistributionError(
+            DistributionErrorCode.BlobMismatch,
+            `filesystem layer verification failed for digest ${descriptor.digest}: ${innermostMessage(e)}`,
+            { cause: e, details: { digest: descriptor.digest.toString(), repository: `${this.repo.host}/${this.repo.name}` } },
+          );
+        }
         // The network failed past what the client's own resumes cover: the layer again, from
         // the bytes on disk (moby retries a layer 5 times; a digest mismatch never).
         if (!network || network.kind !== "unavailable" || attempt >= LAYER_ATTEMPTS) throw network ?? e;
@@ -378,7 +409,9 @@ class LayerDownloads {
   /** The verified blob into the content store, then the partial file goes. */
   private async publish(partial: PartialBlob, descriptor: Descriptor): Promise<void> {
     try {
-      if (this.stores.blobs) await this.stores.blobs.setStream(partial.read(), { expected: descriptor.digest, size: descriptor.size });
+      // Verified: the layer store hashed exactly these bytes as they were written to the file, so
+      // the content store may take the file as it is (a hard link, not a copy).
+      if (this.stores.blobs) await this.stores.blobs.setFile(partial.path, { expected: descriptor.digest, size: descriptor.size, verified: true });
     } catch {
       // The content store is a cache: a blob not kept is fetched again next time.
     }
