@@ -3,19 +3,9 @@ import { digestFromBytes } from "@store/digest";
 import { RegistryClient, RegistryErrorCode, parseWwwAuthenticate } from "../src/index";
 import { requestToken } from "../src/auth/token-request";
 import { HttpTransport } from "../src/client/http-transport";
-import { type LocalServer, errorBody, startLocalServer } from "./local-server";
+import { anonymous, errorBody, type LocalServer, manifest, manifestDigest, startLocalServer } from "./local-server";
 import { collect } from "./registry-fixture";
 
-const manifest = Buffer.from(
-  JSON.stringify({
-    schemaVersion: 2,
-    mediaType: "application/vnd.oci.image.manifest.v1+json",
-    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: `sha256:${"0".repeat(64)}`, size: 2 },
-    layers: [],
-  }),
-);
-const manifestDigest = digestFromBytes(manifest);
-const anonymous = { get: async () => undefined };
 const servers: LocalServer[] = [];
 afterEach(async () => {
   for (const s of servers.splice(0)) await s.close();

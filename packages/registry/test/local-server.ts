@@ -1,3 +1,4 @@
+import { digestFromBytes } from "@store/digest";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 
@@ -57,3 +58,17 @@ export async function startLocalServer(handler: Handler): Promise<LocalServer> {
 export function errorBody(code: string, message: string): string {
   return JSON.stringify({ errors: [{ code, message, detail: null }] });
 }
+
+/** The smallest valid OCI manifest, for servers that only need to answer with one. */
+export const manifest = Buffer.from(
+  JSON.stringify({
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: `sha256:${"0".repeat(64)}`, size: 2 },
+    layers: [],
+  }),
+);
+export const manifestDigest = digestFromBytes(manifest);
+
+/** A credential store with nothing in it: anonymous access. */
+export const anonymous = { get: async () => undefined };

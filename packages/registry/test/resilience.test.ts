@@ -2,19 +2,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { gzipSync } from "node:zlib";
 import { digestFromBytes } from "@store/digest";
 import { RegistryClient, RegistryErrorCode, type RetryNotice, maxManifestSize } from "../src/index";
-import { type LocalServer, errorBody, startLocalServer } from "./local-server";
+import { anonymous, errorBody, type LocalServer, manifest, manifestDigest, startLocalServer } from "./local-server";
 import { collect } from "./registry-fixture";
 
-const anonymous = { get: async () => undefined };
-const manifest = Buffer.from(
-  JSON.stringify({
-    schemaVersion: 2,
-    mediaType: "application/vnd.oci.image.manifest.v1+json",
-    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: `sha256:${"0".repeat(64)}`, size: 2 },
-    layers: [],
-  }),
-);
-const manifestDigest = digestFromBytes(manifest);
 const ociManifest = "application/vnd.oci.image.manifest.v1+json";
 const blob = Buffer.alloc(3 << 20, 7).map((_, i) => (i * 31) & 0xff);
 const blobDigest = digestFromBytes(blob);

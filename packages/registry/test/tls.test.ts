@@ -8,15 +8,7 @@ import { which } from "@store/test-peers";
 import { tempDir } from "@store/test-support";
 import { RegistryClient, RegistryErrorCode } from "../src/index";
 import { loadHostTls } from "../src/tls/certs-dir";
-
-const manifest = Buffer.from(
-  JSON.stringify({
-    schemaVersion: 2,
-    mediaType: "application/vnd.oci.image.manifest.v1+json",
-    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: `sha256:${"0".repeat(64)}`, size: 2 },
-    layers: [],
-  }),
-);
+import { manifest } from "./local-server";
 
 describe.skipIf(!which("openssl"))("TLS with certs.d", () => {
   let dir: { path: string; remove: () => Promise<void> };
