@@ -198,4 +198,15 @@ describe.skipIf(!hasRoot() || registrySkipReason() !== undefined)("pull and push
     const inspect = await store.inspect(`${registry.host}/copy/app:2`);
     expect(inspect.RepoDigests).toContain(`${registry.host}/copy/app@${pushed.digest}`);
   });
+
+  it("pushes an image pulled as OCI with an OCI manifest, one pulled as Docker schema2 with schema2", async () => {
+    await store.pull(`${registry.host}/team/multi:1`);
+    await store.tag(`${registry.host}/team/multi:1`, `${registry.host}/copy/multi:1`);
+    await store.push(`${registry.host}/copy/multi:1`);
+    const accept = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+    const oci = await fetch(`http://${registry.host}/v2/copy/multi/manifests/1`, { headers: { accept } });
+    expect(oci.headers.get("content-type")).toBe("application/vnd.oci.image.manifest.v1+json");
+    const docker = await fetch(`http://${registry.host}/v2/copy/app/manifests/2`, { headers: { accept } });
+    expect(docker.headers.get("content-type")).toBe("application/vnd.docker.distribution.manifest.v2+json");
+  });
 });

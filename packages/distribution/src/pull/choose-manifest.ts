@@ -19,6 +19,8 @@ export interface ChosenManifest {
   manifest: ImageManifest;
   /** Its digest. */
   manifestDigest: Digest;
+  /** Every manifest and index fetched on the way, verified: kept so a push can tell where the image came from. */
+  documents: { digest: Digest; bytes: Uint8Array }[];
 }
 
 // An index inside an index inside… is legal; a registry that nests without end is not.
@@ -38,6 +40,7 @@ export async function chooseManifest(
   const wanted = platform ?? hostPlatform();
   const top = reference.includes(":") ? await repo.fetchManifest(reference, options) : await fetchResolved(repo, reference, options);
   const digest = top.descriptor.digest;
+  const documents = [{ digest, bytes: top.bytes }];
   let current = { digest, parsed: top.manifest };
   for (let depth = 0; current.parsed.kind === "index"; depth++) {
     if (depth >= MAX_INDEX_DEPTH) {
@@ -47,9 +50,10 @@ export async function chooseManifest(
     const chosen: Descriptor | undefined = candidates[0];
     if (!chosen) throw noMatchingManifest(wanted);
     const fetched = await repo.fetchManifest(chosen.digest, options);
+    documents.push({ digest: chosen.digest, bytes: fetched.bytes });
     current = { digest: chosen.digest, parsed: fetched.manifest };
   }
-  return { digest, manifest: current.parsed, manifestDigest: current.digest };
+  return { digest, manifest: current.parsed, manifestDigest: current.digest, documents };
 }
 
 /** A tag: HEAD for the digest (a manifest GET counts as a pull on Docker Hub), then GET by digest, verified. */

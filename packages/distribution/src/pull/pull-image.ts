@@ -82,7 +82,10 @@ export async function pullImage(repo: Repository, ref: NamedReference, stores: P
   const chosen = await chooseManifest(repo, requested, options.platform, signal ? { signal } : {});
   const { manifest } = chosen;
   // The image is here already (its ID is the config's digest): nothing to fetch, as moby's pull.
-  if (stores.images.has(manifest.config.digest)) return finish(stores, ref, chosen.digest, manifest.config.digest, emit, options.noStatus);
+  if (stores.images.has(manifest.config.digest)) {
+    await keepDocuments(stores, chosen.documents);
+    return finish(stores, ref, chosen.digest, manifest.config.digest, emit, options.noStatus);
+  }
   const configBytes = await fetchConfig(repo, manifest.config, signal);
   const config = parseImageConfig(configBytes, `image config ${manifest.config.digest}`);
   if (config.os !== "linux") {
@@ -146,8 +149,10 @@ export async function pullImage(repo: Repository, ref: NamedReference, stores: P
     // Fail fast: the first error aborts the other downloads.
     await Promise.all(committed.map((p) => p.catch((e) => (controller.abort(e), Promise.reject(e)))));
 
-    // The blobs go to the content store before the image shows (its partial files removed).
+    // The blobs go to the content store before the image shows (its partial files removed), and
+    // the manifests with them: what push reads to tell an OCI image from a Docker one.
     await layerDownloads.settled();
+    await keepDocuments(stores, chosen.documents);
     const id = await stores.images.create(configBytes);
     for (const { descriptor, index } of todo) {
       await stores.distribution.add(diffIds[index]!, { Digest: descriptor.digest, SourceRepository: trimNamed(ref).name, HMAC: "" });
@@ -178,6 +183,12 @@ export async function pullAllTags(repo: Repository, name: NamedReference, stores
   const updated = results.some((r) => r.updated);
   options.onProgress?.(progressMessage(`Status: ${updated ? "Downloaded newer image" : "Image is up to date"} for ${name.familiarName}`));
   return results;
+}
+
+/** Manifests and indexes into the content store (a cache: a failure there is not the pull's). */
+async function keepDocuments(stores: PullStores, documents: { digest: Digest; bytes: Uint8Array }[]): Promise<void> {
+  if (!stores.blobs) return;
+  for (const { digest, bytes } of documents) await stores.blobs.setStream([bytes], { expected: digest, size: bytes.byteLength }).catch(() => undefined);
 }
 
 /** Tags the image pulled and says so, as docker's last two lines. */

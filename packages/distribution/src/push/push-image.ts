@@ -6,7 +6,7 @@ import type { ImageStore } from "@store/image";
 import { type ProgressEvent, type ProgressListener, mapLimit, progressMessage, progressReader } from "@store/internal";
 import type { Layer, LayerStore } from "@store/layer";
 import { type NamedReference, type ReferenceStore, trimNamed, withDigest } from "@store/reference";
-import type { Repository } from "@store/registry";
+import { MediaType, type Repository, parseManifest } from "@store/registry";
 import type { DistributionMetadata, V2Metadata } from "../distribution-metadata";
 
 /** The stores a push reads: those of one dockerd root. */
@@ -35,13 +35,6 @@ export interface PushResult {
   tag: string;
 }
 
-const schema2 = "application/vnd.docker.distribution.manifest.v2+json";
-const schema2Config = "application/vnd.docker.container.image.v1+json";
-const schema2Layer = "application/vnd.docker.image.rootfs.diff.tar.gzip";
-const ociManifest = "application/vnd.oci.image.manifest.v1+json";
-const ociConfig = "application/vnd.oci.image.config.v1+json";
-const ociLayerGzip = "application/vnd.oci.image.layer.v1.tar+gzip";
-const ociLayerZstd = "application/vnd.oci.image.layer.v1.tar+zstd";
 // moby tries up to 4 mounts and 3 existence checks for a large blob.
 const MAX_CANDIDATES = 4;
 
@@ -81,13 +74,15 @@ export async function pushImage(repo: Repository, ref: NamedReference, stores: P
     if (!(await repo.statBlob(configDigest, { ...(signal ? { signal } : {}) }))) {
       await repo.pushBlob(Readable.from([configBytes]), { expected: { digest: configDigest, size: configBytes.byteLength }, ...(signal ? { signal } : {}) });
     }
-    const oci = pushed.some((p) => p.compression === "zstd");
+    // OCI where the image came as OCI (its pulled manifest says so) or a layer is zstd (which
+    // schema2 cannot name); Docker schema2 otherwise, as docker pushes.
+    const oci = pushed.some((p) => p.compression === "zstd") || (await pulledAsOci(stores, id));
     const manifest = {
       schemaVersion: 2,
-      mediaType: oci ? ociManifest : schema2,
-      config: { mediaType: oci ? ociConfig : schema2Config, size: configBytes.byteLength, digest: configDigest.toString() },
+      mediaType: oci ? MediaType.OciManifest : MediaType.DockerManifest,
+      config: { mediaType: oci ? MediaType.OciConfig : MediaType.DockerConfig, size: configBytes.byteLength, digest: configDigest.toString() },
       layers: pushed.map((p) => ({
-        mediaType: p.compression === "zstd" ? ociLayerZstd : oci ? ociLayerGzip : schema2Layer,
+        mediaType: p.compression === "zstd" ? MediaType.OciLayerZstd : oci ? MediaType.OciLayerGzip : MediaType.DockerLayer,
         size: p.size,
         digest: p.digest.toString(),
       })),
@@ -176,6 +171,25 @@ async function blobCompression(stores: PushStores, digest: Digest): Promise<"gzi
     return chunk[0] === 0x28 && chunk[1] === 0xb5 && chunk[2] === 0x2f && chunk[3] === 0xfd ? "zstd" : "gzip";
   }
   return "gzip";
+}
+
+/**
+ * Whether the image was pulled as an OCI image: a digest reference of it (RepoDigests) names a
+ * manifest or index the content store kept, and its media type is OCI's.
+ */
+async function pulledAsOci(stores: PushStores, id: Digest): Promise<boolean> {
+  const { blobs } = stores;
+  if (!blobs) return false;
+  for (const ref of stores.references.references(id)) {
+    if (!ref.digest || !(await blobs.has(ref.digest).catch(() => false))) continue;
+    try {
+      const parsed = parseManifest(await blobs.get(ref.digest));
+      return parsed.mediaType === MediaType.OciIndex || parsed.mediaType === MediaType.OciManifest;
+    } catch {
+      // Not a manifest we read: no say in the matter.
+    }
+  }
+  return false;
 }
 
 /** moby's addDigestReference: `name@digest` → the image, unless it names something already. */
