@@ -11,6 +11,8 @@ export interface GlobalOptions {
   s3Endpoint?: string;
   s3Region?: string;
   insecureRegistry?: string;
+  maxConcurrentDownloads?: string;
+  maxConcurrentUploads?: string;
   help: boolean;
   version: boolean;
 }
@@ -25,6 +27,8 @@ const valued: Record<string, keyof GlobalOptions> = {
   "--s3-endpoint": "s3Endpoint",
   "--s3-region": "s3Region",
   "--insecure-registry": "insecureRegistry",
+  "--max-concurrent-downloads": "maxConcurrentDownloads",
+  "--max-concurrent-uploads": "maxConcurrentUploads",
 };
 
 /** Help lines for the global flags, in docker's layout. */
@@ -35,6 +39,8 @@ export const globalOptionHelp: readonly [string, string][] = [
     "    --insecure-registry list",
     "Registries that may be reached over plain HTTP, comma-separated\n(env STORE_INSECURE_REGISTRIES; 127.0.0.0/8 and ::1 always may)",
   ],
+  ["    --max-concurrent-downloads int", "Layers a pull downloads at once (default 3)"],
+  ["    --max-concurrent-uploads int", "Layers a push uploads at once (default 5)"],
   ["    --root string", "Root of the store, laid out as dockerd's data root\n(default $STORE_ROOT, $XDG_DATA_HOME/store or ~/.local/share/store)"],
   ["    --s3-bucket string", "S3 bucket of the imagedb with --backend s3 (env STORE_S3_BUCKET)"],
   ["    --s3-endpoint string", "S3 endpoint URL (env STORE_S3_ENDPOINT or AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL)"],

@@ -28,8 +28,12 @@ export function storeOptions(options: GlobalOptions, env: CliIO["env"]): StoreOp
           ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
         }
       : undefined;
+  const downloads = positiveInt(options.maxConcurrentDownloads, "--max-concurrent-downloads");
+  const uploads = positiveInt(options.maxConcurrentUploads, "--max-concurrent-uploads");
   return {
     registry: registryOptions(options, env),
+    ...(downloads ? { maxConcurrentDownloads: downloads } : {}),
+    ...(uploads ? { maxConcurrentUploads: uploads } : {}),
     root: options.root ?? defaultRoot(env),
     driver: options.storageDriver ?? env.STORE_STORAGE_DRIVER ?? "overlay2",
     backend,
@@ -45,6 +49,14 @@ export function storeOptions(options: GlobalOptions, env: CliIO["env"]): StoreOp
         }
       : {}),
   };
+}
+
+/** A flag's value as a positive integer (undefined when the flag is absent). */
+function positiveInt(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`invalid value "${value}" for ${flag}: must be a positive integer`);
+  return n;
 }
 
 /**

@@ -11,4 +11,6 @@ export interface StoreOptions {
   s3?: S3Options;
   /** How pull, push and login reach registries: docker's config dir, insecure registries. */
   registry: RegistryClientOptions;
+  maxConcurrentDownloads?: number;
+  maxConcurrentUploads?: number;
 }

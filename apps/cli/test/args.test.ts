@@ -31,7 +31,20 @@ describe("global options", () => {
     const { options } = parseGlobalOptions(["--backend", "s3", "--s3-bucket", "b"]);
     const o = storeOptions(options, { STORE_S3_PREFIX: "p", AWS_ENDPOINT_URL: "http://127.0.0.1:1", AWS_REGION: "eu-west-1", STORE_S3_BUCKET: "ignored" });
     expect(o.s3).toEqual({ bucket: "b", prefix: "p", endpoint: "http://127.0.0.1:1", region: "eu-west-1" });
-    expect(storeOptions(parseGlobalOptions([]).options, { STORE_ROOT: "/x" })).toEqual({ root: "/x", driver: "overlay2", backend: "fs" });
+    expect(storeOptions(parseGlobalOptions([]).options, { STORE_ROOT: "/x", HOME: "/home/u" })).toEqual({
+      root: "/x",
+      driver: "overlay2",
+      backend: "fs",
+      registry: { configDir: "/home/u/.docker" },
+    });
+  });
+
+  it("take registry settings from flags and the environment, refusing a bad count", () => {
+    const { options } = parseGlobalOptions(["--insecure-registry", "10.0.0.1:5000,reg.local", "--max-concurrent-downloads", "6"]);
+    const o = storeOptions(options, { DOCKER_CONFIG: "/cfg", STORE_INSECURE_REGISTRIES: "other:1" });
+    expect(o.registry).toEqual({ configDir: "/cfg", insecureRegistries: ["10.0.0.1:5000", "reg.local", "other:1"] });
+    expect(o.maxConcurrentDownloads).toBe(6);
+    expect(() => storeOptions(parseGlobalOptions(["--max-concurrent-uploads", "0"]).options, {})).toThrow(/must be a positive integer/);
   });
 });
 

@@ -61,4 +61,8 @@ export interface OpenStoreOptions {
    * or a client made already (a daemon shares one, with its token cache, across requests).
    */
   registry?: RegistryClientOptions | RegistryClient;
+  /** Layers a pull downloads at once, unless the pull says otherwise (dockerd's default 3). */
+  maxConcurrentDownloads?: number;
+  /** Layers a push uploads at once, unless the push says otherwise (dockerd's default 5). */
+  maxConcurrentUploads?: number;
 }

@@ -155,7 +155,7 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreService
           ...(onProgress ? { onProgress } : {}),
           ...(signal ? { signal } : {}),
           ...(platform ? { platform } : {}),
-          ...(concurrency ? { concurrency } : {}),
+          ...((concurrency ?? options.maxConcurrentDownloads) ? { concurrency: concurrency ?? options.maxConcurrentDownloads } : {}),
         };
         const repo = registry.repository(ref);
         return cancellable(signal, async () =>
@@ -174,7 +174,7 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreService
             {
               ...(onProgress ? { onProgress } : {}),
               ...(signal ? { signal } : {}),
-              ...(concurrency ? { concurrency } : {}),
+              ...((concurrency ?? options.maxConcurrentUploads) ? { concurrency: concurrency ?? options.maxConcurrentUploads } : {}),
             },
           ),
         );
