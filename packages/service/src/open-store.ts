@@ -147,10 +147,10 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreService
       async pull(name, opts = {}) {
         writable("pull");
         const ref = pullReference(name);
-        const { onProgress, signal, platform, concurrency } = opts;
+        const { onProgress, signal, platform, concurrency, credentials } = opts;
         return cancellable(signal, () =>
           pullImage(
-            registry.repository(ref),
+            registry.repository(ref, credentials ? { credentials } : {}),
             ref,
             { images, layers, references, distribution, blobs },
             {
@@ -167,10 +167,10 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreService
       async push(name, opts = {}) {
         writable("push");
         const ref = pushReference(name);
-        const { onProgress, signal, concurrency } = opts;
+        const { onProgress, signal, concurrency, credentials } = opts;
         return cancellable(signal, () =>
           pushImage(
-            registry.repository(ref),
+            registry.repository(ref, credentials ? { credentials } : {}),
             ref,
             { images, layers, references, distribution, blobs },
             {
