@@ -1,5 +1,5 @@
 import { once } from "node:events";
-import { goJsonString, goJsonStruct } from "@store/internal";
+import { type ProgressEvent, goJsonString, goJsonStruct } from "@store/internal";
 import { type NamedReference, parseNormalizedNamed } from "@store/reference";
 import { parsePlatform } from "@store/registry";
 import type { DaemonContext } from "../daemon-context";
@@ -63,8 +63,22 @@ async function pull(ctx: DaemonContext, r: RequestContext, stream: JsonStream): 
   const platformText = r.query.get("platform");
   // dockerd ignores credentials it cannot decode on a pull: anonymous, never a 400.
   const credentials = decodeRegistryAuth(header(r, "x-registry-auth"), false);
+  // "Pulling from" is held back until the manifest is found, as dockerd sends it only then: a
+  // missing tag or repository is still a plain 404, not an error inside a 200 stream.
+  let held: ProgressEvent | undefined;
+  let first = true;
+  const onProgress = (event: ProgressEvent) => {
+    if (first) {
+      first = false;
+      held = event;
+      return;
+    }
+    if (held) stream.progress(held);
+    held = undefined;
+    stream.progress(event);
+  };
   const result = await ctx.service.pull(ref.toString(), {
-    onProgress: stream.progress,
+    onProgress,
     signal: r.signal,
     concurrency: ctx.options.maxConcurrentDownloads,
     ...(platformText ? { platform: parsePlatform(platformText) } : {}),
