@@ -112,7 +112,8 @@ describe.skipIf(!isRoot)("stored's Engine API", () => {
     expect(current.json<{ RepoTags: string[] }[]>()[0]!.RepoTags).toEqual(["other:2"]);
 
     const upper = await d.request("POST", "/images/app:1/tag?repo=Upper&tag=1");
-    expect([upper.status, upper.json()]).toEqual([400, { message: "invalid reference format: repository name must be lowercase" }]);
+    expect(upper.status).toBe(400);
+    expect(upper.json<{ message: string }>().message).toMatch(/^invalid reference format: .*must be lowercase$/);
     const badJson = await d.request("GET", "/images/json?filters=%7Bnot");
     expect(badJson.status).toBe(400);
     expect(badJson.json<{ message: string }>().message).toMatch(/^invalid filters/);
