@@ -18,6 +18,8 @@ export const DaemonErrorCode = {
   RouteNotFound: "ERR_DAEMON_ROUTE_NOT_FOUND",
   /** A query parameter, header or body the endpoint cannot take. */
   InvalidParameter: "ERR_DAEMON_INVALID_PARAMETER",
+  /** Inspect of an image that is not there (dockerd wraps the lookup's message: "no such image: X: …"). */
+  ImageNotFound: "ERR_DAEMON_IMAGE_NOT_FOUND",
   /** A second prune while one runs ("a prune operation is already running"). */
   PruneBusy: "ERR_DAEMON_PRUNE_BUSY",
   /** A second disk-usage computation while one runs. */

@@ -122,7 +122,7 @@ describe.skipIf(!isRoot)("stored's Engine API", () => {
     const traversal = await d.request("GET", "/images/..%2F..%2Fetc%2Fpasswd/json");
     expect(traversal.status).toBe(400);
     const missing = await d.request("GET", "/images/nosuch/json");
-    expect([missing.status, missing.json()]).toEqual([404, { message: "No such image: nosuch:latest" }]);
+    expect([missing.status, missing.json()]).toEqual([404, { message: "no such image: nosuch: No such image: nosuch:latest" }]);
   });
 
   it("saves a docker-archive that loads back, and answers an unknown name 404 before any byte", async () => {

@@ -135,7 +135,12 @@ export async function startTestDaemon(options: Partial<DaemonOptions> = {}): Pro
     logged,
     request: (method, path, opts) => requestOn(socket, method, path, opts),
     docker: (bin, args, input) =>
-      runCli(bin, args, { PATH: process.env.PATH, HOME: dir, DOCKER_CONFIG: join(dir, "cli-config"), DOCKER_HOST: `unix://${socket}` }, input),
+      runCli(
+        bin,
+        args,
+        { PATH: process.env.PATH, HOME: dir, DOCKER_CONFIG: join(dir, "cli-config"), DOCKER_HOST: `unix://${socket}`, DOCKER_CLI_HINTS: "false" },
+        input,
+      ),
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -1,3 +1,4 @@
+import { isStoreError } from "@store/errors";
 import type { DeleteResponse } from "@store/image";
 import type { DaemonContext } from "../daemon-context";
 import { DaemonError, DaemonErrorCode } from "../errors";
@@ -45,7 +46,21 @@ export function imageRoutes(ctx: DaemonContext): Route[] {
       },
     },
     { method: "GET", path: /^\/images\/(.+)\/history$/, handler: async (r) => writeJson(r.res, 200, await service.history(imageName(r.params[0]))) },
-    { method: "GET", path: /^\/images\/(.+)\/json$/, handler: async (r) => writeJson(r.res, 200, await service.inspect(imageName(r.params[0]))) },
+    {
+      method: "GET",
+      path: /^\/images\/(.+)\/json$/,
+      handler: async (r) => {
+        const name = imageName(r.params[0]);
+        const inspect = await service.inspect(name).catch((e: unknown) => {
+          // dockerd's inspect wraps the lookup's message; the 28.x CLI prints it as it is.
+          if (isStoreError(e) && e.kind === "notFound") {
+            throw new DaemonError(DaemonErrorCode.ImageNotFound, `no such image: ${name}: ${e.message}`, { cause: e });
+          }
+          throw e;
+        });
+        writeJson(r.res, 200, inspect);
+      },
+    },
     {
       method: "POST",
       path: /^\/images\/(.+)\/tag$/,
