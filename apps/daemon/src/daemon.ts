@@ -76,6 +76,7 @@ export async function startDaemon(options: DaemonOptions, environment: DaemonEnv
   const router = new Router().add(...systemRoutes(ctx), ...imageRoutes(ctx), ...transferRoutes(ctx));
   const api = createApiHandler({ router, logger, shutdown: shutdown.signal });
 
+  let started = false;
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
@@ -89,7 +90,7 @@ export async function startDaemon(options: DaemonOptions, environment: DaemonEnv
       for (const p of listening) await unlink(p).catch(() => undefined);
       if (pidfileWritten && options.pidfile) await removePidfile(options.pidfile);
       await service.close();
-      logger.log("info", "daemon stopped");
+      if (started) logger.log("info", "daemon stopped");
     })());
 
   try {
@@ -108,6 +109,7 @@ export async function startDaemon(options: DaemonOptions, environment: DaemonEnv
     await stop();
     throw e;
   }
+  started = true;
   logger.log("info", "API listen", { sockets: listening, root: service.root, driver: service.driverName });
   return { sockets: listening, service, stop };
 }
