@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type DockerdPeer, type RegistryPeer, dockerdSkipReason, registrySkipReason, startDockerd, startRegistry, writeDockerArchive } from "@store/test-peers";
-import { buildTestImage, uploadTestImage } from "@store/test-support";
+import { buildTestImage, makeTar, uploadTestImage } from "@store/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CliResult, type TestDaemon, dockerClis, runCli, startTestDaemon } from "./helpers";
 
@@ -150,6 +150,47 @@ describe.skipIf(skip)("both docker CLIs against stored print what they print aga
         const back = await theirs(bin, ["pull", target]);
         expect(back.code, back.stderr).toBe(0);
       });
+    });
+  }
+});
+
+describe.skipIf(registrySkipReason() || process.getuid?.() !== 0)("docker import and login through stored", () => {
+  let ours: TestDaemon;
+  let registry: RegistryPeer;
+
+  beforeAll(async () => {
+    [ours, registry] = await Promise.all([startTestDaemon(), startRegistry({ htpasswd: { users: { alice: "s3cret" } } })]);
+  });
+  afterAll(async () => {
+    await Promise.all([ours?.stop(), registry?.stop()]);
+  });
+
+  for (const bin of dockerClis) {
+    it(`${bin}: import with changes and a message`, async () => {
+      const tar = await makeTar({ "hello.txt": "hi\n" });
+      const r = await ours.docker(bin, ["import", "-c", 'CMD ["sh"]', "-c", "ENV A=b", "-m", "hello", "-", "imp:v1"], tar);
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+      const cmd = await ours.docker(bin, ["image", "inspect", "-f", "{{.Config.Cmd}} {{.Config.Env}} {{.Comment}}", "imp:v1"]);
+      expect(cmd.stdout).toBe("[sh] [A=b] hello\n");
+    });
+
+    it(`${bin}: login checks the password with the registry, then pull and push use it`, async () => {
+      const wrong = await ours.docker(bin, ["login", registry.host, "-u", "alice", "--password-stdin"], Buffer.from("nope\n"));
+      expect(wrong.code).toBe(1);
+      expect(wrong.stderr).toMatch(/^Error response from daemon: /);
+      const ok = await ours.docker(bin, ["login", registry.host, "-u", "alice", "--password-stdin"], Buffer.from("s3cret\n"));
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(ok.stdout).toMatch(/Login Succeeded/);
+      const target = `${registry.host}/private/${bin.includes("local") ? "new" : "old"}:1`;
+      expect((await ours.docker(bin, ["tag", "imp:v1", target])).code).toBe(0);
+      const push = await ours.docker(bin, ["push", target]);
+      expect(push.code, push.stderr).toBe(0);
+      await ours.docker(bin, ["logout", registry.host]);
+      // Anonymous now: the registry refuses, and the CLI is not sent into an interactive login.
+      const denied = await ours.docker(bin, ["pull", target]);
+      expect(denied.code).toBe(1);
+      expect(denied.stderr).not.toMatch(/interactive login|Username/);
     });
   }
 });

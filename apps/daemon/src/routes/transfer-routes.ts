@@ -112,7 +112,9 @@ async function importImage(ctx: DaemonContext, r: RequestContext, stream: JsonSt
   const result = await ctx.service.import(source, {
     message,
     changes: r.query.getAll("changes"),
-    onProgress: stream.progress,
+    // dockerd reports "Importing" progress for a URL only; from the request body it says nothing
+    // until the ID (the CLI would print a stray "Importing" line).
+    ...(src === "-" ? {} : { onProgress: stream.progress }),
     signal: r.signal,
     ...(tag ? { tag } : {}),
   });
