@@ -205,6 +205,27 @@ describe.skipIf(!isRoot)("stored's Engine API", () => {
     expect((await d.request("GET", "/images/json?all=1")).json<unknown[]>()).toHaveLength(before);
   });
 
+  it("answers requests shaped as dockerode sends them (no version, JSON bodies, legacy filters, application/tar)", async () => {
+    const json = { "Content-Type": "application/json" };
+    const list = await d.request("GET", `/images/json?all=true&filters=${encodeURIComponent('{"dangling":["false"],"reference":["app"]}')}`);
+    expect(list.json<{ RepoTags: string[] }[]>().map((i) => i.RepoTags)).toEqual([["app:1"]]);
+    const tag = await d.request("POST", "/images/app:1/tag?repo=foo%2Fbar&tag=v1", { headers: json, body: '{"repo":"foo/bar","tag":"v1"}' });
+    expect(tag.status).toBe(201);
+    const remove = await d.request("DELETE", "/images/foo/bar:v1?force=true");
+    expect(remove.json()).toEqual([{ Untagged: "foo/bar:v1" }]);
+    const load = await d.request("POST", "/images/load?quiet=false", { body: archive, headers: { "Content-Type": "application/tar" } });
+    expect(load.lines().at(-1)).toEqual({ stream: "Loaded image: app:1\n" });
+    const tar = await makeTar({ "x.txt": "x\n" });
+    const imported = await d.request("POST", "/images/create?repo=myimg&tag=v1&fromSrc=-", { body: tar, headers: { "Content-Type": "application/tar" } });
+    expect(imported.lines().at(-1)!.status).toMatch(/^sha256:/);
+    expect((await d.request("DELETE", "/images/myimg:v1")).status).toBe(200);
+    const prune = await d.request("POST", `/images/prune?filters=${encodeURIComponent('{"dangling":{"true":true}}')}`, {
+      headers: json,
+      body: '{"filters":{"dangling":{"true":true}}}',
+    });
+    expect(prune.status).toBe(200);
+  });
+
   it("refuses a second daemon on the same root with a clear error", async () => {
     const e = await startDaemon(
       {
@@ -243,7 +264,11 @@ describe.skipIf(!isRoot || registrySkipReason())("stored pulls and pushes", () =
     expect(statuses[0]).toBe("Pulling from test/img");
     expect(statuses).toContain("Pull complete");
     expect(statuses.at(-1)).toBe(`Status: Downloaded newer image for ${registry.host}/test/img:1`);
-    const again = await d.request("POST", `/images/create?fromImage=${encodeURIComponent(`${registry.host}/test/img:1`)}`, { headers: anonymous });
+    // dockerode sends its options as a JSON body too, and no version prefix.
+    const again = await d.request("POST", `/images/create?fromImage=${encodeURIComponent(`${registry.host}/test/img:1`)}`, {
+      headers: { ...anonymous, "Content-Type": "application/json" },
+      body: JSON.stringify({ fromImage: `${registry.host}/test/img:1` }),
+    });
     expect(again.lines<{ status: string }>().at(-1)!.status).toBe(`Status: Image is up to date for ${registry.host}/test/img:1`);
 
     const missing = await d.request("POST", `/images/create?fromImage=${encodeURIComponent(`${registry.host}/test/img`)}&tag=nope`, { headers: anonymous });
