@@ -2,7 +2,7 @@ import type { StoreBackend } from "@store/backend";
 import { type Digest, chainIds, digestFromBytes } from "@store/digest";
 import { type StoreError, isStoreError } from "@store/errors";
 import { type ImageStore, parseImageConfig } from "@store/image";
-import { type ProgressEvent, type ProgressListener, progressMessage, progressReader, progressUpdate } from "@store/internal";
+import { KeyedLock, type ProgressEvent, type ProgressListener, progressMessage, progressReader, progressUpdate } from "@store/internal";
 import type { Layer, LayerStore, StagedLayer } from "@store/layer";
 import { type NamedReference, type ReferenceStore, trimNamed, withDigest } from "@store/reference";
 import { type Descriptor, type Platform, type Repository, isForeignLayer } from "@store/registry";
@@ -253,6 +253,9 @@ async function tagPulled(references: ReferenceStore, ref: NamedReference, digest
   return updated;
 }
 
+/** The blobs being downloaded in this process, by partial file: one download of a blob at a time. */
+const blobDownloads = new KeyedLock();
+
 /** The downloads of one pull: at most `concurrency` at once, each streamed into `LayerStore.stage`. */
 class LayerDownloads {
   private active = 0;
@@ -293,6 +296,15 @@ class LayerDownloads {
   }
 
   private async extract(descriptor: Descriptor, diffId: Digest, id: string): Promise<StagedLayer> {
+    const dir = this.options.partialDir;
+    if (!dir) return this.download(descriptor, diffId, id);
+    // Pulls side by side in one process (a daemon's clients) would share one partial file per
+    // blob, one removing it while the other reads or appends: one download per blob at a time,
+    // held until the blob is published, so the next finds it in the content store.
+    return blobDownloads.run(`${dir}\0${descriptor.digest}`, () => this.download(descriptor, diffId, id));
+  }
+
+  private async download(descriptor: Descriptor, diffId: Digest, id: string): Promise<StagedLayer> {
     const { blobs, layers } = this.stores;
     const expected = { diffId, blob: { digest: descriptor.digest, size: descriptor.size } };
     // Kept from an earlier pull (or a load): no network at all.
@@ -325,7 +337,11 @@ class LayerDownloads {
     this.emit(update("Verifying Checksum", id));
     this.emit(update("Download complete", id));
     this.emit(progressUpdate("Extracting", id, descriptor.size, descriptor.size));
-    if (partial) this.publishing.push(this.publish(partial, descriptor));
+    if (partial) {
+      const published = this.publish(partial, descriptor);
+      this.publishing.push(published);
+      await published;
+    }
     return layer;
   }
 
