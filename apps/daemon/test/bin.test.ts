@@ -1,8 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { writeDockerArchive } from "@store/test-peers";
-import { withTempDir } from "@store/test-support";
+import { registrySkipReason, startFaultProxy, startRegistry, writeDockerArchive } from "@store/test-peers";
+import { openStore } from "@store/service";
+import { buildTestImage, uploadTestImage, withTempDir } from "@store/test-support";
 import { describe, expect, it } from "vitest";
 import { requestOn, runCli } from "./helpers";
 
@@ -87,5 +89,61 @@ describe("the stored executable", () => {
       expect(await again.exited).toBe(0);
       expect(first.stderr()).toMatch(/"msg":"daemon stopped"/);
     });
+  });
+
+  it.skipIf(!isRoot || registrySkipReason())("kill -9 mid-pull and mid-load: the root opens again, verifies clean, and the same commands succeed", async () => {
+    const registry = await startRegistry();
+    const proxy = await startFaultProxy({ target: registry.url });
+    try {
+      await withTempDir(async (dir) => {
+        const root = join(dir, "root");
+        const socket = join(dir, "a.sock");
+        const big = randomBytes(300_000).toString("base64");
+        const image = await buildTestImage([{ "a.txt": "a\n" }, { "big.txt": big }]);
+        await uploadTestImage(registry.host, "big/img", "1", image);
+        const bigBlob = image.layers[1]!.digest;
+        await writeDockerArchive(join(dir, "app.tar"), "app:1", [{ "big.txt": big }]);
+        const archive = readFileSync(join(dir, "app.tar"));
+        const ref = encodeURIComponent(`${proxy.host}/big/img`);
+        const auth = { "X-Registry-Auth": "e30=" };
+
+        // The big layer's download stalls part-way; the daemon is killed while it waits.
+        proxy.setFaults([{ method: "GET", path: bigBlob, fault: { kind: "stall", ms: 30_000, afterBytes: 50_000 }, times: 1 }]);
+        const first = await startStored(["--data-root", root, "-H", `unix://${socket}`], socket);
+        const pull = requestOn(socket, "POST", `/images/create?fromImage=${ref}&tag=1`, { headers: auth }).catch((e: Error) => e);
+        const loadBody = (async function* () {
+          yield archive.subarray(0, archive.length / 2);
+          await new Promise(() => undefined); // never finishes
+        })();
+        const load = requestOn(socket, "POST", "/images/load", { body: loadBody }).catch((e: Error) => e);
+        const deadline = Date.now() + 10_000;
+        while (!proxy.requests.some((r) => r.path.includes(bigBlob) && r.bytes >= 50_000) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, 200));
+        first.child.kill("SIGKILL");
+        await first.exited;
+        await Promise.all([pull, load]);
+        proxy.setFaults([]);
+
+        const again = await startStored(["--data-root", root, "-H", `unix://${socket}`], socket);
+        try {
+          const reader = await openStore({ root, access: "read" });
+          try {
+            expect((await reader.verify()).problems).toEqual([]);
+          } finally {
+            await reader.close();
+          }
+          const pulled = await requestOn(socket, "POST", `/images/create?fromImage=${ref}&tag=1`, { headers: auth });
+          expect(pulled.lines<{ status: string }>().at(-1)!.status).toBe(`Status: Downloaded newer image for ${proxy.host}/big/img:1`);
+          const loaded = await requestOn(socket, "POST", "/images/load", { body: archive });
+          expect(loaded.lines().at(-1)).toEqual({ stream: "Loaded image: app:1\n" });
+        } finally {
+          again.child.kill("SIGTERM");
+          await again.exited;
+        }
+      });
+    } finally {
+      await proxy.stop();
+      await registry.stop();
+    }
   });
 });
