@@ -32,6 +32,8 @@ export interface Daemon {
 export interface DaemonEnvironment {
   env: Readonly<Record<string, string | undefined>>;
   logger: Logger;
+  /** How long a connection may stay silent mid-request before it is closed (default 2 minutes). */
+  idleTimeoutMs?: number;
 }
 
 /** How long a socket may stay silent mid-request before it is closed (a client that never finishes its body). */
@@ -100,7 +102,7 @@ export async function startDaemon(options: DaemonOptions, environment: DaemonEnv
     }
     for (const path of paths) {
       const server = createServer({ maxHeaderSize: 64 * 1024, requestTimeout: 0 }, api.handle);
-      server.setTimeout(IDLE_TIMEOUT_MS);
+      server.setTimeout(environment.idleTimeoutMs ?? IDLE_TIMEOUT_MS);
       servers.push(server);
       await listenUnix(server, path, options.group);
       listening.push(path);

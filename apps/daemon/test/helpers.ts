@@ -106,7 +106,7 @@ export function runCli(bin: string, args: readonly string[], env: NodeJS.Process
 }
 
 /** Starts a daemon on a fresh root (or `root`) in a temp dir. */
-export async function startTestDaemon(options: Partial<DaemonOptions> = {}): Promise<TestDaemon> {
+export async function startTestDaemon(options: Partial<DaemonOptions> = {}, idleTimeoutMs?: number): Promise<TestDaemon> {
   const dir = await mkdtemp(join(tmpdir(), "stored-test-"));
   const root = options.dataRoot ?? join(dir, "root");
   const socket = join(dir, "stored.sock");
@@ -124,7 +124,11 @@ export async function startTestDaemon(options: Partial<DaemonOptions> = {}): Pro
       logLevel: "debug",
       ...options,
     },
-    { env: { DOCKER_CONFIG: configDir, HOME: dir }, logger: createLogger("debug", { write: (t: string) => logged.push(t) }) },
+    {
+      env: { DOCKER_CONFIG: configDir, HOME: dir },
+      logger: createLogger("debug", { write: (t: string) => logged.push(t) }),
+      ...(idleTimeoutMs ? { idleTimeoutMs } : {}),
+    },
   );
   let stopped = false;
   return {

@@ -156,6 +156,8 @@ async function events(ctx: DaemonContext, r: RequestContext): Promise<void> {
     (!images || images.has(e.id) || (e.attributes.name !== undefined && images.has(e.attributes.name))) &&
     (since === undefined || e.timeNano >= since) &&
     (until === undefined || e.timeNano <= until);
+  // An events client is silent by design: no idle timeout for it.
+  r.req.socket.setTimeout(0);
   r.res.writeHead(200, { "Content-Type": "application/json" });
   r.res.flushHeaders();
   const send = (e: ImageEvent) => {
