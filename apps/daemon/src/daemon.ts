@@ -75,6 +75,8 @@ export async function startDaemon(options: DaemonOptions, environment: DaemonEnv
   const listening: string[] = [];
   let pidfileWritten = false;
   const ctx: DaemonContext = { service, events: new EventLog(), options };
+  // One log line per operation that changed the store (what `docker events` shows).
+  ctx.events.subscribe((e) => logger.log("info", `image ${e.action}`, { id: e.id, ...e.attributes }));
   const router = new Router().add(...systemRoutes(ctx), ...imageRoutes(ctx), ...transferRoutes(ctx));
   const api = createApiHandler({ router, logger, shutdown: shutdown.signal });
 

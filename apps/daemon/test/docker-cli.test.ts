@@ -130,9 +130,12 @@ describe.skipIf(skip)("both docker CLIs against stored print what they print aga
         expect(a.raw.equals(b.raw)).toBe(true);
       });
 
-      it("system df", async () => {
+      it("system df, and -v without its CREATED column", async () => {
         const [a, b] = await both(bin, ["system", "df"]);
         expect(a.stdout).toBe(b.stdout);
+        const [x, y] = await both(bin, ["system", "df", "-v"]);
+        const sections = (text: string) => text.split("\n\n").map((section) => tableCells(section.split("\n").slice(1).join("\n") || "-"));
+        expect(sections(x.stdout)).toEqual(sections(y.stdout));
       });
 
       it("pull and push through a loopback registry", async () => {
