@@ -175,12 +175,22 @@ async function readConfigFile(path: string, given: ReadonlyMap<string, Value>): 
   return out;
 }
 
-/** `unix://PATH` (or a bare absolute path) → PATH; anything else is refused: TCP needs TLS, which is not here yet. */
-export function socketPath(host: string): string {
+/** Where one `-H` listens: a unix socket the daemon makes, or sockets systemd passed (`fd://`). */
+export type Listener = { kind: "unix"; path: string } | { kind: "fd"; fd?: number };
+
+/**
+ * `unix://PATH` (or a bare absolute path), or `fd://` / `fd://N` (systemd socket activation:
+ * every socket passed, or the one at descriptor N). Anything else is refused: TCP needs TLS,
+ * which is not here yet.
+ */
+export function parseHost(host: string): Listener {
+  if (host === "fd://") return { kind: "fd" };
+  const fd = /^fd:\/\/(\d+)$/.exec(host);
+  if (fd) return { kind: "fd", fd: Number(fd[1]) };
   const path = host.startsWith("unix://") ? host.slice("unix://".length) : host.startsWith("/") ? host : undefined;
-  if (!path) throw usage(`unsupported host ${JSON.stringify(host)}: only unix://PATH sockets are served (tcp:// needs TLS, not supported yet)`);
+  if (!path) throw usage(`unsupported host ${JSON.stringify(host)}: only unix://PATH and fd:// are served (tcp:// needs TLS, not supported yet)`);
   if (!path.startsWith("/")) throw usage(`invalid host ${JSON.stringify(host)}: the socket path must be absolute`);
-  return path;
+  return { kind: "unix", path };
 }
 
 /** Parses `stored`'s command line (and the daemon.json it names) into what to do. */
@@ -203,7 +213,7 @@ export async function parseDaemonArgs(argv: readonly string[], env: Readonly<Rec
     maxConcurrentUploads: (get("max-concurrent-uploads") as number | undefined) ?? 5,
     logLevel: logLevel as LogLevel,
   };
-  for (const h of options.hosts) socketPath(h);
+  for (const h of options.hosts) parseHost(h);
   const pidfile = get("pidfile") as string | undefined;
   if (pidfile) options.pidfile = pidfile;
   const group = get("group") as string | undefined;

@@ -5,7 +5,7 @@ import { dockerConfigDir } from "@store/registry";
 import { type StoreService, openStore } from "@store/service";
 import { createApiHandler } from "./api-server";
 import type { DaemonContext } from "./daemon-context";
-import { type DaemonOptions, socketPath } from "./daemon-options";
+import { type DaemonOptions, parseHost } from "./daemon-options";
 import { DaemonError, DaemonErrorCode } from "./errors";
 import { EventLog } from "./events";
 import { Router } from "./http/router";
@@ -18,7 +18,7 @@ import { listenUnix } from "./unix-listener";
 
 /** A running daemon. */
 export interface Daemon {
-  /** The socket paths it listens on. */
+  /** Where it listens: the unix socket paths it made, and `fd://N` for sockets systemd passed. */
   readonly sockets: readonly string[];
   readonly service: StoreService;
   /**
@@ -36,6 +36,16 @@ export interface DaemonEnvironment {
   idleTimeoutMs?: number;
 }
 
+/**
+ * The descriptors systemd passed (sd_listen_fds): 3 … 3+LISTEN_FDS-1, when LISTEN_PID is this
+ * process.
+ */
+function systemdSockets(env: Readonly<Record<string, string | undefined>>): number[] {
+  if (Number(env.LISTEN_PID) !== process.pid) return [];
+  const n = Number(env.LISTEN_FDS);
+  return Number.isSafeInteger(n) && n > 0 ? Array.from({ length: n }, (_, i) => 3 + i) : [];
+}
+
 /** How long a socket may stay silent mid-request before it is closed (a client that never finishes its body). */
 const IDLE_TIMEOUT_MS = 120_000;
 /** How long shutdown waits for aborted requests to undo their work before closing connections. */
@@ -48,7 +58,16 @@ const DRAIN_MS = 30_000;
  */
 export async function startDaemon(options: DaemonOptions, environment: DaemonEnvironment): Promise<Daemon> {
   const { logger } = environment;
-  const paths = options.hosts.map(socketPath);
+  const listeners = options.hosts.map(parseHost);
+  const passed = systemdSockets(environment.env);
+  for (const l of listeners) {
+    if (l.kind === "fd" && (passed.length === 0 || (l.fd !== undefined && !passed.includes(l.fd)))) {
+      throw new DaemonError(
+        DaemonErrorCode.InvalidArgs,
+        `no sockets found via socket activation for ${l.fd === undefined ? "fd://" : `fd://${l.fd}`}: make sure the service was started by systemd`,
+      );
+    }
+  }
   let service: StoreService;
   try {
     service = await openStore({
@@ -73,6 +92,7 @@ export async function startDaemon(options: DaemonOptions, environment: DaemonEnv
   const shutdown = new AbortController();
   const servers: Server[] = [];
   const listening: string[] = [];
+  const activated: string[] = [];
   let pidfileWritten = false;
   const ctx: DaemonContext = { service, events: new EventLog(), options };
   // One log line per operation that changed the store (what `docker events` shows).
@@ -102,18 +122,33 @@ export async function startDaemon(options: DaemonOptions, environment: DaemonEnv
       await writePidfile(options.pidfile);
       pidfileWritten = true;
     }
-    for (const path of paths) {
+    const serve = () => {
       const server = createServer({ maxHeaderSize: 64 * 1024, requestTimeout: 0 }, api.handle);
       server.setTimeout(environment.idleTimeoutMs ?? IDLE_TIMEOUT_MS);
       servers.push(server);
-      await listenUnix(server, path, options.group);
-      listening.push(path);
+      return server;
+    };
+    for (const l of listeners) {
+      if (l.kind === "unix") {
+        await listenUnix(serve(), l.path, options.group);
+        listening.push(l.path);
+        continue;
+      }
+      // systemd made these sockets (and removes them): listen, never unlink.
+      for (const fd of l.fd === undefined ? passed : [l.fd]) {
+        const server = serve();
+        await new Promise<void>((resolve, reject) => {
+          server.once("error", reject);
+          server.listen({ fd }, () => resolve());
+        });
+        activated.push(`fd://${fd}`);
+      }
     }
   } catch (e) {
     await stop();
     throw e;
   }
   started = true;
-  logger.log("info", "API listen", { sockets: listening, root: service.root, driver: service.driverName });
-  return { sockets: listening, service, stop };
+  logger.log("info", "API listen", { sockets: [...listening, ...activated], root: service.root, driver: service.driverName });
+  return { sockets: [...listening, ...activated], service, stop };
 }

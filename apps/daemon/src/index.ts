@@ -1,7 +1,7 @@
 export { startDaemon } from "./daemon";
 export type { Daemon, DaemonEnvironment } from "./daemon";
-export { parseDaemonArgs, daemonHelp, socketPath } from "./daemon-options";
-export type { DaemonCommand, DaemonOptions, LogLevel } from "./daemon-options";
+export { parseDaemonArgs, daemonHelp, parseHost } from "./daemon-options";
+export type { DaemonCommand, DaemonOptions, Listener, LogLevel } from "./daemon-options";
 export { defaultSocket } from "./default-socket";
 export { DaemonError, DaemonErrorCode, DaemonErrorKind } from "./errors";
 export { runStored } from "./main";

@@ -146,4 +146,25 @@ describe("the stored executable", () => {
       await registry.stop();
     }
   });
+
+  it.skipIf(!isRoot || !existsSync("/usr/bin/systemd-socket-activate"))("serves a socket systemd passed (-H fd://) and leaves it in place", async () => {
+    await withTempDir(async (dir) => {
+      const socket = join(dir, "activated.sock");
+      const child = spawn("/usr/bin/systemd-socket-activate", ["-l", socket, process.execPath, bin, "--data-root", join(dir, "root"), "-H", "fd://"], {
+        stdio: ["ignore", "ignore", "pipe"],
+        env: { PATH: process.env.PATH, HOME: "/nonexistent" },
+      });
+      let err = "";
+      child.stderr.setEncoding("utf8").on("data", (s: string) => (err += s));
+      const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+      const deadline = Date.now() + 10_000;
+      while (!existsSync(socket) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      // The first connection starts the daemon, which then answers it.
+      const ping = await requestOn(socket, "GET", "/_ping");
+      expect(ping.text, err).toBe("OK");
+      expect(err).toMatch(/"sockets":\["fd:\/\/3"\]/);
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+    });
+  });
 });

@@ -77,7 +77,7 @@ describe("stored's flags", () => {
     expect((await refused(["--data-root"])).message).toBe("flag needs an argument: --data-root");
     expect((await refused(["--log-level", "loud"])).message).toBe("unable to parse logging level: loud");
     expect((await refused(["--max-concurrent-downloads", "0"])).message).toMatch(/expected a positive integer/);
-    expect((await refused(["-H", "tcp://0.0.0.0:2375"])).message).toMatch(/only unix:\/\/PATH sockets are served/);
+    expect((await refused(["-H", "tcp://0.0.0.0:2375"])).message).toMatch(/only unix:\/\/PATH and fd:\/\/ are served/);
     expect((await refused(["extra"])).message).toMatch(/accepts no arguments/);
   });
 
