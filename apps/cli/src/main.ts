@@ -1,11 +1,11 @@
 import { resolve } from "node:path";
 import { type RegistryClientOptions, dockerConfigDir } from "@store/registry";
-import { type StoreService, openStore } from "@store/service";
+import { type StoreService, defaultRoot, openStore } from "@store/service";
 import { terminalSafe } from "./terminal-safe";
 import { type CliIO, write } from "./cli-io";
 import { type Command, type CommandContext, commandHelp, parseCommandArgs } from "./command";
 import { imageSubcommands, topLevelCommands } from "./command-table";
-import { defaultRoot } from "./default-root";
+
 import { type GlobalOptions, globalOptionHelp, parseGlobalOptions } from "./global-options";
 import type { StoreOptions } from "./store-options";
 import { USAGE_EXIT_CODE, UsageError } from "./usage-error";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { commandHelp, parseCommandArgs } from "../src/command";
 import { imagesCommand } from "../src/commands/images";
-import { defaultRoot } from "../src/default-root";
+import { defaultRoot } from "@store/service";
 import { compileTemplate, parseOutputFormat } from "../src/format/go-template";
 import { parseGlobalOptions } from "../src/global-options";
 import { storeOptions } from "../src/main";

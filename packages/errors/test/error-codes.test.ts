@@ -18,6 +18,7 @@ const tableFiles = [
       : [];
   }),
   join(repo, "apps", "cli", "src", "errors.ts"),
+  join(repo, "apps", "daemon", "src", "errors.ts"),
 ];
 
 interface Code {
@@ -67,6 +68,7 @@ describe("every package's error codes", () => {
       "ServiceErrorCode",
       "MetadataErrorCode",
       "RegistryErrorCode",
+      "DaemonErrorCode",
     ]) {
       expect(tables, t).toContain(t);
     }

@@ -1,4 +1,5 @@
 export { openStore } from "./open-store";
+export { defaultRoot } from "./default-root";
 export type { StoreService, LoadOptions, PullOptions, PushOptions, SaveOptions } from "./store-service";
 export type { PullResult, PushResult } from "@store/distribution";
 export { allTagsReference, pullReference, pushReference } from "./pull-reference";

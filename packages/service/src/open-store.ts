@@ -146,7 +146,7 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreService
       },
       async pull(name, opts = {}) {
         writable("pull");
-        const { onProgress, signal, platform, concurrency, allTags } = opts;
+        const { onProgress, signal, platform, concurrency, allTags, credentials } = opts;
         const ref = allTags ? allTagsReference(name) : pullReference(name);
         const pullStores = { images, layers, references, distribution, blobs };
         const pullOptions = {
@@ -157,7 +157,7 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreService
           ...(platform ? { platform } : {}),
           ...((concurrency ?? options.maxConcurrentDownloads) ? { concurrency: concurrency ?? options.maxConcurrentDownloads } : {}),
         };
-        const repo = registry.repository(ref);
+        const repo = registry.repository(ref, credentials ? { credentials } : {});
         return cancellable(signal, async () =>
           allTags ? pullAllTags(repo, ref, pullStores, pullOptions) : [await pullImage(repo, ref, pullStores, pullOptions)],
         );
@@ -165,10 +165,10 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreService
       async push(name, opts = {}) {
         writable("push");
         const ref = pushReference(name);
-        const { onProgress, signal, concurrency } = opts;
+        const { onProgress, signal, concurrency, credentials } = opts;
         return cancellable(signal, () =>
           pushImage(
-            registry.repository(ref),
+            registry.repository(ref, credentials ? { credentials } : {}),
             ref,
             { images, layers, references, distribution, blobs },
             {

@@ -14,7 +14,7 @@ import type {
   RemoveOptions,
 } from "@store/image";
 import type { DistributionMetadata, PullResult, PushResult } from "@store/distribution";
-import type { Platform, RegistryClient } from "@store/registry";
+import type { AuthConfig, Platform, RegistryClient } from "@store/registry";
 import type { NamedReference, ReferenceStore } from "@store/reference";
 import type { LayerMetadataStore, LayerStore } from "@store/layer";
 import type { DiskUsage } from "./disk-usage";
@@ -45,12 +45,16 @@ export interface PullOptions extends WorkOptions {
   concurrency?: number;
   /** Every tag of the repository (`docker pull -a`); the name must not carry a tag or digest. */
   allTags?: boolean;
+  /** Credentials for this pull only (a daemon's `X-Registry-Auth`); default: the registry client's store. */
+  credentials?: AuthConfig;
 }
 
 /** Options of {@link StoreService.push}. */
 export interface PushOptions extends WorkOptions {
   /** Layers uploaded at once (default 5, as dockerd's max-concurrent-uploads). */
   concurrency?: number;
+  /** Credentials for this push only (a daemon's `X-Registry-Auth`); default: the registry client's store. */
+  credentials?: AuthConfig;
 }
 
 /**

@@ -82,8 +82,12 @@ export class RegistryClient {
     });
   }
 
-  /** The repository `ref` names (`busybox`, `ghcr.io/o/r`, `127.0.0.1:5000/a/b`; a tag or digest in it is ignored). */
-  repository(ref: NamedReference | string): Repository {
+  /**
+   * The repository `ref` names (`busybox`, `ghcr.io/o/r`, `127.0.0.1:5000/a/b`; a tag or digest in
+   * it is ignored). `credentials`: used for this repository instead of the client's store (a
+   * daemon's `X-Registry-Auth`, one request's credentials), with a session (and tokens) of its own.
+   */
+  repository(ref: NamedReference | string, options: { credentials?: AuthConfig } = {}): Repository {
     let named: NamedReference;
     try {
       named = typeof ref === "string" ? parseNormalizedNamed(ref) : ref;
@@ -92,7 +96,7 @@ export class RegistryClient {
     }
     const host = registryHost(named.domain);
     return new RegistryRepository(named.path, {
-      session: this.#session(host),
+      session: options.credentials ? this.#session(host, { get: async () => options.credentials }) : this.#session(host),
       transport: this.#transport,
       retry: this.#retry,
       stallTimeoutMs: this.#stallTimeoutMs,

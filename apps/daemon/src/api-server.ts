@@ -1,0 +1,85 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { DaemonError, DaemonErrorCode } from "./errors";
+import { versionedPath } from "./http/api-version";
+import { errorStatus } from "./http/error-status";
+import { writeError } from "./http/json-response";
+import type { Router } from "./http/router";
+import type { Logger } from "./logger";
+import { API_VERSION, STORED_VERSION } from "./version";
+
+/** What the request handler needs from the daemon around it. */
+export interface ApiHandlerOptions {
+  router: Router;
+  logger: Logger;
+  /** Aborted when the daemon shuts down: every request's work is cancelled. */
+  shutdown: AbortSignal;
+}
+
+/** The headers dockerd's middlewares put on every answer: clients negotiate the API version from them. */
+const commonHeaders = {
+  "Api-Version": API_VERSION,
+  Ostype: "linux",
+  "Docker-Experimental": "false",
+  Server: `stored/${STORED_VERSION} (linux)`,
+};
+
+/**
+ * The Engine API over node:http: the version prefix checked, the route found, the handler run
+ * with a signal that aborts when the client leaves or the daemon stops, any error answered as
+ * dockerd answers it. Returns the handler and the set of requests in flight (for shutdown).
+ */
+export function createApiHandler(options: ApiHandlerOptions): {
+  handle: (req: IncomingMessage, res: ServerResponse) => void;
+  inFlight: Set<Promise<void>>;
+} {
+  const { router, logger, shutdown } = options;
+  const inFlight = new Set<Promise<void>>();
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    for (const [k, v] of Object.entries(commonHeaders)) res.setHeader(k, v);
+    const work = new AbortController();
+    const onShutdown = () => work.abort(shutdown.reason);
+    shutdown.addEventListener("abort", onShutdown, { once: true });
+    // The client left before the answer was complete: stop the work (it undoes itself).
+    res.on("close", () => {
+      if (!res.writableFinished) work.abort(new DaemonError(DaemonErrorCode.ClientClosed, "the client closed the connection"));
+    });
+    const method = req.method ?? "GET";
+    try {
+      const url = new URL(req.url ?? "/", "http://stored");
+      if (method === "OPTIONS") {
+        res.writeHead(200, { "Content-Length": 0 });
+        res.end();
+        return;
+      }
+      let path: string;
+      try {
+        path = decodeURIComponent(url.pathname);
+      } catch {
+        throw new DaemonError(DaemonErrorCode.InvalidParameter, `invalid URL escape in path ${JSON.stringify(url.pathname)}`);
+      }
+      const { version, path: route } = versionedPath(path);
+      const match = router.match(method, route);
+      if (!match) throw new DaemonError(DaemonErrorCode.RouteNotFound, "page not found");
+      await match.handler({ req, res, query: url.searchParams, version, params: match.params, signal: work.signal });
+    } catch (e) {
+      const { status, message } = errorStatus(e);
+      if (!res.headersSent) writeError(res, status, message);
+      else if (!res.writableEnded) res.destroy();
+      logger.log(status >= 500 ? "error" : "debug", "request failed", { method, url: req.url, status, error: message });
+    } finally {
+      shutdown.removeEventListener("abort", onShutdown);
+      logger.log("debug", "request", { method, url: req.url, status: res.statusCode, ms: Math.round(performance.now() - started) });
+    }
+  }
+
+  return {
+    inFlight,
+    handle(req, res) {
+      const p = serve(req, res).catch((e: unknown) => logger.log("error", "request handler crashed", { error: String(e) }));
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p));
+    },
+  };
+}

@@ -1,0 +1,223 @@
+import { readFile } from "node:fs/promises";
+import { defaultRoot } from "@store/service";
+import { defaultSocket } from "./default-socket";
+import { DaemonError, DaemonErrorCode } from "./errors";
+
+/** dockerd's log levels (`--log-level`). */
+export const logLevels = ["debug", "info", "warn", "error", "fatal"] as const;
+export type LogLevel = (typeof logLevels)[number];
+
+/** What a `stored` command line and daemon.json resolve to. */
+export interface DaemonOptions {
+  /** The data root (`--data-root`), laid out as dockerd's. */
+  dataRoot: string;
+  /** `unix://PATH` listeners (`-H`), at least one. */
+  hosts: string[];
+  /** Where the daemon's PID is written while it runs (`--pidfile`); none by default. */
+  pidfile?: string;
+  /** The graph driver (`--storage-driver`, default overlay2). */
+  storageDriver: string;
+  /** The group the sockets are given to (`--group`); default: the daemon's own. Mode is 0660. */
+  group?: string;
+  /** Registries that may be plain HTTP or unverified TLS (`--insecure-registry`). */
+  insecureRegistries: string[];
+  /** Layers downloaded at once per pull (default 3, as dockerd). */
+  maxConcurrentDownloads: number;
+  /** Layers uploaded at once per push (default 5, as dockerd). */
+  maxConcurrentUploads: number;
+  logLevel: LogLevel;
+  /** The daemon.json read, if any. */
+  configFile?: string;
+}
+
+/** What a command line asks for: help, the version, or a daemon to run. */
+export type DaemonCommand = { kind: "help" } | { kind: "version" } | { kind: "run"; options: DaemonOptions };
+
+type Value = string | string[] | number | boolean;
+
+interface FlagSpec {
+  /** The long name, which is also the daemon.json key (dockerd's spelling). */
+  name: string;
+  short?: string;
+  /** The daemon.json key when it differs (lists are plural there: `hosts`, `insecure-registries`). */
+  configKey?: string;
+  type: "string" | "list" | "count" | "boolean";
+  placeholder?: string;
+  help: string;
+}
+
+const flags: readonly FlagSpec[] = [
+  { name: "config-file", type: "string", placeholder: "string", help: "Daemon configuration file (daemon.json; the same keys as the flags)" },
+  { name: "data-root", type: "string", placeholder: "string", help: "Root directory of persistent state (default: the store CLI's default root)" },
+  { name: "debug", short: "D", type: "boolean", help: "Enable debug mode (the same as --log-level debug)" },
+  { name: "group", short: "G", type: "string", placeholder: "string", help: "Group for the unix socket (mode 0660; default: the daemon's group)" },
+  { name: "help", type: "boolean", help: "Print usage" },
+  {
+    name: "host",
+    short: "H",
+    configKey: "hosts",
+    type: "list",
+    placeholder: "list",
+    help: "Daemon socket(s) to listen on: unix://PATH (default: $XDG_RUNTIME_DIR/stored.sock)",
+  },
+  { name: "insecure-registry", configKey: "insecure-registries", type: "list", placeholder: "list", help: "Enable insecure registry communication" },
+  {
+    name: "log-level",
+    short: "l",
+    type: "string",
+    placeholder: "string",
+    help: 'Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")',
+  },
+  { name: "max-concurrent-downloads", type: "count", placeholder: "int", help: "Set the max concurrent downloads for each pull (default 3)" },
+  { name: "max-concurrent-uploads", type: "count", placeholder: "int", help: "Set the max concurrent uploads for each push (default 5)" },
+  { name: "pidfile", short: "p", type: "string", placeholder: "string", help: "Path to use for daemon PID file (default: none)" },
+  { name: "storage-driver", short: "s", type: "string", placeholder: "string", help: 'Storage driver to use (default "overlay2")' },
+  { name: "version", short: "v", type: "boolean", help: "Print version information and quit" },
+];
+
+/** `stored --help`. */
+export function daemonHelp(): string {
+  const heads = flags.map((f) => `${f.short ? `-${f.short}, ` : "    "}--${f.name}${f.placeholder ? ` ${f.placeholder}` : ""}`);
+  const width = Math.max(...heads.map((h) => h.length)) + 3;
+  return [
+    "Usage:\tstored [OPTIONS]",
+    "",
+    "A daemon serving the Docker Engine API's image endpoints over a local store",
+    "",
+    "Options:",
+    ...flags.map((f, i) => `  ${heads[i]!.padEnd(width)}${f.help}`),
+    "",
+  ].join("\n");
+}
+
+function usage(message: string): DaemonError {
+  return new DaemonError(DaemonErrorCode.InvalidArgs, message);
+}
+
+/** The flags given on the command line, by long name; lists accumulate. */
+function parseFlags(argv: readonly string[]): Map<string, Value> {
+  const out = new Map<string, Value>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    let name: string;
+    let inline: string | undefined;
+    if (arg.startsWith("--")) {
+      const eq = arg.indexOf("=");
+      name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
+      inline = eq < 0 ? undefined : arg.slice(eq + 1);
+    } else if (arg.startsWith("-") && arg.length > 1) {
+      name = arg.slice(1, 2);
+      inline = arg.length > 2 ? arg.slice(arg[2] === "=" ? 3 : 2) : undefined;
+    } else {
+      throw usage(`"stored" accepts no arguments: ${JSON.stringify(arg)}\nSee 'stored --help'.`);
+    }
+    const spec = flags.find((f) => (arg.startsWith("--") ? f.name === name : f.short === name));
+    if (!spec) throw usage(`unknown flag: ${arg.startsWith("--") ? `--${name}` : `-${name}`}\nSee 'stored --help'.`);
+    if (spec.type === "boolean") {
+      if (inline !== undefined && !["true", "false"].includes(inline))
+        throw usage(`invalid argument "${inline}" for "--${spec.name}" flag: expected true or false`);
+      out.set(spec.name, inline !== "false");
+      continue;
+    }
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw usage(`flag needs an argument: --${spec.name}`);
+    if (spec.type === "list") out.set(spec.name, [...((out.get(spec.name) as string[] | undefined) ?? []), value]);
+    else if (spec.type === "count") out.set(spec.name, count(value, `--${spec.name}`, usage));
+    else out.set(spec.name, value);
+  }
+  return out;
+}
+
+function count(value: unknown, what: string, fail: (m: string) => DaemonError): number {
+  const n = typeof value === "number" ? value : typeof value === "string" && /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 1) throw fail(`invalid ${what} ${JSON.stringify(value)}: expected a positive integer`);
+  return n;
+}
+
+/**
+ * daemon.json as dockerd reads it: the flags' long names as keys (lists plural: `hosts`,
+ * `insecure-registries`); an unknown key, or a key also given as a flag, is an error.
+ */
+async function readConfigFile(path: string, given: ReadonlyMap<string, Value>): Promise<Map<string, Value>> {
+  const fail = (m: string) => new DaemonError(DaemonErrorCode.InvalidConfig, `unable to configure the daemon with file ${path}: ${m}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(path, "utf8"));
+  } catch (e) {
+    throw fail((e as NodeJS.ErrnoException).code === "ENOENT" ? "open: no such file or directory" : (e as Error).message);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw fail("expected a JSON object");
+  const out = new Map<string, Value>();
+  const unknown: string[] = [];
+  const conflicts: string[] = [];
+  for (const [key, value] of Object.entries(parsed)) {
+    const spec = flags.find((f) => (f.configKey ?? f.name) === key && !["config-file", "help", "version"].includes(f.name));
+    if (!spec) {
+      unknown.push(key);
+      continue;
+    }
+    if (given.has(spec.name)) conflicts.push(`${key}: (from flag: ${JSON.stringify(given.get(spec.name))}, from file: ${JSON.stringify(value)})`);
+    if (spec.type === "list") {
+      if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) throw fail(`${key} must be a list of strings`);
+      out.set(spec.name, value);
+    } else if (spec.type === "count") out.set(spec.name, count(value, key, fail));
+    else if (spec.type === "boolean") {
+      if (typeof value !== "boolean") throw fail(`${key} must be true or false`);
+      out.set(spec.name, value);
+    } else {
+      if (typeof value !== "string") throw fail(`${key} must be a string`);
+      out.set(spec.name, value);
+    }
+  }
+  // dockerd's own wording for both mistakes.
+  if (unknown.length > 0) throw fail(`the following directives don't match any configuration option: ${unknown.join(", ")}`);
+  if (conflicts.length > 0) throw fail(`the following directives are specified both as a flag and in the configuration file: ${conflicts.join(", ")}`);
+  return out;
+}
+
+/** Where one `-H` listens: a unix socket the daemon makes, or sockets systemd passed (`fd://`). */
+export type Listener = { kind: "unix"; path: string } | { kind: "fd"; fd?: number };
+
+/**
+ * `unix://PATH` (or a bare absolute path), or `fd://` / `fd://N` (systemd socket activation:
+ * every socket passed, or the one at descriptor N). Anything else is refused: TCP needs TLS,
+ * which is not here yet.
+ */
+export function parseHost(host: string): Listener {
+  if (host === "fd://") return { kind: "fd" };
+  const fd = /^fd:\/\/(\d+)$/.exec(host);
+  if (fd) return { kind: "fd", fd: Number(fd[1]) };
+  const path = host.startsWith("unix://") ? host.slice("unix://".length) : host.startsWith("/") ? host : undefined;
+  if (!path) throw usage(`unsupported host ${JSON.stringify(host)}: only unix://PATH and fd:// are served (tcp:// needs TLS, not supported yet)`);
+  if (!path.startsWith("/")) throw usage(`invalid host ${JSON.stringify(host)}: the socket path must be absolute`);
+  return { kind: "unix", path };
+}
+
+/** Parses `stored`'s command line (and the daemon.json it names) into what to do. */
+export async function parseDaemonArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<DaemonCommand> {
+  const given = parseFlags(argv);
+  if (given.get("help")) return { kind: "help" };
+  if (given.get("version")) return { kind: "version" };
+  const configFile = given.get("config-file") as string | undefined;
+  const fromFile = configFile === undefined ? new Map<string, Value>() : await readConfigFile(configFile, given);
+  const get = (name: string): Value | undefined => given.get(name) ?? fromFile.get(name);
+  const logLevel = get("debug") ? "debug" : ((get("log-level") as string | undefined) ?? "info");
+  if (!(logLevels as readonly string[]).includes(logLevel)) throw usage(`unable to parse logging level: ${logLevel}`);
+  const hosts = ((get("host") as string[] | undefined) ?? []).filter(Boolean);
+  const options: DaemonOptions = {
+    dataRoot: (get("data-root") as string | undefined) || defaultRoot(env),
+    hosts: hosts.length > 0 ? hosts : [`unix://${defaultSocket(env)}`],
+    storageDriver: (get("storage-driver") as string | undefined) || "overlay2",
+    insecureRegistries: (get("insecure-registry") as string[] | undefined) ?? [],
+    maxConcurrentDownloads: (get("max-concurrent-downloads") as number | undefined) ?? 3,
+    maxConcurrentUploads: (get("max-concurrent-uploads") as number | undefined) ?? 5,
+    logLevel: logLevel as LogLevel,
+  };
+  for (const h of options.hosts) parseHost(h);
+  const pidfile = get("pidfile") as string | undefined;
+  if (pidfile) options.pidfile = pidfile;
+  const group = get("group") as string | undefined;
+  if (group) options.group = group;
+  if (configFile !== undefined) options.configFile = configFile;
+  return { kind: "run", options };
+}

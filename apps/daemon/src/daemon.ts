@@ -1,0 +1,154 @@
+import { type Server, createServer } from "node:http";
+import { unlink } from "node:fs/promises";
+import { isStoreError } from "@store/errors";
+import { dockerConfigDir } from "@store/registry";
+import { type StoreService, openStore } from "@store/service";
+import { createApiHandler } from "./api-server";
+import type { DaemonContext } from "./daemon-context";
+import { type DaemonOptions, parseHost } from "./daemon-options";
+import { DaemonError, DaemonErrorCode } from "./errors";
+import { EventLog } from "./events";
+import { Router } from "./http/router";
+import type { Logger } from "./logger";
+import { removePidfile, writePidfile } from "./pidfile";
+import { imageRoutes } from "./routes/image-routes";
+import { systemRoutes } from "./routes/system-routes";
+import { transferRoutes } from "./routes/transfer-routes";
+import { listenUnix } from "./unix-listener";
+
+/** A running daemon. */
+export interface Daemon {
+  /** Where it listens: the unix socket paths it made, and `fd://N` for sockets systemd passed. */
+  readonly sockets: readonly string[];
+  readonly service: StoreService;
+  /**
+   * Graceful shutdown: stops accepting, aborts the requests in flight (their work undoes what it
+   * half wrote), waits for them, removes the sockets and the pidfile, releases the store.
+   */
+  stop(): Promise<void>;
+}
+
+/** What the daemon reads from its surroundings. */
+export interface DaemonEnvironment {
+  env: Readonly<Record<string, string | undefined>>;
+  logger: Logger;
+  /** How long a connection may stay silent mid-request before it is closed (default 2 minutes). */
+  idleTimeoutMs?: number;
+}
+
+/**
+ * The descriptors systemd passed (sd_listen_fds): 3 … 3+LISTEN_FDS-1, when LISTEN_PID is this
+ * process.
+ */
+function systemdSockets(env: Readonly<Record<string, string | undefined>>): number[] {
+  if (Number(env.LISTEN_PID) !== process.pid) return [];
+  const n = Number(env.LISTEN_FDS);
+  return Number.isSafeInteger(n) && n > 0 ? Array.from({ length: n }, (_, i) => 3 + i) : [];
+}
+
+/** How long a socket may stay silent mid-request before it is closed (a client that never finishes its body). */
+const IDLE_TIMEOUT_MS = 120_000;
+/** How long shutdown waits for aborted requests to undo their work before closing connections. */
+const DRAIN_MS = 30_000;
+
+/**
+ * Starts `stored`: opens the store once, for writing (holding the root's writer lock until
+ * stop, so a second daemon or a writing `store` command on the same root is refused), writes
+ * the pidfile, and serves the Engine API on every `-H` socket.
+ */
+export async function startDaemon(options: DaemonOptions, environment: DaemonEnvironment): Promise<Daemon> {
+  const { logger } = environment;
+  const listeners = options.hosts.map(parseHost);
+  const passed = systemdSockets(environment.env);
+  for (const l of listeners) {
+    if (l.kind === "fd" && (passed.length === 0 || (l.fd !== undefined && !passed.includes(l.fd)))) {
+      throw new DaemonError(
+        DaemonErrorCode.InvalidArgs,
+        `no sockets found via socket activation for ${l.fd === undefined ? "fd://" : `fd://${l.fd}`}: make sure the service was started by systemd`,
+      );
+    }
+  }
+  let service: StoreService;
+  try {
+    service = await openStore({
+      root: options.dataRoot,
+      driver: options.storageDriver,
+      access: "write",
+      // A second daemon must be told at once, not wait for the first to exit.
+      lockTimeoutMs: 0,
+      registry: { configDir: dockerConfigDir(environment.env), insecureRegistries: options.insecureRegistries },
+    });
+  } catch (e) {
+    if (isStoreError(e, "ERR_INTERNAL_LOCKED")) {
+      const pid = e.details.pid;
+      throw new DaemonError(
+        DaemonErrorCode.RootLocked,
+        `the data root ${options.dataRoot} is in use by process ${pid ?? "?"} (another stored, or a store command writing to it): one daemon per data root`,
+        { cause: e, details: { root: options.dataRoot, ...(pid !== undefined ? { pid } : {}) } },
+      );
+    }
+    throw e;
+  }
+  const shutdown = new AbortController();
+  const servers: Server[] = [];
+  const listening: string[] = [];
+  const activated: string[] = [];
+  let pidfileWritten = false;
+  const ctx: DaemonContext = { service, events: new EventLog(), options };
+  // One log line per operation that changed the store (what `docker events` shows).
+  ctx.events.subscribe((e) => logger.log("info", `image ${e.action}`, { id: e.id, ...e.attributes }));
+  const router = new Router().add(...systemRoutes(ctx), ...imageRoutes(ctx), ...transferRoutes(ctx));
+  const api = createApiHandler({ router, logger, shutdown: shutdown.signal });
+
+  let started = false;
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      for (const s of servers) s.close();
+      shutdown.abort(new DaemonError(DaemonErrorCode.Stopping, "the daemon is shutting down"));
+      const drained = Promise.allSettled([...api.inFlight]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([drained, new Promise((r) => (timer = setTimeout(r, DRAIN_MS)))]);
+      clearTimeout(timer);
+      for (const s of servers) s.closeAllConnections();
+      for (const p of listening) await unlink(p).catch(() => undefined);
+      if (pidfileWritten && options.pidfile) await removePidfile(options.pidfile);
+      await service.close();
+      if (started) logger.log("info", "daemon stopped");
+    })());
+
+  try {
+    if (options.pidfile) {
+      await writePidfile(options.pidfile);
+      pidfileWritten = true;
+    }
+    const serve = () => {
+      const server = createServer({ maxHeaderSize: 64 * 1024, requestTimeout: 0 }, api.handle);
+      server.setTimeout(environment.idleTimeoutMs ?? IDLE_TIMEOUT_MS);
+      servers.push(server);
+      return server;
+    };
+    for (const l of listeners) {
+      if (l.kind === "unix") {
+        await listenUnix(serve(), l.path, options.group);
+        listening.push(l.path);
+        continue;
+      }
+      // systemd made these sockets (and removes them): listen, never unlink.
+      for (const fd of l.fd === undefined ? passed : [l.fd]) {
+        const server = serve();
+        await new Promise<void>((resolve, reject) => {
+          server.once("error", reject);
+          server.listen({ fd }, () => resolve());
+        });
+        activated.push(`fd://${fd}`);
+      }
+    }
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  started = true;
+  logger.log("info", "API listen", { sockets: [...listening, ...activated], root: service.root, driver: service.driverName });
+  return { sockets: [...listening, ...activated], service, stop };
+}

@@ -1,0 +1,10 @@
+export { startDaemon } from "./daemon";
+export type { Daemon, DaemonEnvironment } from "./daemon";
+export { parseDaemonArgs, daemonHelp, parseHost } from "./daemon-options";
+export type { DaemonCommand, DaemonOptions, Listener, LogLevel } from "./daemon-options";
+export { defaultSocket } from "./default-socket";
+export { DaemonError, DaemonErrorCode, DaemonErrorKind } from "./errors";
+export { runStored } from "./main";
+export type { DaemonIO, StoredRun } from "./main";
+export { createLogger } from "./logger";
+export type { Logger } from "./logger";
