@@ -334,7 +334,11 @@ async function commit(plan: LoadPlan, checked: CheckedImage[], stores: ArchiveSt
       if (previous) await references.add(ref, previous, true).catch(() => undefined);
       else await references.delete(ref).catch(() => undefined);
     }
-    for (const id of createdIds.reverse()) await images.delete(id).catch(() => undefined);
+    // An image a tag still points at stays (a tag write that failed after it landed, and could
+    // not be undone on a full disk): a dangling tag would be damage, an image kept is not.
+    for (const id of createdIds.reverse()) {
+      if (references.references(id).length === 0) await images.delete(id).catch(() => undefined);
+    }
     throw e;
   }
 }

@@ -188,7 +188,12 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
         try {
           await backend.set(config);
         } catch (e) {
-          if (layer) await holds.release(layer).catch(() => undefined);
+          // A write can fail after its content landed (the directory's fsync, the removal of a
+          // temp name, a lost S3 response): then the config is there and its layer must stay
+          // held, or the root would hold an image without its layers. The error is still told.
+          const landed = await backend.has(id).catch(() => false);
+          if (landed) records.set(key, newRecord(id, recordFields(parsed), layer));
+          else if (layer) await holds.release(layer).catch(() => undefined);
           throw e;
         }
         records.set(key, newRecord(id, recordFields(parsed), layer));

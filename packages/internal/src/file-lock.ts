@@ -1,4 +1,5 @@
-import { open, readFile, stat, unlink } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { link, open, readFile, stat, unlink, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { threadId } from "node:worker_threads";
 import { systemErrorCode } from "@store/errors";
@@ -145,7 +146,37 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
+/**
+ * Creates the lock naming this process. The owner line goes into a file of our own first, which
+ * link(2) then puts in place (atomic, and refused when the lock exists): the lock never exists
+ * empty, so an owner killed at any point (SIGKILL, a power cut) leaves no lock or one naming a
+ * dead PID, taken over at once, never an empty one that holds every caller off for the grace.
+ * A filesystem without hard links falls back to O_EXCL and then the write.
+ */
 async function tryCreate(lockPath: string): Promise<boolean> {
+  // Hidden (a leading dot), as the metadata store's namespace and dockerd's listings skip such names.
+  const temp = join(dirname(lockPath), `.tmp-${basename(lockPath)}-${process.pid}-${threadId}-${randomBytes(4).toString("hex")}`);
+  try {
+    await writeFile(temp, `${process.pid} ${threadId}\n`, { mode: 0o600, flag: "wx" });
+  } catch (e) {
+    await unlink(temp).catch(() => undefined);
+    throw e;
+  }
+  try {
+    await link(temp, lockPath);
+    return true;
+  } catch (e) {
+    const code = systemErrorCode(e);
+    if (code === "EEXIST") return false;
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "ENOSYS") throw e;
+  } finally {
+    await unlink(temp).catch(() => undefined);
+  }
+  return tryCreateExclusive(lockPath);
+}
+
+/** O_EXCL, then the owner line: for filesystems without hard links. */
+async function tryCreateExclusive(lockPath: string): Promise<boolean> {
   let handle;
   try {
     handle = await open(lockPath, "wx", 0o600);

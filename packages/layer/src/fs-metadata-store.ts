@@ -63,6 +63,18 @@ export function createFsLayerMetadataStore({ root, staleAfterMs = STALE_AFTER_MS
     }
   }
 
+  async function removeLayer(chainId: Digest): Promise<void> {
+    const dir = layerDir(chainId);
+    const doomed = `${dir}-${randomBytes(32).toString("hex")}-removing`;
+    try {
+      await rename(dir, doomed);
+    } catch (e) {
+      if (systemErrorCode(e) === "ENOENT") return;
+      throw e;
+    }
+    await rm(doomed, { recursive: true, force: true });
+  }
+
   return {
     async list() {
       const layers: Digest[] = [];
@@ -120,24 +132,19 @@ export function createFsLayerMetadataStore({ root, staleAfterMs = STALE_AFTER_MS
           return;
         }
         // dockerd does not fsync the parent; we do, so a crash after the rename keeps the layer.
-        await syncDirectory(layersDir);
+        // When that fsync fails the caller is told the put failed and removes the layer's files:
+        // the entry must go too, or it would name a driver dir that no longer exists.
+        await syncDirectory(layersDir).catch(async (e: unknown) => {
+          await removeLayer(chainId).catch(() => undefined);
+          throw e;
+        });
       } catch (e) {
         await rm(staging, { recursive: true, force: true });
         throw e;
       }
     },
 
-    async remove(chainId) {
-      const dir = layerDir(chainId);
-      const doomed = `${dir}-${randomBytes(32).toString("hex")}-removing`;
-      try {
-        await rename(dir, doomed);
-      } catch (e) {
-        if (systemErrorCode(e) === "ENOENT") return;
-        throw e;
-      }
-      await rm(doomed, { recursive: true, force: true });
-    },
+    remove: removeLayer,
 
     async getMount(name) {
       assertMountName(name);

@@ -244,8 +244,11 @@ export async function createLayerStore(options: LayerStoreOptions): Promise<Laye
       if (e.references > 0) break;
       layers.delete(e.chainId.toString());
       removed.push(describe(e));
-      await driver.remove(e.record.cacheId);
+      // The layerdb entry first (one rename): a failure after it (a full or failing disk) leaves
+      // a driver dir nothing points at, which verify calls reclaimable, instead of an entry
+      // whose files are half gone (moby removes the driver's dir first).
       await metadata.remove(e.chainId);
+      await driver.remove(e.record.cacheId);
       e = e.parent;
     }
     return removed;

@@ -168,9 +168,16 @@ export async function createReferenceStore(options: ReferenceStoreOptions): Prom
           return planned && encodeRepositories(planned.repos);
         },
         { retries: updateRetries },
-      ).catch((e: unknown) => {
+      ).catch(async (e: unknown) => {
         // A refusal computed on fresh contents: memory catches up with them all the same.
         if (seen) state = seen;
+        // A write that failed may still have landed (the rename done, the directory's fsync
+        // failed): memory takes what the record now holds, so that a caller undoing its work
+        // sees the tag it must remove, or keeps the image it points at.
+        if (!isStoreError(e) || e.kind === "unavailable" || e.kind === "internal") {
+          const now = await store.get(key).catch(() => undefined);
+          if (now) state = stateOf(now.data);
+        }
         throw e;
       });
       if (!planned) {

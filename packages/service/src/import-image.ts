@@ -67,7 +67,8 @@ export async function importImage(
       try {
         await service.tag(id.toString(), ref);
       } catch (e) {
-        if (isNew) await service.images.delete(id).catch(() => undefined);
+        // Unless the tag landed after all (its write failed past the rename) and stays.
+        if (isNew && service.references.references(id).length === 0) await service.images.delete(id).catch(() => undefined);
         throw e;
       }
     }

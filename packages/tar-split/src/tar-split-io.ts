@@ -69,10 +69,19 @@ function toChunks(input: Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8
   return input instanceof Uint8Array ? [input] : input;
 }
 
+/**
+ * The longest line a tar-split holds: a segment carries at most a few headers and their
+ * extended bodies (each at most MAX_SPECIAL_FILE_SIZE, 1 MiB) or 1 MiB of trailing bytes, base64
+ * and JSON around them. A longer line is not a tar-split, and a gzip of one newline-free line
+ * would otherwise grow in memory until the allocation fails.
+ */
+export const MAX_TAR_SPLIT_LINE = 16 << 20;
+
 /** Splits a byte stream into lines (without the newline); a last line without newline counts too. */
 async function* lines(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
   let carry: Buffer[] = [];
   let carryLength = 0;
+  let line = 0;
   for await (const c of chunks) {
     const chunk = asBuffer(c);
     let start = 0;
@@ -88,10 +97,14 @@ async function* lines(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<string>
         yield chunk.toString("utf8", start, nl);
       }
       start = nl + 1;
+      line++;
     }
     if (start < chunk.length) {
       carry.push(chunk.subarray(start));
       carryLength += chunk.length - start;
+      if (carryLength > MAX_TAR_SPLIT_LINE) {
+        throw new TarError(TarErrorCode.InvalidTarSplit, `tar-split line ${line}: longer than ${MAX_TAR_SPLIT_LINE} bytes`, { details: { line } });
+      }
     }
   }
   if (carryLength > 0) yield Buffer.concat(carry).toString("utf8");

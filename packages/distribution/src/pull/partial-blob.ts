@@ -46,6 +46,10 @@ export class PartialBlob {
       for await (const chunk of remote(this.offset)) {
         await pending;
         pending = appendAll(file, chunk);
+        // Handled now as well as awaited later: a consumer that stops after this chunk (the
+        // last, or its own failure) never comes back to await it, and a failed write (a full
+        // disk) would then be an unhandled rejection that takes the process down.
+        pending.catch(() => undefined);
         yield chunk;
       }
       await pending;
