@@ -12,6 +12,7 @@ import { RegistryClient } from "@store/registry";
 import { progressReader } from "@store/internal";
 import { createFsLayerMetadataStore, createLayerStore } from "@store/layer";
 import { abortable, cancellable } from "./abortable";
+import { fsConfigStamp } from "./config-stamp";
 import { diskUsage } from "./disk-usage";
 import { ServiceError, ServiceErrorCode } from "./errors";
 import { importImage } from "./import-image";
@@ -78,7 +79,16 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreService
     // so opening thousands of images reads one file instead of every config. Content-addressed
     // configs never change under their ID; `verify` still re-hashes every one.
     const recordCache = backendKind === "fs" || backendKind === "s3" ? metadata : undefined;
-    const images = await createImageStore({ backend, layers, recordCache, recordCacheKey: "store-cache/image-records.json" });
+    // Each cached entry is trusted only while its config file's stat is unchanged: a config changed
+    // on disk is read and verified again, never listed as healthy from the cache.
+    const configStamp = backendKind === "fs" ? fsConfigStamp(join(imageRoot, "imagedb")) : undefined;
+    const images = await createImageStore({
+      backend,
+      layers,
+      recordCache,
+      recordCacheKey: "store-cache/image-records.json",
+      ...(configStamp ? { configStamp } : {}),
+    });
     const references = await createReferenceStore({ store: metadata, key: repositoriesKey });
     const distribution = new DistributionMetadata({ store: metadata, prefix: "distribution" });
     const mounts: MountInfo[] = await readMounts(layerMetadata);
