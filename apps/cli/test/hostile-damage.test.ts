@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isRoot, makeTar, tempDir } from "./helpers";
@@ -66,5 +66,39 @@ describe.runIf(isRoot)("damage in a root is detected", () => {
     const verified = await bin(["--root", root, "verify"]);
     expect(verified.code).toBe(1);
     expect(verified.stdout).toContain(id);
+  });
+
+  it("a load over a damaged layer of the same chain ID replaces it: the image is there afterwards, retries leak nothing", async () => {
+    const root = join(dir, "reload");
+    const imported = await bin(["--root", root, "import", "-", "x:1"], await makeTar({ "f.txt": "hi\n" }));
+    expect(imported.code, imported.stderr).toBe(0);
+    const archive = join(dir, "x.tar");
+    expect((await bin(["--root", root, "save", "-o", archive, "x:1"])).code).toBe(0);
+    const layerdb = join(root, "image/overlay2/layerdb/sha256");
+    const [chain] = await readdir(layerdb);
+    const drivers = async () => (await readdir(join(root, "overlay2"))).filter((n) => n !== "l").sort();
+    const images = async () => (await bin(["--root", root, "images", "--format", "{{.Repository}}:{{.Tag}}"])).stdout;
+
+    // The issue's case: layerdb's `diff` file holds garbage.
+    await writeFile(join(layerdb, chain!, "diff"), "garbage\n");
+    const loaded = await bin(["--root", root, "load", "-i", archive]);
+    expect([loaded.code, loaded.stdout, loaded.stderr]).toEqual([0, "Loaded image: x:1\n", ""]);
+    expect(await images()).toBe("x:1\n");
+    const after = await drivers();
+    for (let i = 0; i < 3; i++) expect((await bin(["--root", root, "load", "-i", archive])).code).toBe(0);
+    expect(await drivers()).toEqual(after);
+    expect((await bin(["--root", root, "save", "x:1"])).code).toBe(0);
+
+    // Its overlay2 dir gone: replaced the same way.
+    const cacheId = (await readFile(join(layerdb, chain!, "cache-id"), "utf8")).trim();
+    await rm(join(root, "overlay2", cacheId), { recursive: true });
+    const again = await bin(["--root", root, "load", "-i", archive]);
+    expect([again.code, again.stdout]).toEqual([0, "Loaded image: x:1\n"]);
+    expect(await images()).toBe("x:1\n");
+    const replaced = await drivers();
+    expect((await bin(["--root", root, "load", "-i", archive])).code).toBe(0);
+    expect(await drivers()).toEqual(replaced);
+    const saved = await bin(["--root", root, "save", "x:1"]);
+    expect([saved.code, saved.stderr]).toEqual([0, ""]);
   });
 });
