@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rm, utimes, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isRoot, makeTar, tempDir } from "./helpers";
@@ -100,5 +100,60 @@ describe.runIf(isRoot)("damage in a root is detected", () => {
     expect(await drivers()).toEqual(replaced);
     const saved = await bin(["--root", root, "save", "x:1"]);
     expect([saved.code, saved.stderr]).toEqual([0, ""]);
+  });
+
+  it("verify reports leftovers as reclaimable and bad distribution records as damage; --repair removes them past the grace period", async () => {
+    const root = join(dir, "leftovers");
+    const imported = await bin(["--root", root, "import", "-", "y:1"], await makeTar({ "f.txt": "y\n" }));
+    expect(imported.code, imported.stderr).toBe(0);
+    const image = join(root, "image/overlay2");
+    // An overlay2 dir nothing owns (a crashed load's), a record naming no layer, one that does not parse, a partial download.
+    const orphan = "e".repeat(64);
+    await mkdir(join(root, "overlay2", orphan, "diff"), { recursive: true });
+    await writeFile(join(root, "overlay2", orphan, "diff", "big"), Buffer.alloc(10_000, 1));
+    const byDigest = join(image, "distribution/diffid-by-digest/sha256");
+    await mkdir(byDigest, { recursive: true });
+    await writeFile(join(byDigest, "c".repeat(64)), `sha256:${"b".repeat(64)}`);
+    await writeFile(join(byDigest, "a".repeat(64)), "sha256:zz");
+    await mkdir(join(image, "partial-downloads"), { recursive: true });
+    await writeFile(join(image, "partial-downloads", `sha256-${"d".repeat(64)}`), Buffer.alloc(3000));
+
+    const verified = await bin(["--root", root, "verify"]);
+    expect(verified.code).toBe(1);
+    const lines = verified.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^corrupt: distribution record distribution\/diffid-by-digest\/sha256\/a{64}: .*"sha256:zz" is not a diff ID$/);
+    expect(lines).toContain(`reclaimable: overlay2 dir ${orphan} (10kB): no layer or mount owns it`);
+    expect(lines).toContain(
+      `reclaimable: distribution record distribution/diffid-by-digest/sha256/${"c".repeat(64)} (71B): no layer has diff ID sha256:${"b".repeat(64)}`,
+    );
+    expect(lines.some((l) => /^reclaimable: partial download sha256-d{64} \(3kB\)/.test(l))).toBe(true);
+    expect(lines.at(-2)).toMatch(/^4 leftovers reclaimable \(\d+(\.\d+)?kB\): store verify --repair removes them$/);
+    expect(lines.at(-1)).toBe("1 image config, 1 layer checked: 1 problem");
+
+    // Within the grace period (default 1h) nothing goes.
+    const young = await bin(["--root", root, "verify", "--repair"]);
+    expect(young.stdout).toContain("0 leftovers removed, 0B freed");
+    expect(await readdir(join(root, "overlay2"))).toContain(orphan);
+    // Two hours old: removed, with the bytes freed; the image's own layer is untouched.
+    const old = (Date.now() - 2 * 3600_000) / 1000;
+    for (const p of [
+      join(root, "overlay2", orphan),
+      join(byDigest, "c".repeat(64)),
+      join(byDigest, "a".repeat(64)),
+      join(image, "partial-downloads", `sha256-${"d".repeat(64)}`),
+    ])
+      await utimes(p, old, old);
+    const repaired = await bin(["--root", root, "verify", "--repair"]);
+    expect(repaired.code, repaired.stdout).toBe(0);
+    expect(repaired.stdout).toMatch(/corrupt: .* \(removed\)\n/);
+    expect(repaired.stdout).toContain(`removed: overlay2 dir ${orphan} (10kB)`);
+    expect(repaired.stdout).toMatch(/4 leftovers removed, \d+(\.\d+)?kB freed\n1 image config, 1 layer checked: all verified\n$/);
+    expect((await bin(["--root", root, "verify"])).stdout).toBe("1 image config, 1 layer checked: all verified\n");
+    expect((await bin(["--root", root, "images", "--format", "{{.Repository}}:{{.Tag}}"])).stdout).toBe("y:1\n");
+    expect(await readdir(root)).not.toContain("store.lock");
+
+    const bad = await bin(["--root", root, "verify", "--repair", "--repair-grace", "soon"]);
+    expect([bad.code, bad.stderr.trimEnd().split("\n").length]).toEqual([125, 1]);
+    expect(bad.stderr).toContain('invalid --repair-grace "soon"');
   });
 });

@@ -1,5 +1,8 @@
 export { openStore } from "./open-store";
-export type { StoreService, LoadOptions, PullOptions, PushOptions, SaveOptions } from "./store-service";
+export type { StoreService, LoadOptions, PullOptions, PushOptions, RepairOptions, SaveOptions } from "./store-service";
+export { DEFAULT_REPAIR_GRACE_MS } from "./store-service";
+export { findLeftovers, removeLeftovers } from "./root-leftovers";
+export type { DistributionProblem, Leftover, LeftoverScope, RepairReport } from "./root-leftovers";
 export type { PullResult, PushResult } from "@store/distribution";
 export { pullReference, pushReference } from "./pull-reference";
 export type { BackendKind, DriverFactorySpec, DriverSpec, OpenStoreOptions, S3Options } from "./open-options";

@@ -21,7 +21,8 @@ import { type MountInfo, findMount, mergedDir, mountImage, readMounts, removeMou
 import { openBackend } from "./open-backend";
 import { driverName, openDriver } from "./open-driver";
 import type { OpenStoreOptions } from "./open-options";
-import type { StoreService } from "./store-service";
+import { DEFAULT_REPAIR_GRACE_MS, type StoreService } from "./store-service";
+import { findLeftovers, removeLeftovers } from "./root-leftovers";
 import { verifyStore } from "./verify-store";
 import { type WriterLock, acquireWriterLock } from "./writer-lock";
 
@@ -205,7 +206,25 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreService
       },
 
       diskUsage: () => diskUsage(imageService, layers, mounts),
-      verify: (opts) => cancellable(opts?.signal, () => verifyStore({ backend, images, layers, layerMetadata, references }, opts)),
+      verify: (opts) =>
+        cancellable(opts?.signal, () => verifyStore({ backend, images, layers, layerMetadata, references, leftovers: { imageRoot, distribution } }, opts)),
+      async repair(opts = {}) {
+        // A read-only opening takes the writer lock for the removal only; what is removed is
+        // found again under it, from disk, so a writer that ran since this opening is seen.
+        const held =
+          lock ??
+          (await acquireWriterLock(root, {
+            ...(options.lockTimeoutMs !== undefined ? { timeoutMs: options.lockTimeoutMs } : {}),
+            ...(options.onLockWait ? { onWait: options.onLockWait } : {}),
+            ...(opts.signal ? { signal: opts.signal } : {}),
+          }));
+        try {
+          const { leftovers } = await findLeftovers({ imageRoot, layers, distribution });
+          return await removeLeftovers(leftovers, opts.graceMs ?? DEFAULT_REPAIR_GRACE_MS, layers);
+        } finally {
+          if (held !== lock) await held.release();
+        }
+      },
 
       async mounts() {
         return Promise.all(mounts.map(async (m) => ({ ...m, merged: await mergedDir(layers, m) })));
