@@ -1,5 +1,5 @@
-import { execFileSync, spawn } from "node:child_process";
-import { mkdir, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { mkdir, readdir, readlink, rm, symlink, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isRoot, makeTar, tempDir } from "./helpers";
@@ -122,5 +122,61 @@ describe.runIf(isRoot)("reads of a damaged overlay2 root", () => {
       expect([1, 143]).toContain(r.code);
     }
     expect(await readdir(dir)).not.toContain("fifo2.tar");
+  });
+
+  it("a file changed in place (same size) aborts save before the archive's end: exit 1, no end blocks, no file", async () => {
+    const { root, diff } = await rootWithImage("tampered");
+    await writeFile(join(diff, "a.txt"), "INSIDE A\n");
+    const saved = await bin(["--root", root, "save", "r:1"]);
+    oneLine(saved);
+    expect(saved.stderr).toMatch(/could not verify layer data/);
+    // Whatever was streamed, the archive never got its end: no config, manifest.json or
+    // repositories after the layer, so no loader takes it for an image.
+    const listed = spawnSync("tar", ["-t"], { input: saved.stdout, encoding: "utf8" });
+    expect(listed.stdout).toMatch(/layer\.tar/);
+    expect(listed.stdout).not.toMatch(/manifest\.json|repositories/);
+    const file = join(dir, "tampered.tar");
+    oneLine(await bin(["--root", root, "save", "-o", file, "r:1"]));
+    expect((await readdir(dir)).filter((n) => n.includes("tampered.tar"))).toEqual([]);
+  });
+
+  it("SIGTERM while verify or save reads a large layer: exit 143 at once, no output file", async () => {
+    const root = join(dir, "large");
+    const work = join(dir, "large-src");
+    await mkdir(work);
+    execFileSync("truncate", ["-s", "192M", join(work, "big")]);
+    execFileSync("tar", ["-cf", join(dir, "large.tar"), "-C", work, "big"]);
+    const imported = await bin(["--root", root, "import", join(dir, "large.tar"), "big:1"]);
+    expect(imported.code, imported.stderr).toBe(0);
+    await rm(join(dir, "large.tar"));
+    const out = join(dir, "large-out.tar");
+    for (const args of [["verify"], ["save", "-o", out, "big:1"]]) {
+      const r = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>((done) => {
+        const p = spawn(process.execPath, [launcher, "--root", root, ...args], { env: { PATH: process.env.PATH ?? "", HOME: "/nonexistent" } });
+        p.stdout.resume();
+        p.stderr.resume();
+        let sent = 0;
+        // Signalled once the process has the layer's big file open: mid-read.
+        const poll = setInterval(async () => {
+          const fds = await readdir(`/proc/${p.pid}/fd`).catch(() => [] as string[]);
+          for (const fd of fds) {
+            if ((await readlink(`/proc/${p.pid}/fd/${fd}`).catch(() => "")).endsWith("/diff/big")) {
+              clearInterval(poll);
+              sent = Date.now();
+              p.kill("SIGTERM");
+              return;
+            }
+          }
+        }, 5);
+        p.on("close", (code, signal) => {
+          clearInterval(poll);
+          done({ code, signal, ms: sent ? Date.now() - sent : -1 });
+        });
+      });
+      expect(r.ms, args[0]).toBeGreaterThanOrEqual(0);
+      expect(r.ms).toBeLessThan(5000);
+      expect(r.code ?? r.signal, args[0]).toBe(143);
+    }
+    expect((await readdir(dir)).filter((n) => n.includes("large-out"))).toEqual([]);
   });
 });
