@@ -61,7 +61,7 @@ export const verifyCommand: Command = {
     } else if (reclaimable.length > 0) {
       for (const l of reclaimable) tail.push(`reclaimable: ${kindName[l.kind]} ${terminalSafe(l.name)} (${humanSize(l.bytes)}): ${terminalSafe(l.why)}`);
       const bytes = reclaimable.reduce((n, l) => n + l.bytes, 0);
-      tail.push(`${count(reclaimable.length, "leftover", "leftovers")} reclaimable (${humanSize(bytes)}): store verify --repair removes them`);
+      tail.push(`${count(reclaimable.length, "leftover", "leftovers")} reclaimable (${humanSize(bytes)}): store verify --repair removes ${reclaimable.length === 1 ? "it" : "them"}`);
     }
     await writeLines(ctx.io.stdout, [
       ...problems.map((p) => `corrupt: ${p.message}${left.includes(p) ? "" : " (removed)"}`),
