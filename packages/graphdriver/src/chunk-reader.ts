@@ -13,11 +13,11 @@ export type ChunkResult =
  * Builds one chunk of bytes from literal pieces and whole files, in order, on a worker thread:
  * what rebuilding a layer's tar from tar-split does for its many small files (a header, the
  * file's bytes, padding, the next header ...). Files are opened with O_NOFOLLOW and O_NONBLOCK
- * and refused unless fstat says regular file (a planted FIFO neither blocks nor is read) and,
- * where /proc/self/fd exists, unless the opened file's own path is the path given (a symlink on
- * the way is refused; callers pass canonical paths); then read with synchronous calls in a
- * tight loop, and checked to hold exactly the bytes expected; the chunk comes back as one
- * transferred buffer, ready to hash and write.
+ * (a planted FIFO or device never blocks) and, where /proc/self/fd exists, refused unless the
+ * opened file's own path is the path given (a symlink on the way is refused; callers pass
+ * canonical paths); then read with synchronous calls in a tight loop, and checked to hold
+ * exactly the bytes expected, a file that does not being refused as not a regular file when
+ * fstat says so; the chunk comes back as one transferred buffer, ready to hash and write.
  *
  * Why a thread: a small file is open, read, read (to see the end) and close. On the calling
  * thread that is four blocking calls per file, which on a cold page cache each wait on the disk;
@@ -93,19 +93,34 @@ parentPort.on("message", ({ id, bytes, paths, files }) => {
     for (; i < paths.length; i++) {
       const at = files[i * 3 + 1], size = files[i * 3 + 2];
       const fd = fs.openSync(paths[i], FLAGS);
+      // Not a regular file: said so rather than as a short read or EAGAIN.
+      const notRegular = () => !fs.fstatSync(fd).isFile();
       try {
-        if (!fs.fstatSync(fd).isFile()) throw refuse("it is not a regular file", "EFTYPE");
         if (procFd) {
           const opened = fs.readlinkSync("/proc/self/fd/" + fd);
           if (opened !== paths[i]) throw refuse("it resolves to " + JSON.stringify(opened) + " through a symlink", "ESYMLINK");
         }
+        // No fstat before reading: with O_NONBLOCK a FIFO or device never blocks, and one that is
+        // not exactly the recorded bytes fails the size check below, where its type is looked at.
         let done = 0;
-        while (done < size) {
-          const n = fs.readSync(fd, out, at + done, size - done, null);
-          if (n === 0) break;
-          done += n;
+        try {
+          while (done < size) {
+            const n = fs.readSync(fd, out, at + done, size - done, null);
+            if (n === 0) break;
+            done += n;
+          }
+        } catch (e) {
+          if (notRegular()) throw refuse("it is not a regular file", "EFTYPE");
+          throw e;
         }
-        if (done !== size || fs.readSync(fd, probe, 0, 1, null) !== 0) {
+        let longer;
+        try {
+          longer = fs.readSync(fd, probe, 0, 1, null) !== 0;
+        } catch {
+          longer = true;
+        }
+        if (done !== size || longer) {
+          if (notRegular()) throw refuse("it is not a regular file", "EFTYPE");
           parentPort.postMessage({ id, failedAt: files[i * 3], short: true, message: "the file does not have the recorded " + size + " bytes" });
           return;
         }
