@@ -156,4 +156,22 @@ describe.runIf(isRoot)("damage in a root is detected", () => {
     expect([bad.code, bad.stderr.trimEnd().split("\n").length]).toEqual([125, 1]);
     expect(bad.stderr).toContain('invalid --repair-grace "soon"');
   });
+
+  it("repair never removes a driver dir a layer with a damaged cache-id may own", async () => {
+    const root = join(dir, "cache-id");
+    const imported = await bin(["--root", root, "import", "-", "z:1"], await makeTar({ "f.txt": "z\n" }));
+    expect(imported.code, imported.stderr).toBe(0);
+    const layerdb = join(root, "image/overlay2/layerdb/sha256");
+    const [chain] = await readdir(layerdb);
+    const cacheId = (await readFile(join(layerdb, chain!, "cache-id"), "utf8")).trim();
+    await writeFile(join(layerdb, chain!, "cache-id"), "f".repeat(64));
+    const verified = await bin(["--root", root, "verify"]);
+    expect(verified.code).toBe(1);
+    expect(verified.stdout).toContain(`reclaimable: overlay2 dir ${cacheId} `);
+    expect(verified.stdout).toContain(`--repair keeps it: layer sha256:${chain} names no driver dir in its cache-id and may own it`);
+    const repaired = await bin(["--root", root, "verify", "--repair", "--repair-grace", "0s"]);
+    expect(repaired.stdout).toContain(`kept: overlay2 dir ${cacheId} `);
+    expect(repaired.stdout).toContain("0 leftovers removed, 0B freed");
+    expect(await readdir(join(root, "overlay2"))).toContain(cacheId);
+  });
 });

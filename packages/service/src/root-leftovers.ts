@@ -22,6 +22,11 @@ export interface Leftover {
   ageMs: number;
   /** One line saying why nothing references it. */
   why: string;
+  /**
+   * Why `repair` must keep it though nothing references it: a driver dir while a layerdb entry
+   * has a cache-id naming no dir (that entry may be its owner, damaged).
+   */
+  keep?: string;
 }
 
 /** A distribution record that does not parse: damage, reported by `verify` (and removable by repair). */
@@ -56,13 +61,15 @@ async function ageAndSize(path: string, now: number, size: () => Promise<number>
  * writer may have changed since): every entry's cache-id and diff ID, damaged entries included
  * (their dirs are not leftovers: a load replaces them), and every mount's mount-id and init-id.
  */
-async function layerdbNames(layerdb: string): Promise<{ cacheIds: Set<string>; diffIds: Set<string> }> {
+async function layerdbNames(layerdb: string, home: string): Promise<{ cacheIds: Set<string>; diffIds: Set<string>; unresolved: string[] }> {
   const cacheIds = new Set<string>();
   const diffIds = new Set<string>();
+  const unresolved: string[] = [];
   for (const name of await readdir(join(layerdb, "sha256")).catch(() => [] as string[])) {
     if (!hex64.test(name)) continue;
     const cacheId = await readTrimmed(join(layerdb, "sha256", name, "cache-id"));
     if (cacheId) cacheIds.add(cacheId);
+    if (!cacheId || cacheId.includes("/") || !(await lstat(join(home, cacheId)).catch(() => undefined))) unresolved.push(`sha256:${name}`);
     const diff = await readTrimmed(join(layerdb, "sha256", name, "diff"));
     if (diff && isDigest(diff)) diffIds.add(diff);
   }
@@ -72,7 +79,7 @@ async function layerdbNames(layerdb: string): Promise<{ cacheIds: Set<string>; d
       if (id) cacheIds.add(id);
     }
   }
-  return { cacheIds, diffIds };
+  return { cacheIds, diffIds, unresolved };
 }
 
 /**
@@ -110,7 +117,7 @@ export async function findLeftovers(scope: LeftoverScope, now = Date.now()): Pro
   const { imageRoot, layers, distribution } = scope;
   const leftovers: Leftover[] = [];
   const problems: DistributionProblem[] = [];
-  const { cacheIds, diffIds } = await layerdbNames(join(imageRoot, "layerdb"));
+  const { cacheIds, diffIds, unresolved } = await layerdbNames(join(imageRoot, "layerdb"), layers.driver.home);
 
   // Only overlay2's layout is known here (dirs by ID, `l/` links, `lower` files).
   if (layers.driver.name === "overlay2") {
@@ -121,7 +128,20 @@ export async function findLeftovers(scope: LeftoverScope, now = Date.now()): Pro
       if (!driverDirName.test(name) || owned.has(name)) continue;
       const path = join(home, name);
       const found = await ageAndSize(path, now, () => directorySize(path));
-      if (found) leftovers.push({ kind: "driver-dir", name, path, ...found, why: "no layer or mount owns it" });
+      if (!found) continue;
+      leftovers.push({
+        kind: "driver-dir",
+        name,
+        path,
+        ...found,
+        why: "no layer or mount owns it",
+        // Repair never guesses: a layer whose cache-id names no dir may be this dir's owner.
+        ...(unresolved.length > 0
+          ? {
+              keep: `layer ${unresolved[0]}${unresolved.length > 1 ? ` and ${unresolved.length - 1} more` : ""} names no driver dir in its cache-id and may own it`,
+            }
+          : {}),
+      });
     }
   }
 
@@ -182,7 +202,7 @@ export async function findLeftovers(scope: LeftoverScope, now = Date.now()): Pro
 /** What {@link removeLeftovers} removed, and the bytes that freed. */
 export interface RepairReport {
   removed: Leftover[];
-  /** Left because younger than the grace period (something may still be writing or resuming them). */
+  /** Left because younger than the grace period (something may still be writing or resuming them), or with a `keep` reason. */
   kept: Leftover[];
   bytes: number;
 }
@@ -196,7 +216,7 @@ export async function removeLeftovers(leftovers: readonly Leftover[], graceMs: n
   const kept: Leftover[] = [];
   let bytes = 0;
   for (const l of leftovers) {
-    if (l.ageMs < graceMs) {
+    if (l.ageMs < graceMs || l.keep !== undefined) {
       kept.push(l);
       continue;
     }

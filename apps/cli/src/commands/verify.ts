@@ -56,12 +56,17 @@ export const verifyCommand: Command = {
       left = problems.filter((p) => !(p.what === "distribution" && p.id !== undefined && removed.has(p.id)));
       for (const l of repaired.removed) tail.push(`removed: ${kindName[l.kind]} ${terminalSafe(l.name)} (${humanSize(l.bytes)})`);
       for (const l of repaired.kept)
-        tail.push(`kept: ${kindName[l.kind]} ${terminalSafe(l.name)} (${humanSize(l.bytes)}): changed less than the grace period ago`);
+        tail.push(`kept: ${kindName[l.kind]} ${terminalSafe(l.name)} (${humanSize(l.bytes)}): ${l.keep ?? "changed less than the grace period ago"}`);
       tail.push(`${count(repaired.removed.length, "leftover", "leftovers")} removed, ${humanSize(repaired.bytes)} freed`);
     } else if (reclaimable.length > 0) {
-      for (const l of reclaimable) tail.push(`reclaimable: ${kindName[l.kind]} ${terminalSafe(l.name)} (${humanSize(l.bytes)}): ${terminalSafe(l.why)}`);
+      for (const l of reclaimable)
+        tail.push(
+          `reclaimable: ${kindName[l.kind]} ${terminalSafe(l.name)} (${humanSize(l.bytes)}): ${terminalSafe(l.why)}${l.keep ? `; --repair keeps it: ${l.keep}` : ""}`,
+        );
       const bytes = reclaimable.reduce((n, l) => n + l.bytes, 0);
-      tail.push(`${count(reclaimable.length, "leftover", "leftovers")} reclaimable (${humanSize(bytes)}): store verify --repair removes ${reclaimable.length === 1 ? "it" : "them"}`);
+      tail.push(
+        `${count(reclaimable.length, "leftover", "leftovers")} reclaimable (${humanSize(bytes)}): store verify --repair removes ${reclaimable.length === 1 ? "it" : "them"}`,
+      );
     }
     await writeLines(ctx.io.stdout, [
       ...problems.map((p) => `corrupt: ${p.message}${left.includes(p) ? "" : " (removed)"}`),
