@@ -157,10 +157,12 @@ describe.runIf(isRoot)("reads of a damaged overlay2 root", () => {
         p.stderr.resume();
         let sent = 0;
         // Signalled once the process has the layer's big file open: mid-read.
+        // Polls overlap (each awaits): one signal only, or a third would exit without the undo.
         const poll = setInterval(async () => {
           const fds = await readdir(`/proc/${p.pid}/fd`).catch(() => [] as string[]);
           for (const fd of fds) {
             if ((await readlink(`/proc/${p.pid}/fd/${fd}`).catch(() => "")).endsWith("/diff/big")) {
+              if (sent) return;
               clearInterval(poll);
               sent = Date.now();
               p.kill("SIGTERM");
