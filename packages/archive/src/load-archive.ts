@@ -212,6 +212,13 @@ async function resolveLayers(
     } catch (e) {
       if (!isStoreError(e, LayerErrorCode.NotFound)) throw e;
     }
+    if (layer && !(await layers.driver.exists(layer.cacheId))) {
+      // Its driver dir is gone (a damaged root): taking the chain as it is would print "Loaded
+      // image" for an image without data. Registered again below, the fresh copy takes its place
+      // under the same chain ID; the handle taken is released with the others.
+      held.push(layer);
+      layer = undefined;
+    }
     if (layer) {
       held.push(layer);
       // moby takes the chain without looking at the file; we still refuse a file that lies.

@@ -6,15 +6,18 @@ export type ChunkPart = Uint8Array | { path: string; size: number };
 /** What {@link readChunk} gives: the chunk, or which file could not be read whole and why. */
 export type ChunkResult =
   | { ok: true; data: Uint8Array }
-  /** `size`: the file is shorter or longer than `size`; `error`: open or read failed (e.g. ENOENT, ELOOP for a symlink). */
+  /** `size`: the file is shorter or longer than `size`; `error`: open or read failed (e.g. ENOENT, ELOOP for a symlink, not a regular file). */
   | { ok: false; index: number; reason: "size" | "error"; error: Error };
 
 /**
  * Builds one chunk of bytes from literal pieces and whole files, in order, on a worker thread:
  * what rebuilding a layer's tar from tar-split does for its many small files (a header, the
- * file's bytes, padding, the next header ...). Files are opened with O_NOFOLLOW, read with
- * synchronous calls in a tight loop, and checked to hold exactly the bytes expected; the chunk
- * comes back as one transferred buffer, ready to hash and write.
+ * file's bytes, padding, the next header ...). Files are opened with O_NOFOLLOW and O_NONBLOCK
+ * (a planted FIFO or device never blocks) and, where /proc/self/fd exists, refused unless the
+ * opened file's own path is the path given (a symlink on the way is refused; callers pass
+ * canonical paths); then read with synchronous calls in a tight loop, and checked to hold
+ * exactly the bytes expected, a file that does not being refused as not a regular file when
+ * fstat says so; the chunk comes back as one transferred buffer, ready to hash and write.
  *
  * Why a thread: a small file is open, read, read (to see the end) and close. On the calling
  * thread that is four blocking calls per file, which on a cold page cache each wait on the disk;
@@ -78,8 +81,11 @@ interface ReadReply {
 const WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads");
 const fs = require("node:fs");
-const FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW;
+const FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY;
 const probe = new Uint8Array(1);
+let procFd;
+try { fs.readlinkSync("/proc/self/fd/0"); procFd = true; } catch { procFd = false; }
+const refuse = (message, code) => Object.assign(new Error(message), { code });
 parentPort.on("message", ({ id, bytes, paths, files }) => {
   const out = new Uint8Array(bytes);
   let i = 0;
@@ -87,14 +93,34 @@ parentPort.on("message", ({ id, bytes, paths, files }) => {
     for (; i < paths.length; i++) {
       const at = files[i * 3 + 1], size = files[i * 3 + 2];
       const fd = fs.openSync(paths[i], FLAGS);
+      // Not a regular file: said so rather than as a short read or EAGAIN.
+      const notRegular = () => !fs.fstatSync(fd).isFile();
       try {
-        let done = 0;
-        while (done < size) {
-          const n = fs.readSync(fd, out, at + done, size - done, null);
-          if (n === 0) break;
-          done += n;
+        if (procFd) {
+          const opened = fs.readlinkSync("/proc/self/fd/" + fd);
+          if (opened !== paths[i]) throw refuse("it resolves to " + JSON.stringify(opened) + " through a symlink", "ESYMLINK");
         }
-        if (done !== size || fs.readSync(fd, probe, 0, 1, null) !== 0) {
+        // No fstat before reading: with O_NONBLOCK a FIFO or device never blocks, and one that is
+        // not exactly the recorded bytes fails the size check below, where its type is looked at.
+        let done = 0;
+        try {
+          while (done < size) {
+            const n = fs.readSync(fd, out, at + done, size - done, null);
+            if (n === 0) break;
+            done += n;
+          }
+        } catch (e) {
+          if (notRegular()) throw refuse("it is not a regular file", "EFTYPE");
+          throw e;
+        }
+        let longer;
+        try {
+          longer = fs.readSync(fd, probe, 0, 1, null) !== 0;
+        } catch {
+          longer = true;
+        }
+        if (done !== size || longer) {
+          if (notRegular()) throw refuse("it is not a regular file", "EFTYPE");
           parentPort.postMessage({ id, failedAt: files[i * 3], short: true, message: "the file does not have the recorded " + size + " bytes" });
           return;
         }

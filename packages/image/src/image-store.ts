@@ -8,7 +8,7 @@ import { type Image, parseImageConfig } from "./image";
 import { type ImageRecord, type MutableImageRecord, addChild, newRecord, recordFields, removeChild } from "./image-record";
 import { AsyncMutex, mapLimit } from "@store/internal";
 import type { MetadataStore } from "@store/metadata";
-import { type RecordCacheRead, readRecordCache, recordCacheKey, writeRecordCache } from "./record-cache";
+import { type ConfigStamp, type RecordCacheRead, readRecordCache, recordCacheKey, writeRecordCache } from "./record-cache";
 import { type ImageStoreProblem, restoreImages } from "./restore";
 
 export interface ImageStoreOptions {
@@ -25,6 +25,13 @@ export interface ImageStoreOptions {
   recordCache?: MetadataStore;
   /** The record cache's key in `recordCache` (default `image-records.json`). */
   recordCacheKey?: string;
+  /**
+   * How to stamp a config without reading it (for files: size, inode, mtime, ctime): the record
+   * cache then trusts an entry only while its config's stamp is unchanged, so a config changed on
+   * disk is read and verified again at open (and not listed if damaged). Without it, cached
+   * configs are verified lazily, when read.
+   */
+  configStamp?: ConfigStamp;
 }
 
 /**
@@ -89,10 +96,10 @@ const decoder = new TextDecoder();
  * Restores the store, through the record cache when there is one, and keeps the cache current.
  * Apart from createImageStore so that the store's methods do not keep the cache alive.
  */
-async function restore({ backend, layers, recordCache, recordCacheKey: key = recordCacheKey }: ImageStoreOptions) {
+async function restore({ backend, layers, recordCache, recordCacheKey: key = recordCacheKey, configStamp }: ImageStoreOptions) {
   let cache: RecordCacheRead = {};
   const cacheRead = recordCache ? readRecordCache(recordCache, key).then((read) => (cache = read).records) : undefined;
-  const restored = await restoreImages(backend, layers, cacheRead);
+  const restored = await restoreImages(backend, layers, cacheRead, recordCache ? configStamp : undefined);
   // Best effort: the cache only saves the next open some reads. A store that cannot write it (a
   // read-only copy of a root, a full disk, a medium without compare-and-swap), or another
   // process that rewrote it first (its cache is as good), still opens, from the configs themselves.

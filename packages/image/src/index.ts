@@ -17,7 +17,7 @@ export type { ImageRecord } from "./image-record";
 export { createImageStore } from "./image-store";
 export type { ImageStore, ImageStoreOptions } from "./image-store";
 export type { ImageProblem, ImageStoreProblem, RecordCacheProblem } from "./restore";
-export { recordCacheKey } from "./record-cache";
+export { type ConfigStamp, recordCacheKey } from "./record-cache";
 export { Filters } from "./list-filters";
 export type { FilterInput } from "./list-filters";
 export { createImageService } from "./image-service";

@@ -9,7 +9,7 @@ export const recordCacheKey = "image-records.json";
  * The format written; a file of another version is rebuilt, not reported. Bump it whenever what
  * restore keeps of a config changes, so that no cache written by older code is trusted.
  */
-const version = 2;
+const version = 3;
 /** Numbers per image in `fields`: seconds, nanos, offset, chain index, run config (0/1), labels index. */
 const stride = 6;
 
@@ -17,7 +17,8 @@ const stride = 6;
  * The file's body (after a first line with the sha256 of the rest), shaped so that reading it
  * allocates little per image: IDs in one string in walk order (`algorithm:hex`, comma-separated),
  * every number in one flat array, chain IDs and label sets once each in tables (the images of a
- * store share a few layers and labels).
+ * store share a few layers and labels), and each config's stamp (see {@link ConfigStamp}) in one
+ * string parallel to the IDs (`-` where none was taken).
  */
 interface CacheBody {
   v: number;
@@ -25,7 +26,17 @@ interface CacheBody {
   labels: Record<string, string>[];
   ids: string;
   fields: number[];
+  stamps: string;
 }
+
+/**
+ * A fingerprint of a config's stored bytes, taken without reading them, that changes whenever
+ * they may have changed: for a file, its size, inode, mtime and ctime (no write, rename over or
+ * touch keeps all four). A cached entry is trusted only while its config's stamp is the one
+ * recorded with it; otherwise the config is read and verified again. `undefined`: no stamp could
+ * be taken (the entry is not trusted).
+ */
+export type ConfigStamp = (id: Digest) => string | undefined;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -40,6 +51,8 @@ export class CachedRecords {
   readonly #fields: readonly number[];
   readonly #chains: readonly Digest[];
   readonly #labels: readonly Readonly<Record<string, string>>[];
+  readonly #stampText: string;
+  #stamps: string[] | undefined;
   /** Where the next ID in walk order starts in #ids, and its index. */
   #pos = 0;
   #next = 0;
@@ -53,14 +66,16 @@ export class CachedRecords {
     this.#fields = body.fields;
     this.#chains = chains;
     this.#labels = body.labels;
+    this.#stampText = body.stamps;
   }
 
   /**
-   * The cached fields of `id`, or undefined when the cache does not hold it. A walk in the order
-   * the cache was written (the backend's) costs one string comparison per image, with no lookup
-   * table and no digest parsed: an ID is only ever matched against a `Digest` the walk produced.
+   * The cached fields of `id`, or undefined when the cache does not hold it or, given a `stamp`,
+   * holds it with another stamp (its config changed on disk since: read it again). A walk in the
+   * order the cache was written (the backend's) costs one string comparison per image, with no
+   * lookup table and no digest parsed: an ID is only ever matched against a `Digest` the walk produced.
    */
-  take(id: Digest): RecordFields | undefined {
+  take(id: Digest, stamp?: string): RecordFields | undefined {
     const text = id.toString();
     let i: number;
     if (this.#rest === undefined && this.#startsAt(text)) {
@@ -72,6 +87,10 @@ export class CachedRecords {
       if (found === undefined) return undefined;
       this.#rest.delete(text);
       i = found;
+    }
+    if (stamp !== undefined) {
+      this.#stamps ??= this.#stampText.split(",");
+      if (this.#stamps[i] !== stamp) return undefined;
     }
     this.hits++;
     const f = this.#fields;
@@ -147,10 +166,11 @@ export async function readRecordCache(store: MetadataStore, key = recordCacheKey
 
 /** What is wrong with a version-2 body, if anything: the shape, the numbers and every index. */
 function checkBody(json: Record<string, unknown>): string | undefined {
-  const { chains, labels, ids, fields } = json;
+  const { chains, labels, ids, fields, stamps } = json;
   if (!Array.isArray(chains) || !chains.every((c) => typeof c === "string")) return "chains is not an array of strings";
   if (!Array.isArray(labels) || !labels.every(isLabels)) return "labels is not an array of string maps";
   if (typeof ids !== "string") return "ids is not a string";
+  if (typeof stamps !== "string") return "stamps is not a string";
   if (!Array.isArray(fields) || fields.length % stride !== 0) return `fields is not an array of ${stride} numbers per image`;
   for (let b = 0; b < fields.length; b += stride) {
     for (let k = 0; k < stride; k++) if (typeof fields[b + k] !== "number" || !Number.isSafeInteger(fields[b + k])) return `fields[${b + k}] is not an integer`;
@@ -164,6 +184,9 @@ function checkBody(json: Record<string, unknown>): string | undefined {
   let commas = 0;
   for (let i = ids.indexOf(","); i >= 0; i = ids.indexOf(",", i + 1)) commas++;
   if ((count === 0 ? ids.length : commas + 1) !== (count === 0 ? 0 : count)) return `ids does not list ${count} images`;
+  let stampCommas = 0;
+  for (let i = stamps.indexOf(","); i >= 0; i = stamps.indexOf(",", i + 1)) stampCommas++;
+  if ((count === 0 ? stamps.length : stampCommas + 1) !== (count === 0 ? 0 : count)) return `stamps does not list ${count} images`;
   return undefined;
 }
 
@@ -173,7 +196,10 @@ function isLabels(value: unknown): value is Record<string, string> {
   return true;
 }
 
-const walkOrder = ([a]: [Digest, RecordFields], [b]: [Digest, RecordFields]) =>
+/** One image for the cache: its ID, its fields, and its config's stamp when one was taken. */
+export type CacheEntry = [id: Digest, fields: RecordFields, stamp?: string];
+
+const walkOrder = ([a]: CacheEntry, [b]: CacheEntry) =>
   a.algorithm !== b.algorithm ? (a.algorithm < b.algorithm ? -1 : 1) : a.encoded < b.encoded ? -1 : a.encoded > b.encoded ? 1 : 0;
 
 /**
@@ -181,19 +207,17 @@ const walkOrder = ([a]: [Digest, RecordFields], [b]: [Digest, RecordFields]) =>
  * there was none, else replaced if still at `previous` (the version read). When another process
  * replaced it first, that ERR_METADATA_CONFLICT is thrown; its cache is as good as this one.
  */
-export async function writeRecordCache(
-  store: MetadataStore,
-  records: Iterable<[Digest, RecordFields]>,
-  previous: string | undefined,
-  key = recordCacheKey,
-): Promise<void> {
+export async function writeRecordCache(store: MetadataStore, records: Iterable<CacheEntry>, previous: string | undefined, key = recordCacheKey): Promise<void> {
   // In the backend's walk order, which the next restore follows.
   const sorted = [...records].sort(walkOrder);
   const chains = new Map<string, number>();
   const labels = new Map<string, number>();
   const ids: string[] = [];
   const fields: number[] = [];
-  for (const [id, r] of sorted) {
+  const stamps: string[] = [];
+  for (const [id, r, stamp] of sorted) {
+    // A stamp never holds a comma (it would shift every later one); one that did is not kept.
+    stamps.push(stamp === undefined || stamp.includes(",") ? "-" : stamp);
     let chain = -1;
     if (r.chainId) {
       const key = r.chainId.toString();
@@ -210,7 +234,7 @@ export async function writeRecordCache(
     fields.push(r.created.seconds, r.created.nanos, r.created.offset, chain, r.hasRunConfig ? 1 : 0, label);
   }
   const body = encoder.encode(
-    `{"v":${version},"chains":${JSON.stringify([...chains.keys()])},"labels":[${[...labels.keys()].join(",")}],"ids":${JSON.stringify(ids.join(","))},"fields":${JSON.stringify(fields)}}`,
+    `{"v":${version},"chains":${JSON.stringify([...chains.keys()])},"labels":[${[...labels.keys()].join(",")}],"ids":${JSON.stringify(ids.join(","))},"fields":${JSON.stringify(fields)},"stamps":${JSON.stringify(stamps.join(","))}}`,
   );
   const head = encoder.encode(`${digestFromBytes(body)}\n`);
   const file = new Uint8Array(head.byteLength + body.byteLength);

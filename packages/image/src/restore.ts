@@ -7,7 +7,7 @@ import { decodeImageConfig } from "./image";
 import { type MutableImageRecord, type RecordFields, addChild, newRecord, recordFields } from "./image-record";
 import { LayerHolds } from "./layer-holds";
 import { mapLimit } from "@store/internal";
-import type { CachedRecords } from "./record-cache";
+import type { CacheEntry, CachedRecords, ConfigStamp } from "./record-cache";
 
 /** Something restore could not load; the rest of the store loads regardless. */
 export type ImageStoreProblem = ImageProblem | RecordCacheProblem;
@@ -49,8 +49,8 @@ export interface RestoredImages {
   problems: ImageProblem[];
   /** Whether the record cache given no longer matches the store (images added or gone). */
   cacheStale: boolean;
-  /** The fields of every config that verified and decoded (restored or not), for the record cache. */
-  cacheEntries(): [Digest, RecordFields][];
+  /** The fields of every config that verified and decoded (restored or not), with its stamp, for the record cache. */
+  cacheEntries(): CacheEntry[];
 }
 
 /** One layer the restored images stand on, and what the layer store said about it. */
@@ -68,12 +68,14 @@ interface Stand {
  * links children to parents. Unlike moby, a corrupt config or a missing layer is recorded as a
  * problem (moby logs the first and skips, and aborts the whole daemon start on a layer error
  * other than "does not exist"). Errors of the layer store itself still abort: they say nothing
- * about one image.
+ * about one image. With `stampOf`, a cached entry is taken only while its config's stamp is
+ * unchanged: a config changed on disk is read and verified again, and reported if damaged.
  */
 export async function restoreImages(
   backend: StoreBackend,
   layers: LayerGetReleaser,
   cacheSource?: CachedRecords | Promise<CachedRecords | undefined>,
+  stampOf?: ConfigStamp,
 ): Promise<RestoredImages> {
   const ids: Digest[] = [];
   // The cache may still be on its way (read and parsed while the walk's listing runs on the
@@ -89,8 +91,11 @@ export async function restoreImages(
   // The fields of each walked image (undefined: its config did not load), cached ones first.
   const fields = new Array<RecordFields | undefined>(ids.length);
   const misses: number[] = [];
+  // Taken before any read: a config changed after its stamp mismatches it at the next open.
+  const stamps = stampOf ? ids.map((id) => stampOf(id)) : undefined;
   for (let i = 0; i < ids.length; i++) {
-    const cached = cache?.take(ids[i]!);
+    const stamp = stamps?.[i];
+    const cached = stamps && stamp === undefined ? undefined : cache?.take(ids[i]!, stamp);
     if (cached) fields[i] = cached;
     else misses.push(i);
   }
@@ -128,7 +133,9 @@ export async function restoreImages(
   });
 
   const records = new Map<string, MutableImageRecord>();
-  const missingLayer: [Digest, RecordFields][] = [];
+  const missingLayer: CacheEntry[] = [];
+  const stampAt = new Map<string, string | undefined>();
+  if (stamps) for (let i = 0; i < ids.length; i++) stampAt.set(ids[i]!.toString(), stamps[i]);
   for (let i = 0; i < ids.length; i++) {
     const f = fields[i];
     if (!f) continue;
@@ -143,7 +150,7 @@ export async function restoreImages(
         message: `image ${id}: layer ${f.chainId} does not exist, not restoring the image: ${e.message}`,
         cause: e,
       });
-      missingLayer.push([id, f]);
+      missingLayer.push([id, f, stamps?.[i]]);
       continue;
     }
     records.set(id.toString(), newRecord(id, f, stand ? stand.layer : undefined, stand ? stand.size : 0));
@@ -186,7 +193,7 @@ export async function restoreImages(
     holds,
     problems,
     cacheStale,
-    cacheEntries: () => [...[...records.values()].map((r): [Digest, RecordFields] => [r.id, r]), ...missingLayer],
+    cacheEntries: () => [...[...records.values()].map((r): CacheEntry => [r.id, r, stampAt.get(r.id.toString())]), ...missingLayer],
   };
 }
 

@@ -153,13 +153,15 @@ describe("record cache", () => {
     const cases: [string, RegExp][] = [
       ["garbage", /no checksum line/],
       ["", /no checksum line/],
-      [`sha256:${"0".repeat(64)}\n{"v":2}`, /hashes to sha256:/],
+      [`sha256:${"0".repeat(64)}\n{"v":3}`, /hashes to sha256:/],
       [withSum("{not json"), /not JSON/],
-      [withSum('{"v":2,"chains":[],"labels":[],"ids":"","fields":[1,2,3]}'), /fields is not an array of 6 numbers/],
-      [withSum('{"v":2,"chains":["nope"],"labels":[],"ids":"sha256:x","fields":[1,2,3,0,1,-1]}'), /chain ID "nope" is not a digest/],
-      [withSum('{"v":2,"chains":[],"labels":[],"ids":"sha256:x","fields":[1,2,3,0,1,-1]}'), /index out of range/],
-      [withSum('{"v":2,"chains":[],"labels":[{"a":1}],"ids":"","fields":[]}'), /labels is not an array of string maps/],
-      [withSum('{"v":2,"chains":[],"labels":[],"ids":"sha256:x,sha256:y","fields":[1,2,3,-1,1,-1]}'), /ids does not list 1 images/],
+      [withSum('{"v":3,"chains":[],"labels":[],"ids":"","fields":[1,2,3],"stamps":""}'), /fields is not an array of 6 numbers/],
+      [withSum('{"v":3,"chains":["nope"],"labels":[],"ids":"sha256:x","fields":[1,2,3,0,1,-1],"stamps":""}'), /chain ID "nope" is not a digest/],
+      [withSum('{"v":3,"chains":[],"labels":[],"ids":"sha256:x","fields":[1,2,3,0,1,-1],"stamps":""}'), /index out of range/],
+      [withSum('{"v":3,"chains":[],"labels":[{"a":1}],"ids":"","fields":[],"stamps":""}'), /labels is not an array of string maps/],
+      [withSum('{"v":3,"chains":[],"labels":[],"ids":"sha256:x,sha256:y","fields":[1,2,3,-1,1,-1],"stamps":""}'), /ids does not list 1 images/],
+      [withSum('{"v":3,"chains":[],"labels":[],"ids":"sha256:x","fields":[1,2,3,-1,1,-1],"stamps":"a,b"}'), /stamps does not list 1 images/],
+      [withSum('{"v":3,"chains":[],"labels":[],"ids":"","fields":[]}'), /stamps is not a string/],
     ];
     for (const [bad, why] of cases) {
       const files = memoryFiles();
@@ -188,7 +190,7 @@ describe("record cache", () => {
     const store = await createImageStore({ backend, layers, recordCache: files });
     expect(store.problems).toEqual([]);
     expect(backend.gets).toBe(5);
-    expect(new TextDecoder().decode(files.data.get(recordCacheKey)!)).toContain('"v":2');
+    expect(new TextDecoder().decode(files.data.get(recordCacheKey)!)).toContain('"v":3');
   });
 
   it("serves a walk in any order (the cache's own order is only the fast path)", async () => {
@@ -247,6 +249,32 @@ describe("record cache", () => {
     expect(strict.has(ids[2]!)).toBe(false);
     expect(strict.problems.map((p) => p.kind)).toEqual(["invalid-config"]);
   });
+  it("with a config stamp, re-reads and verifies exactly the configs whose stamp changed: a tampered one is not listed", async () => {
+    const { data, ids } = await seed();
+    const files = memoryFiles();
+    const layers = new FakeLayerStore();
+    layers.add([diff("a"), diff("b")]);
+    // What a stat would say of each stored config: here, which write of it this is.
+    const writes = new Map<string, number>();
+    const configStamp = (id: { toString(): string }) => `w${writes.get(id.toString()) ?? 0}`;
+    await createImageStore({ backend: createMapBackend(data), layers, recordCache: files, configStamp });
+    const unchanged = counted(createMapBackend(data));
+    const again = await createImageStore({ backend: unchanged, layers, recordCache: files, configStamp });
+    expect([unchanged.gets, again.problems]).toEqual([0, []]);
+    data.set(contentKey(ids[2]!), [utf8('{"rootfs":{"type":"layers","diff_ids":[]},"comment":"tampered"}')]);
+    writes.set(ids[2]!.toString(), 1);
+    const backend = counted(createMapBackend(data));
+    const store = await createImageStore({ backend, layers, recordCache: files, configStamp });
+    expect(backend.gets).toBe(1);
+    expect(store.has(ids[2]!)).toBe(false);
+    expect(store.problems.map((p) => [p.kind, "digest" in p && p.digest.toString()])).toEqual([["invalid-config", ids[2]!.toString()]]);
+    expect(store.records()).toHaveLength(4);
+    // A stamp that cannot be taken trusts nothing: every config is read.
+    const unstamped = counted(createMapBackend(data));
+    await createImageStore({ backend: unstamped, layers, recordCache: files, configStamp: () => undefined });
+    expect(unstamped.gets).toBe(5);
+  });
+
   it("lives as one record of a shared fs metadata store; a cache another process rewrote first is kept, not fought over", async () => {
     const { data } = await seed();
     const root = await mkdtemp(join(tmpdir(), "record-cache-"));

@@ -345,10 +345,33 @@ export async function createLayerStore(options: LayerStoreOptions): Promise<Laye
       // The last moment a cancel can still leave nothing: after this the layer is the store's.
       signal?.throwIfAborted();
       const existing = layers.get(chainId.toString());
-      if (existing) return handle(existing);
+      const record: LayerRecord = { diffId: extracted.diffId, size: extracted.size, cacheId: extracted.cacheId, ...(parent ? { parent: parent.chainId } : {}) };
+      if (existing) {
+        if (await driver.exists(existing.record.cacheId)) return handle(existing);
+        // Its driver dir is gone (a damaged root): the fresh extraction takes its place under the
+        // same chain ID, so whatever holds the layer finds its data again.
+        await prepare?.();
+        await metadata.remove(chainId);
+        await metadata.put(chainId, { ...record, ...(existing.record.parent ? { parent: existing.record.parent } : {}) }, await extracted.tarSplit);
+        existing.record = { ...existing.record, size: extracted.size, cacheId: extracted.cacheId };
+        extracted.committed = true;
+        return handle(existing);
+      }
       // Under the same lock as the check: the chain cannot appear or vanish in between.
       await prepare?.();
-      const record: LayerRecord = { diffId: extracted.diffId, size: extracted.size, cacheId: extracted.cacheId, ...(parent ? { parent: parent.chainId } : {}) };
+      // layerdb may hold the chain ID though this store did not load it: damaged (it was a
+      // problem at open: a garbage diff, a bad size…), replaced by this sound copy — put would
+      // keep the damaged one, and the layer would be gone again at the next open — or
+      // committed by another writer since, whose copy is taken and this one left to the caller.
+      const onDisk = await metadata.get(chainId).then(
+        (r) => (r ? "sound" : "none"),
+        (e: unknown) => {
+          if (isStoreError(e, LayerErrorCode.CorruptMetadata)) return "damaged";
+          throw e;
+        },
+      );
+      if (onDisk === "sound") return handle(await load(chainId, new Set()));
+      await metadata.remove(chainId);
       await metadata.put(chainId, record, await extracted.tarSplit);
       const entry: Entry = { chainId, record, parent, depth: (parent?.depth ?? 0) + 1, references: 0, handles: new Set() };
       // The new layer holds its parent: one more reference than the caller's, which it drops.

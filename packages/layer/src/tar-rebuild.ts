@@ -1,11 +1,11 @@
-import { constants, createReadStream } from "node:fs";
-import { open } from "node:fs/promises";
+import { createReadStream } from "node:fs";
 import { DigestErrorCode, createHasher, verifyStream, type Digest } from "@store/digest";
 import { isStoreError } from "@store/errors";
 import { type ChunkPart, type GraphDriver, eventLoopTurns, readChunk } from "@store/graphdriver";
 import { type TarSplitPacket, assembleTar, readTarSplit } from "@store/tar-split";
 import { openDiffFiles } from "./diff-files";
 import { LayerError, LayerErrorCode } from "./errors";
+import { openLayerFile } from "./layer-file-open";
 
 /** What rebuilding one layer's tar needs to know of it. */
 export interface LayerTarSource {
@@ -103,9 +103,9 @@ export async function* layerTarStream(
       }
       const large = segment as { path: string; name: string; size: number };
       let seen = 0;
-      // Refused as a small file is (ENOENT, ELOOP for a symlink): the layer's data is not what was recorded.
+      // Refused as a small file is (ENOENT, a symlink, a FIFO): the layer's data is not what was recorded.
       const cannotRead = (e: unknown) => verificationFailed(layer, `file ${JSON.stringify(large.name)} cannot be read: ${(e as Error)?.message ?? e}`, e);
-      const handle = await open(large.path, constants.O_RDONLY | constants.O_NOFOLLOW).catch((e: unknown) => {
+      const handle = await openLayerFile(large.path).catch((e: unknown) => {
         throw cannotRead(e);
       });
       for await (const chunk of createReadStream(large.path, { highWaterMark: SMALL, fd: handle })) {

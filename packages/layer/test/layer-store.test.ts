@@ -109,6 +109,41 @@ describe("layer store on overlay2", () => {
     expect((await collect(r2.tarStream())).equals(tar2)).toBe(true);
   });
 
+  it("a register over a damaged layer of the same chain ID replaces it (garbage diff, driver dir gone); one committed by another store is taken", async () => {
+    const tar = await base();
+    const { layer } = await t.store.register([tar]);
+    await t.store.close();
+    const layerdb = join(t.root, "image", "overlay2", "layerdb", "sha256", layer.chainId.encoded);
+    await writeFile(join(layerdb, "diff"), "garbage\n");
+    const damaged = await t.reopen();
+    expect(damaged.problems.map((p) => p.chainId)).toEqual([layer.chainId.toString()]);
+    const { layer: replaced } = await damaged.register([tar]);
+    expect(replaced.cacheId).not.toBe(layer.cacheId);
+    expect((await readFile(join(layerdb, "diff"), "utf8")).trim()).toBe(layer.diffId.toString());
+    expect((await readFile(join(layerdb, "cache-id"), "utf8")).trim()).toBe(replaced.cacheId);
+    await damaged.close();
+
+    // Its driver dir gone: registered again, the fresh dir takes its place, under the same handle holders.
+    const reopened = await t.reopen();
+    expect(reopened.problems).toEqual([]);
+    const held = await reopened.get(layer.chainId);
+    execFileSync("rm", ["-rf", join(t.root, "overlay2", replaced.cacheId)]);
+    const { layer: again } = await reopened.register([tar]);
+    expect(again.cacheId).not.toBe(replaced.cacheId);
+    expect((await collect(again.tarStream())).equals(tar)).toBe(true);
+    expect((await collect(held.tarStream())).equals(tar)).toBe(true);
+    const dirs = (await readdir(join(t.root, "overlay2"))).filter((n) => n !== "l");
+    expect(dirs).toEqual([again.cacheId, layer.cacheId].sort());
+
+    // A second store committed the chain since this one opened: its copy is taken, not shadowed.
+    const other = await t.reopen();
+    const tar2 = await tarBytes([{ name: "late", content: "late\n" }]);
+    const { layer: theirs } = await reopened.register([tar2]);
+    const { layer: mine } = await other.register([tar2]);
+    expect(mine.cacheId).toBe(theirs.cacheId);
+    expect((await readdir(join(t.root, "overlay2"))).filter((n) => n !== "l")).toHaveLength(3);
+  });
+
   it("registers the empty layer", async () => {
     const { layer } = await t.store.register([Buffer.alloc(1024)]);
     expect(layer.diffId.toString()).toBe(EMPTY_TAR_DIFF_ID);

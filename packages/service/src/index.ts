@@ -1,6 +1,9 @@
 export { openStore } from "./open-store";
 export { defaultRoot } from "./default-root";
-export type { StoreService, LoadOptions, PullOptions, PushOptions, SaveOptions } from "./store-service";
+export type { StoreService, LoadOptions, PullOptions, PushOptions, RepairOptions, SaveOptions } from "./store-service";
+export { DEFAULT_REPAIR_GRACE_MS } from "./store-service";
+export { findLeftovers, removeLeftovers } from "./root-leftovers";
+export type { DistributionProblem, Leftover, LeftoverScope, RepairReport } from "./root-leftovers";
 export type { PullResult, PushResult } from "@store/distribution";
 export { allTagsReference, pullReference, pushReference } from "./pull-reference";
 export type { BackendKind, DriverFactorySpec, DriverSpec, OpenStoreOptions, S3Options } from "./open-options";

@@ -12,6 +12,7 @@ import { RegistryClient } from "@store/registry";
 import { progressReader } from "@store/internal";
 import { createFsLayerMetadataStore, createLayerStore } from "@store/layer";
 import { abortable, cancellable } from "./abortable";
+import { fsConfigStamp } from "./config-stamp";
 import { diskUsage } from "./disk-usage";
 import { ServiceError, ServiceErrorCode } from "./errors";
 import { importImage } from "./import-image";
@@ -20,7 +21,8 @@ import { type MountInfo, findMount, mergedDir, mountImage, readMounts, removeMou
 import { openBackend } from "./open-backend";
 import { driverName, openDriver } from "./open-driver";
 import type { OpenStoreOptions } from "./open-options";
-import type { StoreService } from "./store-service";
+import { DEFAULT_REPAIR_GRACE_MS, type StoreService } from "./store-service";
+import { findLeftovers, removeLeftovers } from "./root-leftovers";
 import { verifyStore } from "./verify-store";
 import { type WriterLock, acquireWriterLock } from "./writer-lock";
 
@@ -78,7 +80,16 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreService
     // so opening thousands of images reads one file instead of every config. Content-addressed
     // configs never change under their ID; `verify` still re-hashes every one.
     const recordCache = backendKind === "fs" || backendKind === "s3" ? metadata : undefined;
-    const images = await createImageStore({ backend, layers, recordCache, recordCacheKey: "store-cache/image-records.json" });
+    // Each cached entry is trusted only while its config file's stat is unchanged: a config changed
+    // on disk is read and verified again, never listed as healthy from the cache.
+    const configStamp = backendKind === "fs" ? fsConfigStamp(join(imageRoot, "imagedb")) : undefined;
+    const images = await createImageStore({
+      backend,
+      layers,
+      recordCache,
+      recordCacheKey: "store-cache/image-records.json",
+      ...(configStamp ? { configStamp } : {}),
+    });
     const references = await createReferenceStore({ store: metadata, key: repositoriesKey });
     const distribution = new DistributionMetadata({ store: metadata, prefix: "distribution" });
     const mounts: MountInfo[] = await readMounts(layerMetadata);
@@ -193,7 +204,25 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreService
       },
 
       diskUsage: () => diskUsage(imageService, layers, mounts),
-      verify: (opts) => cancellable(opts?.signal, () => verifyStore({ backend, images, layers, layerMetadata, references }, opts)),
+      verify: (opts) =>
+        cancellable(opts?.signal, () => verifyStore({ backend, images, layers, layerMetadata, references, leftovers: { imageRoot, distribution } }, opts)),
+      async repair(opts = {}) {
+        // A read-only opening takes the writer lock for the removal only; what is removed is
+        // found again under it, from disk, so a writer that ran since this opening is seen.
+        const held =
+          lock ??
+          (await acquireWriterLock(root, {
+            ...(options.lockTimeoutMs !== undefined ? { timeoutMs: options.lockTimeoutMs } : {}),
+            ...(options.onLockWait ? { onWait: options.onLockWait } : {}),
+            ...(opts.signal ? { signal: opts.signal } : {}),
+          }));
+        try {
+          const { leftovers } = await findLeftovers({ imageRoot, layers, distribution });
+          return await removeLeftovers(leftovers, opts.graceMs ?? DEFAULT_REPAIR_GRACE_MS, layers);
+        } finally {
+          if (held !== lock) await held.release();
+        }
+      },
 
       async mounts() {
         return Promise.all(mounts.map(async (m) => ({ ...m, merged: await mergedDir(layers, m) })));

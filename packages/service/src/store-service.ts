@@ -21,6 +21,22 @@ import type { DiskUsage } from "./disk-usage";
 import type { ImportOptions, ImportResult } from "./import-image";
 import type { MountInfo, MountedLayer } from "./mounts";
 import type { VerifyReport } from "./verify-store";
+import type { RepairReport } from "./root-leftovers";
+
+/**
+ * How old a leftover must be before `repair` removes it. A load or pull in another process
+ * creates its overlay2 dir before the layerdb entry that owns it, and a pull's partial download
+ * waits to be resumed: an hour is far longer than any layer takes to unpack (minutes for the
+ * largest), so nothing still being written is taken, and short enough that a repair run after a
+ * crash finds the crash's leftovers. dockerd itself never removes them.
+ */
+export const DEFAULT_REPAIR_GRACE_MS = 60 * 60 * 1000;
+
+/** Options of {@link StoreService.repair}. */
+export interface RepairOptions extends WorkOptions {
+  /** Only what has not changed for this long is removed (default {@link DEFAULT_REPAIR_GRACE_MS}). */
+  graceMs?: number;
+}
 import type { WorkOptions } from "./work-options";
 
 /** Options of {@link StoreService.load}. */
@@ -140,6 +156,14 @@ export interface StoreService {
   diskUsage(): Promise<DiskUsage>;
   /** Checks every image config and every layer against its digest (see {@link VerifyReport}). */
   verify(options?: WorkOptions): Promise<VerifyReport>;
+  /**
+   * `podman system check --repair` for what nothing references: removes leftover overlay2 dirs,
+   * dangling or unreadable distribution records and partial downloads older than `graceMs`
+   * (default {@link DEFAULT_REPAIR_GRACE_MS}), holding the root's writer lock (taken for the
+   * duration when the store was opened read-only). Damage that something references (a corrupt
+   * layer an image uses) is not touched: `verify` reports it.
+   */
+  repair(options?: RepairOptions): Promise<RepairReport>;
 
   /** The read-write layers (mounts) in layerdb, with their merged directories. */
   mounts(): Promise<MountedLayer[]>;

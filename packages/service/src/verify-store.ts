@@ -7,12 +7,13 @@ import type { LayerMetadataStore, LayerStore } from "@store/layer";
 import { BackendErrorCode } from "@store/backend";
 import { isStoreError } from "@store/errors";
 import { layerUsers } from "./layer-users";
+import { type Leftover, type LeftoverScope, findLeftovers } from "./root-leftovers";
 import type { WorkOptions } from "./work-options";
 
 /** One thing `verify` found damaged. */
 export interface VerifyProblem {
   /** An image config, a layer, or something the image or layer store skipped when it was opened. */
-  what: "config" | "layer" | "reference" | "image-store" | "layer-store";
+  what: "config" | "layer" | "reference" | "image-store" | "layer-store" | "distribution";
   /** The config's image ID, the layer's chain ID or the image a reference points at, when known. */
   id?: string;
   /** The images it breaks. */
@@ -27,6 +28,11 @@ export interface VerifyReport {
   /** Layers rebuilt and checked. */
   layers: number;
   problems: VerifyProblem[];
+  /**
+   * What nothing references (leftover overlay2 dirs, distribution records naming no layer,
+   * partial downloads), with its size: space to reclaim (`repair`), not damage.
+   */
+  reclaimable: Leftover[];
 }
 
 /** The first 12 hex characters of an ID, as docker shows it. */
@@ -37,10 +43,19 @@ function shortId(id: Digest): string {
 /**
  * Re-hashes every image config in the backend and rebuilds every layer's tar from tar-split and
  * the driver's files, checking it against its diffID; reports each damage with the images it
- * concerns. Progress: a "Verifying" bar per layer (id: its short chain ID).
+ * concerns. Progress: a "Verifying" bar per layer (id: its short chain ID). Given `leftovers`,
+ * also checks every distribution record (one that does not parse is damage) and every overlay2
+ * dir for an owner, and lists what nothing references as reclaimable.
  */
 export async function verifyStore(
-  stores: { backend: StoreBackend; images: ImageStore; layers: LayerStore; layerMetadata: LayerMetadataStore; references: ReferenceStore },
+  stores: {
+    backend: StoreBackend;
+    images: ImageStore;
+    layers: LayerStore;
+    layerMetadata: LayerMetadataStore;
+    references: ReferenceStore;
+    leftovers?: Omit<LeftoverScope, "layers">;
+  },
   options: WorkOptions = {},
 ): Promise<VerifyReport> {
   const { backend, images, layers, layerMetadata, references } = stores;
@@ -123,5 +138,12 @@ export async function verifyStore(
       });
     }
   }
-  return { configs, layers: all.length, problems };
+  let reclaimable: Leftover[] = [];
+  if (stores.leftovers) {
+    signal?.throwIfAborted();
+    const found = await findLeftovers({ ...stores.leftovers, layers });
+    reclaimable = found.leftovers;
+    for (const p of found.problems) problems.push({ what: "distribution", id: p.key, images: [], message: p.message });
+  }
+  return { configs, layers: all.length, problems, reclaimable };
 }

@@ -135,7 +135,7 @@ describe.skipIf(!hasRoot())("a store service", () => {
 
   it("verifies every config and layer, naming the images a damaged layer breaks", async () => {
     const events: ProgressEvent[] = [];
-    expect(await store.verify({ onProgress: (e) => events.push(e) })).toEqual({ configs: 1, layers: 1, problems: [] });
+    expect(await store.verify({ onProgress: (e) => events.push(e) })).toEqual({ configs: 1, layers: 1, problems: [], reclaimable: [] });
     expect(events.at(-1)?.status).toBe("Verifying");
     expect(events.at(-1)?.progressDetail?.current).toBe(events.at(-1)?.progressDetail?.total);
 
