@@ -1,4 +1,4 @@
-import { readFile, readdir } from "node:fs/promises";
+import { readFile, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { isStoreError } from "@store/errors";
 import { type RegistryPeer, hasRoot, registrySkipReason, startRegistry } from "@store/test-peers";
@@ -132,6 +132,16 @@ describe.skipIf(!hasRoot() || registrySkipReason() !== undefined)("pull and push
     expect(result!.id.toString()).toBe(twice.config.digest);
     expect((await store.inspect(`${registry.host}/team/twice:1`)).RootFS.Layers).toEqual(twice.diffIds);
     expect(await readdir(join(root, "image/overlay2/partial-downloads"))).toEqual([]);
+  });
+
+  it("pulls again a layer whose driver dir is gone (a damaged root), instead of saying it is up to date", async () => {
+    const top = store.layers.map().get(store.images.record(base.config.digest)!.chainId!.toString())!;
+    await rm(join(root, "overlay2", top.cacheId), { recursive: true, force: true });
+    const events: ProgressEvent[] = [];
+    await store.pull(`${registry.host}/team/base:1`, { onProgress: (e) => events.push(e) });
+    expect(events.filter((e) => e.status === "Pull complete").map((e) => e.id)).toEqual([base.layers[1]!.digest.slice(7, 19)]);
+    const again = store.layers.map().get(store.images.record(base.config.digest)!.chainId!.toString())!;
+    expect(await store.layers.driver.exists(again.cacheId)).toBe(true);
   });
 
   it("pulls every tag of a repository with allTags (docker pull -a), refusing a name with a tag", async () => {

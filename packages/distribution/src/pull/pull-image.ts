@@ -82,7 +82,7 @@ export async function pullImage(repo: Repository, ref: NamedReference, stores: P
   const chosen = await chooseManifest(repo, requested, options.platform, signal ? { signal } : {});
   const { manifest } = chosen;
   // The image is here already (its ID is the config's digest): nothing to fetch, as moby's pull.
-  if (stores.images.has(manifest.config.digest)) {
+  if (stores.images.has(manifest.config.digest) && (await layersIntact(stores.layers, stores.images.record(manifest.config.digest)?.chainId))) {
     await keepDocuments(stores, chosen.documents);
     return finish(stores, ref, chosen.digest, manifest.config.digest, emit, options.noStatus);
   }
@@ -104,14 +104,14 @@ export async function pullImage(repo: Repository, ref: NamedReference, stores: P
     }
 
   const chains = chainIds(diffIds);
-  // The highest chain the store has: every layer at or below it "Already exists".
+  // The chains the store has, bottom up, each with its files: they "Already exist". A layer
+  // whose driver dir is gone (a damaged root) is pulled again, and so is everything above it.
   const have = stores.layers.map();
   let present = -1;
-  for (let i = chains.length - 1; i >= 0; i--) {
-    if (have.has(chains[i]!.toString())) {
-      present = i;
-      break;
-    }
+  for (let i = 0; i < chains.length; i++) {
+    const layer = have.get(chains[i]!.toString());
+    if (!layer || !(await stores.layers.driver.exists(layer.cacheId))) break;
+    present = i;
   }
 
   const held: Layer[] = [];
@@ -183,6 +183,15 @@ export async function pullAllTags(repo: Repository, name: NamedReference, stores
   const updated = results.some((r) => r.updated);
   options.onProgress?.(progressMessage(`Status: ${updated ? "Downloaded newer image" : "Image is up to date"} for ${name.familiarName}`));
   return results;
+}
+
+/** Whether the chain `chainId` names has every layer's files (its driver dirs), bottom to top. */
+async function layersIntact(layers: LayerStore, chainId: Digest | undefined): Promise<boolean> {
+  if (!chainId) return true;
+  for (let layer = layers.map().get(chainId.toString()); layer; layer = layer.parent) {
+    if (!(await layers.driver.exists(layer.cacheId))) return false;
+  }
+  return layers.map().has(chainId.toString());
 }
 
 /** Manifests and indexes into the content store (a cache: a failure there is not the pull's). */
