@@ -26,6 +26,8 @@ export interface DaemonOptions {
   /** Layers uploaded at once per push (default 5, as dockerd). */
   maxConcurrentUploads: number;
   logLevel: LogLevel;
+  /** `host:port` to serve Prometheus metrics on (`--metrics-addr`, plain HTTP); none by default. */
+  metricsAddr?: string;
   /** The daemon.json read, if any. */
   configFile?: string;
 }
@@ -70,6 +72,7 @@ const flags: readonly FlagSpec[] = [
   },
   { name: "max-concurrent-downloads", type: "count", placeholder: "int", help: "Set the max concurrent downloads for each pull (default 3)" },
   { name: "max-concurrent-uploads", type: "count", placeholder: "int", help: "Set the max concurrent uploads for each push (default 5)" },
+  { name: "metrics-addr", type: "string", placeholder: "string", help: "Serve Prometheus metrics at http://ADDR/metrics (host:port; default: none)" },
   { name: "pidfile", short: "p", type: "string", placeholder: "string", help: "Path to use for daemon PID file (default: none)" },
   { name: "storage-driver", short: "s", type: "string", placeholder: "string", help: 'Storage driver to use (default "overlay2")' },
   { name: "version", short: "v", type: "boolean", help: "Print version information and quit" },
@@ -175,6 +178,14 @@ async function readConfigFile(path: string, given: ReadonlyMap<string, Value>): 
   return out;
 }
 
+/** `host:port` (`[v6]:port` for IPv6) of `--metrics-addr`. */
+export function metricsAddress(addr: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(addr);
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) throw usage(`invalid --metrics-addr ${JSON.stringify(addr)}: expected host:port`);
+  return { host: m[1] ?? (m[2] || "127.0.0.1"), port };
+}
+
 /** Where one `-H` listens: a unix socket the daemon makes, or sockets systemd passed (`fd://`). */
 export type Listener = { kind: "unix"; path: string } | { kind: "fd"; fd?: number };
 
@@ -218,6 +229,11 @@ export async function parseDaemonArgs(argv: readonly string[], env: Readonly<Rec
   if (pidfile) options.pidfile = pidfile;
   const group = get("group") as string | undefined;
   if (group) options.group = group;
+  const metricsAddr = get("metrics-addr") as string | undefined;
+  if (metricsAddr) {
+    metricsAddress(metricsAddr);
+    options.metricsAddr = metricsAddr;
+  }
   if (configFile !== undefined) options.configFile = configFile;
   return { kind: "run", options };
 }

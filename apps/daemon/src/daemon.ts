@@ -5,11 +5,12 @@ import { dockerConfigDir } from "@store/registry";
 import { type StoreService, openStore } from "@store/service";
 import { createApiHandler } from "./api-server";
 import type { DaemonContext } from "./daemon-context";
-import { type DaemonOptions, parseHost } from "./daemon-options";
+import { type DaemonOptions, metricsAddress, parseHost } from "./daemon-options";
 import { DaemonError, DaemonErrorCode } from "./errors";
 import { EventLog } from "./events";
 import { Router } from "./http/router";
 import type { Logger } from "./logger";
+import { Metrics } from "./metrics";
 import { removePidfile, writePidfile } from "./pidfile";
 import { imageRoutes } from "./routes/image-routes";
 import { systemRoutes } from "./routes/system-routes";
@@ -21,6 +22,8 @@ export interface Daemon {
   /** Where it listens: the unix socket paths it made, and `fd://N` for sockets systemd passed. */
   readonly sockets: readonly string[];
   readonly service: StoreService;
+  /** Where `/metrics` is served (`--metrics-addr`), with the port actually bound. */
+  readonly metrics?: { host: string; port: number };
   /**
    * Graceful shutdown: stops accepting, aborts the requests in flight (their work undoes what it
    * half wrote), waits for them, removes the sockets and the pidfile, releases the store.
@@ -94,11 +97,13 @@ export async function startDaemon(options: DaemonOptions, environment: DaemonEnv
   const listening: string[] = [];
   const activated: string[] = [];
   let pidfileWritten = false;
-  const ctx: DaemonContext = { service, events: new EventLog(), options };
+  const metrics = new Metrics();
+  const ctx: DaemonContext = { service, events: new EventLog(), options, metrics };
   // One log line per operation that changed the store (what `docker events` shows).
   ctx.events.subscribe((e) => logger.log("info", `image ${e.action}`, { id: e.id, ...e.attributes }));
   const router = new Router().add(...systemRoutes(ctx), ...imageRoutes(ctx), ...transferRoutes(ctx));
-  const api = createApiHandler({ router, logger, shutdown: shutdown.signal });
+  const api = createApiHandler({ router, logger, shutdown: shutdown.signal, metrics });
+  let metricsAt: { host: string; port: number } | undefined;
 
   let started = false;
   let stopping: Promise<void> | undefined;
@@ -128,6 +133,25 @@ export async function startDaemon(options: DaemonOptions, environment: DaemonEnv
       servers.push(server);
       return server;
     };
+    if (options.metricsAddr) {
+      const { host, port } = metricsAddress(options.metricsAddr);
+      const server = createServer((req, res) => {
+        if (req.method === "GET" && req.url?.split("?")[0] === "/metrics") {
+          res.writeHead(200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
+          res.end(metrics.render());
+        } else {
+          res.writeHead(404, { "Content-Type": "text/plain; charset=utf-8" });
+          res.end("404 page not found\n");
+        }
+      });
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => resolve());
+      });
+      const bound = server.address();
+      metricsAt = { host, port: typeof bound === "object" && bound ? bound.port : port };
+    }
     for (const l of listeners) {
       if (l.kind === "unix") {
         await listenUnix(serve(), l.path, options.group);
@@ -149,6 +173,11 @@ export async function startDaemon(options: DaemonOptions, environment: DaemonEnv
     throw e;
   }
   started = true;
-  logger.log("info", "API listen", { sockets: [...listening, ...activated], root: service.root, driver: service.driverName });
-  return { sockets: [...listening, ...activated], service, stop };
+  logger.log("info", "API listen", {
+    sockets: [...listening, ...activated],
+    root: service.root,
+    driver: service.driverName,
+    ...(metricsAt ? { metrics: `${metricsAt.host}:${metricsAt.port}` } : {}),
+  });
+  return { sockets: [...listening, ...activated], service, stop, ...(metricsAt ? { metrics: metricsAt } : {}) };
 }

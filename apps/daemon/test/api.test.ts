@@ -249,7 +249,7 @@ describe.skipIf(!isRoot || registrySkipReason())("stored pulls and pushes", () =
   let registry: RegistryPeer;
 
   beforeAll(async () => {
-    [d, registry] = await Promise.all([startTestDaemon(), startRegistry()]);
+    [d, registry] = await Promise.all([startTestDaemon({ metricsAddr: "127.0.0.1:0" }), startRegistry()]);
     await uploadTestImage(registry.host, "test/img", "1", await buildTestImage([{ "a.txt": "a\n" }, { "b.txt": "b\n" }]));
   });
   afterAll(async () => {
@@ -288,5 +288,19 @@ describe.skipIf(!isRoot || registrySkipReason())("stored pulls and pushes", () =
     expect(aux.Digest).toMatch(/^sha256:/);
     const noAuth = await d.request("POST", `/images/${target}/push?tag=2`);
     expect([noAuth.status, noAuth.json()]).toEqual([400, { message: "Bad parameters and missing X-Registry-Auth: EOF" }]);
+  });
+
+  it("counts requests, bytes pulled and pushed and layers extracted on --metrics-addr", async () => {
+    const at = d.daemon.metrics!;
+    const text = await (await fetch(`http://${at.host}:${at.port}/metrics`)).text();
+    const value = (line: RegExp) => Number(line.exec(text)?.[1]);
+    expect(value(/^stored_pulled_bytes_total (\d+)$/m)).toBeGreaterThan(0);
+    // The pushed image's blobs were in the registry already (mounted, not sent): no bytes.
+    expect(value(/^stored_pushed_bytes_total (\d+)$/m)).toBe(0);
+    expect(value(/^stored_layers_extracted_total (\d+)$/m)).toBe(2);
+    expect(value(/^stored_requests_total\{route="\/images\/create",method="POST",status="200"\} (\d+)$/m)).toBe(2);
+    expect(value(/^stored_requests_total\{route="\/images\/\{name\}\/push",method="POST",status="400"\} (\d+)$/m)).toBe(1);
+    expect(value(/^stored_operations_total\{operation="pull",result="ok"\} (\d+)$/m)).toBe(2);
+    expect(text).toMatch(/^stored_request_duration_seconds_count\{route="\/images\/create"\} \d+$/m);
   });
 });
