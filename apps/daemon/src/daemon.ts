@@ -1,4 +1,6 @@
+import { readFile } from "node:fs/promises";
 import { type Server, createServer } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { unlink } from "node:fs/promises";
 import { isStoreError } from "@store/errors";
 import { dockerConfigDir } from "@store/registry";
@@ -19,7 +21,7 @@ import { listenUnix } from "./unix-listener";
 
 /** A running daemon. */
 export interface Daemon {
-  /** Where it listens: the unix socket paths it made, and `fd://N` for sockets systemd passed. */
+  /** Where it listens: the unix socket paths it made, `fd://N` for sockets systemd passed, `tcp://HOST:PORT`. */
   readonly sockets: readonly string[];
   readonly service: StoreService;
   /** Where `/metrics` is served (`--metrics-addr`), with the port actually bound. */
@@ -47,6 +49,27 @@ function systemdSockets(env: Readonly<Record<string, string | undefined>>): numb
   if (Number(env.LISTEN_PID) !== process.pid) return [];
   const n = Number(env.LISTEN_FDS);
   return Number.isSafeInteger(n) && n > 0 ? Array.from({ length: n }, (_, i) => 3 + i) : [];
+}
+
+/**
+ * Mutual TLS as dockerd's `--tlsverify`: TLS 1.2 or newer, and a client certificate signed by
+ * the CA is required (anyone who reaches the port would otherwise control the store).
+ */
+async function tlsOptions(options: DaemonOptions) {
+  const { tls } = options;
+  if (!tls) throw new DaemonError(DaemonErrorCode.InvalidArgs, "tcp:// hosts need --tlsverify");
+  const read = (path: string, what: string) =>
+    readFile(path).catch((e: NodeJS.ErrnoException) => {
+      throw new DaemonError(DaemonErrorCode.InvalidArgs, `could not read ${what} ${path}: ${e.code ?? e.message}`);
+    });
+  return {
+    ca: await read(tls.ca, "CA certificate (--tlscacert)"),
+    cert: await read(tls.cert, "certificate (--tlscert)"),
+    key: await read(tls.key, "key (--tlskey)"),
+    requestCert: true,
+    rejectUnauthorized: true,
+    minVersion: "TLSv1.2" as const,
+  };
 }
 
 /** How long a socket may stay silent mid-request before it is closed (a client that never finishes its body). */
@@ -156,6 +179,19 @@ export async function startDaemon(options: DaemonOptions, environment: DaemonEnv
       if (l.kind === "unix") {
         await listenUnix(serve(), l.path, options.group);
         listening.push(l.path);
+        continue;
+      }
+      if (l.kind === "tcp") {
+        const tls = await tlsOptions(options);
+        const server = createHttpsServer({ ...tls, maxHeaderSize: 64 * 1024, requestTimeout: 0 }, api.handle);
+        server.setTimeout(environment.idleTimeoutMs ?? IDLE_TIMEOUT_MS);
+        servers.push(server);
+        await new Promise<void>((resolve, reject) => {
+          server.once("error", reject);
+          server.listen(l.port, l.host, () => resolve());
+        });
+        const bound = server.address();
+        activated.push(`tcp://${l.host.includes(":") ? `[${l.host}]` : l.host}:${typeof bound === "object" && bound ? bound.port : l.port}`);
         continue;
       }
       // systemd made these sockets (and removes them): listen, never unlink.
