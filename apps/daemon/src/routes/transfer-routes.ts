@@ -1,4 +1,3 @@
-import { once } from "node:events";
 import { type ProgressEvent, goJsonString, goJsonStruct } from "@store/internal";
 import { type NamedReference, parseNormalizedNamed } from "@store/reference";
 import { parsePlatform } from "@store/registry";
@@ -24,11 +23,24 @@ function withTagParam(name: string, tag: string): NamedReference {
   return parseNormalizedNamed(digestLike.test(tag) ? `${ref.name}@${tag}` : `${ref.name}:${tag}`);
 }
 
+/** Resolves when the response can take more, or is gone; its listeners removed either way. */
+function drained(res: RequestContext["res"]): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+}
+
 /** Writes `chunks` as the response body, waiting for the client to keep up. */
 async function pipeOut(r: RequestContext, first: Uint8Array, rest: AsyncIterator<Uint8Array>): Promise<void> {
   let chunk: IteratorResult<Uint8Array> = { done: false, value: first };
   while (!chunk.done) {
-    if (!r.res.write(chunk.value)) await Promise.race([once(r.res, "drain"), once(r.res, "close")]);
+    if (!r.res.write(chunk.value) && !r.res.destroyed) await drained(r.res);
     if (r.res.destroyed) throw r.signal.reason ?? new Error("client went away");
     chunk = await rest.next();
   }
