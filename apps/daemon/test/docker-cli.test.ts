@@ -90,9 +90,18 @@ describe.skipIf(skip)("both docker CLIs against stored print what they print aga
         }
       });
 
-      it("image inspect and history", async () => {
+      it("load, image inspect, inspect and history", async () => {
+        const archive = readFileSync(archivePath);
+        const loaded = await Promise.all([ours.docker(bin, ["load"], archive), theirs(bin, ["load"], archive)]);
+        expect(loaded.map((r) => [r.code, r.stdout, r.stderr])).toEqual([
+          [0, "Loaded image: app:1\n", ""],
+          [0, "Loaded image: app:1\n", ""],
+        ]);
         const [a, b] = await both(bin, ["image", "inspect", "app:1"]);
         expect(inspectView(a.stdout)).toEqual(inspectView(b.stdout));
+        // Top-level inspect asks for a container first: our 404 sends it on to the image.
+        const [c, e] = await both(bin, ["inspect", "app:1"]);
+        expect(inspectView(c.stdout)).toEqual(inspectView(e.stdout));
         for (const args of [
           ["history", "app:1"],
           ["history", "--no-trunc", "-H=false", "app:1"],
