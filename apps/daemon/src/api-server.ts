@@ -42,7 +42,9 @@ export function createApiHandler(options: ApiHandlerOptions): {
     for (const [k, v] of Object.entries(commonHeaders)) res.setHeader(k, v);
     const work = new AbortController();
     const onShutdown = () => work.abort(shutdown.reason);
-    shutdown.addEventListener("abort", onShutdown, { once: true });
+    // A request on a kept-alive connection after shutdown began starts no new work.
+    if (shutdown.aborted) onShutdown();
+    else shutdown.addEventListener("abort", onShutdown, { once: true });
     // The client left before the answer was complete: stop the work (it undoes itself).
     res.on("close", () => {
       if (!res.writableFinished) work.abort(new DaemonError(DaemonErrorCode.ClientClosed, "the client closed the connection"));
@@ -62,6 +64,7 @@ export function createApiHandler(options: ApiHandlerOptions): {
       } catch {
         throw new DaemonError(DaemonErrorCode.InvalidParameter, `invalid URL escape in path ${JSON.stringify(url.pathname)}`);
       }
+      work.signal.throwIfAborted();
       const { version, path: route } = versionedPath(path);
       const match = router.match(method, route);
       if (!match) throw new DaemonError(DaemonErrorCode.RouteNotFound, "page not found");
