@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import { type Server, createServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { unlink } from "node:fs/promises";
@@ -17,7 +16,11 @@ import { removePidfile, writePidfile } from "./pidfile";
 import { imageRoutes } from "./routes/image-routes";
 import { systemRoutes } from "./routes/system-routes";
 import { transferRoutes } from "./routes/transfer-routes";
-import { listenUnix } from "./unix-listener";
+import { boundPort, listen } from "./listeners/listen";
+import { metricsServer } from "./listeners/metrics-endpoint";
+import { activatedSockets, systemdSockets } from "./listeners/socket-activation";
+import { tlsOptions } from "./listeners/tls-options";
+import { listenUnix } from "./listeners/unix-socket";
 
 /** A running daemon. */
 export interface Daemon {
@@ -41,37 +44,6 @@ export interface DaemonEnvironment {
   idleTimeoutMs?: number;
 }
 
-/**
- * The descriptors systemd passed (sd_listen_fds): 3 … 3+LISTEN_FDS-1, when LISTEN_PID is this
- * process.
- */
-function systemdSockets(env: Readonly<Record<string, string | undefined>>): number[] {
-  if (Number(env.LISTEN_PID) !== process.pid) return [];
-  const n = Number(env.LISTEN_FDS);
-  return Number.isSafeInteger(n) && n > 0 ? Array.from({ length: n }, (_, i) => 3 + i) : [];
-}
-
-/**
- * Mutual TLS as dockerd's `--tlsverify`: TLS 1.2 or newer, and a client certificate signed by
- * the CA is required (anyone who reaches the port would otherwise control the store).
- */
-async function tlsOptions(options: DaemonOptions) {
-  const { tls } = options;
-  if (!tls) throw new DaemonError(DaemonErrorCode.InvalidArgs, "tcp:// hosts need --tlsverify");
-  const read = (path: string, what: string) =>
-    readFile(path).catch((e: NodeJS.ErrnoException) => {
-      throw new DaemonError(DaemonErrorCode.InvalidArgs, `could not read ${what} ${path}: ${e.code ?? e.message}`);
-    });
-  return {
-    ca: await read(tls.ca, "CA certificate (--tlscacert)"),
-    cert: await read(tls.cert, "certificate (--tlscert)"),
-    key: await read(tls.key, "key (--tlskey)"),
-    requestCert: true,
-    rejectUnauthorized: true,
-    minVersion: "TLSv1.2" as const,
-  };
-}
-
 /** How long a socket may stay silent mid-request before it is closed (a client that never finishes its body). */
 const IDLE_TIMEOUT_MS = 120_000;
 /** How long shutdown waits for aborted requests to undo their work before closing connections. */
@@ -86,14 +58,8 @@ export async function startDaemon(options: DaemonOptions, environment: DaemonEnv
   const { logger } = environment;
   const listeners = options.hosts.map(parseHost);
   const passed = systemdSockets(environment.env);
-  for (const l of listeners) {
-    if (l.kind === "fd" && (passed.length === 0 || (l.fd !== undefined && !passed.includes(l.fd)))) {
-      throw new DaemonError(
-        DaemonErrorCode.InvalidArgs,
-        `no sockets found via socket activation for ${l.fd === undefined ? "fd://" : `fd://${l.fd}`}: make sure the service was started by systemd`,
-      );
-    }
-  }
+  // Checked before the store opens: a daemon that cannot listen should not take the root.
+  for (const l of listeners) if (l.kind === "fd") activatedSockets(l.fd, passed);
   let service: StoreService;
   try {
     service = await openStore({
@@ -150,58 +116,33 @@ export async function startDaemon(options: DaemonOptions, environment: DaemonEnv
       await writePidfile(options.pidfile);
       pidfileWritten = true;
     }
-    const serve = () => {
-      const server = createServer({ maxHeaderSize: 64 * 1024, requestTimeout: 0 }, api.handle);
+    const serve = (server: Server) => {
       server.setTimeout(environment.idleTimeoutMs ?? IDLE_TIMEOUT_MS);
       servers.push(server);
       return server;
     };
+    const serverOptions = { maxHeaderSize: 64 * 1024, requestTimeout: 0 };
     if (options.metricsAddr) {
       const { host, port } = metricsAddress(options.metricsAddr);
-      const server = createServer((req, res) => {
-        if (req.method === "GET" && req.url?.split("?")[0] === "/metrics") {
-          res.writeHead(200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
-          res.end(metrics.render());
-        } else {
-          res.writeHead(404, { "Content-Type": "text/plain; charset=utf-8" });
-          res.end("404 page not found\n");
-        }
-      });
+      const server = metricsServer(metrics);
       servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(port, host, () => resolve());
-      });
-      const bound = server.address();
-      metricsAt = { host, port: typeof bound === "object" && bound ? bound.port : port };
+      await listen(server, port, host);
+      metricsAt = { host, port: boundPort(server, port) };
     }
     for (const l of listeners) {
       if (l.kind === "unix") {
-        await listenUnix(serve(), l.path, options.group);
+        await listenUnix(serve(createServer(serverOptions, api.handle)), l.path, options.group);
         listening.push(l.path);
-        continue;
-      }
-      if (l.kind === "tcp") {
-        const tls = await tlsOptions(options);
-        const server = createHttpsServer({ ...tls, maxHeaderSize: 64 * 1024, requestTimeout: 0 }, api.handle);
-        server.setTimeout(environment.idleTimeoutMs ?? IDLE_TIMEOUT_MS);
-        servers.push(server);
-        await new Promise<void>((resolve, reject) => {
-          server.once("error", reject);
-          server.listen(l.port, l.host, () => resolve());
-        });
-        const bound = server.address();
-        activated.push(`tcp://${l.host.includes(":") ? `[${l.host}]` : l.host}:${typeof bound === "object" && bound ? bound.port : l.port}`);
-        continue;
-      }
-      // systemd made these sockets (and removes them): listen, never unlink.
-      for (const fd of l.fd === undefined ? passed : [l.fd]) {
-        const server = serve();
-        await new Promise<void>((resolve, reject) => {
-          server.once("error", reject);
-          server.listen({ fd }, () => resolve());
-        });
-        activated.push(`fd://${fd}`);
+      } else if (l.kind === "tcp") {
+        const server = serve(createHttpsServer({ ...(await tlsOptions(options.tls)), ...serverOptions }, api.handle));
+        await listen(server, l.port, l.host);
+        activated.push(`tcp://${l.host.includes(":") ? `[${l.host}]` : l.host}:${boundPort(server, l.port)}`);
+      } else {
+        // systemd made these sockets (and removes them): listen, never unlink.
+        for (const fd of activatedSockets(l.fd, passed)) {
+          await listen(serve(createServer(serverOptions, api.handle)), { fd });
+          activated.push(`fd://${fd}`);
+        }
       }
     }
   } catch (e) {

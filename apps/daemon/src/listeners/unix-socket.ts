@@ -1,7 +1,7 @@
 import { chmod, chown, lstat, mkdir, readFile, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { type Server, connect } from "node:net";
-import { DaemonError, DaemonErrorCode } from "./errors";
+import { DaemonError, DaemonErrorCode } from "../errors";
 
 /** The gid of a group named (or numbered) in /etc/group. */
 async function groupId(group: string): Promise<number> {
