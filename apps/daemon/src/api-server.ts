@@ -5,6 +5,7 @@ import { errorStatus } from "./http/error-status";
 import { writeError } from "./http/json-response";
 import type { Router } from "./http/router";
 import type { Logger } from "./logger";
+import type { Metrics } from "./metrics";
 import { API_VERSION, STORED_VERSION } from "./version";
 
 /** What the request handler needs from the daemon around it. */
@@ -13,6 +14,7 @@ export interface ApiHandlerOptions {
   logger: Logger;
   /** Aborted when the daemon shuts down: every request's work is cancelled. */
   shutdown: AbortSignal;
+  metrics: Metrics;
 }
 
 /** The headers dockerd's middlewares put on every answer: clients negotiate the API version from them. */
@@ -32,7 +34,7 @@ export function createApiHandler(options: ApiHandlerOptions): {
   handle: (req: IncomingMessage, res: ServerResponse) => void;
   inFlight: Set<Promise<void>>;
 } {
-  const { router, logger, shutdown } = options;
+  const { router, logger, shutdown, metrics } = options;
   const inFlight = new Set<Promise<void>>();
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -40,12 +42,15 @@ export function createApiHandler(options: ApiHandlerOptions): {
     for (const [k, v] of Object.entries(commonHeaders)) res.setHeader(k, v);
     const work = new AbortController();
     const onShutdown = () => work.abort(shutdown.reason);
-    shutdown.addEventListener("abort", onShutdown, { once: true });
+    // A request on a kept-alive connection after shutdown began starts no new work.
+    if (shutdown.aborted) onShutdown();
+    else shutdown.addEventListener("abort", onShutdown, { once: true });
     // The client left before the answer was complete: stop the work (it undoes itself).
     res.on("close", () => {
       if (!res.writableFinished) work.abort(new DaemonError(DaemonErrorCode.ClientClosed, "the client closed the connection"));
     });
     const method = req.method ?? "GET";
+    let label = "unmatched";
     try {
       const url = new URL(req.url ?? "/", "http://stored");
       if (method === "OPTIONS") {
@@ -59,9 +64,11 @@ export function createApiHandler(options: ApiHandlerOptions): {
       } catch {
         throw new DaemonError(DaemonErrorCode.InvalidParameter, `invalid URL escape in path ${JSON.stringify(url.pathname)}`);
       }
+      work.signal.throwIfAborted();
       const { version, path: route } = versionedPath(path);
       const match = router.match(method, route);
       if (!match) throw new DaemonError(DaemonErrorCode.RouteNotFound, "page not found");
+      label = match.label;
       await match.handler({ req, res, query: url.searchParams, version, params: match.params, signal: work.signal });
     } catch (e) {
       const { status, message } = errorStatus(e);
@@ -70,7 +77,9 @@ export function createApiHandler(options: ApiHandlerOptions): {
       logger.log(status >= 500 ? "error" : "debug", "request failed", { method, url: req.url, status, error: message });
     } finally {
       shutdown.removeEventListener("abort", onShutdown);
-      logger.log("debug", "request", { method, url: req.url, status: res.statusCode, ms: Math.round(performance.now() - started) });
+      const ms = performance.now() - started;
+      metrics.request(label, method, res.statusCode, ms / 1000);
+      logger.log("debug", "request", { method, url: req.url, status: res.statusCode, ms: Math.round(ms) });
     }
   }
 

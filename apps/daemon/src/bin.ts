@@ -9,6 +9,11 @@ if (run.daemon === undefined) process.exit(run.code);
 // SIGTERM or SIGINT: graceful shutdown (requests aborted and undone, sockets and pidfile
 // removed, the root's lock released). A second signal while that runs exits at once.
 const { daemon, logger } = run;
+// A bug must still leave one structured line saying what happened before the process ends.
+process.on("uncaughtException", (e) => {
+  logger.log("fatal", "uncaught exception", { error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+  process.exit(1);
+});
 let signals = 0;
 for (const name of ["SIGINT", "SIGTERM"] as const) {
   process.on(name, () => {

@@ -1,4 +1,6 @@
 import { readFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { defaultRoot } from "@store/service";
 import { defaultSocket } from "./default-socket";
 import { DaemonError, DaemonErrorCode } from "./errors";
@@ -26,6 +28,10 @@ export interface DaemonOptions {
   /** Layers uploaded at once per push (default 5, as dockerd). */
   maxConcurrentUploads: number;
   logLevel: LogLevel;
+  /** Mutual TLS for `tcp://` hosts (`--tlsverify`): PEM file paths. */
+  tls?: { ca: string; cert: string; key: string };
+  /** `host:port` to serve Prometheus metrics on (`--metrics-addr`, plain HTTP); none by default. */
+  metricsAddr?: string;
   /** The daemon.json read, if any. */
   configFile?: string;
 }
@@ -70,8 +76,13 @@ const flags: readonly FlagSpec[] = [
   },
   { name: "max-concurrent-downloads", type: "count", placeholder: "int", help: "Set the max concurrent downloads for each pull (default 3)" },
   { name: "max-concurrent-uploads", type: "count", placeholder: "int", help: "Set the max concurrent uploads for each push (default 5)" },
+  { name: "metrics-addr", type: "string", placeholder: "string", help: "Serve Prometheus metrics at http://ADDR/metrics (host:port; default: none)" },
   { name: "pidfile", short: "p", type: "string", placeholder: "string", help: "Path to use for daemon PID file (default: none)" },
   { name: "storage-driver", short: "s", type: "string", placeholder: "string", help: 'Storage driver to use (default "overlay2")' },
+  { name: "tlscacert", type: "string", placeholder: "string", help: 'Trust certs signed only by this CA (default "~/.docker/ca.pem")' },
+  { name: "tlscert", type: "string", placeholder: "string", help: 'Path to TLS certificate file (default "~/.docker/cert.pem")' },
+  { name: "tlskey", type: "string", placeholder: "string", help: 'Path to TLS key file (default "~/.docker/key.pem")' },
+  { name: "tlsverify", type: "boolean", help: "Use TLS and verify the remote (required for tcp:// hosts)" },
   { name: "version", short: "v", type: "boolean", help: "Print version information and quit" },
 ];
 
@@ -175,20 +186,36 @@ async function readConfigFile(path: string, given: ReadonlyMap<string, Value>): 
   return out;
 }
 
-/** Where one `-H` listens: a unix socket the daemon makes, or sockets systemd passed (`fd://`). */
-export type Listener = { kind: "unix"; path: string } | { kind: "fd"; fd?: number };
+/** `host:port` (`[v6]:port` for IPv6) of `--metrics-addr` or a `tcp://` host. */
+export function metricsAddress(addr: string, what = "--metrics-addr"): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(addr);
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) throw usage(`invalid ${what} ${JSON.stringify(addr)}: expected host:port`);
+  return { host: m[1] ?? (m[2] || "127.0.0.1"), port };
+}
 
 /**
- * `unix://PATH` (or a bare absolute path), or `fd://` / `fd://N` (systemd socket activation:
- * every socket passed, or the one at descriptor N). Anything else is refused: TCP needs TLS,
- * which is not here yet.
+ * Where one `-H` listens: a unix socket the daemon makes, sockets systemd passed (`fd://`), or a
+ * TCP port served with mutual TLS.
+ */
+export type Listener = { kind: "unix"; path: string } | { kind: "fd"; fd?: number } | { kind: "tcp"; host: string; port: number };
+
+/**
+ * `unix://PATH` (or a bare absolute path); `fd://` / `fd://N` (systemd socket activation: every
+ * socket passed, or the one at descriptor N); `tcp://HOST:PORT` (default port 2376, dockerd's
+ * TLS port). Anything else is refused.
  */
 export function parseHost(host: string): Listener {
   if (host === "fd://") return { kind: "fd" };
   const fd = /^fd:\/\/(\d+)$/.exec(host);
   if (fd) return { kind: "fd", fd: Number(fd[1]) };
+  if (host.startsWith("tcp://")) {
+    const rest = host.slice("tcp://".length).replace(/\/$/, "");
+    const { host: h, port } = metricsAddress(/:\d+$/.test(rest) ? rest : `${rest}:2376`, "host");
+    return { kind: "tcp", host: h, port };
+  }
   const path = host.startsWith("unix://") ? host.slice("unix://".length) : host.startsWith("/") ? host : undefined;
-  if (!path) throw usage(`unsupported host ${JSON.stringify(host)}: only unix://PATH and fd:// are served (tcp:// needs TLS, not supported yet)`);
+  if (!path) throw usage(`unsupported host ${JSON.stringify(host)}: only unix://PATH, fd:// and tcp://HOST:PORT (with --tlsverify) are served`);
   if (!path.startsWith("/")) throw usage(`invalid host ${JSON.stringify(host)}: the socket path must be absolute`);
   return { kind: "unix", path };
 }
@@ -213,11 +240,27 @@ export async function parseDaemonArgs(argv: readonly string[], env: Readonly<Rec
     maxConcurrentUploads: (get("max-concurrent-uploads") as number | undefined) ?? 5,
     logLevel: logLevel as LogLevel,
   };
-  for (const h of options.hosts) parseHost(h);
+  const tcp = options.hosts.filter((h) => parseHost(h).kind === "tcp");
+  if (get("tlsverify")) {
+    const dir = join(env.DOCKER_CERT_PATH || join(env.HOME || homedir(), ".docker"));
+    options.tls = {
+      ca: (get("tlscacert") as string | undefined) || join(dir, "ca.pem"),
+      cert: (get("tlscert") as string | undefined) || join(dir, "cert.pem"),
+      key: (get("tlskey") as string | undefined) || join(dir, "key.pem"),
+    };
+  } else if (tcp.length > 0) {
+    // dockerd only warns; here whoever reaches the port would control the store, so it is refused.
+    throw usage(`${tcp[0]} needs --tlsverify (mutual TLS): without it anyone who can reach the port controls the store`);
+  }
   const pidfile = get("pidfile") as string | undefined;
   if (pidfile) options.pidfile = pidfile;
   const group = get("group") as string | undefined;
   if (group) options.group = group;
+  const metricsAddr = get("metrics-addr") as string | undefined;
+  if (metricsAddr) {
+    metricsAddress(metricsAddr);
+    options.metricsAddr = metricsAddr;
+  }
   if (configFile !== undefined) options.configFile = configFile;
   return { kind: "run", options };
 }

@@ -1,26 +1,34 @@
 import { type Server, createServer } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { unlink } from "node:fs/promises";
 import { isStoreError } from "@store/errors";
 import { dockerConfigDir } from "@store/registry";
 import { type StoreService, openStore } from "@store/service";
 import { createApiHandler } from "./api-server";
 import type { DaemonContext } from "./daemon-context";
-import { type DaemonOptions, parseHost } from "./daemon-options";
+import { type DaemonOptions, metricsAddress, parseHost } from "./daemon-options";
 import { DaemonError, DaemonErrorCode } from "./errors";
 import { EventLog } from "./events";
 import { Router } from "./http/router";
 import type { Logger } from "./logger";
+import { Metrics } from "./metrics";
 import { removePidfile, writePidfile } from "./pidfile";
 import { imageRoutes } from "./routes/image-routes";
 import { systemRoutes } from "./routes/system-routes";
 import { transferRoutes } from "./routes/transfer-routes";
-import { listenUnix } from "./unix-listener";
+import { boundPort, listen } from "./listeners/listen";
+import { metricsServer } from "./listeners/metrics-endpoint";
+import { activatedSockets, systemdSockets } from "./listeners/socket-activation";
+import { tlsOptions } from "./listeners/tls-options";
+import { listenUnix } from "./listeners/unix-socket";
 
 /** A running daemon. */
 export interface Daemon {
-  /** Where it listens: the unix socket paths it made, and `fd://N` for sockets systemd passed. */
+  /** Where it listens: the unix socket paths it made, `fd://N` for sockets systemd passed, `tcp://HOST:PORT`. */
   readonly sockets: readonly string[];
   readonly service: StoreService;
+  /** Where `/metrics` is served (`--metrics-addr`), with the port actually bound. */
+  readonly metrics?: { host: string; port: number };
   /**
    * Graceful shutdown: stops accepting, aborts the requests in flight (their work undoes what it
    * half wrote), waits for them, removes the sockets and the pidfile, releases the store.
@@ -34,16 +42,6 @@ export interface DaemonEnvironment {
   logger: Logger;
   /** How long a connection may stay silent mid-request before it is closed (default 2 minutes). */
   idleTimeoutMs?: number;
-}
-
-/**
- * The descriptors systemd passed (sd_listen_fds): 3 … 3+LISTEN_FDS-1, when LISTEN_PID is this
- * process.
- */
-function systemdSockets(env: Readonly<Record<string, string | undefined>>): number[] {
-  if (Number(env.LISTEN_PID) !== process.pid) return [];
-  const n = Number(env.LISTEN_FDS);
-  return Number.isSafeInteger(n) && n > 0 ? Array.from({ length: n }, (_, i) => 3 + i) : [];
 }
 
 /** How long a socket may stay silent mid-request before it is closed (a client that never finishes its body). */
@@ -60,14 +58,8 @@ export async function startDaemon(options: DaemonOptions, environment: DaemonEnv
   const { logger } = environment;
   const listeners = options.hosts.map(parseHost);
   const passed = systemdSockets(environment.env);
-  for (const l of listeners) {
-    if (l.kind === "fd" && (passed.length === 0 || (l.fd !== undefined && !passed.includes(l.fd)))) {
-      throw new DaemonError(
-        DaemonErrorCode.InvalidArgs,
-        `no sockets found via socket activation for ${l.fd === undefined ? "fd://" : `fd://${l.fd}`}: make sure the service was started by systemd`,
-      );
-    }
-  }
+  // Checked before the store opens: a daemon that cannot listen should not take the root.
+  for (const l of listeners) if (l.kind === "fd") activatedSockets(l.fd, passed);
   let service: StoreService;
   try {
     service = await openStore({
@@ -94,11 +86,13 @@ export async function startDaemon(options: DaemonOptions, environment: DaemonEnv
   const listening: string[] = [];
   const activated: string[] = [];
   let pidfileWritten = false;
-  const ctx: DaemonContext = { service, events: new EventLog(), options };
+  const metrics = new Metrics();
+  const ctx: DaemonContext = { service, events: new EventLog(), options, metrics };
   // One log line per operation that changed the store (what `docker events` shows).
   ctx.events.subscribe((e) => logger.log("info", `image ${e.action}`, { id: e.id, ...e.attributes }));
   const router = new Router().add(...systemRoutes(ctx), ...imageRoutes(ctx), ...transferRoutes(ctx));
-  const api = createApiHandler({ router, logger, shutdown: shutdown.signal });
+  const api = createApiHandler({ router, logger, shutdown: shutdown.signal, metrics });
+  let metricsAt: { host: string; port: number } | undefined;
 
   let started = false;
   let stopping: Promise<void> | undefined;
@@ -122,26 +116,33 @@ export async function startDaemon(options: DaemonOptions, environment: DaemonEnv
       await writePidfile(options.pidfile);
       pidfileWritten = true;
     }
-    const serve = () => {
-      const server = createServer({ maxHeaderSize: 64 * 1024, requestTimeout: 0 }, api.handle);
+    const serve = (server: Server) => {
       server.setTimeout(environment.idleTimeoutMs ?? IDLE_TIMEOUT_MS);
       servers.push(server);
       return server;
     };
+    const serverOptions = { maxHeaderSize: 64 * 1024, requestTimeout: 0 };
+    if (options.metricsAddr) {
+      const { host, port } = metricsAddress(options.metricsAddr);
+      const server = metricsServer(metrics);
+      servers.push(server);
+      await listen(server, port, host);
+      metricsAt = { host, port: boundPort(server, port) };
+    }
     for (const l of listeners) {
       if (l.kind === "unix") {
-        await listenUnix(serve(), l.path, options.group);
+        await listenUnix(serve(createServer(serverOptions, api.handle)), l.path, options.group);
         listening.push(l.path);
-        continue;
-      }
-      // systemd made these sockets (and removes them): listen, never unlink.
-      for (const fd of l.fd === undefined ? passed : [l.fd]) {
-        const server = serve();
-        await new Promise<void>((resolve, reject) => {
-          server.once("error", reject);
-          server.listen({ fd }, () => resolve());
-        });
-        activated.push(`fd://${fd}`);
+      } else if (l.kind === "tcp") {
+        const server = serve(createHttpsServer({ ...(await tlsOptions(options.tls)), ...serverOptions }, api.handle));
+        await listen(server, l.port, l.host);
+        activated.push(`tcp://${l.host.includes(":") ? `[${l.host}]` : l.host}:${boundPort(server, l.port)}`);
+      } else {
+        // systemd made these sockets (and removes them): listen, never unlink.
+        for (const fd of activatedSockets(l.fd, passed)) {
+          await listen(serve(createServer(serverOptions, api.handle)), { fd });
+          activated.push(`fd://${fd}`);
+        }
       }
     }
   } catch (e) {
@@ -149,6 +150,11 @@ export async function startDaemon(options: DaemonOptions, environment: DaemonEnv
     throw e;
   }
   started = true;
-  logger.log("info", "API listen", { sockets: [...listening, ...activated], root: service.root, driver: service.driverName });
-  return { sockets: [...listening, ...activated], service, stop };
+  logger.log("info", "API listen", {
+    sockets: [...listening, ...activated],
+    root: service.root,
+    driver: service.driverName,
+    ...(metricsAt ? { metrics: `${metricsAt.host}:${metricsAt.port}` } : {}),
+  });
+  return { sockets: [...listening, ...activated], service, stop, ...(metricsAt ? { metrics: metricsAt } : {}) };
 }

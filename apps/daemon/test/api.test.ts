@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { type RegistryPeer, registrySkipReason, startRegistry, writeDockerArchive } from "@store/test-peers";
-import { buildTestImage, makeTar, uploadTestImage } from "@store/test-support";
+import { type TestImage, buildTestImage, makeTar, uploadTestImage } from "@store/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isStoreError } from "@store/errors";
 import { startDaemon } from "../src/daemon";
@@ -247,10 +247,12 @@ describe.skipIf(!isRoot)("stored's Engine API", () => {
 describe.skipIf(!isRoot || registrySkipReason())("stored pulls and pushes", () => {
   let d: TestDaemon;
   let registry: RegistryPeer;
+  let image: TestImage;
 
   beforeAll(async () => {
-    [d, registry] = await Promise.all([startTestDaemon(), startRegistry()]);
-    await uploadTestImage(registry.host, "test/img", "1", await buildTestImage([{ "a.txt": "a\n" }, { "b.txt": "b\n" }]));
+    [d, registry] = await Promise.all([startTestDaemon({ metricsAddr: "127.0.0.1:0" }), startRegistry()]);
+    image = await buildTestImage([{ "a.txt": "a\n" }, { "b.txt": "b\n" }]);
+    await uploadTestImage(registry.host, "test/img", "1", image);
   });
   afterAll(async () => {
     await d?.stop();
@@ -271,6 +273,11 @@ describe.skipIf(!isRoot || registrySkipReason())("stored pulls and pushes", () =
     });
     expect(again.lines<{ status: string }>().at(-1)!.status).toBe(`Status: Image is up to date for ${registry.host}/test/img:1`);
 
+    // `docker pull name@digest` sends the digest as `tag`.
+    const byDigest = await d.request("POST", `/images/create?fromImage=${encodeURIComponent(`${registry.host}/test/img`)}&tag=${image.manifest.digest}`, {
+      headers: anonymous,
+    });
+    expect(byDigest.lines<{ status: string }>().at(-2)!.status).toBe(`Digest: ${image.manifest.digest}`);
     const missing = await d.request("POST", `/images/create?fromImage=${encodeURIComponent(`${registry.host}/test/img`)}&tag=nope`, { headers: anonymous });
     expect(missing.status).toBe(404);
     expect(missing.headers["content-type"]).toBe("application/json");
@@ -288,5 +295,19 @@ describe.skipIf(!isRoot || registrySkipReason())("stored pulls and pushes", () =
     expect(aux.Digest).toMatch(/^sha256:/);
     const noAuth = await d.request("POST", `/images/${target}/push?tag=2`);
     expect([noAuth.status, noAuth.json()]).toEqual([400, { message: "Bad parameters and missing X-Registry-Auth: EOF" }]);
+  });
+
+  it("counts requests, bytes pulled and pushed and layers extracted on --metrics-addr", async () => {
+    const at = d.daemon.metrics!;
+    const text = await (await fetch(`http://${at.host}:${at.port}/metrics`)).text();
+    const value = (line: RegExp) => Number(line.exec(text)?.[1]);
+    expect(value(/^stored_pulled_bytes_total (\d+)$/m)).toBeGreaterThan(0);
+    // The pushed image's blobs were in the registry already (mounted, not sent): no bytes.
+    expect(value(/^stored_pushed_bytes_total (\d+)$/m)).toBe(0);
+    expect(value(/^stored_layers_extracted_total (\d+)$/m)).toBe(2);
+    expect(value(/^stored_requests_total\{route="\/images\/create",method="POST",status="200"\} (\d+)$/m)).toBe(3);
+    expect(value(/^stored_requests_total\{route="\/images\/\{name\}\/push",method="POST",status="400"\} (\d+)$/m)).toBe(1);
+    expect(value(/^stored_operations_total\{operation="pull",result="ok"\} (\d+)$/m)).toBe(3);
+    expect(text).toMatch(/^stored_request_duration_seconds_count\{route="\/images\/create"\} \d+$/m);
   });
 });

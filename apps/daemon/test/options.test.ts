@@ -55,6 +55,8 @@ describe("stored's flags", () => {
       "--max-concurrent-downloads",
       "7",
       "--max-concurrent-uploads=2",
+      "--metrics-addr",
+      "127.0.0.1:9323",
       "-D",
     ]);
     expect(o).toEqual({
@@ -66,6 +68,7 @@ describe("stored's flags", () => {
       insecureRegistries: ["reg:5000", "10.0.0.0/8"],
       maxConcurrentDownloads: 7,
       maxConcurrentUploads: 2,
+      metricsAddr: "127.0.0.1:9323",
       logLevel: "debug",
     });
     expect((await parseDaemonArgs(["--help"], env)).kind).toBe("help");
@@ -77,8 +80,14 @@ describe("stored's flags", () => {
     expect((await refused(["--data-root"])).message).toBe("flag needs an argument: --data-root");
     expect((await refused(["--log-level", "loud"])).message).toBe("unable to parse logging level: loud");
     expect((await refused(["--max-concurrent-downloads", "0"])).message).toMatch(/expected a positive integer/);
-    expect((await refused(["-H", "tcp://0.0.0.0:2375"])).message).toMatch(/only unix:\/\/PATH and fd:\/\/ are served/);
+    expect((await refused(["-H", "ssh://host"])).message).toMatch(/only unix:\/\/PATH, fd:\/\/ and tcp:\/\/HOST:PORT \(with --tlsverify\) are served/);
+    expect((await refused(["-H", "tcp://0.0.0.0:2375"])).message).toBe(
+      "tcp://0.0.0.0:2375 needs --tlsverify (mutual TLS): without it anyone who can reach the port controls the store",
+    );
+    const tls = await options(["-H", "tcp://127.0.0.1", "--tlsverify", "--tlscacert", "/c/ca.pem"], { ...env, DOCKER_CERT_PATH: "/certs" });
+    expect(tls.tls).toEqual({ ca: "/c/ca.pem", cert: "/certs/cert.pem", key: "/certs/key.pem" });
     expect((await refused(["extra"])).message).toMatch(/accepts no arguments/);
+    expect((await refused(["--metrics-addr", "9323"])).message).toBe('invalid --metrics-addr "9323": expected host:port');
   });
 
   it("reads daemon.json with the flags' keys; unknown keys and keys also given as flags are errors", async () => {

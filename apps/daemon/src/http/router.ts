@@ -38,16 +38,25 @@ export class Router {
     return this;
   }
 
-  match(method: string, path: string): { handler: Handler; params: string[] } | undefined {
+  /** The route of `method` and `path`: its handler, captured params, and its pattern as a label (`/images/{name}/json`). */
+  match(method: string, path: string): { handler: Handler; params: string[]; label: string } | undefined {
     for (const route of this.#routes) {
       if (route.method !== method) continue;
       if (typeof route.path === "string") {
-        if (route.path === path) return { handler: route.handler, params: [] };
+        if (route.path === path) return { handler: route.handler, params: [], label: route.path };
         continue;
       }
       const m = route.path.exec(path);
-      if (m) return { handler: route.handler, params: m.slice(1) };
+      if (m) return { handler: route.handler, params: m.slice(1), label: routeLabel(route.path) };
     }
     return undefined;
   }
+}
+
+/** `^\/images\/(.+)\/json$` → `/images/{name}/json`: a pattern as metrics and logs name it. */
+function routeLabel(pattern: RegExp): string {
+  return pattern.source
+    .replace(/^\^|\$$/g, "")
+    .replace(/\(\.[+*]\)/g, "{name}")
+    .replace(/\\\//g, "/");
 }

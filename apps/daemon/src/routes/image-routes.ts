@@ -16,7 +16,8 @@ function imageName(raw: string | undefined): string {
 /** Logs `untag` and `delete` events for what an rmi or prune answered (layers are not images). */
 function logDeletes(ctx: DaemonContext, items: readonly DeleteResponse[], imageIds: ReadonlySet<string>, id: string | undefined): void {
   for (const item of items) {
-    if ("Untagged" in item) ctx.events.record("untag", id ?? item.Untagged, { name: item.Untagged });
+    // dockerd names the image, not the reference, in an untag event.
+    if ("Untagged" in item) ctx.events.record("untag", id ?? item.Untagged, { name: id ?? item.Untagged });
     else if (imageIds.has(item.Deleted)) ctx.events.record("delete", item.Deleted, { name: item.Deleted });
   }
 }

@@ -1,4 +1,3 @@
-import { once } from "node:events";
 import { type ProgressEvent, goJsonString, goJsonStruct } from "@store/internal";
 import { type NamedReference, parseNormalizedNamed } from "@store/reference";
 import { parsePlatform } from "@store/registry";
@@ -9,6 +8,7 @@ import { boolParam } from "../http/query";
 import { authConfigFrom, decodeRegistryAuth } from "../http/registry-auth";
 import { readJsonBody } from "../http/request-body";
 import type { RequestContext, Route } from "../http/router";
+import { progressTally } from "../metrics";
 
 const digestLike = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 
@@ -23,11 +23,24 @@ function withTagParam(name: string, tag: string): NamedReference {
   return parseNormalizedNamed(digestLike.test(tag) ? `${ref.name}@${tag}` : `${ref.name}:${tag}`);
 }
 
+/** Resolves when the response can take more, or is gone; its listeners removed either way. */
+function drained(res: RequestContext["res"]): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+}
+
 /** Writes `chunks` as the response body, waiting for the client to keep up. */
 async function pipeOut(r: RequestContext, first: Uint8Array, rest: AsyncIterator<Uint8Array>): Promise<void> {
   let chunk: IteratorResult<Uint8Array> = { done: false, value: first };
   while (!chunk.done) {
-    if (!r.res.write(chunk.value)) await Promise.race([once(r.res, "drain"), once(r.res, "close")]);
+    if (!r.res.write(chunk.value) && !r.res.destroyed) await drained(r.res);
     if (r.res.destroyed) throw r.signal.reason ?? new Error("client went away");
     chunk = await rest.next();
   }
@@ -66,7 +79,9 @@ async function pull(ctx: DaemonContext, r: RequestContext, stream: JsonStream): 
   // missing tag or repository is still a plain 404, not an error inside a 200 stream.
   let held: ProgressEvent | undefined;
   let first = true;
+  const tally = progressTally("Downloading", "Pull complete");
   const onProgress = (event: ProgressEvent) => {
+    tally.see(event);
     if (first) {
       first = false;
       held = event;
@@ -84,6 +99,8 @@ async function pull(ctx: DaemonContext, r: RequestContext, stream: JsonStream): 
     ...(platformText ? { platform: parsePlatform(platformText) } : {}),
     ...(credentials ? { credentials } : {}),
   });
+  ctx.metrics.pulled(tally.bytes);
+  ctx.metrics.extracted(tally.items);
   for (const result of results) ctx.events.record("pull", result.reference.familiar, { name: result.reference.familiar });
 }
 
@@ -119,6 +136,7 @@ async function importImage(ctx: DaemonContext, r: RequestContext, stream: JsonSt
     ...(tag ? { tag } : {}),
   });
   stream.status(result.id.toString());
+  ctx.metrics.extracted(1);
   ctx.events.record("import", result.id.toString(), result.tag ? { name: result.tag.familiar } : {});
 }
 
@@ -150,8 +168,12 @@ async function push(ctx: DaemonContext, r: RequestContext, stream: JsonStream): 
           .filter((a) => a.ref.tag !== undefined)
           .map((a) => a.ref.toString());
   for (const target of targets.length > 0 ? targets : [ref.toString()]) {
+    const tally = progressTally("Pushing", "Pushed");
     const result = await ctx.service.push(target, {
-      onProgress: stream.progress,
+      onProgress: (event) => {
+        tally.see(event);
+        stream.progress(event);
+      },
       signal: r.signal,
       concurrency: ctx.options.maxConcurrentUploads,
       ...(credentials ? { credentials } : {}),
@@ -163,18 +185,27 @@ async function push(ctx: DaemonContext, r: RequestContext, stream: JsonStream): 
         ["Size", String(result.size)],
       ]),
     );
+    ctx.metrics.pushed(tally.bytes);
     ctx.events.record("push", parseNormalizedNamed(target).familiar, { name: parseNormalizedNamed(target).familiar });
   }
 }
 
 /** Runs `work` over a JSON message stream: errors before the first message are plain HTTP errors. */
-async function streamed(r: RequestContext, work: (stream: JsonStream) => Promise<void>, startAtOnce = false): Promise<void> {
+async function streamed(
+  ctx: DaemonContext,
+  operation: string,
+  r: RequestContext,
+  work: (stream: JsonStream) => Promise<void>,
+  startAtOnce = false,
+): Promise<void> {
   const stream = new JsonStream(r.res);
   if (startAtOnce) stream.start();
   try {
     await work(stream);
+    ctx.metrics.operation(operation, "ok");
     stream.end();
   } catch (e) {
+    ctx.metrics.operation(operation, "error");
     if (r.res.destroyed) return; // the client left; the work undid itself
     stream.fail(e);
   }
@@ -191,10 +222,21 @@ export function transferRoutes(ctx: DaemonContext): Route[] {
       handler: (r) =>
         // dockerd answers a load 200 at once and reports every error inside the stream.
         streamed(
+          ctx,
+          "load",
           r,
           async (stream) => {
             const quiet = boolParam(r.query, "quiet", true);
-            const result = await ctx.service.load(r.req, { quiet, signal: r.signal, ...(quiet ? {} : { onProgress: stream.progress }) });
+            // Progress is always heard (it counts the layers extracted), sent only when asked for.
+            const tally = progressTally("Loading layer", "Loading layer");
+            const result = await ctx.service.load(r.req, {
+              signal: r.signal,
+              onProgress: (event) => {
+                tally.see(event);
+                if (!quiet) stream.progress(event);
+              },
+            });
+            ctx.metrics.extracted(tally.items);
             for (const image of result.images) ctx.events.record("load", image.id.toString(), image.tags[0] ? { name: image.tags[0] } : {});
             for (const m of result.messages) stream.stream(`${m}\n`);
           },
@@ -204,8 +246,11 @@ export function transferRoutes(ctx: DaemonContext): Route[] {
     {
       method: "POST",
       path: "/images/create",
-      handler: (r) => streamed(r, (stream) => (r.query.get("fromImage") ? pull(ctx, r, stream) : importImage(ctx, r, stream))),
+      handler: (r) =>
+        r.query.get("fromImage")
+          ? streamed(ctx, "pull", r, (stream) => pull(ctx, r, stream))
+          : streamed(ctx, "import", r, (stream) => importImage(ctx, r, stream)),
     },
-    { method: "POST", path: /^\/images\/(.+)\/push$/, handler: (r) => streamed(r, (stream) => push(ctx, r, stream)) },
+    { method: "POST", path: /^\/images\/(.+)\/push$/, handler: (r) => streamed(ctx, "push", r, (stream) => push(ctx, r, stream)) },
   ];
 }

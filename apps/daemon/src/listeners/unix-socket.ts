@@ -1,6 +1,7 @@
-import { readFile, chmod, chown, lstat, unlink } from "node:fs/promises";
+import { chmod, chown, lstat, mkdir, readFile, unlink } from "node:fs/promises";
+import { dirname } from "node:path";
 import { type Server, connect } from "node:net";
-import { DaemonError, DaemonErrorCode } from "./errors";
+import { DaemonError, DaemonErrorCode } from "../errors";
 
 /** The gid of a group named (or numbered) in /etc/group. */
 async function groupId(group: string): Promise<number> {
@@ -32,6 +33,7 @@ function answers(path: string): Promise<boolean> {
  */
 export async function listenUnix(server: Server, path: string, group: string | undefined): Promise<void> {
   const gid = group === undefined ? undefined : await groupId(group);
+  await mkdir(dirname(path), { recursive: true });
   const existing = await lstat(path).catch(() => undefined);
   if (existing) {
     if (!existing.isSocket()) throw new DaemonError(DaemonErrorCode.SocketInUse, `${path} exists and is not a socket: refusing to replace it`);
