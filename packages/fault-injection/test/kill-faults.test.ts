@@ -38,6 +38,7 @@ describe.skipIf(!hasRoot())("a command killed at any write is survived", () => {
   let script: string;
   const survived: Record<string, number> = {};
   const leaks: Record<string, number> = {};
+  const leftoverKinds = new Set<string>();
 
   beforeAll(async () => {
     ({ path: dir, remove } = await tempDir("kill-suite-"));
@@ -52,6 +53,7 @@ describe.skipIf(!hasRoot())("a command killed at any write is survived", () => {
     if (script) await rm(script, { force: true });
     const total = Object.values(survived).reduce((a, b) => a + b, 0);
     console.log(`kill injection: ${total} SIGKILLs survived (${JSON.stringify(survived)}); leftovers after a kill: ${JSON.stringify(leaks)}`);
+    for (const k of [...leftoverKinds].sort()) console.log(`  left: ${k}`);
   });
 
   let runs = 0;
@@ -80,7 +82,9 @@ describe.skipIf(!hasRoot())("a command killed at any write is survived", () => {
             (await store.verify()).problems.map((p) => p.message),
             where,
           ).toEqual([]);
-          if ((await leftovers(store)).length > 0) leaks[name] = (leaks[name] ?? 0) + 1;
+          const left = await leftovers(store);
+          if (left.length > 0) leaks[name] = (leaks[name] ?? 0) + 1;
+          for (const l of left) leftoverKinds.add(`${name}: ${l}`);
           if (!done(store, c)) await runCommand(store, c);
           expect(done(store, c), where).toBe(true);
           expect(
