@@ -40,15 +40,28 @@ export function done(store: StoreService, c: Command): boolean {
 }
 
 /**
- * What is under the root that nothing points at: overlay2 dirs without a layerdb entry, and
- * layerdb's own scratch entries. Not damage (verify would call it reclaimable) but counted.
+ * What is under the root that nothing points at: overlay2 dirs without a layerdb entry (and
+ * overlay2's own `multiple-lowers*` probe), layerdb's scratch and `-removing` entries, hidden
+ * temp files (`.tmp-*`) anywhere, partial downloads. Not damage (verify finds none of it; the
+ * repair reclaims it), but counted and named, with IDs and random suffixes blanked.
  */
 export async function leftovers(store: StoreService): Promise<string[]> {
   const out: string[] = [];
   const cacheIds = new Set([...store.layers.map().values()].map((l) => l.cacheId));
   const dirs = await readdir(join(store.root, store.driverName)).catch(() => [] as string[]);
   for (const d of dirs) if (d !== "l" && !cacheIds.has(d) && !d.endsWith("-init")) out.push(`${store.driverName}/${d}`);
-  const tmp = await readdir(join(store.imageRoot, "layerdb", "tmp")).catch(() => [] as string[]);
-  for (const t of tmp) out.push(`layerdb/tmp/${t}`);
-  return out;
+  const walk = async (dir: string, rel: string): Promise<void> => {
+    for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.name.startsWith(".tmp-") || e.name.endsWith("-removing") || rel.endsWith("layerdb/tmp") || rel.endsWith("partial-downloads")) out.push(r);
+      else if (e.isDirectory() && r !== store.driverName) await walk(join(dir, e.name), r);
+    }
+  };
+  await walk(store.root, "");
+  return out.map((p) =>
+    p
+      .replace(/[0-9a-f]{64}/g, "<id>")
+      .replace(/(multiple-lowers|write-set-)\w+$/, "$1*")
+      .replace(/(\.tmp-[^/]*?)[\w-]{6,}$/, "$1*"),
+  );
 }
