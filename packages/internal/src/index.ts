@@ -9,3 +9,4 @@ export { withFileLock } from "./file-lock";
 export { mapLimit } from "./map-limit";
 export { compareGoStrings, goJsonMap, goJsonString, goJsonStruct, goJsonValue } from "./go-json";
 export { isSafeName, safeNamePattern } from "./safe-name";
+export { regroupChunks } from "./regroup-chunks";

@@ -2,7 +2,7 @@ import type { StoreBackend } from "@store/backend";
 import { type Digest, chainIds, digestFromBytes } from "@store/digest";
 import { type StoreError, isStoreError } from "@store/errors";
 import { type ImageStore, parseImageConfig } from "@store/image";
-import { KeyedLock, type ProgressEvent, type ProgressListener, progressMessage, progressReader, progressUpdate } from "@store/internal";
+import { KeyedLock, type ProgressEvent, type ProgressListener, progressMessage, progressReader, progressUpdate, regroupChunks } from "@store/internal";
 import { type Layer, LayerErrorCode, type LayerStore, type StagedLayer } from "@store/layer";
 import { type NamedReference, type ReferenceStore, parseNormalizedNamed, trimNamed, withDigest } from "@store/reference";
 import { type Descriptor, type Platform, type Repository, isForeignLayer } from "@store/registry";
@@ -50,6 +50,9 @@ export interface PullResult {
 
 // Downloads in flight in this process, by blob digest (see LayerDownloads.extract).
 const blobFlights = new KeyedLock();
+
+// What the network's reads are regrouped into before they go on (see LayerDownloads.download).
+const NETWORK_CHUNK_BYTES = 1024 * 1024;
 
 // Attempts per layer download when the network fails (moby's max-download-attempts), and the
 // delay before the next, times the attempt number.
@@ -393,7 +396,9 @@ class LayerDownloads {
     }
     for (let attempt = 1; ; attempt++) {
       const partial = this.options.partialDir ? await PartialBlob.open(this.options.partialDir, descriptor.digest, descriptor.size) : undefined;
-      const remote = (offset: number) => this.repo.fetchBlob(descriptor, { offset, signal: this.signal });
+      // The network gives 64 KiB reads; every stage after it (the partial file's writes, both
+      // hashes, the decompressor, progress) pays a fixed cost per chunk: fewer, larger ones.
+      const remote = (offset: number) => regroupChunks(this.repo.fetchBlob(descriptor, { offset, signal: this.signal }), NETWORK_CHUNK_BYTES);
       const bytes = partial ? partial.stream(remote) : remote(0);
       const counted = progressReader(bytes, this.progress("Downloading", id, descriptor.size));
       try {

@@ -1,3 +1,4 @@
+import { regroupChunks } from "@store/internal";
 import { type Digest, type DigestLike, createHasher, digestFromBytes, parseDigest, toDigest } from "@store/digest";
 import type { Descriptor } from "../descriptor";
 import { RegistryError, RegistryErrorCode } from "../errors";
@@ -382,7 +383,7 @@ export class RegistryRepository implements Repository {
         res.discard();
         location = this.#location(res);
       } else {
-        for await (const chunk of rechunk(source, options.chunkSize)) {
+        for await (const chunk of regroupChunks(source, options.chunkSize, { exact: true })) {
           hasher.update(chunk);
           const res = await this.#request({
             method: "PATCH",
@@ -491,17 +492,4 @@ function confirmDigest(res: HttpResponse, digest: Digest, what: string): void {
       details: { expected: digest.toString(), actual: confirmed.toString() },
     });
   }
-}
-
-/** `source` as chunks of exactly `size` bytes (the last may be shorter), for chunked PATCH uploads. */
-async function* rechunk(source: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
-  let buffer = Buffer.alloc(0);
-  for await (const chunk of source) {
-    buffer = buffer.byteLength === 0 ? Buffer.from(chunk) : Buffer.concat([buffer, chunk]);
-    while (buffer.byteLength >= size) {
-      yield buffer.subarray(0, size);
-      buffer = buffer.subarray(size);
-    }
-  }
-  if (buffer.byteLength > 0) yield buffer;
 }
