@@ -113,6 +113,32 @@ describe.skipIf(skip)("store pull when the network misbehaves", () => {
     expect(await readdir(join(root, "image/overlay2/partial-downloads"))).toEqual([]);
   }, 120_000);
 
+  it("Ctrl-C (SIGINT) or SIGTERM mid-download: exit 130/143, no image or layer, the partial download kept", async () => {
+    const layer = big.layers[1]!;
+    for (const [signal, code] of [
+      ["SIGINT", 130],
+      ["SIGTERM", 143],
+    ] as const) {
+      const root = join(dir, `signal-${signal}`);
+      proxy.setFaults([{ path: `/blobs/${layer.digest}`, fault: { kind: "stall", ms: 60_000, afterBytes: Math.floor(layer.size / 3) }, times: 1 }]);
+      proxy.requests.length = 0;
+      const run = spawnStore(["--root", root, "pull", `${proxy.host}/team/big:1`]);
+      const started = Date.now();
+      while (proxy.bytesSent(`/blobs/${layer.digest}`) < Math.floor(layer.size / 3) && Date.now() - started < 30_000) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      run.child.kill(signal);
+      const result = await run.done;
+      proxy.setFaults([]);
+      expect(result.code, result.stderr).toBe(code);
+      expect((await store(["--root", root, "images", "-q"])).stdout).toBe("");
+      expect(await readdir(join(root, "image/overlay2/layerdb/sha256")).catch(() => [])).toEqual([]);
+      const partial = await readdir(join(root, "image/overlay2/partial-downloads"));
+      expect(partial).toEqual([`sha256-${layer.digest.slice(7)}`]);
+      expect((await stat(join(root, "image/overlay2/partial-downloads", partial[0]!))).size).toBeGreaterThan(0);
+    }
+  }, 120_000);
+
   it("two pulls of one image at once both succeed, each blob fetched once", async () => {
     const root = join(dir, "twice");
     proxy.requests.length = 0;
