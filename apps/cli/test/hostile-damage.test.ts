@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdir, readFile, readdir, rm, utimes, writeFile } from "node:fs/promises";
+import { mkdir, stat, readFile, readdir, rm, utimes, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isRoot, makeTar, tempDir } from "./helpers";
@@ -155,6 +155,37 @@ describe.runIf(isRoot)("damage in a root is detected", () => {
     const bad = await bin(["--root", root, "verify", "--repair", "--repair-grace", "soon"]);
     expect([bad.code, bad.stderr.trimEnd().split("\n").length]).toEqual([125, 1]);
     expect(bad.stderr).toContain('invalid --repair-grace "soon"');
+  });
+
+  it("what a writer killed mid-write leaves (temp files, layerdb write-sets and removals) is reclaimable, and repaired", async () => {
+    const root = join(dir, "temps");
+    const imported = await bin(["--root", root, "import", "-", "t:1"], await makeTar({ "f.txt": "t\n" }));
+    expect(imported.code, imported.stderr).toBe(0);
+    const image = join(root, "image/overlay2");
+    const temps = [
+      join(root, ".tmp-store.lock-4242-0-abcd1234"),
+      join(image, ".tmp-repositories.json123456"),
+      join(image, "imagedb/content/sha256", `.tmp-${"f".repeat(64)}0a1b2c3d4e5f`),
+    ];
+    for (const t of temps) await writeFile(t, "half");
+    const writeSet = join(image, "layerdb/tmp/write-set-123");
+    await mkdir(writeSet, { recursive: true });
+    await writeFile(join(writeSet, "diff"), "sha256:x");
+    const removing = join(image, "layerdb/sha256", `${"9".repeat(64)}-${"8".repeat(64)}-removing`);
+    await mkdir(removing, { recursive: true });
+    const verified = await bin(["--root", root, "verify"]);
+    expect(verified.code, verified.stdout).toBe(0);
+    const reclaimable = verified.stdout.split("\n").filter((l) => l.startsWith("reclaimable: unfinished write"));
+    expect(reclaimable).toHaveLength(5);
+    const old = (Date.now() - 2 * 3600_000) / 1000;
+    for (const p of [...temps, writeSet, removing]) await utimes(p, old, old);
+    const repaired = await bin(["--root", root, "verify", "--repair"]);
+    expect(repaired.code, repaired.stdout).toBe(0);
+    // The write-set and the removal are the layer store's own: a writing open finishes them
+    // (as dockerd does at start) before repair looks; the temp files repair removes.
+    expect(repaired.stdout).toMatch(/3 leftovers removed/);
+    for (const p of [...temps, writeSet, removing]) await expect(stat(p)).rejects.toThrow();
+    expect((await bin(["--root", root, "verify"])).stdout).toBe("1 image config, 1 layer checked: all verified\n");
   });
 
   it("repair never removes a driver dir a layer with a damaged cache-id may own", async () => {

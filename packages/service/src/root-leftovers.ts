@@ -10,9 +10,11 @@ export interface Leftover {
   /**
    * `driver-dir`: a graph driver dir no layerdb entry or mount owns; `distribution`: a
    * distribution record (v2metadata-by-diffid, diffid-by-digest) naming no layer, or unreadable;
-   * `partial-download`: a pull's partial blob under `partial-downloads`.
+   * `partial-download`: a pull's partial blob under `partial-downloads`; `temp`: what a writer
+   * killed mid-write leaves (a `.tmp-*` file of an atomic write or a lock, a layerdb
+   * `tmp/write-set-*` or `*-removing` dir).
    */
-  kind: "driver-dir" | "distribution" | "partial-download";
+  kind: "driver-dir" | "distribution" | "partial-download" | "temp";
   /** The driver dir's ID, the record's metadata key or the partial file's name. */
   name: string;
   /** Where it is on disk. */
@@ -196,7 +198,41 @@ export async function findLeftovers(scope: LeftoverScope, now = Date.now()): Pro
     const found = await ageAndSize(path, now, () => directorySize(path).catch(async () => (await lstat(path)).size));
     if (found) leftovers.push({ kind: "partial-download", name, path, ...found, why: "a pull's partial download" });
   }
+  await findTemps(imageRoot, layers.driver.home, now, leftovers);
   return { leftovers, problems };
+}
+
+// Names of what an interrupted writer leaves: atomic writes' and locks' temp files, layerdb's
+// write-sets and removals (see @store/internal atomic-write and file-lock, @store/layer).
+const tempFile = /^\.tmp-|\.tmp-\d+-/;
+
+/**
+ * The temp files and dirs of writers that did not finish, under the root's top level, the image
+ * dir (recursively; imagedb and blobs included) and the driver home's top level (never inside a
+ * layer's files, which are the image's own).
+ */
+async function findTemps(imageRoot: string, driverHome: string | undefined, now: number, out: Leftover[]): Promise<void> {
+  const add = async (path: string, why: string) => {
+    const found = await ageAndSize(path, now, () => directorySize(path).catch(async () => (await lstat(path)).size));
+    if (found) out.push({ kind: "temp", name: basename(path), path, ...found, why });
+  };
+  const root = join(imageRoot, "..", "..");
+  for (const dir of [root, ...(driverHome ? [driverHome] : [])]) {
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (tempFile.test(name)) await add(join(dir, name), "a writer stopped before publishing it");
+    }
+  }
+  const walk = async (dir: string, rel: string): Promise<void> => {
+    for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      const path = join(dir, e.name);
+      const where = rel ? `${rel}/${e.name}` : e.name;
+      if (tempFile.test(e.name)) await add(path, "a writer stopped before publishing it");
+      else if (rel === "layerdb/tmp" && e.name.startsWith("write-set-")) await add(path, "a layer commit stopped before its rename");
+      else if (rel === "layerdb/sha256" && e.name.endsWith("-removing")) await add(path, "a layer removal stopped half way");
+      else if (e.isDirectory() && where !== "partial-downloads") await walk(path, where);
+    }
+  };
+  await walk(imageRoot, "");
 }
 
 /** What {@link removeLeftovers} removed, and the bytes that freed. */

@@ -7,7 +7,12 @@ import { humanSize } from "../format/units";
 import { terminalSafe } from "../terminal-safe";
 import { UsageError } from "../usage-error";
 
-const kindName = { "driver-dir": "overlay2 dir", distribution: "distribution record", "partial-download": "partial download" } as const;
+const kindName = {
+  "driver-dir": "overlay2 dir",
+  distribution: "distribution record",
+  "partial-download": "partial download",
+  temp: "unfinished write",
+} as const;
 
 /**
  * `store verify`: re-hashes every image config and rebuilds every layer's tar from tar-split and
