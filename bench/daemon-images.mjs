@@ -100,12 +100,12 @@ try {
         const cpu0 = cpuSeconds(side.pid);
         const r = await loadSocket(side.socket, ep.paths, { connections, seconds });
         if (r.errors > 0) throw new Error(`${side.name} ${ep.name}: ${r.errors} of ${r.requests} answers were not 200`);
-        runs[side.name].push({ ...r, cpuPerK: ((cpuSeconds(side.pid) - cpu0) / r.requests) * 1000 });
+        runs[side.name].push({ ...r, cpuPerK: ((cpuSeconds(side.pid) - cpu0) / r.requests) * 1000, clientPerK: (r.clientCpuS / r.requests) * 1000 });
       }
     }
     const pick = (name, key) => median(runs[name].map((r) => r[key]));
     const line = (name) =>
-      `${name} ${pick(name, "rps").toFixed(1)} req/s (p50 ${pick(name, "p50").toFixed(1)} ms, p99 ${pick(name, "p99").toFixed(1)} ms, ${pick(name, "cpuPerK").toFixed(2)} CPU s per 1,000 requests, ${(pick(name, "bytes") / pick(name, "requests") / 1024).toFixed(1)} KiB each)`;
+      `${name} ${pick(name, "rps").toFixed(1)} req/s (p50 ${pick(name, "p50").toFixed(1)} ms, p99 ${pick(name, "p99").toFixed(1)} ms, ${pick(name, "cpuPerK").toFixed(2)} CPU s per 1,000 requests (the generator ${pick(name, "clientPerK").toFixed(2)}), ${(pick(name, "bytes") / pick(name, "requests") / 1024).toFixed(1)} KiB each)`;
     console.log(`  ${ep.name}: ${line("dockerd")}`);
     console.log(`  ${" ".repeat(ep.name.length)}  ${line("stored")}: ${(pick("stored", "rps") / pick("dockerd", "rps")).toFixed(2)}x (goal >= 2x)`);
   }

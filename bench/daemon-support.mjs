@@ -107,7 +107,9 @@ export function getOn(socket, path, agent) {
 /**
  * A bounded load generator: `connections` keep-alive connections over `socket`, each sending
  * GETs of `paths()` back to back until `seconds` have passed or `maxRequests` were sent in all.
- * Resolves { requests, rps, p50, p99, bytes, errors } (latencies in ms, non-200s counted as errors).
+ * Resolves { requests, rps, p50, p99, bytes, errors, clientCpuS } (latencies in ms, non-200s
+ * counted as errors; clientCpuS: the CPU seconds this process spent generating the load, which
+ * it takes from the same two cores as the daemon).
  */
 export async function loadSocket(socket, paths, { connections = 8, seconds = 5, maxRequests = 1_000_000 } = {}) {
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
@@ -115,6 +117,7 @@ export async function loadSocket(socket, paths, { connections = 8, seconds = 5, 
   let sent = 0;
   let errors = 0;
   let bytes = 0;
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   const deadline = start + seconds * 1000;
   const worker = async () => {
@@ -128,6 +131,15 @@ export async function loadSocket(socket, paths, { connections = 8, seconds = 5, 
   };
   await Promise.all(Array.from({ length: connections }, worker));
   const elapsed = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   agent.destroy();
-  return { requests: latencies.length, rps: latencies.length / elapsed, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), bytes, errors };
+  return {
+    requests: latencies.length,
+    rps: latencies.length / elapsed,
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+    bytes,
+    errors,
+    clientCpuS: (cpu.user + cpu.system) / 1e6,
+  };
 }
