@@ -13,12 +13,12 @@
 //   node bench/daemon-pull-load.mjs [--rounds 3] [--mib 190] [--files 13000] [--host-fs]
 // About 65 s.
 //
-// Figures seen (2 shared cores, load average 2.9 from other work; medians of 3 rounds):
-//   (d) docker pull, 190 MB / 13,000 files: dockerd 2.44 s, stored 1.11 s: 0.46x (goal met)
-//       docker load of its save archive:    dockerd 2.32 s, stored 1.21 s: 0.52x (goal <= 0.5x: just missed)
-//   (c) /images/json during pull + load:    stored p50 3.3 ms, p99 15.1 ms, max 18.7 ms (goal <= 50 ms: met);
-//                                           dockerd p50 1.3 ms, p99 20.9 ms, max 26.9 ms;
-//                                           idle: stored p99 3.0 ms, dockerd p99 1.2 ms
+// Figures seen (2 shared cores; two runs, load average 2.9 and 2.0 at the start; medians of 3 rounds):
+//   (d) docker pull, 190 MB / 13,000 files: dockerd 2.44 / 2.65 s, stored 1.11 / 1.23 s: 0.46x / 0.46x (goal met)
+//       docker load of its save archive:    dockerd 2.32 / 2.54 s, stored 1.21 / 1.49 s: 0.52x / 0.59x (goal <= 0.5x: not met)
+//   (c) /images/json during pull + load:    stored p99 15.1 / 16.0 ms, max 18.7 / 18.3 ms (goal <= 50 ms: met);
+//                                           dockerd p99 20.9 / 16.0 ms, max 26.9 / 34.9 ms;
+//                                           idle: stored p99 3.0 / 2.2 ms, dockerd p99 1.2 / 1.5 ms
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { Agent } from "node:http";

@@ -4,7 +4,7 @@
 // Not a benchmark itself.
 import { spawn, spawnSync } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
-import { Agent, request } from "node:http";
+import { Agent, createServer, request } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -142,4 +142,50 @@ export async function loadSocket(socket, paths, { connections = 8, seconds = 5, 
     errors,
     clientCpuS: (cpu.user + cpu.system) / 1e6,
   };
+}
+
+/** Runs the docker CLI with `env` without blocking this process; resolves { out, ms }. */
+export function dockerCliAsync(env, args) {
+  return new Promise((resolve, reject) => {
+    const t = performance.now();
+    const child = spawn("docker", args, { env: { ...env, DOCKER_CLI_HINTS: "false" }, stdio: ["ignore", "pipe", "pipe"] });
+    const out = [];
+    let err = "";
+    child.stdout.on("data", (c) => out.push(c));
+    child.stderr.setEncoding("utf8").on("data", (s) => (err += s));
+    child.on("error", reject);
+    child.on("close", (code) =>
+      code === 0 ? resolve({ out: Buffer.concat(out).toString("utf8"), ms: performance.now() - t }) : reject(new Error(`docker ${args.join(" ")}: ${err}`)),
+    );
+  });
+}
+
+/**
+ * A server on `<dir>/replay.sock` answering each request with what `socket` answered the first
+ * time it was asked the same method and path, from memory: what a client costs by itself, with
+ * a daemon that takes no time. Returns { socket, env (a docker CLI's), close() }.
+ */
+export async function startReplay(dir, socket, env) {
+  const path = join(dir, "replay.sock");
+  const answers = new Map();
+  const ask = (method, url) =>
+    new Promise((resolve, reject) => {
+      const req = request({ socketPath: socket, path: url, method, headers: { Host: "docker" } }, (res) => {
+        const chunks = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on("error", reject);
+      });
+      req.on("error", reject);
+      req.end();
+    });
+  const server = createServer(async (req, res) => {
+    const key = `${req.method} ${req.url}`;
+    let answer = answers.get(key);
+    if (!answer) answers.set(key, (answer = await ask(req.method, req.url)));
+    res.writeHead(answer.status, answer.headers);
+    res.end(answer.body);
+  });
+  await new Promise((resolve) => server.listen(path, resolve));
+  return { socket: path, env: { ...env, DOCKER_HOST: `unix://${path}` }, close: () => new Promise((r) => server.close(r)) };
 }
