@@ -21,8 +21,10 @@
 //                               stored 33.5 req/s (p99 388 ms, 32 CPU ms each): 9.2x (goal met)
 //       /images/{id}/json:      dockerd 7,813 req/s (p99 5.5 ms, 150 us CPU each),
 //                               stored 2,898 req/s (p99 6.8 ms, 390 us CPU each): 0.37x (goal >= 2x: not met;
-//                               stored is one thread, and each inspect reads the config, the
-//                               last-tag time and the layer's driver metadata from disk)
+//                               stored is one thread, and each inspect goes to disk: a CPU
+//                               profile of 5 s of it puts 17% in overlay2's metadata (lowerdir
+//                               links read), 8% in the last-tag time (a StoreError made for each
+//                               image that has none), 7% in the config read, 12% writing the answer)
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
