@@ -135,7 +135,7 @@ function ping(socket) {
   });
 }
 
-async function startDockerd(dir) {
+export async function startDockerd(dir) {
   const socket = join(dir, "docker.sock");
   const env = {
     ...process.env,
@@ -201,7 +201,7 @@ const tarOf = (dir, files) => {
 };
 
 /** Real layers made by dockerd: a few imported single layers and one two-layer chain built on one. */
-function makeLayers(work, d) {
+export function makeLayers(work, d) {
   const stacks = [];
   for (let k = 0; k < 3; k++) {
     d.docker(["import", "-", `base${k}:1`], tarOf(join(work, `tar${k}`), { [`file${k}`]: `layer ${k}\n`.repeat(100 * (k + 1)) }));
@@ -242,7 +242,7 @@ function configFor(i, stacks) {
 }
 
 /** n configs straight into dockerd's imagedb layout (0700 dirs, 0600 files), parents, tags. */
-function writeImages(imagedb, repositoriesPath, n, stacks) {
+export function writeImages(imagedb, repositoriesPath, n, stacks) {
   const content = join(imagedb, "content", "sha256");
   mkdirSync(content, { recursive: true, mode: 0o700 });
   const ids = new Array(n);
@@ -389,4 +389,5 @@ async function main() {
   }
 }
 
-await main();
+// Imported by bench/daemon-images.mjs for its root: run only when executed.
+if (process.argv[1] === self) await main();

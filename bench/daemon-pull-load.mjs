@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+// Benchmark (issue #13 item 6, c and d): `stored` against dockerd, each on a root of its own.
+// (d) `docker pull` (the docker CLI, DOCKER_HOST) of the ≈190 MB / 13,000-file / 5-layer image of
+// bench/pull.mjs from a loopback registry, and `docker load` of its `docker save` archive, through
+// each daemon, alternating, the image removed and pruned between rounds outside the timing;
+// medians; goal for stored <= 0.5x. (c) the latency of `GET /images/json` (one keep-alive
+// connection, a request every 5 ms) while that pull and a load of another 190 MiB one-layer
+// archive run at once on the same daemon: p50, p99 and max, beside the same daemon idle; goal
+// for stored's p99 <= 50 ms.
+// Runs on a fresh loop-mounted ext4 of its own (see makeWorkDir in archive-support.mjs).
+//
+// Usage (root, dockerd, docker-registry, skopeo; after `npm run build`):
+//   node bench/daemon-pull-load.mjs [--rounds 3] [--mib 190] [--files 13000] [--host-fs]
+// About 65 s.
+//
+// Figures seen (2 shared cores; two runs, load average 2.9 and 2.0 at the start; medians of 3 rounds):
+//   (d) docker pull, 190 MB / 13,000 files: dockerd 2.44 / 2.65 s, stored 1.11 / 1.23 s: 0.46x / 0.46x (goal met)
+//       docker load of its save archive:    dockerd 2.32 / 2.54 s, stored 1.21 / 1.49 s: 0.52x / 0.59x (goal <= 0.5x: not met)
+//   (c) /images/json during pull + load:    stored p99 15.1 / 16.0 ms, max 18.7 / 18.3 ms (goal <= 50 ms: met);
+//                                           dockerd p99 20.9 / 16.0 ms, max 26.9 / 34.9 ms;
+//                                           idle: stored p99 3.0 / 2.2 ms, dockerd p99 1.2 / 1.5 ms
+import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { Agent } from "node:http";
+import { join } from "node:path";
+import { arg, buildBenchImage, makeWorkDir, median, startDockerd } from "./archive-support.mjs";
+import { dockerCli, getOn, quantile, startStored } from "./daemon-support.mjs";
+import { freePort, runAsync, skopeoPush, sleep, startRegistryProcess, waitForRegistry, writeOneLayerArchive } from "./pull-support.mjs";
+
+const rounds = arg("rounds", 3);
+const mib = arg("mib", 190);
+const fmt = (v) => `${v.toFixed(2)} s`;
+const settle = () => spawnSync("sync");
+const loadavg = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+
+/** GET /images/json on one keep-alive connection every `gapMs` until `until` settles; latencies in ms. */
+async function sample(socket, until, gapMs = 5) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const latencies = [];
+  let done = false;
+  const finished = until.finally(() => (done = true));
+  while (!done) {
+    const r = await getOn(socket, "/v1.41/images/json", agent);
+    if (r.status !== 200) throw new Error(`GET /images/json answered ${r.status}`);
+    latencies.push(r.ms);
+    await sleep(gapMs);
+  }
+  agent.destroy();
+  return { latencies, result: await finished };
+}
+
+const stat = (xs) =>
+  `p50 ${quantile(xs, 0.5).toFixed(1)} ms, p99 ${quantile(xs, 0.99).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms (${xs.length} requests)`;
+
+const workDir = await makeWorkDir("daemon-pull");
+const work = workDir.dir;
+const cleanups = [];
+try {
+  const port = await freePort();
+  const registry = await startRegistryProcess({ dir: join(work, "registry"), dataDir: join(work, "registry-data"), addr: `127.0.0.1:${port}` });
+  cleanups.push(() => registry.stop());
+  await waitForRegistry(`http://127.0.0.1:${port}`, 20_000, registry.logPath);
+  const dockerd = await startDockerd(work);
+  cleanups.push(() => dockerd.stop());
+  const stored = await startStored(work, join(work, "stored-root"));
+  cleanups.push(() => stored.stop());
+
+  console.log("building the images…");
+  await buildBenchImage(work, dockerd.docker, { mib, files: arg("files", 13000) });
+  const filesArchive = join(work, "files.tar");
+  dockerd.docker(["save", "-o", filesArchive, "bench:1"]);
+  dockerd.docker(["rmi", "bench:1"]);
+  dockerd.docker(["image", "prune", "-f"]);
+  const ref = `127.0.0.1:${port}/bench/files:1`;
+  skopeoPush(filesArchive, ref);
+  const otherArchive = join(work, "other.tar");
+  await writeOneLayerArchive(otherArchive, "other:1", { mib });
+
+  const sides = [
+    { name: "dockerd", env: dockerd.env, socket: dockerd.env.DOCKER_HOST.slice("unix://".length), root: dockerd.root },
+    { name: "stored", env: stored.env, socket: stored.socket, root: join(work, "stored-root") },
+  ];
+  const docker = async (side, args) => {
+    const r = await runAsync("docker", args, { env: side.env });
+    if (r.code !== 0) throw new Error(`docker ${args.join(" ")} through ${side.name}: ${r.stderr.trim().slice(-2000)}`);
+    return r;
+  };
+  const clean = (side, names) => {
+    dockerCli(side.env, ["rmi", ...names], { allowFailure: true });
+    dockerCli(side.env, ["image", "prune", "-f"]);
+    const left = readdirSync(join(side.root, "image", "overlay2", "layerdb", "sha256"));
+    if (left.length > 0) throw new Error(`${side.name} still holds ${left.length} layers after rmi and prune`);
+  };
+  const ops = [
+    { name: "docker pull", run: (side) => docker(side, ["pull", "-q", ref]), clean: (side) => clean(side, [ref]) },
+    { name: "docker load", run: (side) => docker(side, ["load", "-q", "-i", filesArchive]), clean: (side) => clean(side, ["bench:1"]) },
+  ];
+  // Warm-up, not counted: page cache, each daemon's first pull and load.
+  for (const op of ops)
+    for (const side of sides) {
+      await op.run(side);
+      op.clean(side);
+    }
+
+  console.log(`\nload average before the timed runs: ${loadavg()}`);
+  console.log(`(d) ${mib} MB / ${arg("files", 13000)}-file image, ${rounds} rounds alternating, medians (goal for stored <= 0.5x):`);
+  for (const op of ops) {
+    const times = { dockerd: [], stored: [] };
+    for (let i = 0; i < rounds; i++)
+      for (const side of sides) {
+        settle();
+        times[side.name].push((await op.run(side)).s);
+        op.clean(side);
+      }
+    const [d, s] = [median(times.dockerd), median(times.stored)];
+    console.log(
+      `  ${op.name}: dockerd ${fmt(d)} (all ${times.dockerd.map((t) => t.toFixed(2)).join(" ")}); stored ${fmt(s)} (all ${times.stored.map((t) => t.toFixed(2)).join(" ")}): ${(s / d).toFixed(2)}x`,
+    );
+  }
+
+  console.log(`\n(c) GET /images/json latency, one keep-alive connection, a request every 5 ms (goal for stored's p99 <= 50 ms):`);
+  for (const side of sides) {
+    const idle = await sample(side.socket, sleep(3_000));
+    settle();
+    const t = performance.now();
+    const busy = await sample(side.socket, Promise.all([docker(side, ["pull", "-q", ref]), docker(side, ["load", "-q", "-i", otherArchive])]));
+    const s = (performance.now() - t) / 1000;
+    console.log(`  ${side.name}: idle ${stat(idle.latencies)}`);
+    console.log(`  ${" ".repeat(side.name.length)}  during pull + load (${fmt(s)} for both): ${stat(busy.latencies)}`);
+    clean(side, [ref, "other:1"]);
+  }
+  console.log(`\nload average after: ${loadavg()}`);
+} finally {
+  for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch((e) => console.error(`cleanup: ${e.message}`));
+  await workDir.dispose();
+}
