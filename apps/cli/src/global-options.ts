@@ -11,6 +11,7 @@ export interface GlobalOptions {
   s3Endpoint?: string;
   s3Region?: string;
   insecureRegistry?: string;
+  registryMirror?: string;
   maxConcurrentDownloads?: string;
   maxConcurrentUploads?: string;
   help: boolean;
@@ -27,6 +28,7 @@ const valued: Record<string, keyof GlobalOptions> = {
   "--s3-endpoint": "s3Endpoint",
   "--s3-region": "s3Region",
   "--insecure-registry": "insecureRegistry",
+  "--registry-mirror": "registryMirror",
   "--max-concurrent-downloads": "maxConcurrentDownloads",
   "--max-concurrent-uploads": "maxConcurrentUploads",
 };
@@ -41,6 +43,7 @@ export const globalOptionHelp: readonly [string, string][] = [
   ],
   ["    --max-concurrent-downloads int", "Layers a pull downloads at once (default 3)"],
   ["    --max-concurrent-uploads int", "Layers a push uploads at once (default 5)"],
+  ["    --registry-mirror list", "Docker Hub mirrors pulls read through first, comma-separated\n(env STORE_REGISTRY_MIRRORS)"],
   ["    --root string", "Root of the store, laid out as dockerd's data root\n(default $STORE_ROOT, $XDG_DATA_HOME/store or ~/.local/share/store)"],
   ["    --s3-bucket string", "S3 bucket of the imagedb with --backend s3 (env STORE_S3_BUCKET)"],
   ["    --s3-endpoint string", "S3 endpoint URL (env STORE_S3_ENDPOINT or AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL)"],

@@ -61,8 +61,9 @@ function positiveInt(value: string | undefined, flag: string): number | undefine
 
 /**
  * How the CLI reaches registries: docker's config directory (`$DOCKER_CONFIG`, else
- * `~/.docker`: credentials, `certs.d`) and the registries that may be plain HTTP
- * (`--insecure-registry`, `$STORE_INSECURE_REGISTRIES`, comma-separated; loopback always may).
+ * `~/.docker`: credentials, `certs.d`), the registries that may be plain HTTP
+ * (`--insecure-registry`, `$STORE_INSECURE_REGISTRIES`, comma-separated; loopback always may)
+ * and Docker Hub's mirrors (`--registry-mirror`, `$STORE_REGISTRY_MIRRORS`).
  */
 export function registryOptions(options: GlobalOptions, env: CliIO["env"]): RegistryClientOptions {
   const insecure = [options.insecureRegistry, env.STORE_INSECURE_REGISTRIES]
@@ -71,9 +72,14 @@ export function registryOptions(options: GlobalOptions, env: CliIO["env"]): Regi
     .filter(Boolean);
   // How long a registry may send nothing before the request is resumed or retried (default 30 s).
   const stall = Number(env.STORE_REGISTRY_STALL_TIMEOUT_MS);
+  const mirrors = [options.registryMirror, env.STORE_REGISTRY_MIRRORS]
+    .flatMap((v) => (v ?? "").split(","))
+    .map((v) => v.trim())
+    .filter(Boolean);
   return {
     configDir: dockerConfigDir(env),
     ...(insecure.length ? { insecureRegistries: insecure } : {}),
+    ...(mirrors.length ? { mirrors } : {}),
     ...(Number.isSafeInteger(stall) && stall > 0 ? { stallTimeoutMs: stall } : {}),
   };
 }

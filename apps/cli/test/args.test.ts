@@ -41,8 +41,8 @@ describe("global options", () => {
 
   it("take registry settings from flags and the environment, refusing a bad count", () => {
     const { options } = parseGlobalOptions(["--insecure-registry", "10.0.0.1:5000,reg.local", "--max-concurrent-downloads", "6"]);
-    const o = storeOptions(options, { DOCKER_CONFIG: "/cfg", STORE_INSECURE_REGISTRIES: "other:1" });
-    expect(o.registry).toEqual({ configDir: "/cfg", insecureRegistries: ["10.0.0.1:5000", "reg.local", "other:1"] });
+    const o = storeOptions(options, { DOCKER_CONFIG: "/cfg", STORE_INSECURE_REGISTRIES: "other:1", STORE_REGISTRY_MIRRORS: "https://m.example" });
+    expect(o.registry).toEqual({ configDir: "/cfg", insecureRegistries: ["10.0.0.1:5000", "reg.local", "other:1"], mirrors: ["https://m.example"] });
     expect(o.maxConcurrentDownloads).toBe(6);
     expect(() => storeOptions(parseGlobalOptions(["--max-concurrent-uploads", "0"]).options, {})).toThrow(/must be a positive integer/);
   });

@@ -23,6 +23,8 @@ export interface DaemonOptions {
   group?: string;
   /** Registries that may be plain HTTP or unverified TLS (`--insecure-registry`). */
   insecureRegistries: string[];
+  /** Docker Hub mirrors pulls read through first (`--registry-mirror`), as dockerd. */
+  registryMirrors: string[];
   /** Layers downloaded at once per pull (default 3, as dockerd). */
   maxConcurrentDownloads: number;
   /** Layers uploaded at once per push (default 5, as dockerd). */
@@ -67,6 +69,7 @@ const flags: readonly FlagSpec[] = [
     help: "Daemon socket(s) to listen on: unix://PATH (default: $XDG_RUNTIME_DIR/stored.sock)",
   },
   { name: "insecure-registry", configKey: "insecure-registries", type: "list", placeholder: "list", help: "Enable insecure registry communication" },
+  { name: "registry-mirror", configKey: "registry-mirrors", type: "list", placeholder: "list", help: "Preferred registry mirror" },
   {
     name: "log-level",
     short: "l",
@@ -236,6 +239,7 @@ export async function parseDaemonArgs(argv: readonly string[], env: Readonly<Rec
     hosts: hosts.length > 0 ? hosts : [`unix://${defaultSocket(env)}`],
     storageDriver: (get("storage-driver") as string | undefined) || "overlay2",
     insecureRegistries: (get("insecure-registry") as string[] | undefined) ?? [],
+    registryMirrors: (get("registry-mirror") as string[] | undefined) ?? [],
     maxConcurrentDownloads: (get("max-concurrent-downloads") as number | undefined) ?? 3,
     maxConcurrentUploads: (get("max-concurrent-uploads") as number | undefined) ?? 5,
     logLevel: logLevel as LogLevel,

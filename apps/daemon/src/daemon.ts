@@ -68,7 +68,11 @@ export async function startDaemon(options: DaemonOptions, environment: DaemonEnv
       access: "write",
       // A second daemon must be told at once, not wait for the first to exit.
       lockTimeoutMs: 0,
-      registry: { configDir: dockerConfigDir(environment.env), insecureRegistries: options.insecureRegistries },
+      registry: {
+        configDir: dockerConfigDir(environment.env),
+        insecureRegistries: options.insecureRegistries,
+        mirrors: options.registryMirrors,
+      },
     });
   } catch (e) {
     if (isStoreError(e, "ERR_INTERNAL_LOCKED")) {

@@ -233,6 +233,7 @@ describe.skipIf(!isRoot)("stored's Engine API", () => {
         hosts: [`unix://${d.dir}/second.sock`],
         storageDriver: "overlay2",
         insecureRegistries: [],
+        registryMirrors: [],
         maxConcurrentDownloads: 3,
         maxConcurrentUploads: 5,
         logLevel: "error",
@@ -281,6 +282,20 @@ describe.skipIf(!isRoot || registrySkipReason())("stored pulls and pushes", () =
     const missing = await d.request("POST", `/images/create?fromImage=${encodeURIComponent(`${registry.host}/test/img`)}&tag=nope`, { headers: anonymous });
     expect(missing.status).toBe(404);
     expect(missing.headers["content-type"]).toBe("application/json");
+  });
+
+  it("pulls a Docker Hub name through --registry-mirror, never reaching Docker Hub", async () => {
+    await uploadTestImage(registry.host, "library/mirrored", "latest", image);
+    const mirrored = await startTestDaemon({ registryMirrors: [`http://${registry.host}`] });
+    try {
+      const r = await mirrored.request("POST", "/v1.41/images/create?fromImage=mirrored&tag=latest", { headers: anonymous });
+      expect(r.status).toBe(200);
+      expect(r.lines<{ status: string }>().at(-1)!.status).toBe("Status: Downloaded newer image for mirrored:latest");
+      const info = (await mirrored.request("GET", "/info")).json<{ RegistryConfig: { Mirrors: string[] } }>();
+      expect(info.RegistryConfig.Mirrors).toEqual([`http://${registry.host}`]);
+    } finally {
+      await mirrored.stop();
+    }
   });
 
   it("pushes with an aux result, and wants credentials in the header or the body", async () => {

@@ -119,6 +119,7 @@ export async function startTestDaemon(options: Partial<DaemonOptions> = {}, idle
       hosts: [`unix://${socket}`],
       storageDriver: "overlay2",
       insecureRegistries: [],
+      registryMirrors: [],
       maxConcurrentDownloads: 3,
       maxConcurrentUploads: 5,
       logLevel: "debug",

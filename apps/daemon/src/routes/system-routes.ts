@@ -65,7 +65,8 @@ function info(ctx: DaemonContext): unknown {
   const { service, options } = ctx;
   const insecure = options.insecureRegistries;
   const cidrs = ["127.0.0.0/8", ...insecure.filter((r) => r.includes("/"))];
-  const indexConfigs: Record<string, unknown> = { "docker.io": { Name: "docker.io", Mirrors: [], Secure: true, Official: true } };
+  const mirrors = options.registryMirrors;
+  const indexConfigs: Record<string, unknown> = { "docker.io": { Name: "docker.io", Mirrors: mirrors, Secure: true, Official: true } };
   for (const r of insecure.filter((r) => !r.includes("/"))) indexConfigs[r] = { Name: r, Mirrors: [], Secure: false, Official: false };
   return {
     ID: createHash("sha256").update(service.root).digest("hex").slice(0, 36).toUpperCase(),
@@ -108,7 +109,7 @@ function info(ctx: DaemonContext): unknown {
       AllowNondistributableArtifactsHostnames: [],
       InsecureRegistryCIDRs: cidrs,
       IndexConfigs: indexConfigs,
-      Mirrors: [],
+      Mirrors: mirrors,
     },
     NCPU: availableParallelism(),
     MemTotal: totalmem(),

@@ -9,7 +9,8 @@ import type { Repository, RequestOptions } from "../repository";
 import { loadHostTls } from "../tls/certs-dir";
 import { HostSession } from "./host-session";
 import { HttpTransport, readBody } from "./http-transport";
-import { InsecureRegistries, isLoopbackHost, registryHost } from "./registry-host";
+import { InsecureRegistries, dockerHubHost, isLoopbackHost, registryHost } from "./registry-host";
+import { MirroredRepository } from "./mirrored-repository";
 import { RegistryRepository } from "./registry-repository";
 import { registryErrorFromBody } from "./response-error";
 import { type ResolvedRetry, type RetryOptions, resolveRetry } from "./retry-policy";
@@ -34,6 +35,26 @@ export interface RegistryClientOptions {
   stallTimeoutMs?: number;
   /** No TCP connection within this long → ETIMEDOUT (retried). Default 30 s, as dockerd's dialer. */
   connectTimeoutMs?: number;
+  /**
+   * Docker Hub mirrors (`--registry-mirror`): URLs (`https://mirror.example`, `http://10.0.0.5:5000`)
+   * pulls from Docker Hub read through first, in order, as dockerd does; pushes go to Docker Hub.
+   * An `http://` mirror is reached over plain HTTP, as an insecure registry.
+   */
+  mirrors?: readonly string[];
+}
+
+/** The `host[:port]` of a mirror URL (dockerd takes a scheme and host, with no path). */
+function mirrorHost(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url.includes("://") ? url : `https://${url}`);
+  } catch (cause) {
+    throw new RegistryError(RegistryErrorCode.Invalid, `invalid mirror ${JSON.stringify(url)}: not a URL`, { cause });
+  }
+  if ((parsed.protocol !== "https:" && parsed.protocol !== "http:") || (parsed.pathname !== "/" && parsed.pathname !== "")) {
+    throw new RegistryError(RegistryErrorCode.Invalid, `invalid mirror ${JSON.stringify(url)}: an http(s) URL of a host, without a path`);
+  }
+  return parsed.host;
 }
 
 /** What `login` answers, as dockerd's `/auth` does. */
@@ -66,11 +87,15 @@ export class RegistryClient {
   readonly #retry: ResolvedRetry;
   readonly #stallTimeoutMs: number;
   readonly #sessions = new Map<string, HostSession>();
+  readonly #mirrors: readonly string[];
 
   constructor(options: RegistryClientOptions = {}) {
     const configDir = options.configDir ?? dockerConfigDir();
     this.#credentials = options.credentials ?? new DockerConfigCredentials({ configDir });
-    this.#insecure = new InsecureRegistries(options.insecureRegistries);
+    this.#mirrors = (options.mirrors ?? []).map(mirrorHost);
+    // A mirror named with http:// is plain HTTP, as dockerd treats it: an insecure registry.
+    const plainMirrors = (options.mirrors ?? []).filter((m) => /^http:\/\//i.test(m)).map(mirrorHost);
+    this.#insecure = new InsecureRegistries([...(options.insecureRegistries ?? []), ...plainMirrors]);
     this.#certsDirs = options.certsDirs ?? [join(configDir, "certs.d"), "/etc/docker/certs.d"];
     this.#retry = resolveRetry(options.retry);
     this.#stallTimeoutMs = positive(options.stallTimeoutMs, 30_000, "stallTimeoutMs");
@@ -95,13 +120,26 @@ export class RegistryClient {
       throw new RegistryError(RegistryErrorCode.Invalid, (cause as Error).message, { cause, details: { reference: String(ref) } });
     }
     const host = registryHost(named.domain);
-    return new RegistryRepository(named.path, {
+    const upstream = new RegistryRepository(named.path, {
       session: options.credentials ? this.#session(host, { get: async () => options.credentials }) : this.#session(host),
       transport: this.#transport,
       retry: this.#retry,
       stallTimeoutMs: this.#stallTimeoutMs,
       displayName: named.familiarName,
     });
+    if (host !== dockerHubHost || this.#mirrors.length === 0) return upstream;
+    // A mirror gets its own credentials from the store (never Docker Hub's, nor a request's).
+    const mirrors = this.#mirrors.map(
+      (mirror) =>
+        new RegistryRepository(named.path, {
+          session: this.#session(mirror),
+          transport: this.#transport,
+          retry: this.#retry,
+          stallTimeoutMs: this.#stallTimeoutMs,
+          displayName: named.familiarName,
+        }),
+    );
+    return new MirroredRepository(mirrors, upstream);
   }
 
   #schemes(host: string): ("https" | "http")[] {
