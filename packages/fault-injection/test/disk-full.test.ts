@@ -1,28 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { mkdir, readFile, readdir, statfs, writeFile } from "node:fs/promises";
+import { mkdir, readFile, statfs, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type RegistryPeer, hasRoot, registrySkipReason, startRegistry, writeDockerArchive } from "@store/test-peers";
-import { buildTestImage, makeTar, tempDir, uploadTestImage } from "@store/test-support";
+import { buildTestImage, filesUnder, makeTar, tempDir, uploadTestImage } from "@store/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore } from "@store/service";
-
-/**
- * Every file under `dir`, sorted. Directories are left out: the empty ones a store makes on first
- * use (overlay2/l, layerdb/sha256) stay, as dockerd's do, and hold nothing.
- */
-async function tree(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (d: string, rel: string): Promise<void> => {
-    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) await walk(join(d, e.name), r);
-      else out.push(r);
-    }
-  };
-  await walk(dir, "");
-  return out.sort();
-}
 
 const free = async (dir: string) => {
   const s = await statfs(dir);
@@ -80,7 +63,7 @@ describe.skipIf(!hasRoot())("a full disk", () => {
   for (const { name, run } of commands) {
     it(`${name} of an image larger than the disk: one clear error, nothing left, space given back, lock released`, async (ctx) => {
       if (name === "pull" && !registry) return ctx.skip(registrySkipReason());
-      const before = await tree(root);
+      const before = await filesUnder(root);
       const space = await free(mnt);
       const store = await openStore({ root });
       let error: Error | undefined;
@@ -97,7 +80,7 @@ describe.skipIf(!hasRoot())("a full disk", () => {
       // A pull keeps what it verified for the next try: partial downloads, and the blobs of
       // layers that were complete in the content store (a cache, as registry-pull.md says).
       const partial = (p: string) => p.startsWith("image/overlay2/partial-downloads/") || p.startsWith("image/overlay2/blobs/content/");
-      const after = (await tree(root)).filter((p) => !partial(p));
+      const after = (await filesUnder(root)).filter((p) => !partial(p));
       expect(after).toEqual(before.filter((p) => !partial(p)));
       execFileSync("rm", ["-rf", join(root, "image/overlay2/partial-downloads"), join(root, "image/overlay2/blobs/content")]);
       expect(await free(mnt)).toBeGreaterThanOrEqual(space - 64 * 1024);

@@ -2,24 +2,10 @@ import { readFile, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { isStoreError } from "@store/errors";
 import { type RegistryPeer, hasRoot, registrySkipReason, startRegistry } from "@store/test-peers";
-import { type TestImage, buildTestImage, buildTestIndex, uploadTestBlob, uploadTestImage, uploadTestManifest } from "@store/test-support";
+import { type TestImage, buildTestImage, buildTestIndex, filesUnder, uploadTestBlob, uploadTestImage, uploadTestManifest } from "@store/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ProgressEvent, type StoreService, openStore } from "../src";
 import { layerDirs, tempDir } from "./helpers";
-
-/** Every file under `dir` (relative paths), sorted: the root as a whole, to compare before and after. */
-async function tree(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (d: string, rel: string): Promise<void> => {
-    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) await walk(join(d, e.name), r);
-      else out.push(r);
-    }
-  };
-  await walk(dir, "");
-  return out.sort();
-}
 
 // Pull and push through a real registry (Debian's docker-registry) on 127.0.0.1, into a real
 // overlay2 root (root needed, as CI runs).
@@ -173,12 +159,12 @@ describe.skipIf(!hasRoot() || registrySkipReason() !== undefined)("pull and push
       size: bytes.length,
       digest: `sha256:${createHash("sha256").update(bytes).digest("hex")}`,
     });
-    const before = await tree(join(root, "image"));
+    const before = await filesUnder(join(root, "image"));
     const dirs = await layerDirs(root);
     const error = await store.pull(`${registry.host}/team/liar:1`).catch((e: unknown) => e);
     expect(isStoreError(error), String(error)).toBe(true);
     expect((error as { kind: string }).kind).toBe("dataLoss");
-    expect((await tree(join(root, "image"))).filter((p) => !p.startsWith("overlay2/partial-downloads"))).toEqual(before);
+    expect((await filesUnder(join(root, "image"))).filter((p) => !p.startsWith("overlay2/partial-downloads"))).toEqual(before);
     expect(await layerDirs(root)).toEqual(dirs);
     expect(() => store.resolve(`${registry.host}/team/liar:1`)).toThrow();
   });

@@ -5,3 +5,4 @@ export { makeTar } from "./make-tar";
 export { bundleFixture } from "./bundle-fixture";
 export { buildTestImage, buildTestIndex, uploadTestBlob, uploadTestImage, uploadTestManifest } from "./registry-image";
 export type { TestBlob, TestImage } from "./registry-image";
+export { filesUnder } from "./files-under";

@@ -137,7 +137,10 @@ export async function pullImage(repo: Repository, ref: NamedReference, stores: P
     // Committed bottom-up, each as soon as it and everything below it are in.
     let below: Promise<Digest | undefined> = Promise.resolve(present >= 0 ? chains[present] : undefined);
     const committed = todo.map(({ descriptor, index }) => {
-      const extracted = layerDownloads.run(descriptor, diffIds[index]!).then((layer) => (staged.push(layer), layer));
+      const extracted = layerDownloads.run(descriptor, diffIds[index]!).then((layer) => {
+        staged.push(layer);
+        return layer;
+      });
       extractions.push(extracted.catch(() => undefined));
       below = (async () => {
         const parent = await below;
@@ -150,7 +153,14 @@ export async function pullImage(repo: Repository, ref: NamedReference, stores: P
       return below;
     });
     // Fail fast: the first error aborts the other downloads.
-    await Promise.all(committed.map((p) => p.catch((e) => (controller.abort(e), Promise.reject(e)))));
+    await Promise.all(
+      committed.map((p) =>
+        p.catch((e: unknown) => {
+          controller.abort(e);
+          throw e;
+        }),
+      ),
+    );
 
     // The blobs go to the content store before the image shows (its partial files removed), and
     // the manifests with them: what push reads to tell an OCI image from a Docker one.
@@ -423,7 +433,7 @@ class LayerDownloads {
         }
         // The network failed past what the client's own resumes cover: the layer again, from
         // the bytes on disk (moby retries a layer 5 times; a digest mismatch never).
-        if (!network || network.kind !== "unavailable" || attempt >= LAYER_ATTEMPTS) throw network ?? e;
+        if (network?.kind !== "unavailable" || attempt >= LAYER_ATTEMPTS) throw network ?? e;
         const delayMs = RETRY_DELAY_MS * attempt;
         this.emit(update(`Retrying in ${Math.round(delayMs / 1000)} second${delayMs === 1000 ? "" : "s"}`, id));
         await sleep(delayMs, this.signal);
