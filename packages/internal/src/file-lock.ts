@@ -1,3 +1,4 @@
+import { sleep } from "./sleep";
 import { randomBytes } from "node:crypto";
 import { link, open, readFile, stat, unlink, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
@@ -129,21 +130,6 @@ async function acquire(wait: Wait): Promise<void> {
     await sleep(pause, signal);
     pause = Math.min(pause * 2, 50);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-    if (signal?.aborted) onAbort(); // aborted before the listener: no event will come
-  });
 }
 
 /**

@@ -10,3 +10,4 @@ export { mapLimit } from "./map-limit";
 export { compareGoStrings, goJsonMap, goJsonString, goJsonStruct, goJsonValue } from "./go-json";
 export { isSafeName, safeNamePattern } from "./safe-name";
 export { regroupChunks } from "./regroup-chunks";
+export { sleep } from "./sleep";

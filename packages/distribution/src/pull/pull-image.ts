@@ -1,8 +1,8 @@
 import type { StoreBackend } from "@store/backend";
 import { type Digest, chainIds, digestFromBytes } from "@store/digest";
-import { type StoreError, isStoreError } from "@store/errors";
+import { type StoreError, causeChain, isStoreError } from "@store/errors";
 import { type ImageStore, parseImageConfig } from "@store/image";
-import { KeyedLock, type ProgressEvent, type ProgressListener, progressMessage, progressReader, progressUpdate, regroupChunks } from "@store/internal";
+import { KeyedLock, type ProgressEvent, type ProgressListener, progressMessage, progressReader, progressUpdate, regroupChunks, sleep } from "@store/internal";
 import { type Layer, LayerErrorCode, type LayerStore, type StagedLayer } from "@store/layer";
 import { type NamedReference, type ReferenceStore, parseNormalizedNamed, trimNamed, withDigest } from "@store/reference";
 import { type Descriptor, type Platform, type Repository, isForeignLayer } from "@store/registry";
@@ -230,9 +230,7 @@ async function finish(
 
 /** The registry's error behind `e` (a layer store wraps what its source threw), if any. */
 function registryCause(e: unknown): (StoreError & { kind: string }) | undefined {
-  for (let cause = e, depth = 0; cause && depth < 8; cause = (cause as { cause?: unknown }).cause, depth++) {
-    if (isStoreError(cause) && cause.code.startsWith("ERR_REGISTRY_")) return cause;
-  }
+  for (const cause of causeChain(e)) if (isStoreError(cause) && cause.code.startsWith("ERR_REGISTRY_")) return cause;
   return undefined;
 }
 
@@ -241,7 +239,7 @@ function registryCause(e: unknown): (StoreError & { kind: string }) | undefined 
  * were bad: a digest or size mismatch, a layer that is not a valid tar, or data zlib refuses.
  */
 function isCorruption(e: unknown): boolean {
-  for (let cause = e, depth = 0; cause && depth < 8; cause = (cause as { cause?: unknown }).cause, depth++) {
+  for (const cause of causeChain(e)) {
     if (isStoreError(cause) && (cause.kind === "dataLoss" || cause.code === LayerErrorCode.InvalidData)) return true;
     const code = (cause as { code?: unknown }).code;
     if (typeof code === "string" && code.startsWith("Z_")) return true;
@@ -252,24 +250,8 @@ function isCorruption(e: unknown): boolean {
 /** The message of the deepest cause of `e`: the reason, without each wrapper's context. */
 function innermostMessage(e: unknown): string {
   let message = String((e as Error)?.message ?? e);
-  for (let cause = (e as { cause?: unknown })?.cause, depth = 0; cause && depth < 8; cause = (cause as { cause?: unknown }).cause, depth++) {
-    if (cause instanceof Error) message = cause.message;
-  }
+  for (const cause of causeChain(e)) if (cause instanceof Error) message = cause.message;
   return message;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /** The 12 characters docker names a layer's progress line by: its blob digest's hex. */

@@ -1,3 +1,4 @@
+import { sleep as abortableSleep } from "@store/internal";
 import { RegistryError, RegistryErrorCode } from "../errors";
 import { NetworkError } from "./http-transport";
 
@@ -65,18 +66,9 @@ export function isRetryableNetworkError(error: unknown): error is NetworkError {
   return error instanceof NetworkError && retryableNetworkCodes.has(error.code);
 }
 
-/** Waits `ms`, or rejects at once when `signal` aborts. */
+/** Waits `ms`, or rejects at once (a RegistryError naming the wait) when `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new RegistryError(RegistryErrorCode.Aborted, "aborted while waiting to retry", { cause: signal.reason }));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new RegistryError(RegistryErrorCode.Aborted, "aborted while waiting to retry", { cause: signal?.reason }));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
+  return abortableSleep(ms, signal).catch((reason: unknown) => {
+    throw new RegistryError(RegistryErrorCode.Aborted, "aborted while waiting to retry", { cause: reason });
   });
 }
