@@ -1,4 +1,4 @@
-export { formatJsonMessage, progressMessage, progressReader, progressUpdate } from "./progress";
+export { formatJsonMessage, progressMessage, progressReader, progressStatus, progressUpdate } from "./progress";
 export type { ProgressDetail, ProgressEvent, ProgressListener, ProgressReaderOptions } from "./progress";
 export { InternalError, InternalErrorCode } from "./errors";
 export { atomicWriteFile, syncDirectory, writeFileSynced } from "./atomic-write";

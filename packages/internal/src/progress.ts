@@ -38,6 +38,11 @@ export function progressUpdate(status: string, id: string | undefined, current: 
   return id === undefined ? { status, progressDetail } : { status, progressDetail, id };
 }
 
+/** An update event: the state of item `id` changed ("Pull complete"), docker's `{status, progressDetail: {}, id}`. */
+export function progressStatus(status: string, id: string): ProgressEvent {
+  return { status, progressDetail: {}, id };
+}
+
 /** A message event: a line of its own, without counts. */
 export function progressMessage(status: string, id?: string): ProgressEvent {
   return id === undefined ? { status } : { status, id };

@@ -2,7 +2,17 @@ import type { StoreBackend } from "@store/backend";
 import { type Digest, chainIds, digestFromBytes } from "@store/digest";
 import { type StoreError, causeChain, isStoreError } from "@store/errors";
 import { type ImageStore, parseImageConfig } from "@store/image";
-import { KeyedLock, type ProgressEvent, type ProgressListener, progressMessage, progressReader, progressUpdate, regroupChunks, sleep } from "@store/internal";
+import {
+  KeyedLock,
+  type ProgressEvent,
+  type ProgressListener,
+  progressMessage,
+  progressReader,
+  progressStatus,
+  progressUpdate,
+  regroupChunks,
+  sleep,
+} from "@store/internal";
 import { type Layer, LayerErrorCode, type LayerStore, type StagedLayer } from "@store/layer";
 import { type NamedReference, type ReferenceStore, parseNormalizedNamed, trimNamed, withDigest } from "@store/reference";
 import { type Descriptor, type Platform, type Repository, isForeignLayer } from "@store/registry";
@@ -127,9 +137,9 @@ export async function pullImage(repo: Repository, ref: NamedReference, stores: P
   let downloads: LayerDownloads | undefined;
   try {
     if (present >= 0) held.push(await stores.layers.get(chains[present]!));
-    for (let i = 0; i <= present; i++) emit(update("Already exists", progressId(manifest.layers[i]!)));
+    for (let i = 0; i <= present; i++) emit(progressStatus("Already exists", progressId(manifest.layers[i]!)));
     const todo = manifest.layers.slice(present + 1).map((descriptor, j) => ({ descriptor, index: present + 1 + j }));
-    for (const { descriptor } of todo) emit(update("Pulling fs layer", progressId(descriptor)));
+    for (const { descriptor } of todo) emit(progressStatus("Pulling fs layer", progressId(descriptor)));
 
     if (options.partialDir) await removeStalePartials(options.partialDir);
     const layerDownloads = new LayerDownloads(repo, stores, options, inner, emit);
@@ -147,7 +157,7 @@ export async function pullImage(repo: Repository, ref: NamedReference, stores: P
         const layer = await extracted;
         const registered = await layer.commit(parent, { diffId: diffIds[index]! });
         held.push(registered.layer);
-        emit(update("Pull complete", progressId(descriptor)));
+        emit(progressStatus("Pull complete", progressId(descriptor)));
         return registered.layer.chainId;
       })();
       return below;
@@ -259,11 +269,6 @@ function progressId(descriptor: Descriptor): string {
   return descriptor.digest.encoded.slice(0, 12);
 }
 
-/** A status change of one item (docker's `{status, progressDetail: {}, id}`). */
-function update(status: string, id: string): ProgressEvent {
-  return { status, progressDetail: {}, id };
-}
-
 async function fetchConfig(repo: Repository, descriptor: Descriptor, signal: AbortSignal | undefined): Promise<Uint8Array> {
   if (descriptor.size > MAX_CONFIG_BYTES) {
     throw new DistributionError(
@@ -341,7 +346,7 @@ class LayerDownloads {
   async run(descriptor: Descriptor, diffId: Digest): Promise<StagedLayer> {
     const id = progressId(descriptor);
     if (this.active >= this.limit) {
-      this.emit(update("Waiting", id));
+      this.emit(progressStatus("Waiting", id));
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     }
     this.active++;
@@ -395,8 +400,8 @@ class LayerDownloads {
       const counted = progressReader(bytes, this.progress("Downloading", id, descriptor.size));
       try {
         const layer = await layers.stage(counted, { expected, signal: this.signal });
-        this.emit(update("Verifying Checksum", id));
-        this.emit(update("Download complete", id));
+        this.emit(progressStatus("Verifying Checksum", id));
+        this.emit(progressStatus("Download complete", id));
         this.emit(progressUpdate("Extracting", id, descriptor.size, descriptor.size));
         return partial ? { layer, partial } : { layer };
       } catch (e) {
@@ -417,7 +422,7 @@ class LayerDownloads {
         // the bytes on disk (moby retries a layer 5 times; a digest mismatch never).
         if (network?.kind !== "unavailable" || attempt >= LAYER_ATTEMPTS) throw network ?? e;
         const delayMs = RETRY_DELAY_MS * attempt;
-        this.emit(update(`Retrying in ${Math.round(delayMs / 1000)} second${delayMs === 1000 ? "" : "s"}`, id));
+        this.emit(progressStatus(`Retrying in ${Math.round(delayMs / 1000)} second${delayMs === 1000 ? "" : "s"}`, id));
         await sleep(delayMs, this.signal);
       }
     }

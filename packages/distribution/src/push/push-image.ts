@@ -3,7 +3,7 @@ import { Readable } from "node:stream";
 import type { StoreBackend } from "@store/backend";
 import { type Digest, digestFromBytes } from "@store/digest";
 import type { ImageStore } from "@store/image";
-import { type ProgressEvent, type ProgressListener, mapLimit, progressMessage, progressReader } from "@store/internal";
+import { type ProgressEvent, type ProgressListener, mapLimit, progressMessage, progressReader, progressStatus } from "@store/internal";
 import type { Layer, LayerStore } from "@store/layer";
 import { type NamedReference, type ReferenceStore, trimNamed, withDigest } from "@store/reference";
 import { MediaType, type Repository, parseManifest } from "@store/registry";
@@ -67,7 +67,7 @@ export async function pushImage(repo: Repository, ref: NamedReference, stores: P
   try {
     const chain: Layer[] = [];
     for (let l = top; l; l = l.parent) chain.unshift(l);
-    for (const layer of chain) emit(update("Preparing", layer.diffId.encoded.slice(0, 12)));
+    for (const layer of chain) emit(progressStatus("Preparing", layer.diffId.encoded.slice(0, 12)));
     const pushed = await mapLimit(chain, Math.max(1, options.concurrency ?? 5), (layer) => pushLayer(repo, target, layer, stores, emit, signal));
     signal?.throwIfAborted();
     const configDigest = digestFromBytes(configBytes);
@@ -98,10 +98,6 @@ export async function pushImage(repo: Repository, ref: NamedReference, stores: P
   }
 }
 
-function update(status: string, id: string): ProgressEvent {
-  return { status, progressDetail: {}, id };
-}
-
 /** The name a repository has in a mount's `from`: the path on the same registry. */
 function sameRegistry(meta: V2Metadata, target: NamedReference): string | undefined {
   const slash = meta.SourceRepository.indexOf("/");
@@ -128,7 +124,7 @@ async function pushLayer(
     const exists = from === target.path || (await repo.mountBlob(meta.Digest, from, opts).catch(() => false));
     const found = exists ? await repo.statBlob(meta.Digest, opts).catch(() => undefined) : undefined;
     if (!found) continue;
-    emit(update(from === target.path ? "Layer already exists" : `Mounted from ${from}`, id));
+    emit(progressStatus(from === target.path ? "Layer already exists" : `Mounted from ${from}`, id));
     if (from !== target.path) await stores.distribution.add(layer.diffId, { Digest: meta.Digest, SourceRepository: target.name, HMAC: "" });
     return { digest: meta.Digest, size: found.size, compression: await blobCompression(stores, meta.Digest) };
   }
@@ -138,11 +134,11 @@ async function pushLayer(
     if (size === undefined) continue;
     const found = await repo.statBlob(meta.Digest, opts).catch(() => undefined);
     if (found) {
-      emit(update("Layer already exists", id));
+      emit(progressStatus("Layer already exists", id));
     } else {
       const source = progressReader(await stores.blobs!.getStream(meta.Digest), { status: "Pushing", id, total: size, onProgress: emit, ...opts });
       await repo.pushBlob(source, { expected: { digest: meta.Digest, size }, ...opts });
-      emit(update("Pushed", id));
+      emit(progressStatus("Pushed", id));
     }
     await stores.distribution.add(layer.diffId, { Digest: meta.Digest, SourceRepository: target.name, HMAC: "" });
     return { digest: meta.Digest, size, compression: await blobCompression(stores, meta.Digest) };
@@ -152,7 +148,7 @@ async function pushLayer(
   const tar = progressReader(stream(), { status: "Pushing", id, total: tarSize, onProgress: emit, ...opts });
   const gzip = Readable.from(tar).pipe(createGzip());
   const pushed = await repo.pushBlob(gzip, opts);
-  emit(update("Pushed", id));
+  emit(progressStatus("Pushed", id));
   await stores.distribution.add(layer.diffId, { Digest: pushed.digest, SourceRepository: target.name, HMAC: "" });
   return { digest: pushed.digest, size: pushed.size, compression: "gzip" };
 }
