@@ -1,6 +1,7 @@
 import { createGunzip } from "node:zlib";
 import { Readable } from "node:stream";
 import type { ByteSource } from "@store/digest";
+import { LayerError, LayerErrorCode } from "./errors";
 import { peekHead } from "./peek-head";
 import { zstdDecompress } from "./zstd-stream";
 
@@ -54,6 +55,12 @@ export async function* decompressAs(kind: Compression, stream: AsyncIterable<Uin
     input.pipe(gunzip);
     try {
       yield* gunzip;
+    } catch (e) {
+      // zlib's own refusal (Z_DATA_ERROR, Z_BUF_ERROR…) is bad data, said as the zstd decoder says
+      // it; the input's own errors (a network's, an abort) pass through as they are.
+      const code = (e as { code?: unknown })?.code;
+      if (typeof code === "string" && code.startsWith("Z_")) throw new LayerError(LayerErrorCode.InvalidData, (e as Error).message, { cause: e });
+      throw e;
     } finally {
       input.destroy();
     }

@@ -246,14 +246,10 @@ function registryCause(e: unknown): (StoreError & { kind: string }) | undefined 
 
 /**
  * Whether `e` (or what it wraps: the graph driver wraps what its source threw) says the bytes
- * were bad: a digest or size mismatch, a layer that is not a valid tar, or data zlib refuses.
+ * were bad: a digest or size mismatch, or data the decompressor or the tar reader refuses.
  */
 function isCorruption(e: unknown): boolean {
-  for (const cause of causeChain(e)) {
-    if (isStoreError(cause) && (cause.kind === "dataLoss" || cause.code === LayerErrorCode.InvalidData)) return true;
-    const code = (cause as { code?: unknown }).code;
-    if (typeof code === "string" && code.startsWith("Z_")) return true;
-  }
+  for (const cause of causeChain(e)) if (isStoreError(cause) && (cause.kind === "dataLoss" || cause.code === LayerErrorCode.InvalidData)) return true;
   return false;
 }
 
