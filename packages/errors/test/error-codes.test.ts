@@ -69,6 +69,7 @@ describe("every package's error codes", () => {
       "MetadataErrorCode",
       "RegistryErrorCode",
       "DaemonErrorCode",
+      "SharedTierErrorCode",
     ]) {
       expect(tables, t).toContain(t);
     }
