@@ -36,6 +36,23 @@ export interface DaemonOptions {
   metricsAddr?: string;
   /** The daemon.json read, if any. */
   configFile?: string;
+  /**
+   * A shared tier in an S3 bucket (`--s3-bucket`…), shared with every daemon started on the same
+   * bucket and prefix; credentials from the AWS SDK's default chain.
+   */
+  shared?: {
+    bucket: string;
+    prefix?: string;
+    /** An S3-compatible server (Ceph RGW, MinIO…), addressed path-style. */
+    endpoint?: string;
+    region?: string;
+    /** Seconds between garbage collections of the tier by this daemon (0: never). */
+    gcIntervalSeconds: number;
+    /** Seconds a blob must be old before a collection may free it. */
+    gcGraceSeconds: number;
+  };
+  /** `host:port` to serve the registry API v2 read-only on, for what the shared tier holds (`--registry-addr`). */
+  registryAddr?: string;
 }
 
 /** What a command line asks for: help, the version, or a daemon to run. */
@@ -70,6 +87,23 @@ const flags: readonly FlagSpec[] = [
   },
   { name: "insecure-registry", configKey: "insecure-registries", type: "list", placeholder: "list", help: "Enable insecure registry communication" },
   { name: "registry-mirror", configKey: "registry-mirrors", type: "list", placeholder: "list", help: "Preferred registry mirror" },
+  {
+    name: "registry-addr",
+    type: "string",
+    placeholder: "string",
+    help: "Serve the registry API v2, read-only, for the shared tier's images at host:port (needs --s3-bucket)",
+  },
+  { name: "s3-bucket", type: "string", placeholder: "string", help: "Share images with every daemon on this S3 bucket (the shared tier)" },
+  { name: "s3-endpoint", type: "string", placeholder: "string", help: "S3-compatible server URL (Ceph RGW, MinIO…; path-style addressing)" },
+  { name: "s3-prefix", type: "string", placeholder: "string", help: "Key prefix of the shared tier in the bucket (default: none)" },
+  { name: "s3-region", type: "string", placeholder: "string", help: "S3 region (default: the AWS SDK's)" },
+  {
+    name: "shared-gc-interval",
+    type: "string",
+    placeholder: "seconds",
+    help: "Collect the shared tier's garbage every this many seconds; 0: never (default 3600)",
+  },
+  { name: "shared-gc-grace", type: "string", placeholder: "seconds", help: "Never free a shared blob younger than this (default 600)" },
   {
     name: "log-level",
     short: "l",
@@ -266,5 +300,35 @@ export async function parseDaemonArgs(argv: readonly string[], env: Readonly<Rec
     options.metricsAddr = metricsAddr;
   }
   if (configFile !== undefined) options.configFile = configFile;
+  const bucket = get("s3-bucket") as string | undefined;
+  const seconds = (name: string, fallback: number) => {
+    const v = get(name) as string | undefined;
+    if (v === undefined) return fallback;
+    if (!/^\d+$/.test(v)) throw usage(`invalid --${name} ${JSON.stringify(v)}: expected whole seconds`);
+    return Number(v);
+  };
+  if (bucket) {
+    const endpoint = get("s3-endpoint") as string | undefined;
+    if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint)) throw usage(`invalid --s3-endpoint ${JSON.stringify(endpoint)}: expected an http:// or https:// URL`);
+    const prefix = get("s3-prefix") as string | undefined;
+    const region = get("s3-region") as string | undefined;
+    options.shared = {
+      bucket,
+      ...(prefix ? { prefix } : {}),
+      ...(endpoint ? { endpoint } : {}),
+      ...(region ? { region } : {}),
+      gcIntervalSeconds: seconds("shared-gc-interval", 3600),
+      gcGraceSeconds: seconds("shared-gc-grace", 600),
+    };
+  } else {
+    for (const name of ["s3-prefix", "s3-endpoint", "s3-region", "registry-addr", "shared-gc-interval", "shared-gc-grace"]) {
+      if (get(name) !== undefined) throw usage(`--${name} needs --s3-bucket: it configures the shared tier`);
+    }
+  }
+  const registryAddr = get("registry-addr") as string | undefined;
+  if (registryAddr) {
+    metricsAddress(registryAddr, "--registry-addr");
+    options.registryAddr = registryAddr;
+  }
   return { kind: "run", options };
 }

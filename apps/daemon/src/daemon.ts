@@ -3,7 +3,7 @@ import { createServer as createHttpsServer } from "node:https";
 import { unlink } from "node:fs/promises";
 import { isStoreError } from "@store/errors";
 import { dockerConfigDir } from "@store/registry";
-import { type StoreService, openStore } from "@store/service";
+import { type StoreService, openS3SharedTier, openStore } from "@store/service";
 import { createApiHandler } from "./api-server";
 import type { DaemonContext } from "./daemon-context";
 import { type DaemonOptions, metricsAddress, parseHost } from "./daemon-options";
@@ -61,8 +61,16 @@ export async function startDaemon(options: DaemonOptions, environment: DaemonEnv
   // Checked before the store opens: a daemon that cannot listen should not take the root.
   for (const l of listeners) if (l.kind === "fd") activatedSockets(l.fd, passed);
   let service: StoreService;
+  // The shared tier first: a bucket that cannot be reached is said before the root is taken.
+  const shared = options.shared
+    ? await openS3SharedTier({
+        ...options.shared,
+        onError: (e) => logger.log("warn", "shared tier", { error: (e as Error).message }),
+      })
+    : undefined;
   try {
     service = await openStore({
+      ...(shared ? { shared } : {}),
       root: options.dataRoot,
       driver: options.storageDriver,
       access: "write",
@@ -75,6 +83,7 @@ export async function startDaemon(options: DaemonOptions, environment: DaemonEnv
       },
     });
   } catch (e) {
+    await shared?.close().catch(() => undefined);
     if (isStoreError(e, "ERR_INTERNAL_LOCKED")) {
       const pid = e.details.pid;
       throw new DaemonError(
@@ -98,10 +107,25 @@ export async function startDaemon(options: DaemonOptions, environment: DaemonEnv
   const api = createApiHandler({ router, logger, shutdown: shutdown.signal, metrics });
   let metricsAt: { host: string; port: number } | undefined;
 
+  // This daemon's share of the tier's upkeep: any daemon may collect, several at once safely.
+  let collecting: Promise<unknown> = Promise.resolve();
+  const gcTimer =
+    shared && options.shared && options.shared.gcIntervalSeconds > 0
+      ? setInterval(() => {
+          collecting = shared
+            .collectGarbage({ graceMs: options.shared!.gcGraceSeconds * 1000, signal: shutdown.signal })
+            .then(
+              (report) => logger.log("info", "shared tier garbage collected", { deleted: report.deleted.length, freedBytes: report.freedBytes }),
+              (e: unknown) => logger.log("warn", "shared tier garbage collection failed", { error: (e as Error).message }),
+            );
+        }, options.shared.gcIntervalSeconds * 1000).unref()
+      : undefined;
+
   let started = false;
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      if (gcTimer) clearInterval(gcTimer);
       for (const s of servers) s.close();
       shutdown.abort(new DaemonError(DaemonErrorCode.Stopping, "the daemon is shutting down"));
       const drained = Promise.allSettled([...api.inFlight]);
@@ -111,6 +135,7 @@ export async function startDaemon(options: DaemonOptions, environment: DaemonEnv
       for (const s of servers) s.closeAllConnections();
       for (const p of listening) await unlink(p).catch(() => undefined);
       if (pidfileWritten && options.pidfile) await removePidfile(options.pidfile);
+      await collecting;
       await service.close();
       if (started) logger.log("info", "daemon stopped");
     })());

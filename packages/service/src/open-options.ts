@@ -1,6 +1,7 @@
 import type { StoreBackend } from "@store/backend";
 import type { DriverFactory, GraphDriver } from "@store/graphdriver";
 import type { RegistryClient, RegistryClientOptions } from "@store/registry";
+import type { SharedTier } from "@store/shared-tier";
 
 /** Where image configs (the imagedb) live: the root's own directory, memory, or an S3 bucket. */
 export type BackendKind = "fs" | "memory" | "s3";
@@ -65,4 +66,10 @@ export interface OpenStoreOptions {
   maxConcurrentDownloads?: number;
   /** Layers a push uploads at once, unless the push says otherwise (dockerd's default 5). */
   maxConcurrentUploads?: number;
+  /**
+   * A shared tier (one S3 bucket shared by many hosts: `openS3SharedTier`): what this store loads,
+   * imports, pulls and tags is published there, what other hosts published is listed here and
+   * copied down on demand. The store closes it on close().
+   */
+  shared?: SharedTier;
 }

@@ -23,6 +23,7 @@ import { driverName, openDriver } from "./open-driver";
 import type { OpenStoreOptions } from "./open-options";
 import { DEFAULT_REPAIR_GRACE_MS, type StoreService } from "./store-service";
 import { findLeftovers, removeLeftovers } from "./root-leftovers";
+import { withSharedTier } from "./shared-store";
 import { verifyStore } from "./verify-store";
 import { type WriterLock, acquireWriterLock } from "./writer-lock";
 
@@ -250,7 +251,7 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreService
         }
       },
     };
-    return service;
+    return options.shared ? withSharedTier(service, options.shared) : service;
   } catch (e) {
     for (const b of opened) await b.close().catch(() => undefined);
     await lock?.release().catch(() => undefined);

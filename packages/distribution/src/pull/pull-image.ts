@@ -45,6 +45,11 @@ export interface PullOptions {
   onProgress?: ProgressListener;
   /** @internal No `Status:` line at the end (a pull of every tag says it once, for the repository). */
   noStatus?: boolean;
+  /**
+   * Record no reference (neither the tag nor `name@digest`): the caller names the image itself,
+   * as the shared tier does when it copies an image with the references the tier holds for it.
+   */
+  untagged?: boolean;
 }
 
 export interface PullResult {
@@ -97,7 +102,7 @@ export async function pullImage(repo: Repository, ref: NamedReference, stores: P
   // The image is here already (its ID is the config's digest): nothing to fetch, as moby's pull.
   if (stores.images.has(manifest.config.digest) && (await layersIntact(stores.layers, stores.images.record(manifest.config.digest)?.chainId))) {
     await keepDocuments(stores, chosen.documents);
-    return finish(stores, ref, chosen.digest, manifest.config.digest, emit, options.noStatus);
+    return finish(stores, ref, chosen.digest, manifest.config.digest, emit, options);
   }
   const configBytes = await fetchConfig(repo, manifest.config, signal);
   const config = parseImageConfig(configBytes, `image config ${manifest.config.digest}`);
@@ -180,7 +185,7 @@ export async function pullImage(repo: Repository, ref: NamedReference, stores: P
     for (const { descriptor, index } of todo) {
       await stores.distribution.add(diffIds[index]!, { Digest: descriptor.digest, SourceRepository: trimNamed(ref).name, HMAC: "" });
     }
-    return await finish(stores, ref, chosen.digest, id, emit, options.noStatus);
+    return await finish(stores, ref, chosen.digest, id, emit, options);
   } catch (e) {
     controller.abort(e);
     throw signal?.aborted ? signal.reason : e;
@@ -230,11 +235,11 @@ async function finish(
   digest: Digest,
   id: Digest,
   emit: (event: ProgressEvent) => void,
-  noStatus = false,
+  options: PullOptions,
 ): Promise<PullResult> {
-  const updated = await tagPulled(stores.references, ref, digest, id);
+  const updated = options.untagged ? false : await tagPulled(stores.references, ref, digest, id);
   emit(progressMessage(`Digest: ${digest}`));
-  if (!noStatus) emit(progressMessage(`Status: ${updated ? "Downloaded newer image" : "Image is up to date"} for ${ref.familiar}`));
+  if (!options.noStatus) emit(progressMessage(`Status: ${updated ? "Downloaded newer image" : "Image is up to date"} for ${ref.familiar}`));
   return { id, reference: ref, digest, updated };
 }
 

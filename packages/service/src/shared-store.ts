@@ -1,0 +1,253 @@
+import { join } from "node:path";
+import { isStoreError } from "@store/errors";
+import type { DeleteResponse, ImageSummary } from "@store/image";
+import { progressMessage } from "@store/internal";
+import { type NamedReference, parseNormalizedNamed, trimNamed, withDigest } from "@store/reference";
+import {
+  type ReferenceChange,
+  type SharedState,
+  type SharedTier,
+  inspectShared,
+  listShared,
+  referencesOf,
+  resolveShared,
+} from "@store/shared-tier";
+import { toDigest, type Digest } from "@store/digest";
+import { pullReference } from "./pull-reference";
+import type { StoreService } from "./store-service";
+
+/**
+ * A store whose images are shared with every other host on the same tier: what this host loads,
+ * imports, pulls or tags is published (each blob uploaded once across hosts, then one record);
+ * what another host published is listed and inspected here at once, and copied down when
+ * something needs its files (save, push, mount, history, a pull of it); a pull looks in the
+ * tier before the registry and writes through to it; `rmi` removes references tier-wide.
+ * The local root stays a dockerd root throughout.
+ */
+export function withSharedTier(service: StoreService, tier: SharedTier): StoreService {
+  const { images, layers, references, distribution, blobs, imageRoot } = service;
+  const publishStores = { images, layers, references, blobs, tempDir: join(service.root, "tmp") };
+  const pullStores = { images, layers, references, distribution, blobs };
+  const partialDir = join(imageRoot, "partial-downloads");
+  const isLocal = (id: string) => images.has(id);
+  const publish = (id: Digest, refs?: string[], signal?: AbortSignal) =>
+    tier.publish(publishStores, id, { ...(refs ? { references: refs } : {}), ...(signal ? { signal } : {}) });
+
+  /** The local image a name means, copying it from the tier first when only the tier has it. */
+  async function local(refOrId: string, signal?: AbortSignal): Promise<void> {
+    if (resolvesLocally(service, refOrId)) return;
+    const record = resolveShared(await tier.refresh(signal ? { signal } : {}), refOrId);
+    if (record) await tier.materialise(pullStores, toDigest(record.id), { partialDir, ...(signal ? { signal } : {}) });
+  }
+
+  // Another host moved or removed a reference this host had too: follow it, so one name never
+  // means two images across hosts ("rmi removes the references tier-wide").
+  let previous: SharedState = tier.state();
+  tier.onChange((next) => {
+    const before = previous;
+    previous = next;
+    void followReferences(service, before, next).catch(() => undefined);
+  });
+
+  return {
+    ...service,
+    list(options) {
+      const rows = service.list(options);
+      const shared = listShared(tier.state(), isLocal, options, (r) => createdOf(service, tier.state(), r));
+      if (shared.length === 0) return rows;
+      return mergeNewestFirst(rows, shared);
+    },
+    async inspect(refOrId) {
+      try {
+        return await service.inspect(refOrId);
+      } catch (e) {
+        if (!isStoreError(e) || e.kind !== "notFound") throw e;
+        const record = resolveShared(tier.state(), refOrId) ?? resolveShared(await tier.refresh(), refOrId);
+        if (!record) throw e;
+        return inspectShared(tier.blobs, tier.state(), record, service.driverName);
+      }
+    },
+    resolve(refOrId) {
+      try {
+        return service.resolve(refOrId);
+      } catch (e) {
+        const record = isStoreError(e) && e.kind === "notFound" ? resolveShared(tier.state(), refOrId) : undefined;
+        if (!record) throw e;
+        return toDigest(record.id);
+      }
+    },
+    async history(refOrId) {
+      await local(refOrId);
+      return service.history(refOrId);
+    },
+    async load(source, options = {}) {
+      const result = await service.load(source, options);
+      for (const image of result.images) await publish(image.id, undefined, options.signal);
+      return result;
+    },
+    save(names, options = {}) {
+      const { signal } = options;
+      return (async function* () {
+        for (const name of names) await local(name, signal);
+        yield* service.save(names, options);
+      })();
+    },
+    async import(source, options = {}) {
+      const result = await service.import(source, options);
+      await publish(result.id, undefined, options.signal);
+      return result;
+    },
+    async pull(name, options = {}) {
+      const { signal, onProgress } = options;
+      if (!options.allTags) {
+        const ref = pullReference(name);
+        const record = resolveShared(await tier.refresh(signal ? { signal } : {}), ref.toString());
+        if (record) {
+          const id = toDigest(record.id);
+          const before = currentTarget(service, ref);
+          if (!images.has(id)) {
+            await tier.materialise(pullStores, id, { partialDir, ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}) });
+          } else {
+            onProgress?.(progressMessage(`Pulling from ${ref.path}`, ref.tag ?? ref.digest?.toString() ?? "latest"));
+          }
+          if (!before?.equals(id)) await references.add(ref, id, true);
+          const digest = ref.digest ?? toDigest(record.manifest.digest);
+          onProgress?.(progressMessage(`Digest: ${digest}`));
+          const updated = !before?.equals(id);
+          onProgress?.(progressMessage(`Status: ${updated ? "Downloaded newer image" : "Image is up to date"} for ${ref.familiar}`));
+          return [{ id, reference: ref, digest, updated }];
+        }
+      }
+      const results = await service.pull(name, options);
+      // Written through: the next host that pulls it reads the tier, not the registry.
+      for (const r of results) {
+        await publish(r.id, [r.reference.toString(), withDigest(trimNamed(r.reference), r.digest).toString()], signal);
+      }
+      return results;
+    },
+    async push(name, options = {}) {
+      await local(name, options.signal);
+      return service.push(name, options);
+    },
+    async tag(refOrId, target) {
+      if (!resolvesLocally(service, refOrId)) {
+        const record = resolveShared(await tier.refresh(), refOrId);
+        if (record) {
+          const ref = typeof target === "string" ? parseNormalizedNamed(target) : target;
+          const named = ref.tag === undefined && ref.digest === undefined ? parseNormalizedNamed(`${ref.toString()}:latest`) : ref;
+          await tier.log.append([{ op: "tag", reference: named.toString(), image: record.id }]);
+          await tier.refresh();
+          return named;
+        }
+      }
+      const named = await service.tag(refOrId, target);
+      await publish(references.get(named), [named.toString()]);
+      return named;
+    },
+    async remove(refOrId, options = {}) {
+      const state = await tier.refresh();
+      if (resolvesLocally(service, refOrId)) {
+        const responses = await service.remove(refOrId, options);
+        const changes: ReferenceChange[] = [];
+        for (const r of responses) {
+          if ("Untagged" in r) changes.push({ op: "untag", reference: parseNormalizedNamed(r.Untagged).toString() });
+          else if (state.images.has(r.Deleted)) changes.push({ op: "delete-image", image: r.Deleted });
+        }
+        if (changes.length > 0) await tier.log.append(changes);
+        await tier.refresh();
+        return responses;
+      }
+      const record = resolveShared(state, refOrId);
+      if (!record) return service.remove(refOrId, options); // dockerd's "No such image" error
+      const refs = referencesOf(state, record.id);
+      const named = namedOrUndefined(refOrId);
+      const byName = named && refs.includes(named.toString());
+      const responses: DeleteResponse[] = [];
+      const changes: ReferenceChange[] = [];
+      if (byName && refs.filter((r) => !r.includes("@")).length > 1 && !options.force) {
+        changes.push({ op: "untag", reference: named!.toString() });
+        responses.push({ Untagged: named!.familiar });
+      } else {
+        for (const r of refs) responses.push({ Untagged: parseNormalizedNamed(r).familiar });
+        changes.push({ op: "delete-image", image: record.id });
+        responses.push({ Deleted: record.id });
+      }
+      await tier.log.append(changes);
+      await tier.refresh();
+      return responses;
+    },
+    async mount(refOrId, options) {
+      await local(refOrId);
+      return service.mount(refOrId, options);
+    },
+    async close() {
+      await tier.close();
+      await service.close();
+    },
+  };
+}
+
+function resolvesLocally(service: StoreService, refOrId: string): boolean {
+  try {
+    service.resolve(refOrId);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function namedOrUndefined(text: string): NamedReference | undefined {
+  try {
+    const ref = parseNormalizedNamed(text);
+    return ref.tag === undefined && ref.digest === undefined ? parseNormalizedNamed(`${ref.toString()}:latest`) : ref;
+  } catch {
+    return undefined;
+  }
+}
+
+function currentTarget(service: StoreService, ref: NamedReference): Digest | undefined {
+  try {
+    return service.references.get(ref);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `created` of a local or tier image, for the before/since filters of tier rows. */
+function createdOf(service: StoreService, state: SharedState, refOrId: string): string | undefined {
+  if (resolvesLocally(service, refOrId)) {
+    const created = service.images.record(service.resolve(refOrId))?.created;
+    if (created) return new Date(created.seconds * 1000).toISOString();
+  }
+  return resolveShared(state, refOrId)?.created;
+}
+
+/** Two newest-first listings as one (the local one keeps its order among equals). */
+function mergeNewestFirst(a: ImageSummary[], b: ImageSummary[]): ImageSummary[] {
+  const out: ImageSummary[] = [];
+  const sortedB = [...b].sort((x, y) => y.Created - x.Created || (x.Id < y.Id ? -1 : 1));
+  let j = 0;
+  for (const row of a) {
+    while (j < sortedB.length && sortedB[j]!.Created > row.Created) out.push(sortedB[j++]!);
+    out.push(row);
+  }
+  while (j < sortedB.length) out.push(sortedB[j++]!);
+  return out;
+}
+
+/**
+ * Applies to this host's references what changed in the tier between two states, for references
+ * the tier knew before: removed there → removed here; moved to another image → moved here when
+ * that image is local, else removed here (the tier's image is listed under the name instead).
+ */
+async function followReferences(service: StoreService, before: SharedState, after: SharedState): Promise<void> {
+  for (const [ref, was] of before.references) {
+    const now = after.references.get(ref);
+    if (now === was) continue;
+    const named = parseNormalizedNamed(ref);
+    const here = currentTarget(service, named);
+    if (!here || here.toString() !== was) continue; // this host never followed the old value
+    if (now !== undefined && service.images.has(now)) await service.references.add(named, toDigest(now), true);
+    else await service.references.delete(named);
+  }
+}

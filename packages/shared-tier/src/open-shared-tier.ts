@@ -1,0 +1,86 @@
+import { hostname } from "node:os";
+import type { StoreBackend } from "@store/backend";
+import type { MetadataStore } from "@store/metadata";
+import { SharedTierError, SharedTierErrorCode } from "./errors";
+import { collectGarbage } from "./gc/collect-garbage-once";
+import { ensureBlob } from "./ingest/ensure-blob-once";
+import { openHostLeases } from "./leases/open-host-leases";
+import { openReferenceLog } from "./references/open-reference-log";
+import type { SharedState } from "./references/shared-state";
+import type { SharedTier } from "./shared-tier";
+import { materialiseImage } from "./sync/materialise-image";
+import { publishImage } from "./sync/publish-image";
+
+/** How to open a shared tier over a content store and a metadata store (S3, or memory in tests). */
+export interface OpenSharedTierOptions {
+  /** Content by digest (configs, layer blobs, manifests). */
+  blobs: StoreBackend;
+  /** Records: the reference log, leases, claims, collections. */
+  metadata: MetadataStore;
+  /** This host's name in leases and records (default: hostname + PID); unique per running daemon. */
+  hostId?: string;
+  /** How often the references are read for other hosts' changes (default 250 ms: seen within a second). */
+  pollMs?: number;
+  /** How long this host's lease lasts without renewal (default 60 s). */
+  leaseTtlMs?: number;
+  /** Told of a failed poll or renewal (the tier keeps trying); default: ignored. */
+  onError?: (error: unknown) => void;
+  /** The tier closes `blobs` and `metadata` on close (default true). */
+  ownsStores?: boolean;
+}
+
+/** Opens the tier: reads the references once, takes this host's lease, starts polling. */
+export async function openSharedTier(options: OpenSharedTierOptions): Promise<SharedTier> {
+  const hostId = options.hostId ?? `${hostname()}-${process.pid}`;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(hostId)) {
+    throw new SharedTierError(SharedTierErrorCode.InvalidOptions, `invalid host ID ${JSON.stringify(hostId)}: letters, digits, ".", "_" and "-", at most 128`);
+  }
+  const { blobs, metadata } = options;
+  const log = openReferenceLog({ store: metadata, hostId });
+  const leases = openHostLeases({ store: metadata, hostId, ...(options.leaseTtlMs ? { ttlMs: options.leaseTtlMs } : {}) });
+  const listeners = new Set<(state: SharedState) => void>();
+  const onError = options.onError ?? (() => undefined);
+  let position = (await log.refresh()).position;
+  const moved = (state: SharedState) => {
+    if (state.position === position) return state;
+    position = state.position;
+    for (const listener of listeners) listener(state);
+    return state;
+  };
+  leases.start();
+  let closed = false;
+  let polling: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    polling = log.refresh().then(moved, onError);
+  }, options.pollMs ?? 250);
+  timer.unref();
+
+  const context = { blobs, metadata, hostId, log, leases, ensureBlob };
+  return {
+    ...context,
+    state: () => log.current(),
+    refresh: async (o) => moved(await log.refresh(o)),
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async publish(stores, id, o) {
+      const result = await publishImage(context, stores, id, o);
+      moved(log.current());
+      return result;
+    },
+    materialise: (stores, id, o) => materialiseImage(context, stores, id, o),
+    collectGarbage: (o = {}) => collectGarbage({ blobs, metadata, log, hostId, ...o }),
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(timer);
+      await polling;
+      await leases.stop().catch(onError);
+      if (options.ownsStores !== false) {
+        await blobs.close();
+        await metadata.close();
+      }
+    },
+  };
+}
