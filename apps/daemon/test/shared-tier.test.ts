@@ -1,0 +1,155 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  type FaultProxyPeer,
+  cephRgwSkipReason,
+  registrySkipReason,
+  startCephRgw,
+  startFaultProxy,
+  startRegistry,
+  startS3rver,
+  writeDockerArchive,
+} from "@store/test-peers";
+import { buildTestImage, uploadTestImage, withTempDir } from "@store/test-support";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type TestDaemon, startTestDaemon } from "./helpers";
+
+const isRoot = process.getuid?.() === 0;
+
+interface S3Peer {
+  endpoint: string;
+  bucket: string;
+  clientConfig: { credentials: { accessKeyId: string; secretAccessKey: string } };
+  stop(): Promise<void>;
+}
+
+let prefixes = 0;
+
+/** Polls until `check` holds (or throws its last failure after `ms`). Returns the milliseconds it took. */
+async function within(ms: number, check: () => Promise<boolean>): Promise<number> {
+  const start = Date.now();
+  for (;;) {
+    if (await check()) return Date.now() - start;
+    if (Date.now() - start > ms) throw new Error(`not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/**
+ * Several daemons on separate roots sharing one bucket (through a proxy that counts the requests
+ * each blob gets): what one does, the others see and can use.
+ */
+function sharedTierSuite(label: string, skip: string | undefined, start: () => Promise<S3Peer>) {
+  describe.skipIf(skip || !isRoot)(`stored on a shared tier (${label})`, () => {
+    let s3: S3Peer;
+    let proxy: FaultProxyPeer;
+    const daemons: TestDaemon[] = [];
+    beforeAll(async () => {
+      s3 = await start();
+      proxy = await startFaultProxy({ target: s3.endpoint });
+      // The daemons take credentials from the SDK's default chain, as in production.
+      process.env.AWS_ACCESS_KEY_ID = s3.clientConfig.credentials.accessKeyId;
+      process.env.AWS_SECRET_ACCESS_KEY = s3.clientConfig.credentials.secretAccessKey;
+      process.env.AWS_REGION = "us-east-1";
+    }, 120_000);
+    afterAll(async () => {
+      for (const d of daemons) await d.stop().catch(() => undefined);
+      await proxy?.stop();
+      await s3?.stop();
+    });
+
+    /** `n` daemons on one fresh prefix of the bucket. */
+    async function hosts(n: number, extra: Record<string, unknown> = {}): Promise<TestDaemon[]> {
+      const prefix = `tier-${process.pid}-${++prefixes}`;
+      const started: TestDaemon[] = [];
+      for (let i = 0; i < n; i++) {
+        const d = await startTestDaemon({
+          shared: { bucket: s3.bucket, prefix, endpoint: proxy.url, gcIntervalSeconds: 0, gcGraceSeconds: 600 },
+          insecureRegistries: ["127.0.0.0/8"],
+          ...extra,
+        });
+        started.push(d);
+        daemons.push(d);
+      }
+      return started;
+    }
+
+    const ids = async (d: TestDaemon) => (await d.request("GET", "/images/json")).json<{ Id: string; RepoTags: string[] }[]>();
+
+    it("a load on one host is listed and inspected on the others within a second; save there copies it down, byte for byte; each blob is uploaded once", async () => {
+      const [a, b, c] = await hosts(3);
+      await withTempDir(async (dir) => {
+        const written = await writeDockerArchive(join(dir, "app.tar"), "app:1", [{ "etc/a": "a\n" }, { "etc/b": "b <&>\n" }]);
+        const archive = readFileSync(join(dir, "app.tar"));
+        proxy.requests.length = 0;
+        const load = await a!.request("POST", "/images/load?quiet=1", { body: archive });
+        expect(load.status).toBe(200);
+        const id = written.id;
+        for (const other of [b!, c!]) {
+          const took = await within(1000, async () => (await ids(other)).some((i) => i.Id === id));
+          expect(took).toBeLessThan(1000);
+          const inspect = (await other.request("GET", "/images/app:1/json")).json<{ Id: string; RepoTags: string[]; RootFS: { Layers: string[] } }>();
+          expect([inspect.Id, inspect.RepoTags, inspect.RootFS.Layers]).toEqual([id, ["app:1"], written.diffIds]);
+        }
+        const saved = async (d: TestDaemon) => (await d.request("GET", "/images/get?names=app:1")).body;
+        const fromA = await saved(a!);
+        expect(await saved(b!)).toEqual(fromA);
+        // c materialises at the same time as another request on c asks for it: one copy.
+        const [s1, s2] = await Promise.all([saved(c!), saved(c!)]);
+        expect(s1).toEqual(fromA);
+        expect(s2).toEqual(fromA);
+        // Each blob (2 layers, the config, the manifest) was written once, by a.
+        const puts = proxy.requests.filter((r) => r.method === "PUT" && /\/blobs\/content\/sha256\/[0-9a-f]{64}(\?|$)/.test(r.path) && r.status < 300);
+        const perKey = new Map<string, number>();
+        for (const p of puts) perKey.set(p.path.split("?")[0]!, (perKey.get(p.path.split("?")[0]!) ?? 0) + 1);
+        expect([...perKey.values()].every((n) => n === 1)).toBe(true);
+        expect(perKey.size).toBe(4);
+      });
+    }, 120_000);
+
+    it("tag on one host shows on the others; rmi removes the reference tier-wide and the local copy", async () => {
+      const [a, b] = await hosts(2);
+      await withTempDir(async (dir) => {
+        const written = await writeDockerArchive(join(dir, "t.tar"), "tagme:1", [{ "x": "x\n" }]);
+        expect((await a!.request("POST", "/images/load?quiet=1", { body: readFileSync(join(dir, "t.tar")) })).status).toBe(200);
+        await within(1000, async () => (await ids(b!)).some((i) => i.Id === written.id));
+        expect((await b!.request("POST", `/images/${written.id}/tag?repo=tagme&tag=2`)).status).toBe(201);
+        await within(1000, async () => (await ids(a!)).some((i) => i.RepoTags.includes("tagme:2")));
+        const rmi = await a!.request("DELETE", "/images/tagme:1");
+        expect(rmi.json()).toEqual([{ Untagged: "tagme:1" }]);
+        await within(1000, async () => !(await ids(b!)).some((i) => i.RepoTags.includes("tagme:1")));
+        const gone = await b!.request("DELETE", "/images/tagme:2");
+        expect(gone.json()).toEqual([{ Untagged: "tagme:2" }, { Deleted: written.id }]);
+        await within(1000, async () => !(await ids(a!)).some((i) => i.Id === written.id));
+      });
+    }, 120_000);
+
+    it.skipIf(registrySkipReason())("a pull writes through; the next host's pull reads the tier, not the registry", async () => {
+      const registry = await startRegistry();
+      const counting = await startFaultProxy({ target: `http://${registry.host}` });
+      try {
+        const image = await buildTestImage([{ "bin/tool": "tool\n" }, { "etc/conf": "conf\n" }]);
+        await uploadTestImage(registry.host, "team/tool", "1", image);
+        const [a, b] = await hosts(2);
+        const ref = `${counting.host}/team/tool:1`;
+        const first = await a!.request("POST", `/images/create?fromImage=${encodeURIComponent(ref)}`);
+        expect(first.lines().at(-1)).toEqual({ status: `Status: Downloaded newer image for ${ref}` });
+        const blobGets = counting.count(/\/blobs\/sha256:/, "GET");
+        const second = await b!.request("POST", `/images/create?fromImage=${encodeURIComponent(ref)}`);
+        expect(second.lines().at(-1)).toEqual({ status: `Status: Downloaded newer image for ${ref}` });
+        expect(counting.count(/\/blobs\/sha256:/, "GET")).toBe(blobGets);
+        const inspect = (await b!.request("GET", `/images/${encodeURIComponent(ref)}/json`)).json<{ Id: string; RepoDigests: string[] }>();
+        expect(inspect.Id).toBe(image.config.digest);
+        expect(inspect.RepoDigests).toEqual([`${counting.host}/team/tool@${image.manifest.digest}`]);
+        // b has it for real now: save works without the tier.
+        expect((await b!.request("GET", `/images/get?names=${encodeURIComponent(ref)}`)).status).toBe(200);
+      } finally {
+        await counting.stop();
+        await registry.stop();
+      }
+    }, 180_000);
+  });
+}
+
+sharedTierSuite("s3rver: no conditional writes, ordered records", undefined, () => startS3rver());
+sharedTierSuite("Ceph RGW: conditional writes, compare-and-swap", cephRgwSkipReason(), () => startCephRgw());
