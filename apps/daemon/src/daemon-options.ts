@@ -309,7 +309,8 @@ export async function parseDaemonArgs(argv: readonly string[], env: Readonly<Rec
   };
   if (bucket) {
     const endpoint = get("s3-endpoint") as string | undefined;
-    if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint)) throw usage(`invalid --s3-endpoint ${JSON.stringify(endpoint)}: expected an http:// or https:// URL`);
+    if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint))
+      throw usage(`invalid --s3-endpoint ${JSON.stringify(endpoint)}: expected an http:// or https:// URL`);
     const prefix = get("s3-prefix") as string | undefined;
     const region = get("s3-region") as string | undefined;
     options.shared = {

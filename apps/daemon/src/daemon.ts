@@ -112,12 +112,10 @@ export async function startDaemon(options: DaemonOptions, environment: DaemonEnv
   const gcTimer =
     shared && options.shared && options.shared.gcIntervalSeconds > 0
       ? setInterval(() => {
-          collecting = shared
-            .collectGarbage({ graceMs: options.shared!.gcGraceSeconds * 1000, signal: shutdown.signal })
-            .then(
-              (report) => logger.log("info", "shared tier garbage collected", { deleted: report.deleted.length, freedBytes: report.freedBytes }),
-              (e: unknown) => logger.log("warn", "shared tier garbage collection failed", { error: (e as Error).message }),
-            );
+          collecting = shared.collectGarbage({ graceMs: options.shared!.gcGraceSeconds * 1000, signal: shutdown.signal }).then(
+            (report) => logger.log("info", "shared tier garbage collected", { deleted: report.deleted.length, freedBytes: report.freedBytes }),
+            (e: unknown) => logger.log("warn", "shared tier garbage collection failed", { error: (e as Error).message }),
+          );
         }, options.shared.gcIntervalSeconds * 1000).unref()
       : undefined;
 

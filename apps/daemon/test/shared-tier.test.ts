@@ -110,7 +110,7 @@ function sharedTierSuite(label: string, skip: string | undefined, start: () => P
     it("tag on one host shows on the others; rmi removes the reference tier-wide and the local copy", async () => {
       const [a, b] = await hosts(2);
       await withTempDir(async (dir) => {
-        const written = await writeDockerArchive(join(dir, "t.tar"), "tagme:1", [{ "x": "x\n" }]);
+        const written = await writeDockerArchive(join(dir, "t.tar"), "tagme:1", [{ x: "x\n" }]);
         expect((await a!.request("POST", "/images/load?quiet=1", { body: readFileSync(join(dir, "t.tar")) })).status).toBe(200);
         await within(1000, async () => (await ids(b!)).some((i) => i.Id === written.id));
         expect((await b!.request("POST", `/images/${written.id}/tag?repo=tagme&tag=2`)).status).toBe(201);
@@ -124,30 +124,34 @@ function sharedTierSuite(label: string, skip: string | undefined, start: () => P
       });
     }, 120_000);
 
-    it.skipIf(registrySkipReason())("a pull writes through; the next host's pull reads the tier, not the registry", async () => {
-      const registry = await startRegistry();
-      const counting = await startFaultProxy({ target: `http://${registry.host}` });
-      try {
-        const image = await buildTestImage([{ "bin/tool": "tool\n" }, { "etc/conf": "conf\n" }]);
-        await uploadTestImage(registry.host, "team/tool", "1", image);
-        const [a, b] = await hosts(2);
-        const ref = `${counting.host}/team/tool:1`;
-        const first = await a!.request("POST", `/images/create?fromImage=${encodeURIComponent(ref)}`);
-        expect(first.lines().at(-1)).toEqual({ status: `Status: Downloaded newer image for ${ref}` });
-        const blobGets = counting.count(/\/blobs\/sha256:/, "GET");
-        const second = await b!.request("POST", `/images/create?fromImage=${encodeURIComponent(ref)}`);
-        expect(second.lines().at(-1)).toEqual({ status: `Status: Downloaded newer image for ${ref}` });
-        expect(counting.count(/\/blobs\/sha256:/, "GET")).toBe(blobGets);
-        const inspect = (await b!.request("GET", `/images/${encodeURIComponent(ref)}/json`)).json<{ Id: string; RepoDigests: string[] }>();
-        expect(inspect.Id).toBe(image.config.digest);
-        expect(inspect.RepoDigests).toEqual([`${counting.host}/team/tool@${image.manifest.digest}`]);
-        // b has it for real now: save works without the tier.
-        expect((await b!.request("GET", `/images/get?names=${encodeURIComponent(ref)}`)).status).toBe(200);
-      } finally {
-        await counting.stop();
-        await registry.stop();
-      }
-    }, 180_000);
+    it.skipIf(registrySkipReason())(
+      "a pull writes through; the next host's pull reads the tier, not the registry",
+      async () => {
+        const registry = await startRegistry();
+        const counting = await startFaultProxy({ target: `http://${registry.host}` });
+        try {
+          const image = await buildTestImage([{ "bin/tool": "tool\n" }, { "etc/conf": "conf\n" }]);
+          await uploadTestImage(registry.host, "team/tool", "1", image);
+          const [a, b] = await hosts(2);
+          const ref = `${counting.host}/team/tool:1`;
+          const first = await a!.request("POST", `/images/create?fromImage=${encodeURIComponent(ref)}`);
+          expect(first.lines().at(-1)).toEqual({ status: `Status: Downloaded newer image for ${ref}` });
+          const blobGets = counting.count(/\/blobs\/sha256:/, "GET");
+          const second = await b!.request("POST", `/images/create?fromImage=${encodeURIComponent(ref)}`);
+          expect(second.lines().at(-1)).toEqual({ status: `Status: Downloaded newer image for ${ref}` });
+          expect(counting.count(/\/blobs\/sha256:/, "GET")).toBe(blobGets);
+          const inspect = (await b!.request("GET", `/images/${encodeURIComponent(ref)}/json`)).json<{ Id: string; RepoDigests: string[] }>();
+          expect(inspect.Id).toBe(image.config.digest);
+          expect(inspect.RepoDigests).toEqual([`${counting.host}/team/tool@${image.manifest.digest}`]);
+          // b has it for real now: save works without the tier.
+          expect((await b!.request("GET", `/images/get?names=${encodeURIComponent(ref)}`)).status).toBe(200);
+        } finally {
+          await counting.stop();
+          await registry.stop();
+        }
+      },
+      180_000,
+    );
   });
 }
 

@@ -3,18 +3,11 @@ import { isStoreError } from "@store/errors";
 import type { DeleteResponse, ImageSummary } from "@store/image";
 import { progressMessage } from "@store/internal";
 import { type NamedReference, parseNormalizedNamed, trimNamed, withDigest } from "@store/reference";
-import {
-  type ReferenceChange,
-  type SharedState,
-  type SharedTier,
-  inspectShared,
-  listShared,
-  referencesOf,
-  resolveShared,
-} from "@store/shared-tier";
-import { toDigest, type Digest } from "@store/digest";
+import { type ReferenceChange, type SharedState, type SharedTier, inspectShared, listShared, referencesOf, resolveShared } from "@store/shared-tier";
+import { type Digest, digestFromBytes, toDigest } from "@store/digest";
+import type { PullResult } from "@store/distribution";
 import { pullReference } from "./pull-reference";
-import type { StoreService } from "./store-service";
+import type { PullOptions, StoreService } from "./store-service";
 
 /**
  * A store whose images are shared with every other host on the same tier: what this host loads,
@@ -38,6 +31,39 @@ export function withSharedTier(service: StoreService, tier: SharedTier): StoreSe
     if (resolvesLocally(service, refOrId)) return;
     const record = resolveShared(await tier.refresh(signal ? { signal } : {}), refOrId);
     if (record) await tier.materialise(pullStores, toDigest(record.id), { partialDir, ...(signal ? { signal } : {}) });
+  }
+
+  /** Publishes what a registry pull brought (the next host reads the tier, not the registry). */
+  async function writeThrough(results: PullResult[], signal?: AbortSignal): Promise<PullResult[]> {
+    for (const r of results) {
+      await publish(r.id, [r.reference.toString(), withDigest(trimNamed(r.reference), r.digest).toString()], signal);
+    }
+    return results;
+  }
+
+  /** A pull answered by the tier: the image copied down (unless here), the reference set, docker's last lines. */
+  async function fromTier(ref: NamedReference, idText: string, resolved: Digest | undefined, options: PullOptions): Promise<PullResult> {
+    const { signal, onProgress } = options;
+    const id = toDigest(idText);
+    const before = currentTarget(service, ref);
+    if (!images.has(id)) {
+      await tier.materialise(pullStores, id, {
+        partialDir,
+        ...(signal ? { signal } : {}),
+        ...(onProgress ? { onProgress } : {}),
+        ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+      });
+    } else {
+      onProgress?.(progressMessage(`Pulling from ${ref.path}`, ref.tag ?? ref.digest?.toString() ?? "latest"));
+    }
+    if (!before?.equals(id)) await references.add(ref, id, true);
+    const digest = resolved ?? toDigest(tier.state().images.get(idText)?.manifest.digest ?? idText);
+    const byDigest = withDigest(trimNamed(ref), digest);
+    if (!currentTarget(service, byDigest)) await references.add(byDigest, id, true);
+    const updated = !before?.equals(id);
+    onProgress?.(progressMessage(`Digest: ${digest}`));
+    onProgress?.(progressMessage(`Status: ${updated ? "Downloaded newer image" : "Image is up to date"} for ${ref.familiar}`));
+    return { id, reference: ref, digest, updated };
   }
 
   // Another host moved or removed a reference this host had too: follow it, so one name never
@@ -98,32 +124,47 @@ export function withSharedTier(service: StoreService, tier: SharedTier): StoreSe
       return result;
     },
     async pull(name, options = {}) {
-      const { signal, onProgress } = options;
-      if (!options.allTags) {
-        const ref = pullReference(name);
-        const record = resolveShared(await tier.refresh(signal ? { signal } : {}), ref.toString());
-        if (record) {
-          const id = toDigest(record.id);
-          const before = currentTarget(service, ref);
-          if (!images.has(id)) {
-            await tier.materialise(pullStores, id, { partialDir, ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}) });
-          } else {
-            onProgress?.(progressMessage(`Pulling from ${ref.path}`, ref.tag ?? ref.digest?.toString() ?? "latest"));
-          }
-          if (!before?.equals(id)) await references.add(ref, id, true);
-          const digest = ref.digest ?? toDigest(record.manifest.digest);
-          onProgress?.(progressMessage(`Digest: ${digest}`));
-          const updated = !before?.equals(id);
-          onProgress?.(progressMessage(`Status: ${updated ? "Downloaded newer image" : "Image is up to date"} for ${ref.familiar}`));
-          return [{ id, reference: ref, digest, updated }];
+      const { signal } = options;
+      const opts = signal ? { signal } : {};
+      if (options.allTags) return writeThrough(await service.pull(name, options), signal);
+      const ref = pullReference(name);
+      // What the tag points at now, from the registry (a HEAD: no layer bytes); the tier serves
+      // the bytes when it holds that manifest. An unreachable registry leaves the tier's tag.
+      let digest = ref.digest;
+      if (!digest) {
+        try {
+          const repo = service.registry.repository(ref, options.credentials ? { credentials: options.credentials } : {});
+          digest = (await repo.resolve(ref.tag ?? "latest", opts)).digest;
+        } catch (e) {
+          if (!isStoreError(e) || e.kind !== "unavailable") throw e;
         }
       }
-      const results = await service.pull(name, options);
-      // Written through: the next host that pulls it reads the tier, not the registry.
-      for (const r of results) {
-        await publish(r.id, [r.reference.toString(), withDigest(trimNamed(r.reference), r.digest).toString()], signal);
+      const key = digest ? withDigest(trimNamed(ref), digest).toString() : ref.toString();
+      const record = resolveShared(await tier.refresh(opts), key);
+      if (record) return [await fromTier(ref, record.id, digest, options)];
+      // One host pulls from the registry; the others wait for it and copy from the tier. The
+      // claim is a small marker blob named by what is pulled: whoever uploads it pulled first.
+      const marker = new TextEncoder().encode(`stored pull ${key}\n`);
+      const markerDigest = digestFromBytes(marker);
+      const hold = await tier.leases.hold([markerDigest], opts);
+      let pulled: PullResult[] | undefined;
+      try {
+        await tier.ensureBlob(
+          tier,
+          markerDigest,
+          async () => {
+            pulled = await writeThrough(await service.pull(name, options), signal);
+            await tier.blobs.set(marker);
+          },
+          opts,
+        );
+      } finally {
+        hold.release();
       }
-      return results;
+      if (pulled) return pulled;
+      const after = resolveShared(await tier.refresh(opts), key);
+      if (after) return [await fromTier(ref, after.id, digest, options)];
+      return writeThrough(await service.pull(name, options), signal);
     },
     async push(name, options = {}) {
       await local(name, options.signal);

@@ -86,7 +86,12 @@ export async function publishImage(tier: SharedContext, stores: PublishStores, i
         let layers: SharedLayer[];
         let manifest: { digest: Digest; mediaType: string; bytes: Uint8Array };
         if (kept) {
-          layers = kept.manifest.layers.map((d, i) => ({ digest: d.digest.toString(), mediaType: d.mediaType, size: d.size, diffId: chain[i]!.diffId.toString() }));
+          layers = kept.manifest.layers.map((d, i) => ({
+            digest: d.digest.toString(),
+            mediaType: d.mediaType,
+            size: d.size,
+            diffId: chain[i]!.diffId.toString(),
+          }));
           await mapLimit(kept.manifest.layers, options.concurrency ?? 3, async (d) => {
             await hold([d.digest]);
             await ensure(d.digest, () => copyBlob(stores.blobs!, tier.blobs, d.digest, d.size));

@@ -12,7 +12,7 @@ import {
   unixSeconds,
   zeroTime,
 } from "@store/image";
-import { type NamedReference, familiarMatch, parseNormalizedNamed } from "@store/reference";
+import { familiarMatch, parseNormalizedNamed } from "@store/reference";
 import type { SharedImageRecord } from "../references/reference-change";
 import type { SharedState } from "../references/shared-state";
 import { referencesOf } from "./materialise-image";
