@@ -23,5 +23,6 @@ export type { MountInfo, MountedLayer } from "./mounts";
 export type { ProgressDetail, ProgressEvent, ProgressListener } from "@store/internal";
 export type { LoadResult, LoadedImage } from "@store/archive";
 export { openS3SharedTier } from "./open-shared-tier";
+export type { SharedTier } from "@store/shared-tier";
 export type { SharedS3Options } from "./open-shared-tier";
 export { withSharedTier } from "./shared-store";
