@@ -4,5 +4,11 @@ export type { ChangeRecord, ReferenceChange, SharedImageRecord, SharedLayer } fr
 export type { ReferenceLog } from "./references/reference-log";
 export type { SharedState } from "./references/shared-state";
 export type { HostLeases, LeaseHold, LeaseRecord } from "./leases/host-leases";
+export { openHostLeases } from "./leases/open-host-leases";
+export type { HostLeasesOptions } from "./leases/open-host-leases";
+export { readLiveLeases } from "./leases/read-live-leases";
+export type { ReadLiveLeasesOptions } from "./leases/read-live-leases";
 export type { EnsureBlob, EnsureBlobOptions, IngestContext } from "./ingest/ensure-blob";
-export type { CollectGarbage, CollectGarbageOptions, GarbageReport } from "./gc/collect-garbage";
+export { ensureBlob } from "./ingest/ensure-blob-once";
+export type { CollectGarbage, CollectGarbageOptions, GarbagePhase, GarbageReport } from "./gc/collect-garbage";
+export { collectGarbage } from "./gc/collect-garbage-once";
