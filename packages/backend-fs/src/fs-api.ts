@@ -13,7 +13,7 @@ export interface FsApi {
   rm(path: string, options: { recursive: boolean; force: boolean }): Promise<void>;
   unlink(path: string): Promise<void>;
   readdir(path: string): Promise<string[]>;
-  stat(path: string): Promise<{ isFile(): boolean; size: number }>;
+  stat(path: string): Promise<{ isFile(): boolean; size: number; mtime: Date }>;
   chmod(path: string, mode: number): Promise<void>;
   /**
    * Optional synchronous whole-file read, used by `read()` (the small-content path: image

@@ -101,7 +101,7 @@ export class FsDriver implements BackendDriver {
 
   async stat(key: string): Promise<ObjectStat | undefined> {
     const stat = await orIfMissing(this.#fs.stat(this.path(key)), undefined);
-    return stat?.isFile() ? { size: stat.size } : undefined;
+    return stat?.isFile() ? { size: stat.size, modifiedAt: stat.mtime } : undefined;
   }
 
   /**

@@ -43,9 +43,14 @@ export async function putObject(t: S3Target, objectKey: string, body: Uint8Array
 
 /** The object's size, or undefined when there is none. */
 export async function objectSize(t: S3Target, objectKey: string): Promise<number | undefined> {
+  return (await objectHead(t, objectKey))?.size;
+}
+
+/** The object's size and Last-Modified (from one HEAD), or undefined when there is none. */
+export async function objectHead(t: S3Target, objectKey: string): Promise<{ size: number; modifiedAt?: Date } | undefined> {
   try {
     const head = await t.client.send(new HeadObjectCommand({ Bucket: t.bucket, Key: objectKey }));
-    return head.ContentLength ?? 0;
+    return head.LastModified === undefined ? { size: head.ContentLength ?? 0 } : { size: head.ContentLength ?? 0, modifiedAt: head.LastModified };
   } catch (e) {
     if (isNotFound(e)) return undefined;
     throw s3IoError("HeadObject", t.bucket, objectKey, e);

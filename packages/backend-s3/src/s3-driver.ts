@@ -2,7 +2,7 @@ import { DeleteObjectCommand, ListObjectsV2Command, type ListObjectsV2CommandOut
 import type { BackendCapabilities, BackendDriver, ListOptions, ObjectStat, StageHint, StagedWrite, WriteOptions } from "@store/backend";
 import { createOnlyMode } from "./create-only-mode";
 import { openObjectStream, readObject } from "./object-reads";
-import { objectSize, putObject } from "./object-writes";
+import { objectHead, putObject } from "./object-writes";
 import { s3IoError } from "./s3-errors";
 import type { S3Target } from "./s3-target";
 import { stageUpload } from "./stage-upload";
@@ -33,8 +33,7 @@ export class S3Driver implements BackendDriver {
   }
 
   async stat(key: string): Promise<ObjectStat | undefined> {
-    const size = await objectSize(this.target, this.target.layout.objectKey(key));
-    return size === undefined ? undefined : { size };
+    return objectHead(this.target, this.target.layout.objectKey(key));
   }
 
   async write(key: string, data: Uint8Array, options?: WriteOptions): Promise<boolean> {

@@ -184,7 +184,8 @@ export function createBackend(driver: BackendDriver): StoreBackend {
       const id = toDigest(digest);
       const key = contentKey(id);
       const stat = await io("stat", key, () => driver.stat(key));
-      return stat === undefined ? undefined : { digest: id, size: stat.size };
+      if (stat === undefined) return undefined;
+      return stat.modifiedAt === undefined ? { digest: id, size: stat.size } : { digest: id, size: stat.size, modifiedAt: stat.modifiedAt };
     },
 
     async delete(digest) {

@@ -61,6 +61,8 @@ export interface BackendDriver {
 export interface ObjectStat {
   /** Bytes. */
   size: number;
+  /** When the object was last written, where the medium records it (see ContentInfo.modifiedAt). */
+  modifiedAt?: Date;
 }
 
 /** How a write publishes. */

@@ -24,6 +24,11 @@ export interface ContentInfo {
   digest: Digest;
   /** Bytes, as stored (not verified). */
   size: number;
+  /**
+   * When the content was stored, as the medium records it (a file's mtime, an object's
+   * Last-Modified), where it knows: what a garbage collector's grace period is measured against.
+   */
+  modifiedAt?: Date;
 }
 
 /** Narrows a walk; every field is optional and they combine. */

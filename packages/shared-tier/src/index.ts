@@ -10,8 +10,14 @@ export { applyChanges, applyRecords, emptySharedState } from "./references/apply
 export type { NamedChanges } from "./references/apply-changes";
 export type { SharedState } from "./references/shared-state";
 export type { HostLeases, LeaseHold, LeaseRecord } from "./leases/host-leases";
+export { openHostLeases } from "./leases/open-host-leases";
+export type { HostLeasesOptions } from "./leases/open-host-leases";
+export { readLiveLeases } from "./leases/read-live-leases";
+export type { ReadLiveLeasesOptions } from "./leases/read-live-leases";
 export type { EnsureBlob, EnsureBlobOptions, IngestContext } from "./ingest/ensure-blob";
-export type { CollectGarbage, CollectGarbageOptions, GarbageReport } from "./gc/collect-garbage";
+export { ensureBlob } from "./ingest/ensure-blob-once";
+export type { CollectGarbage, CollectGarbageOptions, GarbagePhase, GarbageReport } from "./gc/collect-garbage";
+export { collectGarbage } from "./gc/collect-garbage-once";
 export type { SharedTier } from "./shared-tier";
 export type { SharedContext } from "./sync/shared-context";
 export { SharedRepository } from "./sync/shared-repository";
@@ -20,3 +26,5 @@ export type { PublishOptions, PublishResult, PublishStores } from "./sync/publis
 export { blobsOf, materialiseImage, referencesOf } from "./sync/materialise-image";
 export type { MaterialiseOptions } from "./sync/materialise-image";
 export { inspectShared, listShared, resolveShared } from "./sync/shared-view";
+export { openSharedTier } from "./open-shared-tier";
+export type { OpenSharedTierOptions } from "./open-shared-tier";

@@ -63,7 +63,7 @@ export const blobCases: readonly BackendCase[] = [
       const expected = await generatedDigest(shape);
       const id = await backend.setStream(generatedStream(shape), { expected: expected.toString(), size: shape.size });
       expect(id.toString()).toBe(expected.toString());
-      expect(await backend.info(expected)).toEqual({ digest: expected, size: shape.size });
+      expect(await backend.info(expected)).toMatchObject({ digest: expected, size: shape.size });
       expect(await hashOf(await backend.getStream(expected))).toEqual({ digest: expected.toString(), size: shape.size });
       expect(await walked(backend)).toEqual([expected.toString()]);
     },

@@ -27,7 +27,7 @@ export const digestCases: readonly BackendCase[] = [
       expect(await backend.has(name)).toBe(true);
       expectBytes(await backend.get(name), sample("by text"));
       expectBytes(await collect(await backend.getStream(name)), sample("by text"));
-      expect(await backend.info(name)).toEqual({ digest: id, size: sample("by text").byteLength });
+      expect(await backend.info(name)).toMatchObject({ digest: id, size: sample("by text").byteLength });
       await backend.setMetadata(name, "parent", text("p"));
       expectBytes(await backend.getMetadata(name, "parent"), text("p"));
       await backend.deleteMetadata(name, "parent");

@@ -16,7 +16,26 @@ export interface CollectGarbageOptions {
   /** Report what would be deleted without deleting it. */
   dryRun?: boolean;
   signal?: AbortSignal;
+  /**
+   * How long the run may delete (default 5 minutes), written into its `gc/<run>` record: past
+   * it the run deletes nothing more, and writers waiting for it stop waiting (after the skew too).
+   */
+  deadlineMs?: number;
+  /** The clock, in ms since the epoch (default Date.now). */
+  now?: () => number;
+  /**
+   * Called between the phases and awaited, with the digests the run means to delete so far: tests
+   * use it to interleave a writer with a collection deterministically.
+   */
+  onPhase?: (phase: GarbagePhase, candidates: readonly Digest[]) => void | Promise<void>;
 }
+
+/**
+ * Where a collection stands when {@link CollectGarbageOptions.onPhase} is called: "marked" after
+ * phase 1 (candidates chosen), "published" after phase 2 (`gc/<run>` written), "rechecked" after
+ * phase 3's second look (what it will delete), before any delete.
+ */
+export type GarbagePhase = "marked" | "published" | "rechecked";
 
 /** What a collection did. */
 export interface GarbageReport {
@@ -32,6 +51,8 @@ export interface GarbageReport {
   deleted: Digest[];
   /** Bytes freed. */
   freedBytes: number;
+  /** The run reached its deadline before deleting every candidate (the rest waits for the next run). */
+  stoppedAtDeadline: boolean;
 }
 
 /**

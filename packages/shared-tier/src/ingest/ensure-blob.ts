@@ -17,6 +17,15 @@ export interface EnsureBlobOptions {
   signal?: AbortSignal;
   /** How long another host's claim may go without progress before this host takes over (default 60 s). */
   claimTimeoutMs?: number;
+  /**
+   * Where the metadata store does not honour conditional writes: how long a host waits after
+   * writing its claim before listing the others' (default 200 ms). Longer than a claim's PUT takes.
+   */
+  settleMs?: number;
+  /** How far hosts' clocks may disagree: a claim or a collection holds until its time + this (default 30 s). */
+  clockSkewMs?: number;
+  /** The clock, in ms since the epoch (default Date.now). */
+  now?: () => number;
 }
 
 /**
