@@ -54,9 +54,12 @@ export function createRegistryHandler(content: RegistryContent, options: Registr
 
   async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = req.url ?? "";
-    // Origin-form only (`/v2/…`): an absolute URL or `*` names nothing here.
-    const url = raw.startsWith("/") ? new URL(raw, "http://registry.invalid") : undefined;
-    const route = url ? parseRoute(url.pathname) : { kind: "unknown" as const };
+    // The path as sent: WHATWG URL parsing would resolve `..` and `%2e%2e` first, and a name
+    // the client never sent would reach the content. Origin-form only: `*` or an absolute URL
+    // names nothing here.
+    const queryStart = raw.indexOf("?");
+    const path = queryStart < 0 ? raw : raw.slice(0, queryStart);
+    const route = path.startsWith("/") ? parseRoute(path) : { kind: "unknown" as const };
     const method = req.method ?? "";
     if (!readMethods.has(method)) {
       if (route.kind === "unknown") throw new ProtocolError("NOT_FOUND");
@@ -64,7 +67,7 @@ export function createRegistryHandler(content: RegistryContent, options: Registr
       res.setHeader("Connection", "close");
       throw new ProtocolError("UNSUPPORTED", { detail: { method: method.slice(0, 20) }, headers: { Allow: "GET, HEAD" } });
     }
-    const query = url?.searchParams ?? new URLSearchParams();
+    const query = new URLSearchParams(queryStart < 0 ? "" : raw.slice(queryStart + 1));
     const namespace = query.get("ns") ?? undefined;
     const scope: RequestScope = namespace ? { namespace } : {};
     const head = method === "HEAD";

@@ -25,7 +25,7 @@ describe.each(backends)("pulled with @store/registry's client, over a %s backend
   let remove: () => Promise<void>;
   let image: TestImage;
   let oci: TestImage;
-  const client = new RegistryClient({ credentials: { get: async () => undefined }, retry: { retries: 0 } });
+  const client = new RegistryClient({ credentials: { get: async () => undefined }, retry: { attempts: 1 } });
 
   beforeAll(async () => {
     const backend = await open();
