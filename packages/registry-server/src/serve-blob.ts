@@ -59,5 +59,8 @@ export async function serveBlob(
     throw e;
   }
   res.writeHead(status, headers);
+  // Headers now, not with the first chunk: a short range is held back until the whole blob
+  // verified, and the client should not wait in silence meanwhile.
+  res.flushHeaders();
   await sendStream(res, verifiedSlice(source, range));
 }

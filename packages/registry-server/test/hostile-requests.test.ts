@@ -46,7 +46,7 @@ describe.skipIf(!which("curl"))("hostile and mistaken requests, through curl", (
   it.each([
     "/v2/../../etc/passwd/manifests/latest",
     "/v2/team/../../etc/manifests/latest",
-    "/v2/%2e%2e/%2e%2e/etc/blobs/sha256:" + hex,
+    `/v2/%2e%2e/%2e%2e/etc/blobs/sha256:${hex}`,
     "/v2/team/..%2f..%2fetc/manifests/latest",
     "/v2/Team/App/manifests/1",
     "/v2/team//app/manifests/1",
@@ -86,11 +86,11 @@ describe.skipIf(!which("curl"))("hostile and mistaken requests, through curl", (
     ["PUT", "/v2/team/app/manifests/2"],
     ["PUT", "/v2/team/app/manifests/1"],
     ["DELETE", "/v2/team/app/manifests/1"],
-    ["DELETE", `/v2/team/app/blobs/${"sha256:" + hex}`],
+    ["DELETE", `/v2/team/app/blobs/${`sha256:${hex}`}`],
     ["POST", "/v2/team/app/blobs/uploads/"],
     ["POST", `/v2/team/app/blobs/uploads/?mount=sha256:${hex}&from=team/private`],
     ["PATCH", "/v2/team/app/blobs/uploads/0b0b"],
-    ["PUT", "/v2/team/app/blobs/uploads/0b0b?digest=sha256:" + hex],
+    ["PUT", `/v2/team/app/blobs/uploads/0b0b?digest=sha256:${hex}`],
     ["OPTIONS", "/v2/team/app/manifests/1"],
   ])("answers %s %s with 405 UNSUPPORTED, storing nothing", async (method, path) => {
     const before = await held();
