@@ -39,16 +39,17 @@ export async function serveManifest(req: IncomingMessage, res: ServerResponse, n
     digest = toDigest(target.digest);
     mediaType = target.mediaType;
   }
-  const info = await content.blobs.info(digest);
-  if (info === undefined || info.size > serving.maxManifestBytes) throw unknown();
+  let size: number;
   let bytes: Uint8Array | undefined;
-  if (req.method === "GET" || mediaType === undefined) {
-    try {
-      bytes = await content.blobs.get(digest);
-    } catch (e) {
-      if (isStoreError(e, BackendErrorCode.NotFound)) throw unknown();
-      throw e;
-    }
+  if (req.method === "HEAD" && mediaType !== undefined) {
+    // All a HEAD by tag needs is the size: no read of the content.
+    const info = await content.blobs.info(digest);
+    if (info === undefined) throw unknown();
+    size = info.size;
+  } else {
+    bytes = await readManifest(content, digest, serving.maxManifestBytes);
+    if (bytes === undefined) throw unknown();
+    size = bytes.byteLength;
     mediaType ??= manifestMediaType(bytes);
     if (mediaType === undefined) throw unknown();
   }
@@ -58,8 +59,31 @@ export async function serveManifest(req: IncomingMessage, res: ServerResponse, n
     return;
   }
   if (req.method === "HEAD") {
-    res.writeHead(200, { ...headers, "Content-Length": String(info.size) }).end();
+    res.writeHead(200, { ...headers, "Content-Length": String(size) }).end();
     return;
   }
   sendBytes(res, 200, headers, bytes!);
+}
+
+/**
+ * The content's bytes, verified, when it exists and is at most `max` bytes; undefined otherwise.
+ * One streamed read (on S3, one GET, not a HEAD for the size and then a GET), given up as soon as
+ * it passes `max`: a layer asked for as a manifest is never read whole into memory.
+ */
+async function readManifest(content: RegistryContent, digest: Digest, max: number): Promise<Uint8Array | undefined> {
+  let source: AsyncIterable<Uint8Array>;
+  try {
+    source = await content.blobs.getStream(digest);
+  } catch (e) {
+    if (isStoreError(e, BackendErrorCode.NotFound)) return undefined;
+    throw e;
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of source) {
+    size += chunk.byteLength;
+    if (size > max) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
 }

@@ -193,6 +193,29 @@ describe.skipIf(!which("curl"))("hostile and mistaken requests, through curl", (
     }
   });
 
+  it("reads no content larger than maxManifestBytes as a manifest, and hands `ns` to the content", async () => {
+    const scopes: unknown[] = [];
+    const small = await startRegistryServer(
+      {
+        blobs: fixture.blobs,
+        resolveTag: async (repository, tag, scope) => {
+          scopes.push({ repository, tag, scope });
+          return fixture.tags.get(repository)?.get(tag);
+        },
+      },
+      { maxManifestBytes: 100 },
+    );
+    try {
+      const r = await curl(`http://${small.address}/v2/team/app/manifests/${image.manifest.digest}`);
+      expect(r.status).toBe(404);
+      expect(errorsOf(r.body)[0]!.code).toBe("MANIFEST_UNKNOWN");
+      await curl(`http://${small.address}/v2/library/busybox/manifests/1?ns=docker.io`);
+      expect(scopes).toEqual([{ repository: "library/busybox", tag: "1", scope: { namespace: "docker.io" } }]);
+    } finally {
+      await small.close();
+    }
+  });
+
   it("refuses bad options with a one-line ERR_REGISTRYSERVER_INVALID_OPTIONS, and a taken port with ERR_REGISTRYSERVER_LISTEN_FAILED", async () => {
     const content = { blobs: fixture.blobs, resolveTag: async () => undefined };
     await expect(startRegistryServer(content, { port: 70000 })).rejects.toMatchObject({ code: "ERR_REGISTRYSERVER_INVALID_OPTIONS", kind: "invalid" });
