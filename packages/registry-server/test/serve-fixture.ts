@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { StoreBackend } from "@store/backend";
-import { type Digest, parseDigest } from "@store/digest";
+import { type Digest, type DigestLike, parseDigest } from "@store/digest";
 import type { TestBlob, TestImage } from "@store/test-support";
 import { type RegistryRequestRecord, type RegistryServer, type RegistryServerOptions, startRegistryServer } from "../src/index";
 
@@ -107,4 +107,31 @@ export async function curl(url: string, args: string[] = []): Promise<CurlResult
 /** The registry error body's entries. */
 export function errorsOf(body: Buffer): { code: string; message: string; detail?: unknown }[] {
   return (JSON.parse(body.toString()) as { errors: { code: string; message: string; detail?: unknown }[] }).errors;
+}
+
+/** A real backend, counting the content streams it has open (started and not yet finished). */
+export function countingStreams(backend: StoreBackend): { blobs: StoreBackend; open: () => number } {
+  let open = 0;
+  const blobs: StoreBackend = Object.create(backend);
+  blobs.getStream = async (id: DigestLike) => {
+    const source = await backend.getStream(id);
+    open++;
+    return (async function* () {
+      try {
+        yield* source;
+      } finally {
+        open--;
+      }
+    })();
+  };
+  return { blobs, open: () => open };
+}
+
+/** Polls `condition` until it holds, failing after `timeoutMs`. */
+export async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

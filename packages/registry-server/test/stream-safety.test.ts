@@ -3,32 +3,13 @@ import { readdirSync, readlinkSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import { join } from "node:path";
-import type { StoreBackend } from "@store/backend";
 import { createFsBackend } from "@store/backend-fs";
-import { type DigestLike, digestFromBytes } from "@store/digest";
+import { digestFromBytes } from "@store/digest";
 import { RegistryClient } from "@store/registry";
 import { which } from "@store/test-peers";
 import { buildTestImage, tempDir } from "@store/test-support";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { curl, errorsOf, type ServeFixture, startFixture } from "./serve-fixture";
-
-/** The real fs backend, counting the content streams it has open (started and not yet finished). */
-function countingStreams(backend: StoreBackend): { blobs: StoreBackend; open: () => number } {
-  let open = 0;
-  const blobs: StoreBackend = Object.create(backend);
-  blobs.getStream = async (id: DigestLike) => {
-    const source = await backend.getStream(id);
-    open++;
-    return (async function* () {
-      try {
-        yield* source;
-      } finally {
-        open--;
-      }
-    })();
-  };
-  return { blobs, open: () => open };
-}
+import { countingStreams, curl, errorsOf, type ServeFixture, startFixture, until } from "./serve-fixture";
 
 /** This process's open file descriptors that point at `path`. */
 function fdsOn(path: string): number {
@@ -41,14 +22,6 @@ function fdsOn(path: string): number {
     }
   }
   return n;
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe("streams that end early or carry damaged content, over the fs backend", () => {
