@@ -62,9 +62,9 @@ export function createRegistryHandler(content: RegistryContent, options: Registr
     const route = path.startsWith("/") ? parseRoute(path) : { kind: "unknown" as const };
     const method = req.method ?? "";
     if (!readMethods.has(method)) {
-      if (route.kind === "unknown") throw new ProtocolError("NOT_FOUND");
       // Close rather than read (and drop) a body that may be a whole layer.
       res.setHeader("Connection", "close");
+      if (route.kind === "unknown") throw new ProtocolError("NOT_FOUND");
       throw new ProtocolError("UNSUPPORTED", { detail: { method: method.slice(0, 20) }, headers: { Allow: "GET, HEAD" } });
     }
     const query = new URLSearchParams(queryStart < 0 ? "" : raw.slice(queryStart + 1));
@@ -97,7 +97,7 @@ export function createRegistryHandler(content: RegistryContent, options: Registr
       .catch((e: unknown) => {
         const answer = protocolAnswer(e);
         if (answer.status >= 500 || !(e instanceof ProtocolError)) failure = e instanceof Error ? e : new Error(String(e));
-        if (res.headersSent) {
+        if (res.headersSent || res.destroyed) {
           // Mid-body: the only honest answer left is a cut connection (the client sees a short body).
           res.destroy();
           return;
@@ -105,14 +105,18 @@ export function createRegistryHandler(content: RegistryContent, options: Registr
         sendBytes(res, answer.status, { "Content-Type": "application/json", ...answer.headers }, answer.body(), req.method === "HEAD");
       })
       .finally(() => {
-        onRequest?.({
-          method: req.method ?? "",
-          url: (req.url ?? "").slice(0, 1024),
-          status: res.statusCode,
-          bytes: bytesSent(res),
-          durationMs: performance.now() - started,
-          ...(failure ? { error: failure } : {}),
-        });
+        try {
+          onRequest?.({
+            method: req.method ?? "",
+            url: (req.url ?? "").slice(0, 1024),
+            status: res.statusCode,
+            bytes: bytesSent(res),
+            durationMs: performance.now() - started,
+            ...(failure ? { error: failure } : {}),
+          });
+        } catch {
+          // A listener's failure is not the request's, and must not become an unhandled rejection.
+        }
       });
   };
 }

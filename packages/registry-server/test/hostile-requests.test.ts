@@ -1,3 +1,4 @@
+import { request } from "node:http";
 import { createMemoryBackend } from "@store/backend-memory";
 import type { Digest } from "@store/digest";
 import { which } from "@store/test-peers";
@@ -106,6 +107,36 @@ describe.skipIf(!which("curl"))("hostile and mistaken requests, through curl", (
     expect(await held()).toEqual(before);
     // Still tagged and served as before.
     expect((await curl(fixture.url("/v2/team/app/manifests/1"))).body.equals(image.manifest.bytes)).toBe(true);
+  });
+
+  it("answers a 64 MiB upload with 405 at once, closing instead of reading it, and serves on", async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(fixture.url("/v2/team/app/blobs/uploads/"), { method: "POST", headers: { "Content-Length": String(64 << 20) } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on("error", (e) => (/EPIPE|ECONNRESET|socket hang up/.test(e.message) ? undefined : reject(e)));
+      req.write(Buffer.alloc(1 << 20)); // a first MiB, then nothing more: the answer must not wait for the rest
+    });
+    expect(status).toBe(405);
+    expect((await curl(fixture.url("/v2/"))).status).toBe(200);
+  });
+
+  it("keeps serving when the onRequest listener throws", async () => {
+    const server = await startRegistryServer(
+      { blobs: fixture.blobs, resolveTag: async () => undefined },
+      {
+        onRequest: () => {
+          throw new Error("listener bug");
+        },
+      },
+    );
+    try {
+      expect((await curl(`http://${server.address}/v2/`)).status).toBe(200);
+      expect((await curl(`http://${server.address}/v2/`)).status).toBe(200);
+    } finally {
+      await server.close();
+    }
   });
 
   it("answers an upload session status (GET) with 404 BLOB_UPLOAD_UNKNOWN: there are none", async () => {
