@@ -1,10 +1,14 @@
+import { execFile } from "node:child_process";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { createFsBackend } from "@store/backend-fs";
-import { type DockerdPeer, dockerdSkipReason, skopeoCopy, skopeoSkipReason, startDockerd } from "@store/test-peers";
+import { type DockerdPeer, dockerdSkipReason, skopeoCopy, skopeoSkipReason, startDockerd, which } from "@store/test-peers";
 import { buildTestImage, buildTestIndex, type TestImage, tempDir } from "@store/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ServeFixture, startFixture } from "./serve-fixture";
+
+const run = promisify(execFile);
 
 interface Inspected {
   Id: string;
@@ -85,6 +89,21 @@ describe.skipIf(dockerdSkipReason() !== undefined)("pulled by a real dockerd", (
     expect(r.stderr + r.stdout.toString()).toMatch(/unsupported/i);
     expect(await readdir(join(dir.path, "content", "sha256"))).toEqual(before);
     expect(fixture.tags.has("team/other")).toBe(false);
+  });
+
+  it.skipIf(!which("ctr"))("is pulled from by containerd (dockerd's own, through ctr)", async () => {
+    const ctr = (...args: string[]) =>
+      run("ctr", ["--address", join(dockerd.execRoot, "containerd", "containerd.sock"), "--namespace", "regsrv-test", ...args], {
+        env: { ...dockerd.env, HTTP_PROXY: "http://127.0.0.1:9", HTTPS_PROXY: "http://127.0.0.1:9", NO_PROXY: "127.0.0.1,localhost" },
+      });
+    const ref = `${addr}/multi:latest`;
+    await ctr("content", "fetch", "--plain-http", "--platform", "linux/amd64", ref);
+    const images = (await ctr("images", "ls")).stdout;
+    expect(images).toContain(ref);
+    const content = (await ctr("content", "ls", "-q")).stdout;
+    for (const blob of [image.config, ...image.layers, image.manifest]) expect(content).toContain(blob.digest);
+    // containerd resolves with HEAD by tag, then fetches by digest.
+    expect(fixture.records.some((r) => r.method === "HEAD" && r.url === "/v2/multi/manifests/latest" && r.status === 200)).toBe(true);
   });
 
   it.skipIf(skopeoSkipReason() !== undefined)("is copied from by skopeo (containers/image, as podman pulls)", async () => {
