@@ -68,6 +68,7 @@ describe("every package's error codes", () => {
       "ServiceErrorCode",
       "MetadataErrorCode",
       "RegistryErrorCode",
+      "RegistryServerErrorCode",
       "DaemonErrorCode",
       "SharedTierErrorCode",
     ]) {
