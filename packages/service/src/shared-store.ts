@@ -68,12 +68,17 @@ export function withSharedTier(service: StoreService, tier: SharedTier): StoreSe
 
   // Another host moved or removed a reference this host had too: follow it, so one name never
   // means two images across hosts ("rmi removes the references tier-wide").
-  let previous: SharedState = tier.state();
-  tier.onChange((next) => {
+  // Changes are followed one after another, in the order the tier's states came.
+  let previous: SharedState = { position: "", images: new Map(), references: new Map() };
+  let following: Promise<void> = Promise.resolve();
+  const follow = (next: SharedState) => {
+    if (service.access !== "write") return;
     const before = previous;
     previous = next;
-    void followReferences(service, before, next).catch(() => undefined);
-  });
+    following = following.then(() => followReferences(service, before, next)).catch(() => undefined);
+  };
+  follow(tier.state());
+  tier.onChange(follow);
 
   return {
     ...service,
@@ -277,18 +282,25 @@ function mergeNewestFirst(a: ImageSummary[], b: ImageSummary[]): ImageSummary[] 
 }
 
 /**
- * Applies to this host's references what changed in the tier between two states, for references
- * the tier knew before: removed there → removed here; moved to another image → moved here when
- * that image is local, else removed here (the tier's image is listed under the name instead).
+ * Applies to this host's references what changed in the tier between two states, so a name
+ * means one image on every host: a reference added or moved there points here at the same
+ * image when this host has it, and is dropped here when this host has another image under it
+ * (the tier's image is listed under the name instead); a reference removed there is removed
+ * here if it still meant what the tier had. At start (`before` empty) nothing is dropped.
  */
 async function followReferences(service: StoreService, before: SharedState, after: SharedState): Promise<void> {
-  for (const [ref, was] of before.references) {
-    const now = after.references.get(ref);
-    if (now === was) continue;
+  const starting = before.position === "" && before.references.size === 0;
+  for (const [ref, now] of after.references) {
+    if (before.references.get(ref) === now) continue;
     const named = parseNormalizedNamed(ref);
     const here = currentTarget(service, named);
-    if (!here || here.toString() !== was) continue; // this host never followed the old value
-    if (now !== undefined && service.images.has(now)) await service.references.add(named, toDigest(now), true);
-    else await service.references.delete(named);
+    if (here?.toString() === now) continue;
+    if (service.images.has(now)) await service.references.add(named, toDigest(now), true);
+    else if (here && !starting) await service.references.delete(named);
+  }
+  for (const [ref, was] of before.references) {
+    if (after.references.has(ref)) continue;
+    const named = parseNormalizedNamed(ref);
+    if (currentTarget(service, named)?.toString() === was) await service.references.delete(named);
   }
 }
