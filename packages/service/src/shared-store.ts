@@ -303,4 +303,10 @@ async function followReferences(service: StoreService, before: SharedState, afte
     const named = parseNormalizedNamed(ref);
     if (currentTarget(service, named)?.toString() === was) await service.references.delete(named);
   }
+  // An image removed from the tier (`rmi` on some host) goes here too, once nothing here names
+  // it; one in use (a mount) stays, as a local rmi would refuse it.
+  for (const id of before.images.keys()) {
+    if (after.images.has(id) || !service.images.has(id) || service.references.references(toDigest(id)).length > 0) continue;
+    await service.remove(id).catch(() => undefined);
+  }
 }
