@@ -19,6 +19,7 @@ import { transferRoutes } from "./routes/transfer-routes";
 import { boundPort, listen } from "./listeners/listen";
 import { metricsServer } from "./listeners/metrics-endpoint";
 import { activatedSockets, systemdSockets } from "./listeners/socket-activation";
+import { sharedRegistryContent } from "./listeners/shared-registry";
 import { tlsOptions } from "./listeners/tls-options";
 import { listenUnix } from "./listeners/unix-socket";
 
@@ -29,6 +30,8 @@ export interface Daemon {
   readonly service: StoreService;
   /** Where `/metrics` is served (`--metrics-addr`), with the port actually bound. */
   readonly metrics?: { host: string; port: number };
+  /** Where the read-only registry API is served (`--registry-addr`), `host:port` with the port bound. */
+  readonly registry?: string;
   /**
    * Graceful shutdown: stops accepting, aborts the requests in flight (their work undoes what it
    * half wrote), waits for them, removes the sockets and the pidfile, releases the store.
@@ -106,6 +109,8 @@ export async function startDaemon(options: DaemonOptions, environment: DaemonEnv
   const router = new Router().add(...systemRoutes(ctx), ...imageRoutes(ctx), ...transferRoutes(ctx));
   const api = createApiHandler({ router, logger, shutdown: shutdown.signal, metrics });
   let metricsAt: { host: string; port: number } | undefined;
+  let registryServer: { close(): Promise<void> } | undefined;
+  let registryAt: string | undefined;
 
   // This daemon's share of the tier's upkeep: any daemon may collect, several at once safely.
   let collecting: Promise<unknown> = Promise.resolve();
@@ -134,6 +139,7 @@ export async function startDaemon(options: DaemonOptions, environment: DaemonEnv
       for (const p of listening) await unlink(p).catch(() => undefined);
       if (pidfileWritten && options.pidfile) await removePidfile(options.pidfile);
       await collecting;
+      await registryServer?.close();
       await service.close();
       if (started) logger.log("info", "daemon stopped");
     })());
@@ -155,6 +161,17 @@ export async function startDaemon(options: DaemonOptions, environment: DaemonEnv
       servers.push(server);
       await listen(server, port, host);
       metricsAt = { host, port: boundPort(server, port) };
+    }
+    if (shared && options.registryAddr) {
+      const { host, port } = metricsAddress(options.registryAddr, "--registry-addr");
+      const { startRegistryServer } = await import("@store/registry-server");
+      const registry = await startRegistryServer(sharedRegistryContent(shared), {
+        host,
+        port,
+        onRequest: (r) => logger.log(r.status >= 500 ? "warn" : "debug", "registry request", { ...r }),
+      });
+      registryServer = registry;
+      registryAt = registry.address;
     }
     for (const l of listeners) {
       if (l.kind === "unix") {
@@ -182,6 +199,14 @@ export async function startDaemon(options: DaemonOptions, environment: DaemonEnv
     root: service.root,
     driver: service.driverName,
     ...(metricsAt ? { metrics: `${metricsAt.host}:${metricsAt.port}` } : {}),
+    ...(options.shared ? { shared: `s3://${options.shared.bucket}/${options.shared.prefix ?? ""}` } : {}),
+    ...(registryAt ? { registry: registryAt } : {}),
   });
-  return { sockets: [...listening, ...activated], service, stop, ...(metricsAt ? { metrics: metricsAt } : {}) };
+  return {
+    sockets: [...listening, ...activated],
+    service,
+    stop,
+    ...(metricsAt ? { metrics: metricsAt } : {}),
+    ...(registryAt ? { registry: registryAt } : {}),
+  };
 }

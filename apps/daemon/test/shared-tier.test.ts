@@ -3,8 +3,10 @@ import { join } from "node:path";
 import {
   type FaultProxyPeer,
   cephRgwSkipReason,
+  dockerdSkipReason,
   registrySkipReason,
   startCephRgw,
+  startDockerd,
   startFaultProxy,
   startRegistry,
   startS3rver,
@@ -123,6 +125,31 @@ function sharedTierSuite(label: string, skip: string | undefined, start: () => P
         await within(1000, async () => !(await ids(a!)).some((i) => i.Id === written.id));
       });
     }, 120_000);
+
+    it.skipIf(dockerdSkipReason())(
+      "a stock dockerd pulls what the tier holds from --registry-addr, by name",
+      async () => {
+        const [a] = await hosts(1, { registryAddr: "127.0.0.1:0" });
+        const addr = a!.daemon.registry!;
+        await withTempDir(async (dir) => {
+          const written = await writeDockerArchive(join(dir, "r.tar"), "served:1", [{ "etc/served": "served\n" }]);
+          expect((await a!.request("POST", "/images/load?quiet=1", { body: readFileSync(join(dir, "r.tar")) })).status).toBe(200);
+          const dockerd = await startDockerd();
+          try {
+            await dockerd.docker(["pull", `${addr}/served:1`]);
+            const inspect = JSON.parse((await dockerd.docker(["image", "inspect", `${addr}/served:1`])).stdout.toString())[0];
+            expect(inspect.Id).toBe(written.id);
+            expect(inspect.RootFS.Layers).toEqual(written.diffIds);
+            const missing = await dockerd.docker(["pull", `${addr}/served:nope`], undefined, { allowFailure: true });
+            expect(missing.code).not.toBe(0);
+            expect(missing.stderr).toContain("manifest unknown");
+          } finally {
+            await dockerd.stop();
+          }
+        });
+      },
+      180_000,
+    );
 
     it.skipIf(registrySkipReason())(
       "a pull writes through; the next host's pull reads the tier, not the registry",
