@@ -85,6 +85,20 @@ export function sharedTierSuite(label: string, openMedium: () => Promise<TierMed
     );
 
     test(
+      "a restarted host takes over the record its previous run left",
+      withMedium(async (m) => {
+        const a = await m.host("host-a");
+        const [x, y] = [randomDigest(), randomDigest()];
+        const before = openHostLeases({ store: a.metadata, hostId: "host-a", ttlMs: 10_000 });
+        await before.hold([x]); // then the process dies: no stop(), the record stays
+        const after = openHostLeases({ store: a.metadata, hostId: "host-a", ttlMs: 10_000 });
+        await after.hold([y]);
+        expect((await leaseOf(a.metadata, "host-a"))!.digests).toEqual([y.toString()]);
+        await after.stop();
+      }),
+    );
+
+    test(
       "concurrent holds share one write, and each resolves after a write that names it",
       withMedium(async (m) => {
         const a = await m.host("host-a");
@@ -179,6 +193,30 @@ export function sharedTierSuite(label: string, openMedium: () => Promise<TierMed
         // Asked again, it is there: nothing more is uploaded.
         expect(await ensureBlob(hosts[1]!, digest, async () => void uploaders.push("again"))).toBe("present");
         expect(uploaders).toHaveLength(1);
+      }),
+    );
+
+    test(
+      "a claim is renewed while its upload runs: an upload longer than the claim's timeout is not done twice",
+      withMedium(async (m) => {
+        const [a, b] = [await m.host("host-a"), await m.host("host-b")];
+        const data = new Uint8Array(randomBytes(1000));
+        const digest = digestFromBytes(data);
+        const options = { claimTimeoutMs: 300, clockSkewMs: 0, settleMs: 50 };
+        const uploads: string[] = [];
+        const slowUpload = (h: TierHost) => async () => {
+          uploads.push(h.hostId);
+          await sleep(900);
+          await h.blobs.set(data);
+        };
+        const first = ensureBlob(a, digest, slowUpload(a), options);
+        while (uploads.length === 0) await sleep(10);
+        const second = ensureBlob(b, digest, slowUpload(b), options);
+        expect(await first).toBe("uploaded");
+        expect(await second).toBe("present");
+        expect(uploads).toEqual(["host-a"]);
+        const puts = m.contentPuts(digest);
+        if (puts !== undefined) expect(puts).toBe(1);
       }),
     );
 
