@@ -6,7 +6,7 @@ import { type GarbagePhase, type LeaseRecord, collectGarbage, ensureBlob, openHo
 import { MapReferenceLog, imageRecord } from "./support/map-reference-log";
 import type { TierHost, TierMedium } from "./support/tier-medium";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const decoder = new TextDecoder();
 
 /** A promise and the function that resolves it. */
@@ -373,6 +373,27 @@ export function sharedTierSuite(label: string, openMedium: () => Promise<TierMed
         }),
       );
     }
+
+    test(
+      "a run past its deadline deletes nothing more and says so",
+      withMedium(async (m) => {
+        const a = await m.host("host-a");
+        const log = new MapReferenceLog();
+        const garbage = await stored(a);
+        const report = await collectGarbage({
+          blobs: a.blobs,
+          metadata: a.metadata,
+          log,
+          hostId: "host-a",
+          graceMs: 0,
+          clockSkewMs: 0,
+          deadlineMs: 100,
+          onPhase: (phase) => (phase === "rechecked" ? sleep(200) : undefined),
+        });
+        expect(report).toMatchObject({ deleted: [], stoppedAtDeadline: true });
+        expect(await a.blobs.has(garbage.digest)).toBe(true);
+      }),
+    );
 
     test(
       "a dead host's expired lease frees its blobs",
