@@ -2,7 +2,16 @@ import { randomBytes } from "node:crypto";
 import { type Digest, digestFromBytes } from "@store/digest";
 import type { MetadataStore } from "@store/metadata";
 import { describe, expect, test } from "vitest";
-import { type GarbagePhase, type LeaseRecord, collectGarbage, ensureBlob, openHostLeases, readLiveLeases } from "../src/index";
+import {
+  type CollectGarbageOptions,
+  type GarbagePhase,
+  type GarbageReport,
+  type LeaseRecord,
+  collectGarbage,
+  ensureBlob,
+  openHostLeases,
+  readLiveLeases,
+} from "../src/index";
 import { MapReferenceLog, imageRecord } from "./support/map-reference-log";
 import type { TierHost, TierMedium } from "./support/tier-medium";
 
@@ -47,6 +56,11 @@ async function stored(host: TierHost, size = 256): Promise<{ digest: Digest; dat
 
 function expectBytes(actual: Uint8Array, expected: Uint8Array): void {
   expect(Buffer.from(actual).equals(Buffer.from(expected))).toBe(true);
+}
+
+/** A collection run by `host` with no grace period and no skew: tests wait only for what they mean to. */
+function collectOn(host: TierHost, log: MapReferenceLog, options: Partial<CollectGarbageOptions> = {}): Promise<GarbageReport> {
+  return collectGarbage({ blobs: host.blobs, metadata: host.metadata, log, hostId: host.hostId, graceMs: 0, clockSkewMs: 0, ...options });
 }
 
 const randomDigest = () => digestFromBytes(new Uint8Array(randomBytes(16)));
@@ -327,7 +341,7 @@ export function sharedTierSuite(label: string, openMedium: () => Promise<TierMed
             paused.open();
             await resume.opened;
           };
-          const run = collectGarbage({ blobs: collector.blobs, metadata: collector.metadata, log, hostId: "collector", graceMs: 0, clockSkewMs: 0, onPhase });
+          const run = collectOn(collector, log, { onPhase });
           await paused.opened;
 
           // The writer's protocol: lease first, then ensure (which may find the blob present).
@@ -367,9 +381,7 @@ export function sharedTierSuite(label: string, openMedium: () => Promise<TierMed
           await leases.stop();
           // What the record references is there, and a later collection keeps it.
           expectBytes(await writer.blobs.get(blob.digest), blob.data);
-          expect(
-            (await collectGarbage({ blobs: collector.blobs, metadata: collector.metadata, log, hostId: "collector", graceMs: 0, clockSkewMs: 0 })).deleted,
-          ).toEqual([]);
+          expect((await collectOn(collector, log)).deleted).toEqual([]);
         }),
       );
     }
@@ -380,13 +392,7 @@ export function sharedTierSuite(label: string, openMedium: () => Promise<TierMed
         const a = await m.host("host-a");
         const log = new MapReferenceLog();
         const garbage = await stored(a);
-        const report = await collectGarbage({
-          blobs: a.blobs,
-          metadata: a.metadata,
-          log,
-          hostId: "host-a",
-          graceMs: 0,
-          clockSkewMs: 0,
+        const report = await collectOn(a, log, {
           deadlineMs: 100,
           onPhase: (phase) => (phase === "rechecked" ? sleep(200) : undefined),
         });
@@ -403,11 +409,10 @@ export function sharedTierSuite(label: string, openMedium: () => Promise<TierMed
         const blob = await stored(a);
         const leases = openHostLeases({ store: a.metadata, hostId: "host-a", ttlMs: 400 });
         await leases.hold([blob.digest]);
-        const options = { blobs: b.blobs, metadata: b.metadata, log, hostId: "host-b", graceMs: 0, clockSkewMs: 0 };
-        expect(await collectGarbage(options)).toMatchObject({ leased: 1, deleted: [] });
+        expect(await collectOn(b, log)).toMatchObject({ leased: 1, deleted: [] });
         a.kill();
         await sleep(500);
-        const report = await collectGarbage(options);
+        const report = await collectOn(b, log);
         expect(report.deleted.map(String)).toEqual([blob.digest.toString()]);
         expect(await b.blobs.has(blob.digest)).toBe(false);
       }),
@@ -420,13 +425,7 @@ export function sharedTierSuite(label: string, openMedium: () => Promise<TierMed
         const log = new MapReferenceLog();
         const blob = await stored(b);
         // host-a dies mid-collection, after publishing its candidates, with a 400 ms deadline.
-        const died = collectGarbage({
-          blobs: a.blobs,
-          metadata: a.metadata,
-          log,
-          hostId: "host-a",
-          graceMs: 0,
-          clockSkewMs: 0,
+        const died = collectOn(a, log, {
           deadlineMs: 400,
           onPhase: (phase) => {
             if (phase === "published") a.kill();
@@ -445,7 +444,7 @@ export function sharedTierSuite(label: string, openMedium: () => Promise<TierMed
         expect(await ensureBlob(b, blob.digest, async () => {}, { clockSkewMs: 0 })).toBe("present");
         expect(Date.now() - started).toBeLessThan(2_000);
         await sleep(300);
-        const report = await collectGarbage({ blobs: b.blobs, metadata: b.metadata, log, hostId: "host-b", graceMs: 0, clockSkewMs: 0 });
+        const report = await collectOn(b, log);
         expect(report.deleted.map(String)).toEqual([blob.digest.toString()]);
         // host-a's dead run and host-c's expired claim are gone; host-b's own run is done.
         expect(await b.metadata.list("ingest")).toEqual([]);
@@ -461,17 +460,17 @@ export function sharedTierSuite(label: string, openMedium: () => Promise<TierMed
         const log = new MapReferenceLog();
         const garbage = await stored(a);
         await a.metadata.putIfAbsent("leases/broken", new TextEncoder().encode("{not json"));
-        const run = collectGarbage({ blobs: a.blobs, metadata: a.metadata, log, hostId: "host-a", graceMs: 0, clockSkewMs: 0 });
+        const run = collectOn(a, log);
         await expect(run).rejects.toMatchObject({ code: "ERR_SHARED_CORRUPT", kind: "dataLoss" });
         const message = await run.catch((e: Error) => e.message);
         expect(message).toMatch(/^shared record "leases\/broken" is damaged or not ours: not JSON/);
         expect(message).not.toContain("\n");
         expect(await a.blobs.has(garbage.digest)).toBe(true);
         expect(await a.metadata.list("gc")).toEqual([]);
-        await expect(collectGarbage({ blobs: a.blobs, metadata: a.metadata, log, hostId: "", graceMs: 0 })).rejects.toMatchObject({
+        await expect(collectOn({ ...a, hostId: "" }, log)).rejects.toMatchObject({
           code: "ERR_SHARED_INVALID_OPTIONS",
         });
-        await expect(collectGarbage({ blobs: a.blobs, metadata: a.metadata, log, hostId: "host-a", graceMs: -1 })).rejects.toMatchObject({
+        await expect(collectOn(a, log, { graceMs: -1 })).rejects.toMatchObject({
           code: "ERR_SHARED_INVALID_OPTIONS",
         });
         expect(() => openHostLeases({ store: a.metadata, hostId: "host-a", ttlMs: 100, renewMs: 200 })).toThrow(
