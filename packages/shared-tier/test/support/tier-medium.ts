@@ -1,7 +1,6 @@
-import type { S3ClientConfig } from "@aws-sdk/client-s3";
 import type { StoreBackend } from "@store/backend";
 import { createMemoryBackend } from "@store/backend-memory";
-import { createS3Backend, createS3MetadataStore } from "@store/backend-s3";
+import { type S3BackendOptions, createS3Backend, createS3MetadataStore } from "@store/backend-s3";
 import { type MetadataStore, createMemoryMetadataStore } from "@store/metadata";
 import { type FaultProxyPeer, startFaultProxy } from "@store/test-peers";
 import type { Digest } from "@store/digest";
@@ -63,7 +62,7 @@ export function memoryMedium(): TierMedium {
 export interface S3Peer {
   readonly endpoint: string;
   readonly bucket: string;
-  readonly clientConfig: S3ClientConfig;
+  readonly clientConfig: NonNullable<S3BackendOptions["clientConfig"]>;
 }
 
 let prefixes = 0;
