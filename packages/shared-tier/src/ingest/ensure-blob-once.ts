@@ -5,7 +5,7 @@ import { isStoreError } from "@store/errors";
 import { MetadataErrorCode } from "@store/metadata";
 import { SharedTierError, SharedTierErrorCode } from "../errors";
 import { activeCollectionsOf, isActive, parseCollectionRecord } from "../gc/collection-record";
-import { assertDuration, assertHostId } from "../host-id";
+import { assertDuration, assertHostId } from "../option-checks";
 import { SharedKeys } from "../layout";
 import { pollUntil } from "../poll";
 import { encodeRecord } from "../record-codec";
