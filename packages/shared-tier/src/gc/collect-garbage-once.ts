@@ -4,7 +4,7 @@ import type { Digest } from "@store/digest";
 import { isStoreError } from "@store/errors";
 import { mapLimit } from "@store/internal";
 import { MetadataErrorCode, type MetadataStore } from "@store/metadata";
-import { assertDuration, assertHostId } from "../host-id";
+import { assertDuration, assertHostId } from "../option-checks";
 import { parseClaimRecord } from "../ingest/claim-record";
 import { SharedKeys } from "../layout";
 import { readLiveLeases } from "../leases/read-live-leases";

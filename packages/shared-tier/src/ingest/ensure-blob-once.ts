@@ -5,7 +5,7 @@ import { isStoreError } from "@store/errors";
 import { MetadataErrorCode } from "@store/metadata";
 import { SharedTierError, SharedTierErrorCode } from "../errors";
 import { activeCollectionsOf, isActive, parseCollectionRecord } from "../gc/collection-record";
-import { assertDuration, assertHostId } from "../host-id";
+import { assertDuration, assertHostId } from "../option-checks";
 import { SharedKeys } from "../layout";
 import { pollUntil } from "../poll";
 import { encodeRecord } from "../record-codec";
@@ -113,6 +113,11 @@ function expired(s: Settings, claim: ClaimRecord): boolean {
 
 const isConflict = (e: unknown) => isStoreError(e, MetadataErrorCode.Conflict);
 
+/** A conditional write or delete that lost changes nothing: someone else's state stands. */
+function ignoreConflict(e: unknown): void {
+  if (!isConflict(e)) throw e;
+}
+
 /** One claim record, created by putIfAbsent, taken over by putIfVersion once expired. */
 async function claimOne(s: Settings): Promise<ClaimOutcome> {
   const { metadata } = s.context;
@@ -136,13 +141,18 @@ async function claimOne(s: Settings): Promise<ClaimOutcome> {
   }
 }
 
-/** Live claims under the digest's prefix, lowest name first. */
+/**
+ * Live claims under the digest's prefix, lowest name first. Expired ones are removed on the way:
+ * their owners died (or stalled past their claim, and then their renewal finds the claim gone).
+ */
 async function liveClaims(s: Settings): Promise<string[]> {
   const { metadata } = s.context;
   const live: string[] = [];
   for (const key of await metadata.list(s.prefix)) {
     const record = await metadata.get(key);
-    if (record !== undefined && !expired(s, parseClaimRecord(key, record.data))) live.push(key);
+    if (record === undefined) continue;
+    if (!expired(s, parseClaimRecord(key, record.data))) live.push(key);
+    else await metadata.delete(key, { ifVersion: record.version }).catch(ignoreConflict);
   }
   return live.sort();
 }
@@ -186,10 +196,8 @@ async function uploadUnderClaim(s: Settings, claim: HeldClaim, upload: () => Pro
   } finally {
     stop.abort();
     await renewing;
-    await metadata.delete(claim.key, { ifVersion: claim.version }).catch((e) => {
-      // Taken over: the claim is the new owner's to remove.
-      if (!isConflict(e)) throw e;
-    });
+    // Taken over meanwhile (a conflict): the claim is the new owner's to remove.
+    await metadata.delete(claim.key, { ifVersion: claim.version }).catch(ignoreConflict);
   }
 }
 

@@ -2,7 +2,7 @@ import type { Digest } from "@store/digest";
 import { isStoreError } from "@store/errors";
 import { MetadataErrorCode, type MetadataStore } from "@store/metadata";
 import { SharedTierError, SharedTierErrorCode } from "../errors";
-import { assertDuration, assertHostId } from "../host-id";
+import { assertDuration, assertHostId } from "../option-checks";
 import { SharedKeys } from "../layout";
 import { encodeRecord } from "../record-codec";
 import type { HostLeases, LeaseHold, LeaseRecord } from "./host-leases";
