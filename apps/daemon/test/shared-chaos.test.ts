@@ -124,13 +124,17 @@ function chaosSuite(label: string, skip: string | undefined, start: () => Promis
           const expected = new Map<string, string>();
           const tally = { ok: 0, failed: 0, killed: 0, collected: 0, freed: 0 };
           let tags = 0;
+          // What happened, for the failure message: a lost reference is explained by the history.
+          const history: string[] = [];
           for (let round = 0; round < ROUNDS; round++) {
             const victim = rand() < 0.5 ? pick(hosts) : undefined;
             const ops = hosts.map(async (h) => {
               const kind = pick(["load", "load", "pull", "tag", "rmi"] as const);
+              let what: string = kind;
               try {
                 if (kind === "load") {
                   const a = pick(archives);
+                  what = `load ${a.tag}`;
                   const r = await requestOn(h.socket, "POST", "/images/load?quiet=1", { body: a.bytes });
                   if (r.status !== 200 || r.text.includes("errorDetail")) throw new Error(r.text);
                   expected.set(`docker.io/library/${a.tag}`, a.id);
@@ -143,6 +147,7 @@ function chaosSuite(label: string, skip: string | undefined, start: () => Promis
                 } else if (kind === "tag") {
                   const [from, id] = pick([...expected.entries(), [`docker.io/library/${archives[0]!.tag}`, archives[0]!.id] as [string, string]]);
                   const name = `tagged${++tags}`;
+                  what = `tag ${from} ${name}:r${round}`;
                   const r = await requestOn(h.socket, "POST", `/images/${encodeURIComponent(from)}/tag?repo=${name}&tag=r${round}`);
                   if (r.status !== 201) throw new Error(r.text);
                   expected.set(`docker.io/library/${name}:r${round}`, id);
@@ -150,13 +155,16 @@ function chaosSuite(label: string, skip: string | undefined, start: () => Promis
                   const mine = [...expected.keys()].filter((k) => k.includes("/tagged"));
                   if (mine.length === 0) return;
                   const ref = pick(mine);
+                  what = `rmi ${ref}`;
                   expected.delete(ref); // gone or maybe gone, either way no longer promised
                   const r = await requestOn(h.socket, "DELETE", `/images/${encodeURIComponent(ref)}`);
                   if (r.status !== 200) throw new Error(r.text);
                 }
                 tally.ok++;
-              } catch {
+                history.push(`${round} host${h.index} ${what}: ok`);
+              } catch (e) {
                 tally.failed++;
+                history.push(`${round} host${h.index} ${what}: ${String((e as Error).message).slice(0, 200)}`);
               }
             });
             const gc = collector!.collectGarbage({ graceMs: 0, clockSkewMs: 0 }).then((report) => {
@@ -164,6 +172,7 @@ function chaosSuite(label: string, skip: string | undefined, start: () => Promis
               tally.freed += report.deleted.length;
             });
             if (victim) {
+              history.push(`${round} kill host${victim.index}`);
               await new Promise((r) => setTimeout(r, Math.floor(rand() * 400)));
               victim.child.kill("SIGKILL");
               await victim.exited;
@@ -182,7 +191,7 @@ function chaosSuite(label: string, skip: string | undefined, start: () => Promis
             for (const row of rows) for (const t of row.RepoTags) listed.set(t, row.Id);
             for (const [ref, id] of expected) {
               const familiar = ref.replace(/^docker\.io\/library\//, "");
-              expect(listed.get(familiar), `host ${h.index}: ${familiar} (seed ${seed})`).toBe(id);
+              expect(listed.get(familiar), `host ${h.index}: ${familiar} (seed ${seed})\n${history.join("\n")}`).toBe(id);
             }
           }
           const state = await collector.refresh();

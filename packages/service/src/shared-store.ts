@@ -33,10 +33,23 @@ export function withSharedTier(service: StoreService, tier: SharedTier): StoreSe
     if (record) await tier.materialise(pullStores, toDigest(record.id), { partialDir, ...(signal ? { signal } : {}) });
   }
 
+  /**
+   * Gives a local image every name the tier has for it: names other hosts gave it before it
+   * came here (a tag made while only the tier had it) are then listed with it here too.
+   */
+  async function adoptNames(id: Digest): Promise<void> {
+    if (service.access !== "write") return;
+    for (const ref of referencesOf(tier.state(), id)) {
+      const named = parseNormalizedNamed(ref);
+      if (!currentTarget(service, named)?.equals(id)) await references.add(named, id, true);
+    }
+  }
+
   /** Publishes what a registry pull brought (the next host reads the tier, not the registry). */
   async function writeThrough(results: PullResult[], signal?: AbortSignal): Promise<PullResult[]> {
     for (const r of results) {
       await publish(r.id, [r.reference.toString(), withDigest(trimNamed(r.reference), r.digest).toString()], signal);
+      await adoptNames(r.id);
     }
     return results;
   }
@@ -113,7 +126,10 @@ export function withSharedTier(service: StoreService, tier: SharedTier): StoreSe
     },
     async load(source, options = {}) {
       const result = await service.load(source, options);
-      for (const image of result.images) await publish(image.id, undefined, options.signal);
+      for (const image of result.images) {
+        await publish(image.id, undefined, options.signal);
+        await adoptNames(image.id);
+      }
       return result;
     },
     save(names, options = {}) {
@@ -126,6 +142,7 @@ export function withSharedTier(service: StoreService, tier: SharedTier): StoreSe
     async import(source, options = {}) {
       const result = await service.import(source, options);
       await publish(result.id, undefined, options.signal);
+      await adoptNames(result.id);
       return result;
     },
     async pull(name, options = {}) {
@@ -193,6 +210,13 @@ export function withSharedTier(service: StoreService, tier: SharedTier): StoreSe
     async remove(refOrId, options = {}) {
       const state = await tier.refresh();
       if (resolvesLocally(service, refOrId)) {
+        // The tier's names for the image are this host's too (another host may have tagged it
+        // since the last poll), so the rmi untags as docker would and deletes only with the last.
+        const id = service.resolve(refOrId);
+        for (const ref of referencesOf(state, id)) {
+          const named = parseNormalizedNamed(ref);
+          if (!currentTarget(service, named)) await references.add(named, id, true);
+        }
         const responses = await service.remove(refOrId, options);
         const changes: ReferenceChange[] = [];
         for (const r of responses) {
@@ -214,7 +238,10 @@ export function withSharedTier(service: StoreService, tier: SharedTier): StoreSe
         changes.push({ op: "untag", reference: named!.toString() });
         responses.push({ Untagged: named!.familiar });
       } else {
-        for (const r of refs) responses.push({ Untagged: parseNormalizedNamed(r).familiar });
+        for (const r of refs) {
+          responses.push({ Untagged: parseNormalizedNamed(r).familiar });
+          changes.push({ op: "untag", reference: r });
+        }
         changes.push({ op: "delete-image", image: record.id });
         responses.push({ Deleted: record.id });
       }

@@ -30,7 +30,7 @@ describe("applyChanges", () => {
     expect(both.references.get("docker.io/library/b:1")).toBe(b.id);
   });
 
-  test("delete-image drops the image and every reference to it, and only those", () => {
+  test("delete-image drops the image only once no reference points at it: a tag it did not untag keeps it", () => {
     const [a, b] = [image("a"), image("b")];
     const state = applyRecords(emptySharedState(), [
       {
@@ -43,11 +43,17 @@ describe("applyChanges", () => {
           { op: "tag", reference: "r/b:1", image: b.id },
         ],
       },
-      { name: "2", changes: [{ op: "delete-image", image: a.id }] },
+      { name: "2", changes: [{ op: "untag", reference: "r/a:1" }, { op: "delete-image", image: a.id }] },
     ]);
-    expect([...state.images.keys()]).toEqual([b.id]);
-    expect([...state.references]).toEqual([["r/b:1", b.id]]);
-    expect(state.position).toBe("2");
+    expect([...state.images.keys()]).toEqual([a.id, b.id]);
+    expect([...state.references]).toEqual([
+      ["r/a:2", a.id],
+      ["r/b:1", b.id],
+    ]);
+    const gone = applyChanges(state, "3", [{ op: "untag", reference: "r/a:2" }, { op: "delete-image", image: a.id }]);
+    expect([...gone.images.keys()]).toEqual([b.id]);
+    expect([...gone.references]).toEqual([["r/b:1", b.id]]);
+    expect(gone.position).toBe("3");
   });
 
   test("states are never modified: an earlier state stays as it was", () => {

@@ -21,7 +21,7 @@ export function emptySharedState(): SharedState {
  * Semantics (see ReferenceChange): `image` sets the image; `tag` sets the reference even when the
  * image is not (yet) in `images` — the record that adds it may be this one, a later one from a
  * slow host, or already applied; `untag` of a missing reference does nothing; `delete-image`
- * drops the image and every reference to it.
+ * drops the image only if no reference points at it any more (see ReferenceChange).
  */
 export function applyRecords(state: SharedState, records: readonly NamedChanges[]): SharedState {
   if (records.length === 0) return state;
@@ -50,8 +50,8 @@ function applyChange(images: Map<string, SharedImageRecord>, references: Map<str
       references.delete(change.reference);
       return;
     case "delete-image":
+      for (const image of references.values()) if (image === change.image) return;
       images.delete(change.image);
-      for (const [reference, image] of references) if (image === change.image) references.delete(reference);
       return;
   }
 }

@@ -44,7 +44,13 @@ export type ReferenceChange =
   | { op: "tag"; reference: string; image: string }
   /** The reference no longer points anywhere. */
   | { op: "untag"; reference: string }
-  /** The image and every reference to it leave the tier (`rmi` tier-wide). */
+  /**
+   * The image leaves the tier (`rmi` tier-wide) — unless a reference still points at it where the
+   * change is applied. An `rmi` untags every reference it knows in the same record first; a tag
+   * another host added meanwhile, which this host could not know, keeps the image: a command
+   * that succeeded is never undone by one that did not see it. Decided at the change's place in
+   * the log, so every host decides the same.
+   */
   | { op: "delete-image"; image: string };
 
 /** The body of one change record in the log. */
