@@ -224,7 +224,65 @@ export function referenceLogSuite(name: string, mode: ReferenceLog["mode"], fact
       expect(await store.list("refs")).toEqual([]);
     });
 
+    if (mode === "compare-and-swap") {
+      test("a writer stalled between its read and its put, whose number was used and compacted away meanwhile, writes again: nothing lost", async () => {
+        const { log: b } = await host("host-b", { retentionMs: 0 });
+        const stall = stallingStore(await (await fixture)!.openStore());
+        stores.push(stall.store);
+        const a = openReferenceLog({ store: stall.store, hostId: "host-a", retentionMs: 400 });
+        await a.append([{ op: "tag", reference: "r/stall:0", image: "sha256:0" }]);
+        const gate = stall.arm();
+        const appending = a.append([{ op: "tag", reference: "r/stall:a", image: "sha256:a" }]);
+        const taken = await gate.reached; // host-a is about to claim the number after r/stall:0
+        await b.append([{ op: "tag", reference: "r/stall:1", image: "sha256:1" }]);
+        await b.append([{ op: "tag", reference: "r/stall:2", image: "sha256:2" }]);
+        await b.compact(); // removes the record host-a is about to claim again
+        expect(await stall.store.get(taken)).toBeUndefined();
+        await sleep(250);
+        gate.release();
+        await appending;
+        // create-if-absent forgot the removed name (SlateDB RFC 0026): the record written there was taken back.
+        expect(await stall.store.get(taken)).toBeUndefined();
+        const { log: fresh } = await host("host-fresh");
+        for (const log of [a, b, fresh]) {
+          const state = await log.refresh();
+          expect([...state.references.keys()].sort()).toEqual(["r/stall:0", "r/stall:1", "r/stall:2", "r/stall:a"]);
+          expect(state.position).toBe(a.current().position);
+        }
+      });
+    }
+
     if (mode === "ordered-records") {
+      test("a writer whose PUT stalled past half the window writes its record again under a later name: every host agrees", async () => {
+        const window = { pollWindowMs: 400 };
+        const warnings: unknown[] = [];
+        const { log: b } = await host("host-b", { ...window, onWarning: (w) => warnings.push(w) });
+        const { log: c } = await host("host-c", window);
+        const stall = stallingStore(await (await fixture)!.openStore());
+        stores.push(stall.store);
+        const a = openReferenceLog({ store: stall.store, hostId: "host-a", ...window });
+        const gate = stall.arm();
+        const appending = a.append([
+          { op: "tag", reference: "r/stall:contested", image: "sha256:a" },
+          { op: "tag", reference: "r/stall:a", image: "sha256:a" },
+        ]);
+        const named = await gate.reached;
+        await c.append([{ op: "tag", reference: "r/stall:contested", image: "sha256:c" }]);
+        await b.refresh();
+        await sleep(500);
+        await b.refresh(); // host-c's record is now older than the window: host-b will not reorder before it
+        gate.release();
+        await appending;
+        expect(await stall.store.get(named)).toBeUndefined();
+        const { log: fresh } = await host("host-fresh", window);
+        for (const log of [a, b, c, fresh]) {
+          const state = await log.refresh();
+          expect(state.references.get("r/stall:a")).toBe("sha256:a");
+          expect(state.references.get("r/stall:contested")).toBe("sha256:a");
+        }
+        expect(warnings).toEqual([]);
+      });
+
       test("a record that shows up late with an earlier name takes its place in the order on every reader", async () => {
         const { log: a, store } = await host("host-a");
         const { log: b } = await host("host-b");
@@ -252,6 +310,39 @@ export function referenceLogSuite(name: string, mode: ReferenceLog["mode"], fact
       });
     }
   });
+}
+
+/**
+ * `store` whose putIfAbsent, once armed, waits until released, as a writer paused by a GC, a
+ * suspended VM or a slow network would; `reached` resolves with the key it is about to write.
+ */
+function stallingStore(store: MetadataStore): { store: MetadataStore; arm(): { reached: Promise<string>; release: () => void } } {
+  let gate: { reached: (key: string) => void; released: Promise<void> } | undefined;
+  const stalled = new Proxy(store, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (property !== "putIfAbsent") return typeof value === "function" ? value.bind(target) : value;
+      return async (key: string, data: Uint8Array) => {
+        const armed = gate;
+        gate = undefined;
+        if (armed) {
+          armed.reached(key);
+          await armed.released;
+        }
+        return target.putIfAbsent(key, data);
+      };
+    },
+  });
+  return {
+    store: stalled,
+    arm() {
+      let reached!: (key: string) => void;
+      let release!: () => void;
+      const reachedPromise = new Promise<string>((resolve) => (reached = resolve));
+      gate = { reached, released: new Promise<void>((resolve) => (release = resolve)) };
+      return { reached: reachedPromise, release };
+    },
+  };
 }
 
 /** A SharedImageRecord for tests, its ID derived from `name`. */
