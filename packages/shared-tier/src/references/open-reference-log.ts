@@ -153,7 +153,7 @@ class StoreReferenceLog implements ReferenceLog {
     const listedAt = Date.now();
     // A reader that has not listed for a while may have missed records compaction has since
     // removed (they are kept for retentionMs): it starts again from the newest snapshot.
-    if (!this.#started || listedAt - this.#listedAt > this.settings.retentionMs * recentShare) await this.#catchUpFromSnapshot(signal);
+    if (this.#mayHaveMissedCompaction(listedAt)) await this.#catchUpFromSnapshot(signal);
     let names = await this.#listNames(SharedKeys.log);
     this.#forgetUnlisted(new Set(names));
     if (this.mode === "compare-and-swap") {
@@ -345,7 +345,7 @@ class StoreReferenceLog implements ReferenceLog {
   async #appendSequenced(changes: ReferenceChange[], signal: AbortSignal | undefined): Promise<void> {
     for (let attempt = 1; attempt <= this.settings.maxAppendAttempts; attempt++) {
       signal?.throwIfAborted();
-      if (!this.#started || Date.now() - this.#listedAt > this.settings.retentionMs * recentShare) await this.refresh({ signal });
+      if (this.#mayHaveMissedCompaction(Date.now())) await this.refresh({ signal });
       const listedAt = this.#listedAt;
       const previous = this.#state.position;
       const name = sequenceName((parseSequenceName(previous) ?? 0) + 1);
@@ -471,6 +471,15 @@ class StoreReferenceLog implements ReferenceLog {
   }
 
   // ---- helpers ----
+
+  /**
+   * Whether records this host has not read may have been compacted away since its last list:
+   * records are kept for retentionMs after they are written, so not while the list is recent. A
+   * retention of 0 makes every list stale.
+   */
+  #mayHaveMissedCompaction(now: number): boolean {
+    return !this.#started || now - this.#listedAt >= this.settings.retentionMs * recentShare;
+  }
 
   #isRecordName(name: string, reportAs?: string): boolean {
     const ok = this.mode === "compare-and-swap" ? parseSequenceName(name) !== undefined && name !== "" : orderedNameTime(name) !== undefined && name !== "";
