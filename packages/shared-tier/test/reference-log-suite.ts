@@ -165,7 +165,7 @@ export function referenceLogSuite(name: string, mode: ReferenceLog["mode"], fact
       expect((await patient.refresh()).references.size).toBe(5);
     });
 
-    test("a record that does not parse stops readers before it, then is reported once and skipped; nothing after it is lost", async () => {
+    test("a record that does not parse stops readers before it, then is reported once and skipped; nothing after it is lost; strays are ignored", async () => {
       const warnings: unknown[] = [];
       const { log: a, store } = await host("host-a", { corruptAfterMs: 300 });
       const { log: b } = await host("host-b", { corruptAfterMs: 300, onWarning: (w) => warnings.push(w) });
@@ -174,19 +174,22 @@ export function referenceLogSuite(name: string, mode: ReferenceLog["mode"], fact
       const garbage =
         mode === "compare-and-swap" ? String(Number(a.current().position) + 1).padStart(16, "0") : `${String(Date.now()).padStart(13, "0")}-stranger-000000`;
       await store.putIfAbsent(`refs/log/${garbage}`, new TextEncoder().encode('{"v":1,"host":"half-writ'));
+      // A stranger's object under a name no host writes: reported once, never in the way.
+      await store.putIfAbsent("refs/log/stray", new TextEncoder().encode("{}"));
       // In compare-and-swap mode host-a's append waits out the bound itself: the number is taken.
       await a.append([{ op: "tag", reference: "r/u:after", image: "sha256:after" }]);
       // Readers wait before the unparseable record: a half-written object may still become whole.
       const waiting = await b.refresh();
       expect(waiting.references.has("r/u:after")).toBe(false);
-      expect(warnings).toEqual([]);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({ code: SharedTierErrorCode.Corrupt, message: expect.stringContaining("refs/log/stray") });
       await sleep(350);
       const state = await b.refresh();
       expect(state.references.get("r/u:before")).toBe("sha256:before");
       expect(state.references.get("r/u:after")).toBe("sha256:after");
       await b.refresh();
-      expect(warnings).toHaveLength(1);
-      expect(warnings[0]).toMatchObject({ code: SharedTierErrorCode.Corrupt, message: expect.stringContaining(`refs/log/${garbage}`) });
+      expect(warnings).toHaveLength(2);
+      expect(warnings[1]).toMatchObject({ code: SharedTierErrorCode.Corrupt, message: expect.stringContaining(`refs/log/${garbage}`) });
     });
 
     test("watch: another host's change shows within a second; stop ends it", async () => {

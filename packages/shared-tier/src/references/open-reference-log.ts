@@ -207,7 +207,8 @@ class StoreReferenceLog implements ReferenceLog {
 
   async #readSequenced(names: readonly string[], signal: AbortSignal | undefined): Promise<void> {
     let position = parseSequenceName(this.#state.position) ?? 0;
-    const pending = names.filter((name) => (parseSequenceName(name) ?? 0) > position);
+    // A name of the other form would mean hosts disagree on the mode: say so rather than skip it quietly.
+    const pending = names.filter((name) => this.#isRecordName(name, `log:${name}`) && parseSequenceName(name)! > position);
     for (let start = 0; start < pending.length; ) {
       const batch = pending.slice(start, start + this.settings.readConcurrency * 4);
       const read = await this.#readRecords(batch, signal);
@@ -484,7 +485,7 @@ class StoreReferenceLog implements ReferenceLog {
   #isRecordName(name: string, reportAs?: string): boolean {
     const ok = this.mode === "compare-and-swap" ? parseSequenceName(name) !== undefined && name !== "" : orderedNameTime(name) !== undefined && name !== "";
     if (!ok && reportAs !== undefined) {
-      this.#warnOnce(reportAs, SharedTierErrorCode.Corrupt, `${SharedKeys.log}/${name} is not a reference log record name; ignored`, { name });
+      this.#warnOnce(reportAs, SharedTierErrorCode.Corrupt, `${SharedKeys.log}/${name} is not a record name of ${this.mode} mode; ignored`, { name });
     }
     return ok;
   }
