@@ -94,6 +94,8 @@ class StoreReferenceLog implements ReferenceLog {
   /** The snapshot this reader started from (or last caught up with): records up to it are in it, read or not. */
   #snapshotPosition = "";
   #started = false;
+  /** A record listed by the last refresh was gone when read. */
+  #recordWentMissing = false;
   /** When the list of the last complete refresh was taken (by this host's clock). */
   #listedAt = Number.NEGATIVE_INFINITY;
   /** Ordered records: the newest time seen in a name, so this host's names sort after every record it knows. */
@@ -151,17 +153,19 @@ class StoreReferenceLog implements ReferenceLog {
   async #refresh(signal: AbortSignal | undefined): Promise<SharedState> {
     signal?.throwIfAborted();
     const listedAt = Date.now();
-    // A reader that has not listed for a while may have missed records compaction has since
-    // removed (they are kept for retentionMs): it starts again from the newest snapshot.
-    if (this.#mayHaveMissedCompaction(listedAt)) await this.#catchUpFromSnapshot(signal);
-    let names = await this.#listNames(SharedKeys.log);
+    const names = await this.#listNames(SharedKeys.log);
     this.#forgetUnlisted(new Set(names));
-    if (this.mode === "compare-and-swap") {
-      if (this.#hasGap(names) && (await this.#catchUpFromSnapshot(signal))) names = await this.#listNames(SharedKeys.log);
-      await this.#readSequenced(names, signal);
-    } else {
-      await this.#readOrdered(names, signal);
+    // A reader that has not listed for a while, or found a record gone, may have missed records
+    // compaction has since removed: it moves to the newest snapshot. The snapshots are listed
+    // after the log, never before: a record removed after the log was listed is covered by a
+    // snapshot written before it was removed, so this list shows one that covers it.
+    const sequenceGap = this.mode === "compare-and-swap" && this.#hasGap(names);
+    if (this.#mayHaveMissedCompaction(listedAt) || sequenceGap || this.#recordWentMissing) {
+      this.#recordWentMissing = false;
+      await this.#catchUpFromSnapshot(signal);
     }
+    if (this.mode === "compare-and-swap") await this.#readSequenced(names, signal);
+    else await this.#readOrdered(names, signal);
     this.#started = true;
     this.#listedAt = listedAt;
     return this.#state;
@@ -226,6 +230,8 @@ class StoreReferenceLog implements ReferenceLog {
         }
         const outcome = read[i]!;
         if (outcome === "missing" || outcome === "wait") {
+          // Gone since the list: compacted away, so a snapshot covers it (the next refresh takes it).
+          if (outcome === "missing") this.#recordWentMissing = true;
           stopped = true;
           break;
         }
@@ -250,8 +256,12 @@ class StoreReferenceLog implements ReferenceLog {
       let stopped = false;
       for (const [i, name] of batch.entries()) {
         const outcome = read[i]!;
-        // Rewritten under a new name by a writer that stalled, or compacted: nothing to apply.
-        if (outcome === "missing") continue;
+        // Rewritten under a new name by a writer that stalled (nothing to apply), or compacted
+        // away (the next refresh looks for the snapshot that holds it).
+        if (outcome === "missing") {
+          this.#recordWentMissing = true;
+          continue;
+        }
         if (outcome === "wait") {
           stopped = true;
           break;
