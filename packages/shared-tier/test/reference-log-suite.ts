@@ -192,6 +192,25 @@ export function referenceLogSuite(name: string, mode: ReferenceLog["mode"], fact
       expect(warnings[1]).toMatchObject({ code: SharedTierErrorCode.Corrupt, message: expect.stringContaining(`refs/log/${garbage}`) });
     });
 
+    test("a snapshot that does not parse is reported once and an older one used", async () => {
+      const warnings: unknown[] = [];
+      const { log: a, store } = await host("host-a", { pollWindowMs: 400 });
+      await a.append([{ op: "tag", reference: "r/snap:1", image: "sha256:1" }]);
+      await a.append([{ op: "tag", reference: "r/snap:2", image: "sha256:2" }]);
+      if (mode === "ordered-records") await sleep(500);
+      await a.compact();
+      const after =
+        mode === "compare-and-swap" ? String(Number(a.current().position) + 5).padStart(16, "0") : `${String(Date.now() + 60_000).padStart(13, "0")}-x-000000`;
+      await store.putIfAbsent(`refs/snapshots/${after}`, new TextEncoder().encode('{"v":1,"position":'));
+      const { log: fresh } = await host("host-fresh", { onWarning: (w) => warnings.push(w) });
+      const state = await fresh.refresh();
+      expect([...state.references.keys()]).toEqual(["r/snap:1", "r/snap:2"]);
+      expect(state.position).toBe(a.current().position);
+      await fresh.refresh();
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({ code: SharedTierErrorCode.Corrupt, message: expect.stringContaining(`refs/snapshots/${after}`) });
+    });
+
     test("watch: another host's change shows within a second; stop ends it", async () => {
       const { log: a } = await host("host-a");
       const { log: b } = await host("host-b");
