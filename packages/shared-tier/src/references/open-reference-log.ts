@@ -509,7 +509,9 @@ class StoreReferenceLog implements ReferenceLog {
   #noteTime(name: string): void {
     if (this.mode !== "ordered-records") return;
     const time = orderedNameTime(name);
-    if (time !== undefined && time > this.#newestTime) this.#newestTime = time;
+    // A name far in the future (a host whose clock is badly wrong) must not drag every host's
+    // names after it: they would never leave the window, and a stalled PUT would go unnoticed.
+    if (time !== undefined && time > this.#newestTime && time <= Date.now() + this.settings.pollWindowMs) this.#newestTime = time;
   }
 
   #forgetUnlisted(listed: ReadonlySet<string>): void {
