@@ -171,11 +171,13 @@ export function referenceLogSuite(name: string, mode: ReferenceLog["mode"], fact
       const { log: b } = await host("host-b", { corruptAfterMs: 300, onWarning: (w) => warnings.push(w) });
       await a.append([{ op: "tag", reference: "r/u:before", image: "sha256:before" }]);
       await b.refresh();
+      await sleep(5); // ordered records: the garbage's name sorts after host-a's first record and before its second
       const garbage =
         mode === "compare-and-swap" ? String(Number(a.current().position) + 1).padStart(16, "0") : `${String(Date.now()).padStart(13, "0")}-stranger-000000`;
       await store.putIfAbsent(`refs/log/${garbage}`, new TextEncoder().encode('{"v":1,"host":"half-writ'));
       // A stranger's object under a name no host writes: reported once, never in the way.
       await store.putIfAbsent("refs/log/stray", new TextEncoder().encode("{}"));
+      await sleep(5);
       // In compare-and-swap mode host-a's append waits out the bound itself: the number is taken.
       await a.append([{ op: "tag", reference: "r/u:after", image: "sha256:after" }]);
       // Readers wait before the unparseable record: a half-written object may still become whole.
