@@ -165,28 +165,52 @@ export function referenceLogSuite(name: string, mode: ReferenceLog["mode"], fact
       expect((await patient.refresh()).references.size).toBe(5);
     });
 
-    test("a record that does not parse stops readers before it, then is reported once and skipped; nothing after it is lost", async () => {
+    test("a record that does not parse stops readers before it, then is reported once and skipped; nothing after it is lost; strays are ignored", async () => {
       const warnings: unknown[] = [];
       const { log: a, store } = await host("host-a", { corruptAfterMs: 300 });
       const { log: b } = await host("host-b", { corruptAfterMs: 300, onWarning: (w) => warnings.push(w) });
       await a.append([{ op: "tag", reference: "r/u:before", image: "sha256:before" }]);
       await b.refresh();
+      await sleep(5); // ordered records: the garbage's name sorts after host-a's first record and before its second
       const garbage =
         mode === "compare-and-swap" ? String(Number(a.current().position) + 1).padStart(16, "0") : `${String(Date.now()).padStart(13, "0")}-stranger-000000`;
       await store.putIfAbsent(`refs/log/${garbage}`, new TextEncoder().encode('{"v":1,"host":"half-writ'));
+      // A stranger's object under a name no host writes: reported once, never in the way.
+      await store.putIfAbsent("refs/log/stray", new TextEncoder().encode("{}"));
+      await sleep(5);
       // In compare-and-swap mode host-a's append waits out the bound itself: the number is taken.
       await a.append([{ op: "tag", reference: "r/u:after", image: "sha256:after" }]);
       // Readers wait before the unparseable record: a half-written object may still become whole.
       const waiting = await b.refresh();
       expect(waiting.references.has("r/u:after")).toBe(false);
-      expect(warnings).toEqual([]);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({ code: SharedTierErrorCode.Corrupt, message: expect.stringContaining("refs/log/stray") });
       await sleep(350);
       const state = await b.refresh();
       expect(state.references.get("r/u:before")).toBe("sha256:before");
       expect(state.references.get("r/u:after")).toBe("sha256:after");
       await b.refresh();
+      expect(warnings).toHaveLength(2);
+      expect(warnings[1]).toMatchObject({ code: SharedTierErrorCode.Corrupt, message: expect.stringContaining(`refs/log/${garbage}`) });
+    });
+
+    test("a snapshot that does not parse is reported once and an older one used", async () => {
+      const warnings: unknown[] = [];
+      const { log: a, store } = await host("host-a", { pollWindowMs: 400 });
+      await a.append([{ op: "tag", reference: "r/snap:1", image: "sha256:1" }]);
+      await a.append([{ op: "tag", reference: "r/snap:2", image: "sha256:2" }]);
+      if (mode === "ordered-records") await sleep(500);
+      await a.compact();
+      const after =
+        mode === "compare-and-swap" ? String(Number(a.current().position) + 5).padStart(16, "0") : `${String(Date.now() + 60_000).padStart(13, "0")}-x-000000`;
+      await store.putIfAbsent(`refs/snapshots/${after}`, new TextEncoder().encode('{"v":1,"position":'));
+      const { log: fresh } = await host("host-fresh", { onWarning: (w) => warnings.push(w) });
+      const state = await fresh.refresh();
+      expect([...state.references.keys()]).toEqual(["r/snap:1", "r/snap:2"]);
+      expect(state.position).toBe(a.current().position);
+      await fresh.refresh();
       expect(warnings).toHaveLength(1);
-      expect(warnings[0]).toMatchObject({ code: SharedTierErrorCode.Corrupt, message: expect.stringContaining(`refs/log/${garbage}`) });
+      expect(warnings[0]).toMatchObject({ code: SharedTierErrorCode.Corrupt, message: expect.stringContaining(`refs/snapshots/${after}`) });
     });
 
     test("watch: another host's change shows within a second; stop ends it", async () => {
@@ -224,7 +248,65 @@ export function referenceLogSuite(name: string, mode: ReferenceLog["mode"], fact
       expect(await store.list("refs")).toEqual([]);
     });
 
+    if (mode === "compare-and-swap") {
+      test("a writer stalled between its read and its put, whose number was used and compacted away meanwhile, writes again: nothing lost", async () => {
+        const { log: b } = await host("host-b", { retentionMs: 0 });
+        const stall = stallingStore(await (await fixture)!.openStore());
+        stores.push(stall.store);
+        const a = openReferenceLog({ store: stall.store, hostId: "host-a", retentionMs: 400 });
+        await a.append([{ op: "tag", reference: "r/stall:0", image: "sha256:0" }]);
+        const gate = stall.arm();
+        const appending = a.append([{ op: "tag", reference: "r/stall:a", image: "sha256:a" }]);
+        const taken = await gate.reached; // host-a is about to claim the number after r/stall:0
+        await b.append([{ op: "tag", reference: "r/stall:1", image: "sha256:1" }]);
+        await b.append([{ op: "tag", reference: "r/stall:2", image: "sha256:2" }]);
+        await b.compact(); // removes the record host-a is about to claim again
+        expect(await stall.store.get(taken)).toBeUndefined();
+        await sleep(250);
+        gate.release();
+        await appending;
+        // create-if-absent forgot the removed name (SlateDB RFC 0026): the record written there was taken back.
+        expect(await stall.store.get(taken)).toBeUndefined();
+        const { log: fresh } = await host("host-fresh");
+        for (const log of [a, b, fresh]) {
+          const state = await log.refresh();
+          expect([...state.references.keys()].sort()).toEqual(["r/stall:0", "r/stall:1", "r/stall:2", "r/stall:a"]);
+          expect(state.position).toBe(a.current().position);
+        }
+      });
+    }
+
     if (mode === "ordered-records") {
+      test("a writer whose PUT stalled past half the window writes its record again under a later name: every host agrees", async () => {
+        const window = { pollWindowMs: 400 };
+        const warnings: unknown[] = [];
+        const { log: b } = await host("host-b", { ...window, onWarning: (w) => warnings.push(w) });
+        const { log: c } = await host("host-c", window);
+        const stall = stallingStore(await (await fixture)!.openStore());
+        stores.push(stall.store);
+        const a = openReferenceLog({ store: stall.store, hostId: "host-a", ...window });
+        const gate = stall.arm();
+        const appending = a.append([
+          { op: "tag", reference: "r/stall:contested", image: "sha256:a" },
+          { op: "tag", reference: "r/stall:a", image: "sha256:a" },
+        ]);
+        const named = await gate.reached;
+        await c.append([{ op: "tag", reference: "r/stall:contested", image: "sha256:c" }]);
+        await b.refresh();
+        await sleep(500);
+        await b.refresh(); // host-c's record is now older than the window: host-b will not reorder before it
+        gate.release();
+        await appending;
+        expect(await stall.store.get(named)).toBeUndefined();
+        const { log: fresh } = await host("host-fresh", window);
+        for (const log of [a, b, c, fresh]) {
+          const state = await log.refresh();
+          expect(state.references.get("r/stall:a")).toBe("sha256:a");
+          expect(state.references.get("r/stall:contested")).toBe("sha256:a");
+        }
+        expect(warnings).toEqual([]);
+      });
+
       test("a record that shows up late with an earlier name takes its place in the order on every reader", async () => {
         const { log: a, store } = await host("host-a");
         const { log: b } = await host("host-b");
@@ -252,6 +334,39 @@ export function referenceLogSuite(name: string, mode: ReferenceLog["mode"], fact
       });
     }
   });
+}
+
+/**
+ * `store` whose putIfAbsent, once armed, waits until released, as a writer paused by a GC, a
+ * suspended VM or a slow network would; `reached` resolves with the key it is about to write.
+ */
+function stallingStore(store: MetadataStore): { store: MetadataStore; arm(): { reached: Promise<string>; release: () => void } } {
+  let gate: { reached: (key: string) => void; released: Promise<void> } | undefined;
+  const stalled = new Proxy(store, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (property !== "putIfAbsent") return typeof value === "function" ? value.bind(target) : value;
+      return async (key: string, data: Uint8Array) => {
+        const armed = gate;
+        gate = undefined;
+        if (armed) {
+          armed.reached(key);
+          await armed.released;
+        }
+        return target.putIfAbsent(key, data);
+      };
+    },
+  });
+  return {
+    store: stalled,
+    arm() {
+      let reached!: (key: string) => void;
+      let release!: () => void;
+      const reachedPromise = new Promise<string>((resolve) => (reached = resolve));
+      gate = { reached, released: new Promise<void>((resolve) => (release = resolve)) };
+      return { reached: reachedPromise, release };
+    },
+  };
 }
 
 /** A SharedImageRecord for tests, its ID derived from `name`. */

@@ -1,11 +1,24 @@
-import { createS3MetadataStore } from "@store/backend-s3";
+import { type S3MetadataStoreOptions, createS3MetadataStore } from "@store/backend-s3";
 import { createMemoryMetadataStore } from "@store/metadata";
 import { type CephRgwPeer, type S3rverPeer, cephRgwSkipReason, startCephRgw, startS3rver } from "@store/test-peers";
 import { afterAll, beforeAll, describe } from "vitest";
-import { referenceLogSuite, removeRecords } from "./reference-log-suite";
+import { type ReferenceLogFixture, referenceLogSuite, removeRecords } from "./reference-log-suite";
 
 let cases = 0;
-const freshPrefix = (label: string) => `${label}-${process.pid}-${++cases}/`;
+
+/** A fresh prefix of the peer's bucket per case; each host opens a store (and a client) of its own on it. */
+async function s3Location(peer: S3rverPeer | CephRgwPeer, options: Partial<S3MetadataStoreOptions>): Promise<ReferenceLogFixture> {
+  const prefix = `refs-${process.pid}-${++cases}/`;
+  const open = () => createS3MetadataStore({ bucket: peer.bucket, prefix, clientConfig: peer.clientConfig, ...options });
+  return {
+    openStore: open,
+    cleanup: async () => {
+      const store = await open();
+      await removeRecords(store);
+      await store.close();
+    },
+  };
+}
 
 // Conditional: compare-and-swap.
 referenceLogSuite("the memory metadata store", "compare-and-swap", async () => {
@@ -22,25 +35,9 @@ describe("s3rver", () => {
   afterAll(async () => {
     await peer?.stop();
   });
-  referenceLogSuite("s3rver", "ordered-records", async () => {
-    const prefix = freshPrefix("refs");
-    const open = () =>
-      createS3MetadataStore({
-        bucket: peer.bucket,
-        prefix,
-        clientConfig: peer.clientConfig,
-        conditionalWrites: { ifNoneMatch: false, ifMatch: false },
-        allowUnconditional: true,
-      });
-    return {
-      openStore: open,
-      cleanup: async () => {
-        const store = await open();
-        await removeRecords(store);
-        await store.close();
-      },
-    };
-  });
+  referenceLogSuite("s3rver", "ordered-records", () =>
+    s3Location(peer, { conditionalWrites: { ifNoneMatch: false, ifMatch: false }, allowUnconditional: true }),
+  );
 });
 
 // Ceph RGW 16 enforces If-None-Match: * on single PUTs: compare-and-swap, as on AWS S3.
@@ -52,17 +49,5 @@ describe.skipIf(cephRgwSkipReason())("Ceph RGW", () => {
   afterAll(async () => {
     await peer?.stop();
   });
-  referenceLogSuite("Ceph RGW", "compare-and-swap", async () => {
-    const prefix = freshPrefix("refs");
-    const open = () =>
-      createS3MetadataStore({ bucket: peer.bucket, prefix, clientConfig: peer.clientConfig, conditionalWrites: { ifNoneMatch: true, ifMatch: true } });
-    return {
-      openStore: open,
-      cleanup: async () => {
-        const store = await open();
-        await removeRecords(store);
-        await store.close();
-      },
-    };
-  });
+  referenceLogSuite("Ceph RGW", "compare-and-swap", () => s3Location(peer, { conditionalWrites: { ifNoneMatch: true, ifMatch: true } }));
 });

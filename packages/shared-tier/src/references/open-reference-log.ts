@@ -94,6 +94,8 @@ class StoreReferenceLog implements ReferenceLog {
   /** The snapshot this reader started from (or last caught up with): records up to it are in it, read or not. */
   #snapshotPosition = "";
   #started = false;
+  /** A record listed by the last refresh was gone when read. */
+  #recordWentMissing = false;
   /** When the list of the last complete refresh was taken (by this host's clock). */
   #listedAt = Number.NEGATIVE_INFINITY;
   /** Ordered records: the newest time seen in a name, so this host's names sort after every record it knows. */
@@ -151,17 +153,19 @@ class StoreReferenceLog implements ReferenceLog {
   async #refresh(signal: AbortSignal | undefined): Promise<SharedState> {
     signal?.throwIfAborted();
     const listedAt = Date.now();
-    // A reader that has not listed for a while may have missed records compaction has since
-    // removed (they are kept for retentionMs): it starts again from the newest snapshot.
-    if (!this.#started || listedAt - this.#listedAt > this.settings.retentionMs * recentShare) await this.#catchUpFromSnapshot(signal);
-    let names = await this.#listNames(SharedKeys.log);
+    const names = await this.#listNames(SharedKeys.log);
     this.#forgetUnlisted(new Set(names));
-    if (this.mode === "compare-and-swap") {
-      if (this.#hasGap(names) && (await this.#catchUpFromSnapshot(signal))) names = await this.#listNames(SharedKeys.log);
-      await this.#readSequenced(names, signal);
-    } else {
-      await this.#readOrdered(names, signal);
+    // A reader that has not listed for a while, or found a record gone, may have missed records
+    // compaction has since removed: it moves to the newest snapshot. The snapshots are listed
+    // after the log, never before: a record removed after the log was listed is covered by a
+    // snapshot written before it was removed, so this list shows one that covers it.
+    const sequenceGap = this.mode === "compare-and-swap" && this.#hasGap(names);
+    if (this.#mayHaveMissedCompaction(listedAt) || sequenceGap || this.#recordWentMissing) {
+      this.#recordWentMissing = false;
+      await this.#catchUpFromSnapshot(signal);
     }
+    if (this.mode === "compare-and-swap") await this.#readSequenced(names, signal);
+    else await this.#readOrdered(names, signal);
     this.#started = true;
     this.#listedAt = listedAt;
     return this.#state;
@@ -207,7 +211,8 @@ class StoreReferenceLog implements ReferenceLog {
 
   async #readSequenced(names: readonly string[], signal: AbortSignal | undefined): Promise<void> {
     let position = parseSequenceName(this.#state.position) ?? 0;
-    const pending = names.filter((name) => (parseSequenceName(name) ?? 0) > position);
+    // A name of the other form would mean hosts disagree on the mode: say so rather than skip it quietly.
+    const pending = names.filter((name) => this.#isRecordName(name, `log:${name}`) && parseSequenceName(name)! > position);
     for (let start = 0; start < pending.length; ) {
       const batch = pending.slice(start, start + this.settings.readConcurrency * 4);
       const read = await this.#readRecords(batch, signal);
@@ -225,6 +230,8 @@ class StoreReferenceLog implements ReferenceLog {
         }
         const outcome = read[i]!;
         if (outcome === "missing" || outcome === "wait") {
+          // Gone since the list: compacted away, so a snapshot covers it (the next refresh takes it).
+          if (outcome === "missing") this.#recordWentMissing = true;
           stopped = true;
           break;
         }
@@ -249,8 +256,12 @@ class StoreReferenceLog implements ReferenceLog {
       let stopped = false;
       for (const [i, name] of batch.entries()) {
         const outcome = read[i]!;
-        // Rewritten under a new name by a writer that stalled, or compacted: nothing to apply.
-        if (outcome === "missing") continue;
+        // Rewritten under a new name by a writer that stalled (nothing to apply), or compacted
+        // away (the next refresh looks for the snapshot that holds it).
+        if (outcome === "missing") {
+          this.#recordWentMissing = true;
+          continue;
+        }
         if (outcome === "wait") {
           stopped = true;
           break;
@@ -345,7 +356,7 @@ class StoreReferenceLog implements ReferenceLog {
   async #appendSequenced(changes: ReferenceChange[], signal: AbortSignal | undefined): Promise<void> {
     for (let attempt = 1; attempt <= this.settings.maxAppendAttempts; attempt++) {
       signal?.throwIfAborted();
-      if (!this.#started || Date.now() - this.#listedAt > this.settings.retentionMs * recentShare) await this.refresh({ signal });
+      if (this.#mayHaveMissedCompaction(Date.now())) await this.refresh({ signal });
       const listedAt = this.#listedAt;
       const previous = this.#state.position;
       const name = sequenceName((parseSequenceName(previous) ?? 0) + 1);
@@ -472,10 +483,19 @@ class StoreReferenceLog implements ReferenceLog {
 
   // ---- helpers ----
 
+  /**
+   * Whether records this host has not read may have been compacted away since its last list:
+   * records are kept for retentionMs after they are written, so not while the list is recent. A
+   * retention of 0 makes every list stale.
+   */
+  #mayHaveMissedCompaction(now: number): boolean {
+    return !this.#started || now - this.#listedAt >= this.settings.retentionMs * recentShare;
+  }
+
   #isRecordName(name: string, reportAs?: string): boolean {
     const ok = this.mode === "compare-and-swap" ? parseSequenceName(name) !== undefined && name !== "" : orderedNameTime(name) !== undefined && name !== "";
     if (!ok && reportAs !== undefined) {
-      this.#warnOnce(reportAs, SharedTierErrorCode.Corrupt, `${SharedKeys.log}/${name} is not a reference log record name; ignored`, { name });
+      this.#warnOnce(reportAs, SharedTierErrorCode.Corrupt, `${SharedKeys.log}/${name} is not a record name of ${this.mode} mode; ignored`, { name });
     }
     return ok;
   }
@@ -489,7 +509,9 @@ class StoreReferenceLog implements ReferenceLog {
   #noteTime(name: string): void {
     if (this.mode !== "ordered-records") return;
     const time = orderedNameTime(name);
-    if (time !== undefined && time > this.#newestTime) this.#newestTime = time;
+    // A name far in the future (a host whose clock is badly wrong) must not drag every host's
+    // names after it: they would never leave the window, and a stalled PUT would go unnoticed.
+    if (time !== undefined && time > this.#newestTime && time <= Date.now() + this.settings.pollWindowMs) this.#newestTime = time;
   }
 
   #forgetUnlisted(listed: ReadonlySet<string>): void {

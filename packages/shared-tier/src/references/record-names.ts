@@ -14,7 +14,10 @@ export function sequenceName(sequence: number): string {
 /** The sequence number a compare-and-swap name holds, 0 for "" (before any), undefined when it is not one. */
 export function parseSequenceName(name: string): number | undefined {
   if (name === "") return 0;
-  return sequencePattern.test(name) ? Number(name) : undefined;
+  if (!sequencePattern.test(name)) return undefined;
+  // Past 2^53 numbers stop counting by one: such a name is nobody's record.
+  const sequence = Number(name);
+  return Number.isSafeInteger(sequence) ? sequence : undefined;
 }
 
 /** Ordered-records mode: `<13-digit ms time>-<hostId>-<6-digit counter>`. */
