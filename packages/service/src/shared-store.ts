@@ -81,14 +81,20 @@ export function withSharedTier(service: StoreService, tier: SharedTier): StoreSe
 
   // Another host moved or removed a reference this host had too: follow it, so one name never
   // means two images across hosts ("rmi removes the references tier-wide").
-  // Changes are followed one after another, in the order the tier's states came.
-  let previous: SharedState = { position: "", images: new Map(), references: new Map() };
+  // Changes are followed one after another, in the order the tier's states came. One that fails
+  // (a disk error) is tried again with the next: `previous` moves only once it is applied.
+  let previous: SharedState | undefined;
   let following: Promise<void> = Promise.resolve();
   const follow = (next: SharedState) => {
     if (service.access !== "write") return;
-    const before = previous;
-    previous = next;
-    following = following.then(() => followReferences(service, before, next)).catch(() => undefined);
+    following = following.then(async () => {
+      try {
+        await followReferences(service, previous, next);
+        previous = next;
+      } catch {
+        // Kept for the next change.
+      }
+    });
   };
   follow(tier.state());
   tier.onChange(follow);
@@ -309,29 +315,29 @@ function mergeNewestFirst(a: ImageSummary[], b: ImageSummary[]): ImageSummary[] 
 }
 
 /**
- * Applies to this host's references what changed in the tier between two states, so a name
- * means one image on every host: a reference added or moved there points here at the same
- * image when this host has it, and is dropped here when this host has another image under it
- * (the tier's image is listed under the name instead); a reference removed there is removed
- * here if it still meant what the tier had. At start (`before` empty) nothing is dropped.
+ * Brings this host's references in line with the tier's, so a name means one image on every
+ * host: every tier reference to an image this host has points here at it too; one that names an
+ * image this host lacks is dropped here if this host had another image under it (the tier's
+ * image is listed under the name instead) — except at start (`before` undefined), when local
+ * names are left alone; a reference removed from the tier since `before` is removed here if it
+ * still meant what the tier had. An image removed from the tier goes here too once nothing here
+ * names it.
  */
-async function followReferences(service: StoreService, before: SharedState, after: SharedState): Promise<void> {
-  const starting = before.position === "" && before.references.size === 0;
+async function followReferences(service: StoreService, before: SharedState | undefined, after: SharedState): Promise<void> {
   for (const [ref, now] of after.references) {
-    if (before.references.get(ref) === now) continue;
     const named = parseNormalizedNamed(ref);
     const here = currentTarget(service, named);
     if (here?.toString() === now) continue;
     if (service.images.has(now)) await service.references.add(named, toDigest(now), true);
-    else if (here && !starting) await service.references.delete(named);
+    else if (here && before && before.references.get(ref) !== now) await service.references.delete(named);
   }
+  if (!before) return;
   for (const [ref, was] of before.references) {
     if (after.references.has(ref)) continue;
     const named = parseNormalizedNamed(ref);
     if (currentTarget(service, named)?.toString() === was) await service.references.delete(named);
   }
-  // An image removed from the tier (`rmi` on some host) goes here too, once nothing here names
-  // it; one in use (a mount) stays, as a local rmi would refuse it.
+  // One in use (a mount) stays, as a local rmi would refuse it.
   for (const id of before.images.keys()) {
     if (after.images.has(id) || !service.images.has(id) || service.references.references(toDigest(id)).length > 0) continue;
     await service.remove(id).catch(() => undefined);
