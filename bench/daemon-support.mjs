@@ -44,7 +44,7 @@ export function ping(socket) {
  * Starts the built `stored` on `root` with its socket in `dir`; resolves once `/_ping` answers.
  * Returns { socket, env (a docker CLI's: DOCKER_HOST and a config of its own), startMs, stop() }.
  */
-export async function startStored(dir, root, { extraArgs = [] } = {}) {
+export async function startStored(dir, root, { extraArgs = [], env: extraEnv = {} } = {}) {
   mkdirSync(join(dir, "client"), { recursive: true });
   const socket = join(dir, "stored.sock");
   const bin = fileURLToPath(new URL("../apps/daemon/bin/stored.js", import.meta.url));
@@ -53,7 +53,7 @@ export async function startStored(dir, root, { extraArgs = [] } = {}) {
   const t = performance.now();
   const child = spawn(process.execPath, [bin, "--data-root", root, "-H", `unix://${socket}`, "--log-level", "warn", ...extraArgs], {
     stdio: ["ignore", log, log],
-    env: { PATH: process.env.PATH, HOME: join(dir, "client"), DOCKER_CONFIG: join(dir, "client"), ...proxyEnv },
+    env: { PATH: process.env.PATH, HOME: join(dir, "client"), DOCKER_CONFIG: join(dir, "client"), ...proxyEnv, ...extraEnv },
   });
   closeSync(log);
   const exited = new Promise((r) => child.once("exit", r));
