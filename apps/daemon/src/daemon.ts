@@ -3,7 +3,7 @@ import { createServer as createHttpsServer } from "node:https";
 import { unlink } from "node:fs/promises";
 import { isStoreError } from "@store/errors";
 import { dockerConfigDir } from "@store/registry";
-import { type StoreService, openS3SharedTier, openStore } from "@store/service";
+import { type SharedTier, type StoreService, openS3SharedTier, openStore } from "@store/service";
 import { createApiHandler } from "./api-server";
 import type { DaemonContext } from "./daemon-context";
 import { type DaemonOptions, metricsAddress, parseHost } from "./daemon-options";
@@ -32,6 +32,8 @@ export interface Daemon {
   readonly metrics?: { host: string; port: number };
   /** Where the read-only registry API is served (`--registry-addr`), `host:port` with the port bound. */
   readonly registry?: string;
+  /** The shared tier (`--s3-bucket`), when the daemon is on one; closed with the store. */
+  readonly shared?: SharedTier;
   /**
    * Graceful shutdown: stops accepting, aborts the requests in flight (their work undoes what it
    * half wrote), waits for them, removes the sockets and the pidfile, releases the store.
@@ -208,5 +210,6 @@ export async function startDaemon(options: DaemonOptions, environment: DaemonEnv
     stop,
     ...(metricsAt ? { metrics: metricsAt } : {}),
     ...(registryAt ? { registry: registryAt } : {}),
+    ...(shared ? { shared } : {}),
   };
 }
