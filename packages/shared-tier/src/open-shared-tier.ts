@@ -23,6 +23,12 @@ export interface OpenSharedTierOptions {
   pollMs?: number;
   /** How long this host's lease lasts without renewal (default 60 s). */
   leaseTtlMs?: number;
+  /**
+   * How often this host compacts the reference log (a snapshot, then older records removed), so
+   * a fresh host reads one object and a short tail (default 5 minutes; 0: never). Hosts may
+   * compact at once: they write the same snapshot.
+   */
+  compactMs?: number;
   /** Told of a failed poll or renewal (the tier keeps trying); default: ignored. */
   onError?: (error: unknown) => void;
   /** The tier closes `blobs` and `metadata` on close (default true). */
@@ -54,6 +60,14 @@ export async function openSharedTier(options: OpenSharedTierOptions): Promise<Sh
     polling = log.refresh().then(moved, onError);
   }, options.pollMs ?? 250);
   timer.unref();
+  let compacting: Promise<unknown> = Promise.resolve();
+  const compactMs = options.compactMs ?? 5 * 60_000;
+  const compactTimer =
+    compactMs > 0
+      ? setInterval(() => {
+          compacting = log.compact().catch(onError);
+        }, compactMs).unref()
+      : undefined;
 
   const context = { blobs, metadata, hostId, log, leases, ensureBlob };
   return {
@@ -75,7 +89,9 @@ export async function openSharedTier(options: OpenSharedTierOptions): Promise<Sh
       if (closed) return;
       closed = true;
       clearInterval(timer);
+      if (compactTimer) clearInterval(compactTimer);
       await polling;
+      await compacting;
       await leases.stop().catch(onError);
       if (options.ownsStores !== false) {
         await blobs.close();
