@@ -56,9 +56,9 @@ try {
   const tierArgs = (prefix) => ["--s3-bucket", ceph.bucket, "--s3-prefix", prefix, "--s3-endpoint", ceph.endpoint, "--shared-gc-interval", "0"];
   let hosts = 0;
   /** A `stored` on an empty root of its own, on the tier at `prefix`. */
-  const host = async (prefix) => {
+  const host = async (prefix, nodeArgs = []) => {
     const dir = join(work, `host-${++hosts}`);
-    const stored = await startStored(dir, join(dir, "root"), { extraArgs: tierArgs(prefix), env: awsEnv });
+    const stored = await startStored(dir, join(dir, "root"), { extraArgs: tierArgs(prefix), env: awsEnv, nodeArgs });
     cleanups.push(() => stored.stop());
     return { ...stored, root: join(dir, "root") };
   };
@@ -99,7 +99,9 @@ try {
     settle();
     times.dockerd.push(await pull(dockerd.env, "dockerd"));
     cleanDockerd();
-    const second = await host("a");
+    // --profile DIR: a CPU profile of each second host (written when it stops).
+    const profile = process.argv.includes("--profile") ? process.argv[process.argv.indexOf("--profile") + 1] : undefined;
+    const second = await host("a", profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : []);
     times.tierStart.push(second.startMs / 1000);
     settle();
     counting.reset();
