@@ -94,6 +94,24 @@ describe("stored's flags", () => {
     expect((await refused(["--metrics-addr", "9323"])).message).toBe('invalid --metrics-addr "9323": expected host:port');
   });
 
+  it("takes a shared tier's bucket, prefix, endpoint, region, collection windows and registry address", async () => {
+    const o = await options(["--s3-bucket", "images", "--s3-prefix", "ci/", "--s3-endpoint", "http://127.0.0.1:7480", "--registry-addr", "0.0.0.0:5000"]);
+    expect(o.shared).toEqual({ bucket: "images", prefix: "ci/", endpoint: "http://127.0.0.1:7480", gcIntervalSeconds: 3600, gcGraceSeconds: 600 });
+    expect(o.registryAddr).toBe("0.0.0.0:5000");
+    expect((await options(["--s3-bucket", "b", "--s3-region", "eu-west-1", "--shared-gc-interval", "0"])).shared).toMatchObject({
+      region: "eu-west-1",
+      gcIntervalSeconds: 0,
+    });
+    expect((await options([])).shared).toBeUndefined();
+    expect((await refused(["--s3-prefix", "p"])).message).toBe("--s3-prefix needs --s3-bucket: it configures the shared tier");
+    expect((await refused(["--registry-addr", "127.0.0.1:5000"])).message).toBe("--registry-addr needs --s3-bucket: it configures the shared tier");
+    expect((await refused(["--s3-bucket", "b", "--s3-endpoint", "rgw:7480"])).message).toBe(
+      'invalid --s3-endpoint "rgw:7480": expected an http:// or https:// URL',
+    );
+    expect((await refused(["--s3-bucket", "b", "--shared-gc-grace", "1h"])).message).toBe('invalid --shared-gc-grace "1h": expected whole seconds');
+    expect((await refused(["--s3-bucket", "b", "--registry-addr", "5000"])).message).toBe('invalid --registry-addr "5000": expected host:port');
+  });
+
   it("reads daemon.json with the flags' keys; unknown keys and keys also given as flags are errors", async () => {
     await withTempDir(async (dir) => {
       const file = join(dir, "daemon.json");
