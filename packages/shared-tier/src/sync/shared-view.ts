@@ -70,12 +70,19 @@ export function listShared(
   const since = filters.get("since").map(time);
   const patterns = filters.get("reference");
   const rows: ImageSummary[] = [];
+  // Every image's references at once: a lookup per image would walk them all for each.
+  const byImage = new Map<string, string[]>();
+  for (const [ref, id] of state.references) {
+    const refs = byImage.get(id);
+    if (refs) refs.push(ref);
+    else byImage.set(id, [ref]);
+  }
   for (const record of state.images.values()) {
     if (isLocal(record.id)) continue;
     const created = parseGoTime(record.created ?? "") ?? zeroTime;
     if (before.some((t) => compareTime(created, t) >= 0) || since.some((t) => compareTime(created, t) <= 0)) continue;
     if (filters.contains("label") && !filters.matchKVList("label", record.labels)) continue;
-    const refs = referencesOf(state, record.id).map((r) => parseNormalizedNamed(r));
+    const refs = (byImage.get(record.id) ?? []).sort().map((r) => parseNormalizedNamed(r));
     const shown = patterns.length > 0 ? refs.filter((r) => patterns.some((p) => familiarMatch(p, r))) : refs;
     if (patterns.length > 0 && shown.length === 0) continue;
     const tags = shown.filter((r) => r.isTagged).map((r) => r.familiar);
