@@ -110,7 +110,7 @@ export const collectGarbage: CollectGarbage = async (options) => {
   return report;
 };
 
-/** What the state keeps: every image's manifest, config (its ID) and layers, and every referenced image. */
+/** What the state keeps: every image's manifest, config (its ID) and layers, every referenced image, and the documents digest references name. */
 function reachable(state: SharedState): Set<string> {
   const reached = new Set<string>();
   for (const image of state.images.values()) {
@@ -118,7 +118,12 @@ function reachable(state: SharedState): Set<string> {
     reached.add(image.manifest.digest);
     for (const layer of image.layers) reached.add(layer.digest);
   }
-  for (const image of state.references.values()) reached.add(image);
+  for (const [ref, image] of state.references) {
+    reached.add(image);
+    // A digest reference names the document it was pulled by (a registry's index): kept too.
+    const at = ref.lastIndexOf("@");
+    if (at >= 0) reached.add(ref.slice(at + 1));
+  }
   return reached;
 }
 
