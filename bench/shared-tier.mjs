@@ -131,7 +131,7 @@ try {
   for (const h of fleet) await h.stop();
 
   console.log(`\n(c) docker images of ${imageCount} images the tier holds, on a fresh host:`);
-  const { createS3Backend, createS3MetadataStore } = await import("../packages/backend-s3/dist/index.js");
+  const { createS3MetadataStore } = await import("../packages/backend-s3/dist/index.js");
   const { openReferenceLog } = await import("../packages/shared-tier/dist/index.js");
   const clientConfig = ceph.clientConfig;
   const metadata = await createS3MetadataStore({ bucket: ceph.bucket, prefix: "c/meta/", clientConfig, allowUnconditional: true });

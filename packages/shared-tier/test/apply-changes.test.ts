@@ -43,14 +43,23 @@ describe("applyChanges", () => {
           { op: "tag", reference: "r/b:1", image: b.id },
         ],
       },
-      { name: "2", changes: [{ op: "untag", reference: "r/a:1" }, { op: "delete-image", image: a.id }] },
+      {
+        name: "2",
+        changes: [
+          { op: "untag", reference: "r/a:1" },
+          { op: "delete-image", image: a.id },
+        ],
+      },
     ]);
     expect([...state.images.keys()]).toEqual([a.id, b.id]);
     expect([...state.references]).toEqual([
       ["r/a:2", a.id],
       ["r/b:1", b.id],
     ]);
-    const gone = applyChanges(state, "3", [{ op: "untag", reference: "r/a:2" }, { op: "delete-image", image: a.id }]);
+    const gone = applyChanges(state, "3", [
+      { op: "untag", reference: "r/a:2" },
+      { op: "delete-image", image: a.id },
+    ]);
     expect([...gone.images.keys()]).toEqual([b.id]);
     expect([...gone.references]).toEqual([["r/b:1", b.id]]);
     expect(gone.position).toBe("3");

@@ -80,7 +80,11 @@ export function referenceLogSuite(name: string, mode: ReferenceLog["mode"], fact
         { op: "tag", reference: "r/x:2", image: x.id },
         { op: "tag", reference: "r/y:1", image: y.id },
       ]);
-      await b.append([{ op: "untag", reference: "r/x:1" }, { op: "untag", reference: "r/x:2" }, { op: "delete-image", image: x.id }]);
+      await b.append([
+        { op: "untag", reference: "r/x:1" },
+        { op: "untag", reference: "r/x:2" },
+        { op: "delete-image", image: x.id },
+      ]);
       for (const log of [a, b]) {
         const state = await log.refresh();
         expect([...state.images.keys()]).toEqual([y.id]);
