@@ -133,9 +133,12 @@ describe.skipIf(skip)("store pull when the network misbehaves", () => {
       expect(result.code, result.stderr).toBe(code);
       expect((await store(["--root", root, "images", "-q"])).stdout).toBe("");
       expect(await readdir(join(root, "image/overlay2/layerdb/sha256")).catch(() => [])).toEqual([]);
+      // The stalled layer's part is kept; on a busy machine the small layer may still have been
+      // on its way too, and is kept as well.
       const partial = await readdir(join(root, "image/overlay2/partial-downloads"));
-      expect(partial).toEqual([`sha256-${layer.digest.slice(7)}`]);
-      expect((await stat(join(root, "image/overlay2/partial-downloads", partial[0]!))).size).toBeGreaterThan(0);
+      const stalled = `sha256-${layer.digest.slice(7)}`;
+      expect(partial).toContain(stalled);
+      expect((await stat(join(root, "image/overlay2/partial-downloads", stalled))).size).toBeGreaterThan(0);
     }
   }, 120_000);
 
