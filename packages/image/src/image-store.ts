@@ -324,7 +324,7 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
       lastUpdated.set(key, Promise.resolve(time));
     },
 
-    getLastUpdated(idLike) {
+    async getLastUpdated(idLike) {
       const id = toDigest(idLike);
       must(id);
       const key = id.toString();
