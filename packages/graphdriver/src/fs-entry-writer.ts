@@ -38,6 +38,11 @@ export interface FsEntryWriterOptions {
   privileged: boolean;
   /** Turns a failure of a background write into the error the extraction throws (naming the entry). */
   describe: (error: unknown, name: string) => StoreError;
+  /**
+   * Called between a large file's chunks: lets the event loop take a turn when the extraction
+   * has held it for long (see `eventLoopTurns`; the caller's, so that one budget spans entries).
+   */
+  turn?: () => Promise<void>;
 }
 
 /**
@@ -232,6 +237,9 @@ export class FsEntryWriter implements EntryWriter {
         batch.push(chunk);
         batchBytes += chunk.length;
         if (batchBytes >= LARGE_WRITE_BATCH) await flush();
+        // Buffered chunks resume as microtasks, and with writes gathered this loop seldom waits
+        // on one: without turns a large file kept a daemon's other requests waiting.
+        await this.#options.turn?.();
       }
       if (batchBytes > 0) await flush();
       for (const write of inFlight.splice(0)) await write;
