@@ -19,17 +19,17 @@
 //     (a) docker images, 9,171 lines: dockerd 808 ms, stored 365 ms: 0.45x; the CLI alone 328 ms = 0.41x
 //     (b) /images/json:       dockerd 3.3 req/s, stored 30.7 req/s: 9.3x
 //         /images/{id}/json:  dockerd 6,406 req/s (0.20 CPU ms each), stored 2,634 req/s (0.42 CPU ms each): 0.41x
-//   after, load average 1.0 at the start (2.8 at the end):
-//     (a) docker images, 9,171 lines: dockerd 784 ms, stored 339 ms: 0.43x (goal <= 0.3x: not met,
+//   after, load average 1.3 at the start (1.8 at the end):
+//     (a) docker images, 9,171 lines: dockerd 782 ms, stored 364 ms: 0.47x (goal <= 0.3x: not met,
 //         and out of reach with this CLI: by itself, on stored's answers replayed from memory, it
-//         takes 312 ms = 0.40x of dockerd's time; stored adds 28 ms to that, dockerd 472 ms. No
-//         daemon can go under the CLI's 0.40x, so the goal would need a faster CLI)
-//     (b) /images/json:       dockerd 3.6 req/s, stored 34.1 req/s: 9.5x (goal met)
-//         /images/{id}/json:  dockerd 4,108 req/s (0.18 CPU ms each), stored 8,475 req/s (0.06 CPU ms each): 2.06x;
-//                             an earlier run at load 1.2: dockerd 8,201, stored 16,198 req/s: 1.98x
-//                             (goal >= 2x: met, at the edge: stored needs a third of dockerd's CPU per
-//                             inspect, but it is one thread and the generator shares the two cores;
-//                             of what is left, a third is the kernel's write to the socket)
+//         takes 322 ms = 0.41x of dockerd's time (0.40-0.47x over five runs this session); stored
+//         adds 12-42 ms to that, dockerd 460-530 ms. No daemon can go under the CLI's own share)
+//     (b) /images/json:       dockerd 3.4 req/s, stored 35.0 req/s: 10.4x (goal met)
+//         /images/{id}/json:  dockerd 7,533 req/s (0.17 CPU ms each), stored 20,955 req/s (0.05 CPU ms each):
+//                             2.78x (goal >= 2x: met). Busier runs: 2.06x (load 1.0 -> 2.8), 1.98x
+//                             (1.2, before the per-request AbortController went): stored needs a third
+//                             of dockerd's CPU per inspect, but is one thread, and the generator shares
+//                             the two cores; a third of what is left is the kernel's socket write.
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
