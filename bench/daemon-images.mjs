@@ -12,19 +12,24 @@
 //   node bench/daemon-images.mjs [--images 10000] [--rounds 5] [--connections 8] [--seconds 4] [--keep]
 // About 70 s.
 //
-// Figures seen (2 shared cores, load average 0.5 at the start; medians of 5 and 3 rounds):
-//   startup on the root:        dockerd 1237 ms, stored 640 ms
-//   (a) docker images, 9,171 lines: dockerd 747 ms, stored 337 ms: 0.45x (goal <= 0.3x: not met,
-//       and out of reach with this CLI: by itself, on answers replayed from memory, it takes
-//       302 ms = 0.40x; stored adds 35 ms to that, dockerd 445 ms)
-//   (b) /images/json (2.4 MB):  dockerd 3.6 req/s (p99 2683 ms, 532 CPU ms each),
-//                               stored 33.5 req/s (p99 388 ms, 32 CPU ms each): 9.2x (goal met)
-//       /images/{id}/json:      dockerd 7,813 req/s (p99 5.5 ms, 150 us CPU each),
-//                               stored 2,898 req/s (p99 6.8 ms, 390 us CPU each): 0.37x (goal >= 2x: not met;
-//                               stored is one thread, and each inspect goes to disk: a CPU
-//                               profile of 5 s of it puts 17% in overlay2's metadata (lowerdir
-//                               links read), 8% in the last-tag time (a StoreError made for each
-//                               image that has none), 7% in the config read, 12% writing the answer)
+// Figures seen (2 shared cores; medians of 5 and 3 rounds), before and after the inspect work of
+// this session (an inspect's config-derived part and layer directories kept per image record,
+// lastUpdated read once per image, the answer serialised once, no AbortController per request):
+//   before, load average 0.6 at the start:
+//     (a) docker images, 9,171 lines: dockerd 808 ms, stored 365 ms: 0.45x; the CLI alone 328 ms = 0.41x
+//     (b) /images/json:       dockerd 3.3 req/s, stored 30.7 req/s: 9.3x
+//         /images/{id}/json:  dockerd 6,406 req/s (0.20 CPU ms each), stored 2,634 req/s (0.42 CPU ms each): 0.41x
+//   after, load average 1.3 at the start (1.8 at the end):
+//     (a) docker images, 9,171 lines: dockerd 782 ms, stored 364 ms: 0.47x (goal <= 0.3x: not met,
+//         and out of reach with this CLI: by itself, on stored's answers replayed from memory, it
+//         takes 322 ms = 0.41x of dockerd's time (0.40-0.47x over five runs this session); stored
+//         adds 12-42 ms to that, dockerd 460-530 ms. No daemon can go under the CLI's own share)
+//     (b) /images/json:       dockerd 3.4 req/s, stored 35.0 req/s: 10.4x (goal met)
+//         /images/{id}/json:  dockerd 7,533 req/s (0.17 CPU ms each), stored 20,955 req/s (0.05 CPU ms each):
+//                             2.78x (goal >= 2x: met). Busier runs: 2.06x (load 1.0 -> 2.8), 1.98x
+//                             (1.2, before the per-request AbortController went): stored needs a third
+//                             of dockerd's CPU per inspect, but is one thread, and the generator shares
+//                             the two cores; a third of what is left is the kernel's socket write.
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";

@@ -13,12 +13,25 @@
 //   node bench/daemon-pull-load.mjs [--rounds 3] [--mib 190] [--files 13000] [--host-fs]
 // About 65 s.
 //
-// Figures seen (2 shared cores; two runs, load average 2.9 and 2.0 at the start; medians of 3 rounds):
+// Figures seen (2 shared cores), before this session's load work (two runs, load average 2.9 and
+// 2.0 at the start; medians of 3 rounds):
 //   (d) docker pull, 190 MB / 13,000 files: dockerd 2.44 / 2.65 s, stored 1.11 / 1.23 s: 0.46x / 0.46x (goal met)
 //       docker load of its save archive:    dockerd 2.32 / 2.54 s, stored 1.21 / 1.49 s: 0.52x / 0.59x (goal <= 0.5x: not met)
 //   (c) /images/json during pull + load:    stored p99 15.1 / 16.0 ms, max 18.7 / 18.3 ms (goal <= 50 ms: met);
 //                                           dockerd p99 20.9 / 16.0 ms, max 26.9 / 34.9 ms;
 //                                           idle: stored p99 3.0 / 2.2 ms, dockerd p99 1.2 / 1.5 ms
+// After (a large file's chunks gathered into 1 MiB pwritevs instead of one thread-pool write per
+// request chunk of <= 32 KiB; load average 1.4 at the start, 1.9 at the end; medians of 5 rounds):
+//   (d) docker pull: dockerd 2.52 s, stored 1.18 s: 0.47x (goal met)
+//       docker load: dockerd 2.74 s, stored 1.36 s: 0.50x (goal <= 0.5x: met, at the edge)
+//   (c) /images/json during pull + load: stored p99 15.3 ms, max 20.7 ms (goal met); dockerd p99
+//       15.5 ms, max 35.1 ms; idle: stored p99 2.8 ms, dockerd 1.6 ms
+// The same change measured against the build before it, three daemons alternating (dockerd, old
+// stored, new stored; medians of 3-4 rounds; the machine busy, load average 7-8): load 0.64x ->
+// 0.50x of dockerd's time and 1.90 -> 1.42 CPU s per load; pull 0.59x -> 0.53x, 1.81 -> 1.64 CPU s.
+// Runs while the machine was busy (load average 5-9) gave 0.6-0.8x: repeat any run that starts
+// with a load average above ~2.5. What is left of a load's main thread: sha256 (~15%), tar-split's
+// CRC-64 of every byte (~15-20%), garbage collection (~10%), per-entry work of 13,000 entries.
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { Agent } from "node:http";

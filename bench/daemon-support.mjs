@@ -42,12 +42,14 @@ export function ping(socket) {
 
 /**
  * Starts the built `stored` on `root` with its socket in `dir`; resolves once `/_ping` answers.
+ * `nodeArgs` go to node before the script (e.g. `--cpu-prof` to profile the daemon); `bin`
+ * runs another build of it (e.g. one of an earlier commit, to compare).
  * Returns { socket, env (a docker CLI's: DOCKER_HOST and a config of its own), startMs, stop() }.
  */
-export async function startStored(dir, root, { extraArgs = [], env: extraEnv = {}, nodeArgs = [] } = {}) {
+export async function startStored(dir, root, { extraArgs = [], env: extraEnv = {}, nodeArgs = [], bin: binPath } = {}) {
   mkdirSync(join(dir, "client"), { recursive: true });
   const socket = join(dir, "stored.sock");
-  const bin = fileURLToPath(new URL("../apps/daemon/bin/stored.js", import.meta.url));
+  const bin = binPath ?? fileURLToPath(new URL("../apps/daemon/bin/stored.js", import.meta.url));
   const logPath = join(dir, "stored.log");
   const log = openSync(logPath, "a");
   const t = performance.now();

@@ -24,6 +24,7 @@ const commonHeaders = {
   "Docker-Experimental": "false",
   Server: `stored/${STORED_VERSION} (linux)`,
 };
+const commonHeaderEntries = Object.entries(commonHeaders);
 
 /**
  * The Engine API over node:http: the version prefix checked, the route found, the handler run
@@ -39,16 +40,32 @@ export function createApiHandler(options: ApiHandlerOptions): {
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
-    for (const [k, v] of Object.entries(commonHeaders)) res.setHeader(k, v);
-    const work = new AbortController();
-    const onShutdown = () => work.abort(shutdown.reason);
-    // A request on a kept-alive connection after shutdown began starts no new work.
-    if (shutdown.aborted) onShutdown();
-    else shutdown.addEventListener("abort", onShutdown, { once: true });
-    // The client left before the answer was complete: stop the work (it undoes itself).
-    res.on("close", () => {
-      if (!res.writableFinished) work.abort(new DaemonError(DaemonErrorCode.ClientClosed, "the client closed the connection"));
-    });
+    for (const [k, v] of commonHeaderEntries) res.setHeader(k, v);
+    // The request's signal is made when a handler first asks for it: most answers (list,
+    // inspect) never do, and a controller plus two listeners per request was a tenth of
+    // what serving an inspect cost.
+    let work: AbortController | undefined;
+    let onShutdown: (() => void) | undefined;
+    const signal = (): AbortSignal => {
+      if (work) return work.signal;
+      const controller = new AbortController();
+      work = controller;
+      const clientClosed = () => new DaemonError(DaemonErrorCode.ClientClosed, "the client closed the connection");
+      if (shutdown.aborted) controller.abort(shutdown.reason);
+      else {
+        onShutdown = () => controller.abort(shutdown.reason);
+        shutdown.addEventListener("abort", onShutdown, { once: true });
+      }
+      // The client left before the answer was complete: stop the work (it undoes itself).
+      if (res.closed) {
+        if (!res.writableFinished) controller.abort(clientClosed());
+      } else {
+        res.on("close", () => {
+          if (!res.writableFinished) controller.abort(clientClosed());
+        });
+      }
+      return controller.signal;
+    };
     const method = req.method ?? "GET";
     let label = "unmatched";
     try {
@@ -64,19 +81,29 @@ export function createApiHandler(options: ApiHandlerOptions): {
       } catch {
         throw new DaemonError(DaemonErrorCode.InvalidParameter, `invalid URL escape in path ${JSON.stringify(url.pathname)}`);
       }
-      work.signal.throwIfAborted();
+      // A request on a kept-alive connection after shutdown began starts no new work.
+      if (shutdown.aborted) throw shutdown.reason;
       const { version, path: route } = versionedPath(path);
       const match = router.match(method, route);
       if (!match) throw new DaemonError(DaemonErrorCode.RouteNotFound, "page not found");
       label = match.label;
-      await match.handler({ req, res, query: url.searchParams, version, params: match.params, signal: work.signal });
+      await match.handler({
+        req,
+        res,
+        query: url.searchParams,
+        version,
+        params: match.params,
+        get signal() {
+          return signal();
+        },
+      });
     } catch (e) {
       const { status, message } = errorStatus(e);
       if (!res.headersSent) writeError(res, status, message);
       else if (!res.writableEnded) res.destroy();
       logger.log(status >= 500 ? "error" : "debug", "request failed", { method, url: req.url, status, error: message });
     } finally {
-      shutdown.removeEventListener("abort", onShutdown);
+      if (onShutdown) shutdown.removeEventListener("abort", onShutdown);
       const ms = performance.now() - started;
       metrics.request(label, method, res.statusCode, ms / 1000);
       logger.log("debug", "request", { method, url: req.url, status: res.statusCode, ms: Math.round(ms) });

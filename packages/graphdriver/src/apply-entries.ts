@@ -73,9 +73,9 @@ export interface ApplyResult {
  */
 export async function applyEntries(root: string, entries: AsyncIterable<TarEntry>, options: ApplyOptions = {}): Promise<ApplyResult> {
   const privileged = options.privileged ?? (typeof process.getuid === "function" && process.getuid() === 0);
-  const writer = new FsEntryWriter({ syscalls: options.syscalls, privileged, describe: (error, name) => describeFailure(error, name, root) });
-  const applier = new EntryApplier(root, writer, options);
   const turn = eventLoopTurns();
+  const writer = new FsEntryWriter({ syscalls: options.syscalls, privileged, describe: (error, name) => describeFailure(error, name, root), turn });
+  const applier = new EntryApplier(root, writer, options);
   try {
     for await (const entry of entries) {
       try {

@@ -18,6 +18,7 @@ import {
   openSync,
   symlinkSync,
   write as fsWrite,
+  writev as fsWritev,
 } from "node:fs";
 import { rm } from "node:fs/promises";
 import { promisify } from "node:util";
@@ -37,6 +38,11 @@ export interface FsEntryWriterOptions {
   privileged: boolean;
   /** Turns a failure of a background write into the error the extraction throws (naming the entry). */
   describe: (error: unknown, name: string) => StoreError;
+  /**
+   * Called between a large file's chunks: lets the event loop take a turn when the extraction
+   * has held it for long (see `eventLoopTurns`; the caller's, so that one budget spans entries).
+   */
+  turn?: () => Promise<void>;
 }
 
 /**
@@ -211,14 +217,31 @@ export class FsEntryWriter implements EntryWriter {
     // dirty-page limit never stalls this thread. (One in flight left the main thread waiting on
     // each write: a load spent ~7% longer idle than when small chunks were written in place.)
     const inFlight: Promise<void>[] = [];
+    // Chunks are gathered into one pwritev of about LARGE_WRITE_BATCH bytes: a body arrives in
+    // the pieces the request or decompressor gave (often 16-32 KiB), and each trip through the
+    // thread pool costs the main thread ~15 us (measured: a 190 MB load spent a sixth of its
+    // main thread dispatching them). The chunks are views parseTar never reuses: holding is safe.
+    let batch: Uint8Array[] = [];
+    let batchBytes = 0;
+    const flush = async () => {
+      if (inFlight.length >= LARGE_WRITES_IN_FLIGHT) await inFlight.shift();
+      const write = writevAllAt(fd, batch, size);
+      write.catch(() => undefined); // awaited in turn below; not unhandled meanwhile
+      inFlight.push(write);
+      size += batchBytes;
+      batch = [];
+      batchBytes = 0;
+    };
     try {
       for await (const chunk of body) {
-        if (inFlight.length >= LARGE_WRITES_IN_FLIGHT) await inFlight.shift();
-        const write = writeAllAt(fd, chunk, size);
-        write.catch(() => undefined); // awaited in turn below; not unhandled meanwhile
-        inFlight.push(write);
-        size += chunk.length;
+        batch.push(chunk);
+        batchBytes += chunk.length;
+        if (batchBytes >= LARGE_WRITE_BATCH) await flush();
+        // Buffered chunks resume as microtasks, and with writes gathered this loop seldom waits
+        // on one: without turns a large file kept a daemon's other requests waiting.
+        await this.#options.turn?.();
       }
+      if (batchBytes > 0) await flush();
       for (const write of inFlight.splice(0)) await write;
       if (owner) fchownSync(fd, owner.uid, owner.gid);
       if (chmod) fchmodSync(fd, mode);
@@ -270,8 +293,10 @@ const WRITE_BEHIND = 8;
  */
 const WORKER_AFTER = 64;
 
-/** Large-file writes in the thread pool at once, each at its own offset (pwrite). */
+/** Large-file writes in the thread pool at once, each at its own offset (pwritev). */
 const LARGE_WRITES_IN_FLIGHT = 4;
+/** Bytes gathered into one large-file write. */
+const LARGE_WRITE_BATCH = 1024 * 1024;
 
 /** Writes all of `chunk` at `position` (a single pwrite may be short). */
 async function writeAllAt(fd: number, chunk: Uint8Array, position: number): Promise<void> {
@@ -282,7 +307,22 @@ async function writeAllAt(fd: number, chunk: Uint8Array, position: number): Prom
   }
 }
 
+/** Writes all of `chunks`, in order, at `position` (a single pwritev may be short). */
+async function writevAllAt(fd: number, chunks: Uint8Array[], position: number): Promise<void> {
+  let rest = chunks;
+  while (rest.length > 0) {
+    let written = await fdWritev(fd, rest, position);
+    position += written;
+    let i = 0;
+    while (i < rest.length && written >= rest[i]!.length) written -= rest[i++]!.length;
+    rest = rest.slice(i);
+    if (written > 0) rest[0] = rest[0]!.subarray(written);
+  }
+}
+
 const fdWrite = promisify(fsWrite);
+const fdWritev = (fd: number, chunks: Uint8Array[], position: number) =>
+  new Promise<number>((resolve, reject) => fsWritev(fd, chunks, position, (e, n) => (e ? reject(e) : resolve(n))));
 const fdOpen = promisify(fsOpen);
 const fdClose = promisify(fsClose);
 const fdChown = promisify(fsFchown);

@@ -71,6 +71,27 @@ describe("applyEntries", () => {
     expect((await stat(join(root, "deep/er"))).mode & 0o7777).toBe(0o755);
   });
 
+  it("writes a large file that arrives in many uneven pieces byte for byte (gathered into fewer writes)", async () => {
+    const content = Buffer.alloc(3 * 1024 * 1024 + 12345);
+    for (let i = 0; i < content.length; i++) content[i] = (i * 7 + (i >> 11)) & 0xff;
+    const entries = (async function* () {
+      for await (const entry of tarEntries([{ name: "big", content, mode: 0o640, mtime }])) {
+        yield {
+          header: entry.header,
+          body: (async function* () {
+            // Pieces of 1 byte to ~40 KiB, as a request body or a decompressor hands them out.
+            for (let at = 0, n = 1; at < content.length; at += n, n = ((n * 31) % 40_000) + 1) yield content.subarray(at, at + n);
+          })(),
+        };
+      }
+    })();
+    const result = await applyEntries(root, entries);
+    expect(result.size).toBe(content.length);
+    expect((await readFile(join(root, "big"))).equals(content)).toBe(true);
+    const st = await stat(join(root, "big"));
+    expect([st.mode & 0o777, st.mtime.getTime()]).toEqual([0o640, mtime.getTime()]);
+  });
+
   it("replaces an existing entry and merges directories", async () => {
     await apply([
       { name: "a/", mode: 0o700 },

@@ -1,8 +1,10 @@
+import type { Digest } from "@store/digest";
 import type { Layer } from "@store/layer";
 import { ImageError, ImageErrorCode } from "./errors";
-import { formatGoTime, unixSeconds, zeroTime } from "./go-time";
+import { type GoTime, formatGoTime, unixSeconds, zeroTime } from "./go-time";
 import { configField, configString } from "./image";
 import type { ContainerConfig } from "./image-config";
+import type { ImageRecord } from "./image-record";
 import { type ServiceContext, resolveImageId } from "./resolve-image";
 
 /** `docker inspect` of an image (`GET /images/{name}/json`), fields in dockerd's order. */
@@ -108,28 +110,36 @@ export function goContainerConfig(raw: unknown): ContainerConfig {
   return out as ContainerConfig;
 }
 
-/** `docker image inspect` (moby's image inspect of the graph-driver image service). */
-export async function inspectImage(ctx: ServiceContext, refOrId: string): Promise<ImageInspect> {
-  const id = resolveImageId(ctx, refOrId);
+/** What inspect takes from an image's config and layers: fixed for as long as its record lives. */
+type InspectBase = Omit<ImageInspect, "Id" | "RepoTags" | "RepoDigests" | "Parent" | "Metadata">;
+
+/** The last answer given for an image, and what it was made of besides its base. */
+interface InspectMemo {
+  base: Promise<InspectBase>;
+  answer?: ImageInspect;
+  lastUpdated?: GoTime | undefined;
+}
+
+/**
+ * Inspect answers kept per image record. A record is replaced when its image is removed and
+ * created again (with a new layer, perhaps), so keying by it drops what the image's config and
+ * layers gave; tags, the parent and the last tag time are looked up on each call, and the
+ * previous answer is given again, the same object, while they are unchanged.
+ */
+export type InspectCache = WeakMap<ImageRecord, InspectMemo>;
+
+export const newInspectCache = (): InspectCache => new WeakMap();
+
+async function inspectBase(ctx: ServiceContext, id: Digest, record: ImageRecord): Promise<InspectBase> {
+  // Read once per record: the config is verified against its ID on this read, and what was
+  // verified stays true for that ID.
   const img = await ctx.images.get(id);
-  const record = ctx.images.record(id)!;
-  const repoTags: string[] = [];
-  const repoDigests: string[] = [];
-  for (const ref of ctx.references.references(id)) {
-    if (ref.isTagged) repoTags.push(ref.familiar);
-    else if (ref.isCanonical) repoDigests.push(ref.familiar);
-  }
   let comment = configString(img.config, "comment");
   if (comment === "" && img.history.length > 0) comment = img.history[img.history.length - 1]!.comment;
-  const lastUpdated = await ctx.images.getLastUpdated(id);
   const runConfig = configField(img.config, "config");
   const variant = configString(img.config, "variant");
   const osVersion = configString(img.config, "os.version");
   return {
-    Id: id.toString(),
-    RepoTags: repoTags,
-    RepoDigests: repoDigests,
-    Parent: img.parent?.toString() ?? "",
     Comment: comment,
     Created: formatGoTime(img.created),
     Container: configString(img.config, "container"),
@@ -145,8 +155,64 @@ export async function inspectImage(ctx: ServiceContext, refOrId: string): Promis
     VirtualSize: record.size,
     GraphDriver: { Data: record.layer ? sortedKeys(await record.layer.metadata()) : null, Name: ctx.driverName },
     RootFS: { Type: img.rootFS.type, ...(img.rootFS.diffIds.length > 0 ? { Layers: img.rootFS.diffIds.map(String) } : {}) },
-    Metadata: { LastTagTime: formatGoTime(lastUpdated ?? zeroTime) },
   };
+}
+
+const sameStrings = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * `docker image inspect` (moby's image inspect of the graph-driver image service). With
+ * `ctx.inspectCache`, an image unchanged since its last inspect gets the same (frozen) object
+ * back, so a caller may keep what it derived from it (the daemon its serialised bytes).
+ */
+export async function inspectImage(ctx: ServiceContext, refOrId: string): Promise<ImageInspect> {
+  const id = resolveImageId(ctx, refOrId);
+  const record = ctx.images.record(id)!;
+  let memo = ctx.inspectCache?.get(record);
+  if (!memo) {
+    const base = inspectBase(ctx, id, record);
+    memo = { base };
+    if (ctx.inspectCache) {
+      const cache = ctx.inspectCache;
+      cache.set(record, memo);
+      // A failed read (a damaged config, a layer gone) is not kept: the next call tries again.
+      base.catch(() => {
+        if (cache.get(record)?.base === base) cache.delete(record);
+      });
+    }
+  }
+  const base = await memo.base;
+  const repoTags: string[] = [];
+  const repoDigests: string[] = [];
+  for (const ref of ctx.references.references(id)) {
+    if (ref.isTagged) repoTags.push(ref.familiar);
+    else if (ref.isCanonical) repoDigests.push(ref.familiar);
+  }
+  const lastUpdated = await ctx.images.getLastUpdated(id);
+  const parent = record.parent?.toString() ?? "";
+  const previous = memo.answer;
+  if (
+    previous &&
+    memo.lastUpdated === lastUpdated &&
+    previous.Parent === parent &&
+    sameStrings(previous.RepoTags, repoTags) &&
+    sameStrings(previous.RepoDigests, repoDigests)
+  ) {
+    return previous;
+  }
+  const answer: ImageInspect = Object.freeze({
+    Id: id.toString(),
+    RepoTags: repoTags,
+    RepoDigests: repoDigests,
+    Parent: parent,
+    ...base,
+    Metadata: { LastTagTime: formatGoTime(lastUpdated ?? zeroTime) },
+  });
+  if (ctx.inspectCache) {
+    memo.answer = answer;
+    memo.lastUpdated = lastUpdated;
+  }
+  return answer;
 }
 
 /** `docker history` (moby ImageHistory): one row per history entry, newest first. */

@@ -1,7 +1,7 @@
 import type { Digest } from "@store/digest";
 import type { Image } from "./image";
 import { type DeleteResponse, type PruneOptions, type PruneReport, type RemoveOptions, pruneImages, removeImage } from "./image-delete";
-import { type HistoryItem, type ImageInspect, imageHistory, inspectImage } from "./image-inspect";
+import { type HistoryItem, type ImageInspect, imageHistory, inspectImage, newInspectCache } from "./image-inspect";
 import { type ImageSummary, type ListOptions, listImages } from "./image-list";
 import type { ImageStore } from "./image-store";
 import { type NamedReference, parseNormalizedNamed, tagNameOnly } from "@store/reference";
@@ -42,6 +42,7 @@ export function createImageService(options: ImageServiceOptions): ImageService {
     references: options.references,
     driverName: options.driverName ?? "overlay2",
     containers: options.containers ?? (() => []),
+    inspectCache: newInspectCache(),
   };
   return {
     images: ctx.images,

@@ -124,6 +124,10 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
   const digests = (): DigestSet => (digestSet ??= new DigestSet([...records.values()].map((r) => r.id)));
   const lock = new AsyncMutex();
   const pending = new Map<string, Promise<Digest>>();
+  // Each image's lastUpdated, read once: inspect asks on every call, and most images have none,
+  // which the backend tells by an error (built, thrown and caught each time). Only this store
+  // writes it (the root's writer lock), so what it last wrote or read stays true.
+  const lastUpdated = new Map<string, Promise<GoTime | undefined>>();
   let closed = false;
 
   const notFound = (term: string, cause?: unknown) => new ImageError(ImageErrorCode.NotFound, `No such image: ${term}`, { cause, details: { image: term } });
@@ -140,6 +144,17 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
   async function read(record: MutableImageRecord): Promise<Image> {
     const raw = await backend.get(record.id);
     return { ...parseImageConfig(raw, `image ${record.id}`), id: record.id, parent: record.parent };
+  }
+
+  async function readLastUpdated(id: Digest): Promise<GoTime | undefined> {
+    let data: Uint8Array;
+    try {
+      data = await backend.getMetadata(id, "lastUpdated");
+    } catch (e) {
+      if (isStoreError(e, BackendErrorCode.NotFound)) return undefined;
+      throw e;
+    }
+    return data.byteLength === 0 ? undefined : parseGoTime(decoder.decode(data));
   }
 
   async function readMany(which: MutableImageRecord[]): Promise<Map<string, Image>> {
@@ -240,6 +255,7 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
         if (parentRecord) removeChild(parentRecord, id.toString());
         digestSet?.remove(id);
         records.delete(id.toString());
+        lastUpdated.delete(id.toString());
         await backend.delete(id);
         return record.layer ? holds.release(record.layer) : [];
       });
@@ -297,20 +313,29 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
     async setLastUpdated(idLike, time = nowGoTime()) {
       const id = toDigest(idLike);
       must(id);
-      await backend.setMetadata(id, "lastUpdated", encoder.encode(formatGoTime(time)));
+      const key = id.toString();
+      try {
+        await backend.setMetadata(id, "lastUpdated", encoder.encode(formatGoTime(time)));
+      } catch (e) {
+        // The write may or may not have landed: read it again next time.
+        lastUpdated.delete(key);
+        throw e;
+      }
+      lastUpdated.set(key, Promise.resolve(time));
     },
 
     async getLastUpdated(idLike) {
       const id = toDigest(idLike);
       must(id);
-      let data: Uint8Array;
-      try {
-        data = await backend.getMetadata(id, "lastUpdated");
-      } catch (e) {
-        if (isStoreError(e, BackendErrorCode.NotFound)) return undefined;
-        throw e;
-      }
-      return data.byteLength === 0 ? undefined : parseGoTime(decoder.decode(data));
+      const key = id.toString();
+      const known = lastUpdated.get(key);
+      if (known) return known;
+      const read = readLastUpdated(id);
+      lastUpdated.set(key, read);
+      read.catch(() => {
+        if (lastUpdated.get(key) === read) lastUpdated.delete(key);
+      });
+      return read;
     },
 
     async setBuiltLocally(idLike) {
@@ -370,6 +395,7 @@ export async function createImageStore(options: ImageStoreOptions): Promise<Imag
       // and closing a store must never delete anything. The layer store forgets them on exit.
       closed = true;
       records.clear();
+      lastUpdated.clear();
     },
   };
   return store;

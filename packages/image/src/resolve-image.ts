@@ -1,6 +1,7 @@
 import type { Digest } from "@store/digest";
 import { isStoreError } from "@store/errors";
 import { ImageError, ImageErrorCode } from "./errors";
+import type { InspectCache } from "./image-inspect";
 import type { ImageStore } from "./image-store";
 import { isNamedReference, parseAnyReference, tagNameOnly } from "@store/reference";
 import { type ReferenceStore, ReferenceErrorCode } from "@store/reference";
@@ -22,6 +23,8 @@ export interface ServiceContext {
   driverName: string;
   /** The containers, when there are any: deletion refuses images they use, listing counts them. */
   containers: () => Iterable<ContainerInfo>;
+  /** Where inspect keeps its answers between calls (none: each call reads the config again). */
+  inspectCache?: InspectCache;
 }
 
 /**

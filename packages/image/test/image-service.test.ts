@@ -5,7 +5,7 @@ import { contentKey, createBackend } from "@store/backend";
 import { createMemoryBackend, createMemoryDriver } from "@store/backend-memory";
 import { type Digest, chainId, digestFromString } from "@store/digest";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type ContainerInfo, type ImageService, ImageErrorCode, createImageService, createImageStore } from "../src/index";
+import { type ContainerInfo, type ImageService, ImageErrorCode, createImageService, createImageStore, formatGoTime } from "../src/index";
 import { ReferenceErrorCode, createReferenceStore } from "@store/reference";
 import { config, diff } from "./support/configs";
 import { FakeLayerStore } from "../src/conformance/index";
@@ -185,6 +185,60 @@ describe("image service: inspect and history", () => {
     expect(untagged.Created).toBe("2024-01-02T00:00:00.5Z");
     await expect(svc.inspect("nothing")).rejects.toThrow("No such image: nothing:latest");
     void base;
+  });
+
+  it("gives the same answer object while the image is unchanged, and a new one once its tags, parent or last tag time change", async () => {
+    const { base, mid, app } = await lineage();
+    const first = await svc.inspect("app:1");
+    expect(await svc.inspect(app.toString())).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    await svc.tag("app:1", "app:2");
+    const retagged = await svc.inspect("app:1");
+    expect(retagged).not.toBe(first);
+    expect(retagged.RepoTags).toEqual(["app:1", "app:2", "localhost:5000/team/app:1"]);
+    expect(retagged.Metadata.LastTagTime).not.toBe(first.Metadata.LastTagTime);
+    expect({ ...retagged, RepoTags: first.RepoTags, Metadata: first.Metadata }).toEqual({ ...first });
+    await svc.images.setParent(app, base);
+    expect((await svc.inspect("app:1")).Parent).toBe(base.toString());
+    await svc.remove("app:2");
+    expect((await svc.inspect("app:1")).RepoTags).toEqual(["app:1", "localhost:5000/team/app:1"]);
+    void mid;
+  });
+
+  it("reads lastUpdated once per image, however often it is inspected", async () => {
+    const backend = createMemoryBackend();
+    let reads = 0;
+    const counted = {
+      ...backend,
+      getMetadata: (id: Digest, key: string) => {
+        reads++;
+        return backend.getMetadata(id, key);
+      },
+    };
+    const images = await createImageStore({ backend: counted, layers });
+    const own = createImageService({ images, references: svc.references, containers: () => [] });
+    layers.add([diff("once")]);
+    const id = await images.create(config({ diffIds: [diff("once")] }));
+    for (let i = 0; i < 5; i++) expect((await own.inspect(id.toString())).Metadata.LastTagTime).toBe("0001-01-01T00:00:00Z");
+    expect(reads).toBe(1);
+    await own.tag(id.toString(), "once:1");
+    const tagged = (await own.inspect("once:1")).Metadata.LastTagTime;
+    expect(tagged).not.toBe("0001-01-01T00:00:00Z");
+    expect(formatGoTime((await images.getLastUpdated(id))!)).toBe(tagged);
+    expect(reads).toBe(1);
+  });
+
+  it("refuses to inspect an image whose config was changed on disk, and answers again once it is put back", async () => {
+    const driver = createMemoryDriver();
+    const images = await createImageStore({ backend: createBackend(driver), layers });
+    const own = createImageService({ images, references: svc.references, containers: () => [] });
+    layers.add([diff("t")]);
+    const bytes = config({ diffIds: [diff("t")], comment: "original" });
+    const id = await images.create(bytes);
+    await driver.write(contentKey(id), new TextEncoder().encode('{"rootfs":{"type":"layers","diff_ids":[]},"comment":"tampered"}'));
+    await expect(own.inspect(id.toString())).rejects.toMatchObject({ code: "ERR_BACKEND_VERIFICATION_FAILED" });
+    await driver.write(contentKey(id), bytes);
+    expect((await own.inspect(id.toString())).Comment).toBe("original");
   });
 
   it("lists history newest first, naming local images up the parent chain", async () => {

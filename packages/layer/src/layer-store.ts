@@ -143,6 +143,11 @@ interface Entry {
   /** Handles given out plus children stacked on it (moby's referenceCount). */
   references: number;
   handles: Set<Layer>;
+  /**
+   * The driver's metadata once read, with the store's `driverGeneration` then: inspect asks for
+   * it on every call, and a layer's directories change only when a damaged layer's are replaced.
+   */
+  driverMetadata?: { generation: number; read: Promise<Record<string, string>> };
 }
 
 interface MountEntry {
@@ -163,6 +168,8 @@ export async function createLayerStore(options: LayerStoreOptions): Promise<Laye
   const mounts = new Map<string, MountEntry>();
   const problems: LayerStoreProblem[] = [];
   const lock = new AsyncMutex();
+  // Bumped when a layer's driver dir is replaced: every memo of driver metadata is stale then.
+  let driverGeneration = 0;
 
   const notFound = (chainId: Digest) =>
     new LayerError(LayerErrorCode.NotFound, `layer ${chainId} does not exist`, { details: { chainId: chainId.toString() } });
@@ -198,7 +205,18 @@ export async function createLayerStore(options: LayerStoreOptions): Promise<Laye
           },
         };
       },
-      metadata: () => driver.metadata(e.record.cacheId),
+      metadata: () => {
+        let memo = e.driverMetadata;
+        if (memo?.generation !== driverGeneration) {
+          const read = driver.metadata(e.record.cacheId);
+          memo = e.driverMetadata = { generation: driverGeneration, read };
+          // A failed read is not kept: the next call asks the driver again.
+          read.catch(() => {
+            if (e.driverMetadata?.read === read) e.driverMetadata = undefined;
+          });
+        }
+        return memo.read.then((m) => ({ ...m }));
+      },
     };
   }
 
@@ -354,6 +372,8 @@ export async function createLayerStore(options: LayerStoreOptions): Promise<Laye
         await metadata.remove(chainId);
         await metadata.put(chainId, { ...record, ...(existing.record.parent ? { parent: existing.record.parent } : {}) }, await extracted.tarSplit);
         existing.record = { ...existing.record, size: extracted.size, cacheId: extracted.cacheId };
+        // Its directories moved, and the lower dirs of every layer above it with them.
+        driverGeneration++;
         extracted.committed = true;
         return handle(existing);
       }

@@ -127,9 +127,12 @@ describe("layer store on overlay2", () => {
     const reopened = await t.reopen();
     expect(reopened.problems).toEqual([]);
     const held = await reopened.get(layer.chainId);
+    expect((await held.metadata()).UpperDir).toBe(join(t.root, "overlay2", replaced.cacheId, "diff"));
     execFileSync("rm", ["-rf", join(t.root, "overlay2", replaced.cacheId)]);
     const { layer: again } = await reopened.register([tar]);
     expect(again.cacheId).not.toBe(replaced.cacheId);
+    // The driver metadata, kept once read, follows the layer to its new dir.
+    expect((await held.metadata()).UpperDir).toBe(join(t.root, "overlay2", again.cacheId, "diff"));
     expect((await collect(again.tarStream())).equals(tar)).toBe(true);
     expect((await collect(held.tarStream())).equals(tar)).toBe(true);
     const dirs = (await readdir(join(t.root, "overlay2"))).filter((n) => n !== "l");

@@ -28,6 +28,15 @@ export function versionedPath(path: string): VersionedPath {
   const m = /^\/v([0-9.]+)(\/.*)$/.exec(path);
   if (!m) return { version: API_VERSION, path };
   const version = m[1]!;
+  if (!acceptedVersions.has(version)) checkVersion(version);
+  return { version, path: m[2]! };
+}
+
+// Versions found in range, so that a client's every request does not compare them again;
+// bounded, since a path may carry any string of digits and dots.
+const acceptedVersions = new Set<string>();
+
+function checkVersion(version: string): void {
   if (compareVersions(version, MIN_API_VERSION) < 0) {
     throw new DaemonError(
       DaemonErrorCode.InvalidApiVersion,
@@ -37,5 +46,5 @@ export function versionedPath(path: string): VersionedPath {
   if (compareVersions(version, API_VERSION) > 0) {
     throw new DaemonError(DaemonErrorCode.InvalidApiVersion, `client version ${version} is too new. Maximum supported API version is ${API_VERSION}`);
   }
-  return { version, path: m[2]! };
+  if (acceptedVersions.size < 64) acceptedVersions.add(version);
 }

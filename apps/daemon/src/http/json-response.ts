@@ -16,7 +16,11 @@ export function goJson(value: unknown): string {
  * CLI parses an error body only then, and prints `{"message":…}` raw for any charset suffix.
  */
 export function writeJson(res: ServerResponse, status: number, value: unknown): void {
-  const body = Buffer.from(goJson(value));
+  writeJsonBytes(res, status, Buffer.from(goJson(value)));
+}
+
+/** {@link writeJson} of a body serialised already (by {@link goJson}). */
+export function writeJsonBytes(res: ServerResponse, status: number, body: Buffer): void {
   res.writeHead(status, { "Content-Type": "application/json", "Content-Length": body.byteLength });
   res.end(body);
 }

@@ -32,9 +32,12 @@ export interface Route {
  */
 export class Router {
   readonly #routes: Route[] = [];
+  /** Each pattern's label, made once (it was made on every request). */
+  readonly #labels = new Map<RegExp, string>();
 
   add(...routes: Route[]): this {
     this.#routes.push(...routes);
+    for (const route of routes) if (typeof route.path !== "string") this.#labels.set(route.path, routeLabel(route.path));
     return this;
   }
 
@@ -47,7 +50,7 @@ export class Router {
         continue;
       }
       const m = route.path.exec(path);
-      if (m) return { handler: route.handler, params: m.slice(1), label: routeLabel(route.path) };
+      if (m) return { handler: route.handler, params: m.slice(1), label: this.#labels.get(route.path)! };
     }
     return undefined;
   }

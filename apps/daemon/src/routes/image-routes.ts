@@ -1,9 +1,9 @@
 import { isStoreError } from "@store/errors";
-import type { DeleteResponse } from "@store/image";
+import type { DeleteResponse, ImageInspect } from "@store/image";
 import type { DaemonContext } from "../daemon-context";
 import { DaemonError, DaemonErrorCode } from "../errors";
 import { compareVersions } from "../http/api-version";
-import { writeJson } from "../http/json-response";
+import { goJson, writeJson, writeJsonBytes } from "../http/json-response";
 import { boolParam, filtersParam } from "../http/query";
 import type { Route } from "../http/router";
 
@@ -26,6 +26,7 @@ function logDeletes(ctx: DaemonContext, items: readonly DeleteResponse[], imageI
 export function imageRoutes(ctx: DaemonContext): Route[] {
   const { service } = ctx;
   let pruneRunning = false;
+  const inspectBodies = new WeakMap<ImageInspect, Buffer>();
   return [
     {
       method: "GET",
@@ -59,7 +60,11 @@ export function imageRoutes(ctx: DaemonContext): Route[] {
           }
           throw e;
         });
-        writeJson(r.res, 200, inspect);
+        // The image service gives the same frozen answer again while the image is unchanged:
+        // serialised once, not on every call.
+        let body = inspectBodies.get(inspect);
+        if (!body) inspectBodies.set(inspect, (body = Buffer.from(goJson(inspect))));
+        writeJsonBytes(r.res, 200, body);
       },
     },
     {
