@@ -20,6 +20,10 @@ export const arg = (name, def) => {
 
 export const median = (v) => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)];
 export const seconds = (start) => Number(process.hrtime.bigint() - start) / 1e9;
+/** Flushes dirty pages before a timed step, so one side does not pay for the other's writes. */
+export const settle = () => spawnSync("sync");
+/** The 1, 5 and 15 minute load averages, for a benchmark's report. */
+export const loadavg = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 
 // Registry traffic goes to a dead proxy: nothing leaves the machine.
 const DEAD_PROXY = "http://127.0.0.1:9";

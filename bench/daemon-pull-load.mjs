@@ -40,19 +40,16 @@
 // Runs while the machine was busy (load average 5-9) gave 0.6-0.8x: repeat any run that starts
 // with a load average above ~2.5. What is left of a load's main thread: sha256 (~15%), tar-split's
 // CRC-64 of every byte (~15-20%), garbage collection (~10%), per-entry work of 13,000 entries.
-import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
 import { Agent } from "node:http";
 import { join } from "node:path";
-import { arg, buildBenchImage, makeWorkDir, median, startDockerd } from "./archive-support.mjs";
+import { arg, buildBenchImage, loadavg, makeWorkDir, median, settle, startDockerd } from "./archive-support.mjs";
 import { dockerCli, getOn, quantile, startStored } from "./daemon-support.mjs";
 import { freePort, runAsync, skopeoPush, sleep, startRegistryProcess, waitForRegistry, writeOneLayerArchive } from "./pull-support.mjs";
 
 const rounds = arg("rounds", 3);
 const mib = arg("mib", 190);
 const fmt = (v) => `${v.toFixed(2)} s`;
-const settle = () => spawnSync("sync");
-const loadavg = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 
 /** GET /images/json on one keep-alive connection every `gapMs` until `until` settles; latencies in ms. */
 async function sample(socket, until, gapMs = 5) {

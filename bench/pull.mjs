@@ -34,7 +34,7 @@ import { readdirSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { arg, buildBenchImage, makeWorkDir, median, startDockerd } from "./archive-support.mjs";
+import { arg, buildBenchImage, makeWorkDir, median, settle, startDockerd } from "./archive-support.mjs";
 import {
   createNetns,
   freePort,
@@ -67,7 +67,6 @@ function storeSkipReason() {
 }
 
 const DEAD_PROXY = "http://127.0.0.1:9";
-const settle = () => spawnSync("sync");
 const fmt = (v) => `${v.toFixed(2)} s`;
 
 const workDir = await makeWorkDir("pull");

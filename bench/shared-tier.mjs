@@ -29,10 +29,9 @@
 //       host 6.2 s: it pulls and publishes; the other seven copy from the tier after it).
 //   (c) 10,000 tier images on a fresh host: daemon start (snapshot read) 0.52 s, docker images
 //       0.43 s first, 0.41 s after.
-import { spawnSync } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { arg, buildBenchImage, makeWorkDir, median, startDockerd } from "./archive-support.mjs";
+import { arg, buildBenchImage, loadavg, makeWorkDir, median, settle, startDockerd } from "./archive-support.mjs";
 import { dockerCli, startStored } from "./daemon-support.mjs";
 import { loadPeers } from "./peer-support.mjs";
 import { freePort, runAsync, skopeoPush, startCountingProxy, startRegistryProcess, waitForRegistry } from "./pull-support.mjs";
@@ -42,8 +41,6 @@ const mib = arg("mib", 190);
 const hostCount = arg("hosts", 8);
 const imageCount = arg("images", 10000);
 const fmt = (v) => `${v.toFixed(2)} s`;
-const settle = () => spawnSync("sync");
-const loadavg = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 
 const { startCephRgw } = await loadPeers();
 const workDir = await makeWorkDir("shared-tier");
