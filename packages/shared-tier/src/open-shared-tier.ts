@@ -1,11 +1,12 @@
 import { hostname } from "node:os";
 import type { StoreBackend } from "@store/backend";
 import type { MetadataStore } from "@store/metadata";
-import { SharedTierError, SharedTierErrorCode } from "./errors";
 import { collectGarbage } from "./gc/collect-garbage-once";
 import { ensureBlob } from "./ingest/ensure-blob-once";
 import { openHostLeases } from "./leases/open-host-leases";
 import { openReferenceLog } from "./references/open-reference-log";
+import { watchReferenceLog } from "./references/watch-reference-log";
+import { assertHostId } from "./option-checks";
 import type { SharedState } from "./references/shared-state";
 import type { SharedTier } from "./shared-tier";
 import { materialiseImage } from "./sync/materialise-image";
@@ -38,28 +39,24 @@ export interface OpenSharedTierOptions {
 /** Opens the tier: reads the references once, takes this host's lease, starts polling. */
 export async function openSharedTier(options: OpenSharedTierOptions): Promise<SharedTier> {
   const hostId = options.hostId ?? `${hostname()}-${process.pid}`;
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(hostId)) {
-    throw new SharedTierError(SharedTierErrorCode.InvalidOptions, `invalid host ID ${JSON.stringify(hostId)}: letters, digits, ".", "_" and "-", at most 128`);
-  }
+  assertHostId(hostId);
   const { blobs, metadata } = options;
   const log = openReferenceLog({ store: metadata, hostId });
   const leases = openHostLeases({ store: metadata, hostId, ...(options.leaseTtlMs ? { ttlMs: options.leaseTtlMs } : {}) });
   const listeners = new Set<(state: SharedState) => void>();
   const onError = options.onError ?? (() => undefined);
-  let position = (await log.refresh()).position;
+  // States are immutable and a refresh that finds nothing returns the same one: a new object is a
+  // change, also one a late record made without moving the position (ordered records).
+  let last = await log.refresh();
   const moved = (state: SharedState) => {
-    if (state.position === position) return state;
-    position = state.position;
+    if (state === last) return state;
+    last = state;
     for (const listener of listeners) listener(state);
     return state;
   };
   leases.start();
   let closed = false;
-  let polling: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    polling = log.refresh().then(moved, onError);
-  }, options.pollMs ?? 250);
-  timer.unref();
+  const watch = watchReferenceLog(log, options.pollMs ?? 250, moved, { onError });
   let compacting: Promise<unknown> = Promise.resolve();
   const compactMs = options.compactMs ?? 5 * 60_000;
   const compactTimer =
@@ -88,9 +85,8 @@ export async function openSharedTier(options: OpenSharedTierOptions): Promise<Sh
     async close() {
       if (closed) return;
       closed = true;
-      clearInterval(timer);
       if (compactTimer) clearInterval(compactTimer);
-      await polling;
+      await watch.stop();
       await compacting;
       await leases.stop().catch(onError);
       if (options.ownsStores !== false) {

@@ -1,8 +1,9 @@
 import { isStoreError } from "@store/errors";
 import { AsyncMutex, mapLimit, sleep } from "@store/internal";
-import { MetadataErrorCode, type MetadataStore, isMetadataKey } from "@store/metadata";
+import { MetadataErrorCode, type MetadataStore } from "@store/metadata";
 import { SharedTierError, SharedTierErrorCode } from "../errors";
 import { SharedKeys } from "../layout";
+import { assertHostId } from "../option-checks";
 import { type NamedChanges, applyChanges, applyRecords, emptySharedState } from "./apply-changes";
 import { encodeChangeRecord, encodeSnapshot, parseChangeRecord, parseSnapshot } from "./log-codec";
 import { orderedName, orderedNameTime, parseSequenceName, sequenceName } from "./record-names";
@@ -51,9 +52,7 @@ const defaults = {
  */
 export function openReferenceLog(options: OpenReferenceLogOptions): ReferenceLog {
   const { store, hostId } = options;
-  if (typeof hostId !== "string" || hostId.includes("/") || !isMetadataKey(hostId) || hostId.length > 150) {
-    throw invalid(`invalid host ID ${JSON.stringify(hostId)}: a key segment of printable ASCII without / or spaces, at most 150 characters`, { hostId });
-  }
+  assertHostId(hostId);
   const mode = options.mode ?? (store.capabilities.conditional ? "compare-and-swap" : "ordered-records");
   if (mode !== "compare-and-swap" && mode !== "ordered-records") throw invalid(`unknown reference log mode ${JSON.stringify(mode)}`, { mode });
   if (mode === "compare-and-swap" && !store.capabilities.conditional) {
