@@ -27,7 +27,7 @@ export const loadavg = () => readFileSync("/proc/loadavg", "utf8").split(" ").sl
 
 // Registry traffic goes to a dead proxy: nothing leaves the machine.
 const DEAD_PROXY = "http://127.0.0.1:9";
-const proxyEnv = {
+export const proxyEnv = {
   HTTP_PROXY: DEAD_PROXY,
   HTTPS_PROXY: DEAD_PROXY,
   http_proxy: DEAD_PROXY,

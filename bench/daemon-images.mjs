@@ -33,7 +33,8 @@
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { dockerCliAsync, loadSocket, sortedMedian as median, startReplay, startStored } from "./daemon-support.mjs";
+import { median } from "./archive-support.mjs";
+import { dockerCliAsync, loadSocket, startReplay, startStored } from "./daemon-support.mjs";
 import { makeLayers, startDockerd, writeImages } from "./image-open-list.mjs";
 
 const arg = (name, def) => {

@@ -45,7 +45,7 @@ import { Agent } from "node:http";
 import { join } from "node:path";
 import { arg, buildBenchImage, loadavg, makeWorkDir, median, settle, startDockerd } from "./archive-support.mjs";
 import { dockerCli, getOn, quantile, startStored } from "./daemon-support.mjs";
-import { freePort, runAsync, skopeoPush, sleep, startRegistryProcess, waitForRegistry, writeOneLayerArchive } from "./pull-support.mjs";
+import { runAsync, skopeoPush, sleep, startLoopbackRegistry, writeOneLayerArchive } from "./pull-support.mjs";
 
 const rounds = arg("rounds", 3);
 const mib = arg("mib", 190);
@@ -74,10 +74,9 @@ const workDir = await makeWorkDir("daemon-pull");
 const work = workDir.dir;
 const cleanups = [];
 try {
-  const port = await freePort();
-  const registry = await startRegistryProcess({ dir: join(work, "registry"), dataDir: join(work, "registry-data"), addr: `127.0.0.1:${port}` });
+  const registry = await startLoopbackRegistry(work);
   cleanups.push(() => registry.stop());
-  await waitForRegistry(`http://127.0.0.1:${port}`, 20_000, registry.logPath);
+  const { port } = registry;
   const dockerd = await startDockerd(work);
   cleanups.push(() => dockerd.stop());
   const stored = await startStored(work, join(work, "stored-root"));

@@ -7,19 +7,9 @@ import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { Agent, createServer, request } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { proxyEnv } from "./archive-support.mjs";
 
 // Registry traffic of the daemons goes to a dead proxy unless it is for loopback.
-const DEAD_PROXY = "http://127.0.0.1:9";
-export const proxyEnv = {
-  HTTP_PROXY: DEAD_PROXY,
-  HTTPS_PROXY: DEAD_PROXY,
-  http_proxy: DEAD_PROXY,
-  https_proxy: DEAD_PROXY,
-  NO_PROXY: "localhost,127.0.0.1",
-  no_proxy: "localhost,127.0.0.1",
-};
-
-export const sortedMedian = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** The q-quantile (0..1) of `xs`, nearest rank. */
 export function quantile(xs, q) {

@@ -17,9 +17,9 @@ import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { request } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ping } from "./daemon-support.mjs";
 
 const arg = (name, def) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -122,18 +122,6 @@ function ours(root, imagedb, repositories, reads, extra = []) {
 // ---------------------------------------------------------------- dockerd (as peers.md starts it)
 
 const DEAD_PROXY = "http://127.0.0.1:9";
-
-function ping(socket) {
-  return new Promise((resolve) => {
-    const req = request({ socketPath: socket, path: "/_ping", timeout: 1000 }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode === 200));
-    });
-    req.on("error", () => resolve(false));
-    req.on("timeout", () => req.destroy());
-    req.end();
-  });
-}
 
 export async function startDockerd(dir) {
   const socket = join(dir, "docker.sock");

@@ -100,6 +100,19 @@ export async function startRegistryProcess({ dir, dataDir, addr, netns }) {
   return { pid: child.pid, logPath, stop };
 }
 
+/** A registry on a free loopback port over `<work>/registry-data`, answering; { port, logPath, stop }. */
+export async function startLoopbackRegistry(work) {
+  const port = await freePort();
+  const registry = await startRegistryProcess({ dir: join(work, "registry"), dataDir: join(work, "registry-data"), addr: `127.0.0.1:${port}` });
+  try {
+    await waitForRegistry(`http://127.0.0.1:${port}`, 20_000, registry.logPath);
+  } catch (e) {
+    await registry.stop();
+    throw e;
+  }
+  return { ...registry, port };
+}
+
 /** SIGTERM by PID, SIGKILL after 5 s; resolves once it exited. */
 export async function stopChild(child) {
   if (child.exitCode !== null || child.signalCode !== null) return;

@@ -34,7 +34,7 @@ import { join } from "node:path";
 import { arg, buildBenchImage, loadavg, makeWorkDir, median, settle, startDockerd } from "./archive-support.mjs";
 import { dockerCli, startStored } from "./daemon-support.mjs";
 import { loadPeers } from "./peer-support.mjs";
-import { freePort, runAsync, skopeoPush, startCountingProxy, startRegistryProcess, waitForRegistry } from "./pull-support.mjs";
+import { runAsync, skopeoPush, startCountingProxy, startLoopbackRegistry } from "./pull-support.mjs";
 
 const rounds = arg("rounds", 3);
 const mib = arg("mib", 190);
@@ -47,10 +47,9 @@ const workDir = await makeWorkDir("shared-tier");
 const work = workDir.dir;
 const cleanups = [];
 try {
-  const port = await freePort();
-  const registry = await startRegistryProcess({ dir: join(work, "registry"), dataDir: join(work, "registry-data"), addr: `127.0.0.1:${port}` });
+  const registry = await startLoopbackRegistry(work);
   cleanups.push(() => registry.stop());
-  await waitForRegistry(`http://127.0.0.1:${port}`, 20_000, registry.logPath);
+  const { port } = registry;
   const counting = await startCountingProxy({ host: "127.0.0.1", port });
   cleanups.push(() => counting.close());
   const dockerd = await startDockerd(work);
