@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { isStoreError } from "@store/errors";
 import type { DeleteResponse, ImageSummary } from "@store/image";
 import { progressMessage } from "@store/internal";
-import { type NamedReference, parseNormalizedNamed, trimNamed, withDigest } from "@store/reference";
+import { type NamedReference, parseNormalizedNamed, tagNameOnly, trimNamed, withDigest } from "@store/reference";
 import { type ReferenceChange, type SharedState, type SharedTier, inspectShared, listShared, referencesOf, resolveShared } from "@store/shared-tier";
 import { type Digest, digestFromBytes, toDigest } from "@store/digest";
 import type { PullResult } from "@store/distribution";
@@ -203,7 +203,7 @@ export function withSharedTier(service: StoreService, tier: SharedTier): StoreSe
         const record = resolveShared(await tier.refresh(), refOrId);
         if (record) {
           const ref = typeof target === "string" ? parseNormalizedNamed(target) : target;
-          const named = ref.tag === undefined && ref.digest === undefined ? parseNormalizedNamed(`${ref.toString()}:latest`) : ref;
+          const named = tagNameOnly(ref);
           await tier.log.append([{ op: "tag", reference: named.toString(), image: record.id }]);
           await tier.refresh();
           return named;
@@ -278,7 +278,7 @@ function resolvesLocally(service: StoreService, refOrId: string): boolean {
 function namedOrUndefined(text: string): NamedReference | undefined {
   try {
     const ref = parseNormalizedNamed(text);
-    return ref.tag === undefined && ref.digest === undefined ? parseNormalizedNamed(`${ref.toString()}:latest`) : ref;
+    return tagNameOnly(ref);
   } catch {
     return undefined;
   }

@@ -12,7 +12,7 @@ import {
   unixSeconds,
   zeroTime,
 } from "@store/image";
-import { familiarMatch, parseNormalizedNamed } from "@store/reference";
+import { familiarMatch, parseNormalizedNamed, tagNameOnly } from "@store/reference";
 import type { SharedImageRecord } from "../references/reference-change";
 import type { SharedState } from "../references/shared-state";
 import { referencesOf } from "./materialise-image";
@@ -30,9 +30,7 @@ import { referencesOf } from "./materialise-image";
  */
 export function resolveShared(state: SharedState, refOrId: string): SharedImageRecord | undefined {
   try {
-    const ref = parseNormalizedNamed(refOrId);
-    const key = ref.tag === undefined && ref.digest === undefined ? `${ref.toString()}:latest` : ref.toString();
-    const id = state.references.get(key);
+    const id = state.references.get(tagNameOnly(parseNormalizedNamed(refOrId)).toString());
     if (id !== undefined) return state.images.get(id);
   } catch {
     // Not a reference: maybe an ID.
