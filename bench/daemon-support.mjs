@@ -36,6 +36,12 @@ export function ping(socket) {
  * runs another build of it (e.g. one of an earlier commit, to compare).
  * Returns { socket, env (a docker CLI's: DOCKER_HOST and a config of its own), startMs, stop() }.
  */
+/** The node flags a launcher's `#!/usr/bin/env -S node …` line gives. */
+function launcherNodeFlags(bin) {
+  const shebang = readFileSync(bin, "utf8").split("\n")[0];
+  return shebang.startsWith("#!/usr/bin/env -S node ") ? shebang.slice("#!/usr/bin/env -S node ".length).split(" ").filter(Boolean) : [];
+}
+
 export async function startStored(dir, root, { extraArgs = [], env: extraEnv = {}, nodeArgs = [], bin: binPath } = {}) {
   mkdirSync(join(dir, "client"), { recursive: true });
   const socket = join(dir, "stored.sock");
@@ -43,7 +49,11 @@ export async function startStored(dir, root, { extraArgs = [], env: extraEnv = {
   const logPath = join(dir, "stored.log");
   const log = openSync(logPath, "a");
   const t = performance.now();
-  const child = spawn(process.execPath, [...nodeArgs, bin, "--data-root", root, "-H", `unix://${socket}`, "--log-level", "warn", ...extraArgs], {
+  // Started as a user starts it: through the launcher's shebang and the node flags it names.
+  // With node flags of the caller's own (a profiler), node is run with both.
+  const daemonArgs = ["--data-root", root, "-H", `unix://${socket}`, "--log-level", "warn", ...extraArgs];
+  const [command, args] = nodeArgs.length === 0 ? [bin, daemonArgs] : [process.execPath, [...launcherNodeFlags(bin), ...nodeArgs, bin, ...daemonArgs]];
+  const child = spawn(command, args, {
     stdio: ["ignore", log, log],
     env: { PATH: process.env.PATH, HOME: join(dir, "client"), DOCKER_CONFIG: join(dir, "client"), ...proxyEnv, ...extraEnv },
   });
