@@ -46,10 +46,12 @@ try {
   ]) {
     const dir = join(work, name);
     const root = join(dir, "root");
-    // STORED_ARGS / STORED_NODE_ARGS: extra daemon / node flags for this build's daemon (a setting tried against the base's default).
+    // STORED_ARGS / STORED_NODE_ARGS / STORED_THREADPOOL: extra daemon flags / node flags / a
+    // UV_THREADPOOL_SIZE for this build's daemon (a setting tried against the base's default).
     const extraArgs = name === "this" ? (process.env.STORED_ARGS ?? "").split(" ").filter(Boolean) : [];
     const nodeArgs = name === "this" ? (process.env.STORED_NODE_ARGS ?? "").split(" ").filter(Boolean) : [];
-    const stored = await startStored(dir, root, { bin, extraArgs, nodeArgs });
+    const env = name === "this" && process.env.STORED_THREADPOOL ? { UV_THREADPOOL_SIZE: process.env.STORED_THREADPOOL } : {};
+    const stored = await startStored(dir, root, { bin, extraArgs, nodeArgs, env });
     cleanups.push(() => stored.stop());
     sides.push({ name, root, stored, wall: [], cpu: [] });
   }

@@ -116,11 +116,19 @@ export function createFsLayerMetadataStore({ root, staleAfterMs = STALE_AFTER_MS
       await mkdir(tmpDir, { recursive: true, mode: 0o700 });
       const staging = await mkdtemp(join(tmpDir, "write-set-"));
       try {
-        await writeFileSynced(join(staging, "diff"), record.diffId.toString(), 0o644);
-        await writeFileSynced(join(staging, "size"), String(record.size), 0o644);
-        await writeFileSynced(join(staging, "cache-id"), record.cacheId, 0o644);
-        if (record.parent) await writeFileSynced(join(staging, "parent"), record.parent.toString(), 0o644);
-        await writeFileSynced(join(staging, "tar-split.json.gz"), tarSplitGz, 0o644);
+        // All at once, so their fsyncs can share a journal commit instead of forcing one each:
+        // during a pull every commit also carries the thousands of inodes the other layers'
+        // extractions created meanwhile.
+        const files: [string, Uint8Array | string][] = [
+          ["diff", record.diffId.toString()],
+          ["size", String(record.size)],
+          ["cache-id", record.cacheId],
+          ...(record.parent ? [["parent", record.parent.toString()] as [string, string]] : []),
+          ["tar-split.json.gz", tarSplitGz],
+        ];
+        // Settled, not raced: a failed one must not let the staging dir be removed under the others.
+        const written = await Promise.allSettled(files.map(([name, data]) => writeFileSynced(join(staging, name), data, 0o644)));
+        for (const result of written) if (result.status === "rejected") throw result.reason;
         await syncDirectory(staging);
         await mkdir(layersDir, { recursive: true, mode: 0o755 });
         try {
