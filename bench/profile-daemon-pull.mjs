@@ -123,7 +123,7 @@ function report(profile, windows) {
     self.set(key, (self.get(key) ?? 0) + (dt[i] ?? 0));
   }
   const total = [...self.values()].reduce((a, b) => a + b, 0);
-  if (process.env.PROFILE_KEEP) writeFileSync(process.env.PROFILE_KEEP, JSON.stringify(profile));
+  if (process.env.PROFILE_KEEP) writeFileSync(process.env.PROFILE_KEEP, JSON.stringify({ ...profile, windows }));
   console.log(`\nmain thread, pulls 2 to ${windows.length + 1}, ${(total / 1e6).toFixed(2)} s sampled; top ${top} by self time:`);
   for (const [k, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top))
     console.log(`  ${((us / total) * 100).toFixed(1).padStart(5)}%  ${(us / 1e6).toFixed(3)} s  ${k}`);
