@@ -12,5 +12,7 @@ export type { DistributionMetadataOptions, V2Metadata } from "./distribution-met
 export { pullAllTags, pullImage } from "./pull/pull-image";
 export type { PullOptions, PullResult, PullStores } from "./pull/pull-image";
 export { PartialBlob, removeStalePartials } from "./pull/partial-blob";
+export { encodeImageManifest } from "./push/image-manifest";
+export type { EncodedManifest, ManifestDescriptor } from "./push/image-manifest";
 export { pushImage } from "./push/push-image";
 export type { PushOptions, PushResult, PushStores } from "./push/push-image";

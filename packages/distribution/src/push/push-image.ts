@@ -8,6 +8,7 @@ import type { Layer, LayerStore } from "@store/layer";
 import { type NamedReference, type ReferenceStore, trimNamed, withDigest } from "@store/reference";
 import { MediaType, type Repository, parseManifest } from "@store/registry";
 import type { DistributionMetadata, V2Metadata } from "../distribution-metadata";
+import { encodeImageManifest } from "./image-manifest";
 
 /** The stores a push reads: those of one dockerd root. */
 export interface PushStores {
@@ -77,19 +78,16 @@ export async function pushImage(repo: Repository, ref: NamedReference, stores: P
     // OCI where the image came as OCI (its pulled manifest says so) or a layer is zstd (which
     // schema2 cannot name); Docker schema2 otherwise, as docker pushes.
     const oci = pushed.some((p) => p.compression === "zstd") || (await pulledAsOci(stores, id));
-    const manifest = {
-      schemaVersion: 2,
-      mediaType: oci ? MediaType.OciManifest : MediaType.DockerManifest,
-      config: { mediaType: oci ? MediaType.OciConfig : MediaType.DockerConfig, size: configBytes.byteLength, digest: configDigest.toString() },
-      layers: pushed.map((p) => ({
+    const { bytes, mediaType } = encodeImageManifest(
+      oci ? MediaType.OciManifest : MediaType.DockerManifest,
+      { mediaType: oci ? MediaType.OciConfig : MediaType.DockerConfig, size: configBytes.byteLength, digest: configDigest },
+      pushed.map((p) => ({
         mediaType: p.compression === "zstd" ? MediaType.OciLayerZstd : oci ? MediaType.OciLayerGzip : MediaType.DockerLayer,
         size: p.size,
-        digest: p.digest.toString(),
+        digest: p.digest,
       })),
-    };
-    // moby marshals with three-space indentation; registries and clients hash these exact bytes.
-    const bytes = Buffer.from(JSON.stringify(manifest, null, 3));
-    const digest = await repo.pushManifest(tag, bytes, manifest.mediaType, { ...(signal ? { signal } : {}) });
+    );
+    const digest = await repo.pushManifest(tag, bytes, mediaType, { ...(signal ? { signal } : {}) });
     await addDigestReference(stores.references, target, digest, id);
     emit(progressMessage(`${tag}: digest: ${digest} size: ${bytes.byteLength}`));
     return { digest, size: bytes.byteLength, tag };

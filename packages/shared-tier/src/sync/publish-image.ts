@@ -6,7 +6,8 @@ import { pipeline } from "node:stream/promises";
 import { randomUUID } from "node:crypto";
 import { createGzip } from "node:zlib";
 import type { StoreBackend } from "@store/backend";
-import { type Digest, createHasher, digestFromBytes, toDigest } from "@store/digest";
+import { encodeImageManifest } from "@store/distribution";
+import { type Digest, createHasher, toDigest } from "@store/digest";
 import { type ImageStore, formatGoTime, configLabels } from "@store/image";
 import { mapLimit } from "@store/internal";
 import type { Layer, LayerStore } from "@store/layer";
@@ -100,15 +101,7 @@ export async function publishImage(tier: SharedContext, stores: PublishStores, i
           documents.push(...kept.documents);
         } else {
           layers = await mapLimit(chain, options.concurrency ?? 3, (layer) => publishLayer(tier, stores, state, layer, hold, ensure, signal));
-          const body = {
-            schemaVersion: 2,
-            mediaType: MediaType.DockerManifest,
-            config: { mediaType: MediaType.DockerConfig, size: configBytes.byteLength, digest: id.toString() },
-            layers: layers.map((l) => ({ mediaType: l.mediaType, size: l.size, digest: l.digest })),
-          };
-          // moby marshals with three-space indentation; a registry or client hashes these bytes.
-          const bytes = Buffer.from(JSON.stringify(body, null, 3));
-          manifest = { digest: digestFromBytes(bytes), mediaType: MediaType.DockerManifest, bytes };
+          manifest = encodeImageManifest(MediaType.DockerManifest, { mediaType: MediaType.DockerConfig, size: configBytes.byteLength, digest: id }, layers);
         }
         await hold([id]);
         await ensure(id, () => tier.blobs.setStream([configBytes], { expected: id, size: configBytes.byteLength }).then(() => undefined));
