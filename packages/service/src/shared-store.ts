@@ -85,11 +85,12 @@ export function withSharedTier(service: StoreService, tier: SharedTier): StoreSe
   // (a disk error) is tried again with the next: `previous` moves only once it is applied.
   let previous: SharedState | undefined;
   let following: Promise<void> = Promise.resolve();
+  const names = new ParsedNames();
   const follow = (next: SharedState) => {
     if (service.access !== "write") return;
     following = following.then(async () => {
       try {
-        await followReferences(service, previous, next);
+        await followReferences(service, previous, next, names);
         previous = next;
       } catch {
         // Kept for the next change.
@@ -323,9 +324,10 @@ function mergeNewestFirst(a: ImageSummary[], b: ImageSummary[]): ImageSummary[] 
  * still meant what the tier had. An image removed from the tier goes here too once nothing here
  * names it.
  */
-async function followReferences(service: StoreService, before: SharedState | undefined, after: SharedState): Promise<void> {
+async function followReferences(service: StoreService, before: SharedState | undefined, after: SharedState, names: ParsedNames): Promise<void> {
+  names.keepOnly(after.references);
   for (const [ref, now] of after.references) {
-    const named = parseNormalizedNamed(ref);
+    const named = names.get(ref);
     const here = currentTarget(service, named);
     if (here?.toString() === now) continue;
     if (service.images.has(now)) await service.references.add(named, toDigest(now), true);
@@ -341,5 +343,24 @@ async function followReferences(service: StoreService, before: SharedState | und
   for (const id of before.images.keys()) {
     if (after.images.has(id) || !service.images.has(id) || service.references.references(toDigest(id)).length > 0) continue;
     await service.remove(id).catch(() => undefined);
+  }
+}
+
+/**
+ * The tier's references parsed once each: every change walks all of them, and at 10,000
+ * references parsing each name again was most of a walk.
+ */
+class ParsedNames {
+  readonly #parsed = new Map<string, NamedReference>();
+
+  get(ref: string): NamedReference {
+    let named = this.#parsed.get(ref);
+    if (!named) this.#parsed.set(ref, (named = parseNormalizedNamed(ref)));
+    return named;
+  }
+
+  /** Forgets the names `current` no longer holds. */
+  keepOnly(current: ReadonlyMap<string, unknown>): void {
+    for (const ref of this.#parsed.keys()) if (!current.has(ref)) this.#parsed.delete(ref);
   }
 }

@@ -1,3 +1,6 @@
+import { isStoreError } from "@store/errors";
+import { sleep } from "@store/internal";
+import type { MetadataStore } from "@store/metadata";
 import { SharedTierError, SharedTierErrorCode } from "./errors";
 
 const encoder = new TextEncoder();
@@ -24,6 +27,33 @@ export function decodeRecord<T>(key: string, data: Uint8Array, check: (value: Re
   const problem = check(value as Record<string, unknown>);
   if (problem !== undefined) throw corrupt(key, problem);
   return value as T;
+}
+
+/** How often a record that does not parse is read again, and how long apart, before it counts as damaged. */
+const TORN_READS = 4;
+const TORN_READ_WAIT_MS = 25;
+
+/**
+ * Reads the record at `key` and parses it with `parse`; undefined when there is none. Claims,
+ * leases and collections are rewritten in place, and a store whose PUT is not atomic (s3rver
+ * writes the object's file in place) can answer a read with a write half done: a record that
+ * does not parse is read again a few times, ~100 ms in all, before it is reported damaged.
+ */
+export async function readRecord<T>(
+  store: MetadataStore,
+  key: string,
+  parse: (key: string, data: Uint8Array) => T,
+): Promise<{ value: T; version: string } | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    const record = await store.get(key);
+    if (record === undefined) return undefined;
+    try {
+      return { value: parse(key, record.data), version: record.version };
+    } catch (e) {
+      if (!isStoreError(e, SharedTierErrorCode.Corrupt) || attempt >= TORN_READS) throw e;
+    }
+    await sleep(TORN_READ_WAIT_MS);
+  }
 }
 
 function corrupt(key: string, why: string): SharedTierError {

@@ -8,7 +8,7 @@ import { assertDuration, assertHostId } from "../option-checks";
 import { parseClaimRecord } from "../ingest/claim-record";
 import { SharedKeys } from "../layout";
 import { readLiveLeases } from "../leases/read-live-leases";
-import { encodeRecord } from "../record-codec";
+import { encodeRecord, readRecord } from "../record-codec";
 import type { SharedState } from "../references/shared-state";
 import type { CollectGarbage, GarbageReport } from "./collect-garbage";
 import { type CollectionRecord, isActive, parseCollectionRecord } from "./collection-record";
@@ -183,8 +183,8 @@ async function sweepRecords(metadata: MetadataStore, at: number, graceMs: number
     if (over) await removeAt(key, record.version);
   });
   await mapLimit(await metadata.list(SharedKeys.ingest), parallel, async (key) => {
-    const record = await metadata.get(key);
+    const record = await readRecord(metadata, key, parseClaimRecord);
     if (record === undefined) return;
-    if (Date.parse(parseClaimRecord(key, record.data).expires) + graceMs + skew < at) await removeAt(key, record.version);
+    if (Date.parse(record.value.expires) + graceMs + skew < at) await removeAt(key, record.version);
   });
 }

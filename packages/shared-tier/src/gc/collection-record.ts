@@ -1,6 +1,6 @@
 import type { MetadataStore } from "@store/metadata";
 import { SharedKeys } from "../layout";
-import { decodeRecord, isStringArray, isTime } from "../record-codec";
+import { decodeRecord, isStringArray, isTime, readRecord } from "../record-codec";
 
 /** What a collection publishes before it deletes anything (`gc/<run>`). */
 export interface CollectionRecord {
@@ -41,9 +41,9 @@ export function isActive(run: CollectionRecord, now: number, clockSkewMs: number
 export async function activeCollectionsOf(store: MetadataStore, digest: string, now: number, clockSkewMs: number): Promise<string[]> {
   const active: string[] = [];
   for (const key of await store.list(SharedKeys.gc)) {
-    const record = await store.get(key);
+    const record = await readRecord(store, key, parseCollectionRecord);
     if (record === undefined) continue;
-    const run = parseCollectionRecord(key, record.data);
+    const run = record.value;
     if (isActive(run, now, clockSkewMs) && run.candidates.includes(digest)) active.push(key);
   }
   return active;

@@ -8,7 +8,7 @@ import { activeCollectionsOf, isActive, parseCollectionRecord } from "../gc/coll
 import { assertDuration, assertHostId } from "../option-checks";
 import { SharedKeys } from "../layout";
 import { pollUntil } from "../poll";
-import { encodeRecord } from "../record-codec";
+import { encodeRecord, readRecord } from "../record-codec";
 import { type ClaimRecord, parseClaimRecord } from "./claim-record";
 import type { EnsureBlob, EnsureBlobOptions, IngestContext } from "./ensure-blob";
 
@@ -129,9 +129,9 @@ async function claimOne(s: Settings): Promise<ClaimOutcome> {
     } catch (e) {
       if (!isConflict(e)) throw e;
     }
-    const current = await metadata.get(key);
+    const current = await readRecord(metadata, key, parseClaimRecord);
     if (current === undefined) continue; // released between our two requests: try again
-    if (!expired(s, parseClaimRecord(key, current.data))) return { won: false, key };
+    if (!expired(s, current.value)) return { won: false, key };
     try {
       return { won: true, claim: { key, id, version: await metadata.putIfVersion(key, claimBody(s, id).data, current.version) } };
     } catch (e) {
@@ -149,9 +149,9 @@ async function liveClaims(s: Settings): Promise<string[]> {
   const { metadata } = s.context;
   const live: string[] = [];
   for (const key of await metadata.list(s.prefix)) {
-    const record = await metadata.get(key);
+    const record = await readRecord(metadata, key, parseClaimRecord);
     if (record === undefined) continue;
-    if (!expired(s, parseClaimRecord(key, record.data))) live.push(key);
+    if (!expired(s, record.value)) live.push(key);
     else await metadata.delete(key, { ifVersion: record.version }).catch(ignoreConflict);
   }
   return live.sort();
@@ -207,8 +207,8 @@ async function waitForUploader(s: Settings, key: string): Promise<void> {
   await pollUntil(
     async () => {
       if (await blobs.has(s.digest)) return true;
-      const record = await metadata.get(key);
-      if (record === undefined || expired(s, parseClaimRecord(key, record.data))) return true;
+      const record = await readRecord(metadata, key, parseClaimRecord);
+      if (record === undefined || expired(s, record.value)) return true;
       return undefined;
     },
     { signal: s.signal },
@@ -220,8 +220,8 @@ async function waitForCollection(s: Settings, key: string): Promise<void> {
   const { metadata } = s.context;
   await pollUntil(
     async () => {
-      const record = await metadata.get(key);
-      if (record === undefined || !isActive(parseCollectionRecord(key, record.data), s.now(), s.skew)) return true;
+      const record = await readRecord(metadata, key, parseCollectionRecord);
+      if (record === undefined || !isActive(record.value, s.now(), s.skew)) return true;
       return undefined;
     },
     { signal: s.signal },

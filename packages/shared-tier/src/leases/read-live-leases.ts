@@ -1,6 +1,7 @@
 import { mapLimit } from "@store/internal";
 import type { MetadataStore } from "@store/metadata";
 import { SharedKeys } from "../layout";
+import { readRecord } from "../record-codec";
 import { parseLeaseRecord } from "./lease-record";
 
 /** Options of {@link readLiveLeases}. */
@@ -23,10 +24,10 @@ export async function readLiveLeases(store: MetadataStore, options: ReadLiveLeas
   const held = new Set<string>();
   const keys = await store.list(SharedKeys.leases);
   await mapLimit(keys, 8, async (key) => {
-    const record = await store.get(key);
+    const record = await readRecord(store, key, parseLeaseRecord);
     // Removed between the listing and the read: the host stopped, and holds nothing.
     if (record === undefined) return;
-    const lease = parseLeaseRecord(key, record.data);
+    const lease = record.value;
     if (Date.parse(lease.expires) + skew < now) return;
     for (const digest of lease.digests) held.add(digest);
   });
