@@ -7,9 +7,9 @@
 //   node bench/compare-stored-pull.mjs --base /path/to/other/checkout [--rounds 7] [--mib 190] [--files 13000] [--op pull|load]
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { arg, buildBenchImage, loadavg, makeWorkDir, median, settle, startDockerd } from "./archive-support.mjs";
-import { dockerCli, startStored } from "./daemon-support.mjs";
-import { runAsync, skopeoPush, startLoopbackRegistry } from "./pull-support.mjs";
+import { arg, loadavg, makeWorkDir, median, settle } from "./archive-support.mjs";
+import { cpuSeconds, dockerCli, registryWithBenchImage, startStored } from "./daemon-support.mjs";
+import { runAsync } from "./pull-support.mjs";
 
 const rounds = arg("rounds", 7);
 const text = (name, def) => {
@@ -19,26 +19,13 @@ const text = (name, def) => {
 const base = text("base", "");
 const op = text("op", "pull");
 if (!base) throw new Error("--base <checkout> is required");
-const cpuSeconds = (pid) => {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(f[11]) + Number(f[12])) / 100;
-};
 
 const workDir = await makeWorkDir("compare-pull");
 const work = workDir.dir;
 const cleanups = [];
 try {
-  const registry = await startLoopbackRegistry(work);
+  const { registry, ref, archive } = await registryWithBenchImage(work, { mib: arg("mib", 190), files: arg("files", 13000) });
   cleanups.push(() => registry.stop());
-  const dockerd = await startDockerd(work);
-  cleanups.push(() => dockerd.stop());
-  await buildBenchImage(work, dockerd.docker, { mib: arg("mib", 190), files: arg("files", 13000) });
-  const archive = join(work, "files.tar");
-  dockerd.docker(["save", "-o", archive, "bench:1"]);
-  await dockerd.stop();
-  cleanups.pop();
-  const ref = `127.0.0.1:${registry.port}/bench/files:1`;
-  skopeoPush(archive, ref);
   const sides = [];
   for (const [name, bin] of [
     ["this", undefined],

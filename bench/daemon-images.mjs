@@ -34,7 +34,7 @@ import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { median } from "./archive-support.mjs";
-import { dockerCliAsync, loadSocket, startReplay, startStored } from "./daemon-support.mjs";
+import { cpuSeconds, dockerCliAsync, loadSocket, startReplay, startStored } from "./daemon-support.mjs";
 import { makeLayers, startDockerd, writeImages } from "./image-open-list.mjs";
 
 const arg = (name, def) => {
@@ -46,12 +46,6 @@ const rounds = arg("rounds", 5);
 const connections = arg("connections", 8);
 const seconds = arg("seconds", 4);
 const ms = (x) => `${x.toFixed(0)} ms`;
-
-/** user + system CPU seconds of `pid` so far (clock ticks of 1/100 s). */
-function cpuSeconds(pid) {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
 
 const work = await mkdtemp(join(process.env.BENCH_DIR ?? "/var/tmp", "store-bench-daemon-images-"));
 let d;

@@ -7,7 +7,8 @@ import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { Agent, createServer, request } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { proxyEnv } from "./archive-support.mjs";
+import { buildBenchImage, proxyEnv, startDockerd } from "./archive-support.mjs";
+import { skopeoPush, startLoopbackRegistry } from "./pull-support.mjs";
 
 // Registry traffic of the daemons goes to a dead proxy unless it is for loopback.
 
@@ -36,6 +37,37 @@ export function ping(socket) {
  * runs another build of it (e.g. one of an earlier commit, to compare).
  * Returns { socket, env (a docker CLI's: DOCKER_HOST and a config of its own), startMs, stop() }.
  */
+/** user + system CPU seconds of `pid` so far (clock ticks of 1/100 s). */
+export function cpuSeconds(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/**
+ * The registry on loopback holding the bench image (buildBenchImage's, built by a dockerd started
+ * for it and stopped after) as `bench/files:1`, and its `docker save` archive (`bench:1`), for
+ * the benchmarks of stored's pull.
+ */
+export async function registryWithBenchImage(work, { mib = 190, files = 13000 } = {}) {
+  const registry = await startLoopbackRegistry(work);
+  try {
+    const dockerd = await startDockerd(work);
+    const archive = join(work, "files.tar");
+    try {
+      await buildBenchImage(work, dockerd.docker, { mib, files });
+      dockerd.docker(["save", "-o", archive, "bench:1"]);
+    } finally {
+      await dockerd.stop();
+    }
+    const ref = `127.0.0.1:${registry.port}/bench/files:1`;
+    skopeoPush(archive, ref);
+    return { registry, ref, archive };
+  } catch (e) {
+    await registry.stop();
+    throw e;
+  }
+}
+
 /** The node flags a launcher's `#!/usr/bin/env -S node …` line gives. */
 function launcherNodeFlags(bin) {
   const shebang = readFileSync(bin, "utf8").split("\n")[0];

@@ -18,16 +18,12 @@
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { arg, buildBenchImage, makeWorkDir, settle, startDockerd } from "./archive-support.mjs";
-import { dockerCli, startStored } from "./daemon-support.mjs";
-import { runAsync, skopeoPush, startLoopbackRegistry } from "./pull-support.mjs";
+import { arg, makeWorkDir, settle } from "./archive-support.mjs";
+import { cpuSeconds, dockerCli, registryWithBenchImage, startStored } from "./daemon-support.mjs";
+import { runAsync } from "./pull-support.mjs";
 
 const rounds = arg("rounds", 4);
 const top = arg("top", 40);
-const cpuSeconds = (pid) => {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(f[11]) + Number(f[12])) / 100;
-};
 
 /** Machine-wide busy and idle jiffies (all cores), from /proc/stat. */
 const machine = () => {
@@ -41,17 +37,8 @@ const work = workDir.dir;
 const cleanups = [];
 const profDir = join(work, "prof");
 try {
-  const registry = await startLoopbackRegistry(work);
+  const { registry, ref } = await registryWithBenchImage(work, { mib: arg("mib", 190), files: arg("files", 13000) });
   cleanups.push(() => registry.stop());
-  const dockerd = await startDockerd(work);
-  cleanups.push(() => dockerd.stop());
-  await buildBenchImage(work, dockerd.docker, { mib: arg("mib", 190), files: arg("files", 13000) });
-  const archive = join(work, "files.tar");
-  dockerd.docker(["save", "-o", archive, "bench:1"]);
-  await dockerd.stop();
-  cleanups.pop();
-  const ref = `127.0.0.1:${registry.port}/bench/files:1`;
-  skopeoPush(archive, ref);
   const root = join(work, "stored-root");
   const stored = await startStored(work, root, {
     nodeArgs: [...(process.env.PERF_OUT ? [] : ["--cpu-prof", "--cpu-prof-dir", profDir]), ...(process.env.STORED_NODE_ARGS ?? "").split(" ").filter(Boolean)],
