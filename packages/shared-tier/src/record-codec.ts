@@ -37,7 +37,7 @@ const TORN_READ_WAIT_MS = 25;
  * Reads the record at `key` and parses it with `parse`; undefined when there is none. Claims,
  * leases and collections are rewritten in place, and a store whose PUT is not atomic (s3rver
  * writes the object's file in place) can answer a read with a write half done: a record that
- * does not parse is read again a few times, ~100 ms in all, before it is reported damaged.
+ * does not parse is read again a few times, ~75 ms in all, before it is reported damaged.
  */
 export async function readRecord<T>(
   store: MetadataStore,
